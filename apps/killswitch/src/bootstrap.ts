@@ -1,0 +1,33 @@
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppConfig } from '@app/config';
+import { createHttpApp, type HttpAppOptions } from '@app/core';
+import { KillswitchModule } from './killswitch.module';
+
+/**
+ * Builds the killswitch app without listening, so that `main.ts` and the end-to-end tests
+ * run exactly the same wiring.
+ */
+export async function createKillswitchApp(
+  config: AppConfig,
+  options: HttpAppOptions = {},
+): Promise<NestFastifyApplication> {
+  const app = await createHttpApp(KillswitchModule.forRoot(config) as never, options);
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('killswitch')
+      .setDescription(
+        'Revocable leases, fenced action queues and one-call revocation for autonomous agents.',
+      )
+      .setVersion('0.1.0')
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        description: 'API key (ksk_…) or lease token (ksl_…)',
+      })
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+  return app;
+}

@@ -1,0 +1,28 @@
+// Three tiers, one command: `npm test` runs them all (see README "Testing").
+const common = {
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  // Type checking is `npm run typecheck`'s job; transpiling only keeps the suite fast.
+  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+  moduleNameMapper: { '^@app/(.*)$': '<rootDir>/libs/$1/src' },
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+};
+
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/{apps,libs}/**/*.int-spec.ts'],
+    },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      testTimeout: 60_000,
+    },
+  ],
+  testTimeout: 30_000,
+};

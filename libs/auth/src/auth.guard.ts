@@ -1,0 +1,77 @@
+import { CanActivate, ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { DomainError, forbidden, unauthenticated } from '@app/core';
+import { ACCESS_METADATA, AccessPolicy, RequestWithPrincipal } from './access.decorators';
+import { LEASE_VERIFIER, LeaseVerifier } from './lease-verifier';
+import { Role, roleAtLeast } from './roles';
+import { bearerToken } from './secrets';
+import { UsersService } from './users.service';
+
+/**
+ * The global guard. Every route must declare an {@link AccessPolicy}; one that does not is
+ * refused for everybody, so a forgotten decorator fails closed rather than open.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly users: UsersService,
+    @Optional() @Inject(LEASE_VERIFIER) private readonly leases?: LeaseVerifier,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') {
+      return true;
+    }
+    const policy = this.reflector.getAllAndOverride<AccessPolicy | undefined>(ACCESS_METADATA, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (!policy) {
+      throw forbidden('This route declares no access policy and is closed');
+    }
+    if (policy.type === 'public') {
+      return true;
+    }
+    const request = context.switchToHttp().getRequest<RequestWithPrincipal>();
+    const token = bearerToken(request.headers.authorization);
+    if (!token) {
+      throw unauthenticated('Missing credentials: send "Authorization: Bearer <key>"');
+    }
+    switch (policy.type) {
+      case 'lease':
+        request.principal = await this.verifyLease(token);
+        return true;
+      case 'role':
+        request.principal = await this.verifyKey(token, request, policy.minimum);
+        return true;
+      case 'role-or-lease':
+        request.principal = token.startsWith('ksl_')
+          ? await this.verifyLease(token)
+          : await this.verifyKey(token, request, policy.minimum);
+        return true;
+    }
+  }
+
+  private async verifyLease(token: string) {
+    if (!this.leases) {
+      throw new DomainError('lease_invalid', 'Lease tokens are not accepted here', {
+        status: 'invalid',
+      });
+    }
+    return this.leases.verify(token);
+  }
+
+  private async verifyKey(token: string, request: RequestWithPrincipal, minimum: Role) {
+    const user = await this.users.authenticate(token);
+    if (!user) {
+      throw unauthenticated('Unknown or revoked API key');
+    }
+    if (!roleAtLeast(user.role, minimum)) {
+      throw forbidden(`This needs the ${minimum} role or stronger; you are ${user.role}`);
+    }
+    const client = request.headers['x-killswitch-client'];
+    const via = typeof client === 'string' && /^[a-z0-9-]{1,32}$/.test(client) ? client : 'api';
+    return { kind: 'user' as const, userId: user.id, name: user.name, role: user.role, via };
+  }
+}

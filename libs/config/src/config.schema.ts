@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+const port = (name: string, fallback: number) =>
+  z.coerce
+    .number({ error: `${name} must be a TCP port number between 1 and 65535` })
+    .int(`${name} must be a whole number between 1 and 65535`)
+    .min(1, `${name} must be between 1 and 65535`)
+    .max(65535, `${name} must be between 1 and 65535`)
+    .default(fallback);
+
+const positiveInt = (name: string, fallback: number) =>
+  z.coerce
+    .number({ error: `${name} must be a positive whole number` })
+    .int(`${name} must be a positive whole number`)
+    .positive(`${name} must be a positive whole number`)
+    .default(fallback);
+
+const redisUrl = z
+  .string()
+  .default('redis://127.0.0.1:6379')
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  }, 'REDIS_URL must be a URL such as redis://127.0.0.1:6379 (scheme redis: or rediss:)');
+
+/**
+ * Every environment variable killswitch reads. The README's configuration table mirrors this
+ * schema; keep them together.
+ */
+export const configSchema = z.object({
+  KILLSWITCH_PORT: port('KILLSWITCH_PORT', 3000),
+  RELAY_PORT: port('RELAY_PORT', 3001),
+  HOST: z.string().min(1, 'HOST must be an interface address such as 0.0.0.0').default('0.0.0.0'),
+  REDIS_URL: redisUrl,
+  KEY_PREFIX: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9_.-]{1,64}$/,
+      'KEY_PREFIX must be 1-64 characters of letters, digits, "_", "." or "-"',
+    )
+    .default('ks'),
+  KILLSWITCH_ADMIN_KEY: z
+    .string()
+    .regex(
+      /^ksk_[A-Za-z0-9_-]{43,}$/,
+      'KILLSWITCH_ADMIN_KEY must look like an API key: "ksk_" followed by at least 43 base64url characters (256 bits)',
+    )
+    .optional(),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
+  HEALTH_REDIS_TIMEOUT_MS: positiveInt('HEALTH_REDIS_TIMEOUT_MS', 500),
+  SHUTDOWN_TIMEOUT_MS: positiveInt('SHUTDOWN_TIMEOUT_MS', 10_000),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,36 @@
+import { ConfigError, loadConfig } from './config';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      killswitchPort: 3000,
+      relayPort: 3001,
+      redisUrl: 'redis://127.0.0.1:6379',
+      keyPrefix: 'ks',
+      logLevel: 'info',
+    });
+    expect(config.adminKey).toBeUndefined();
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ KILLSWITCH_PORT: '' }).killswitchPort).toBe(3000);
+  });
+
+  it.each([
+    [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL must be a URL.*got "localhost:6379"/],
+    [{ REDIS_URL: 'http://127.0.0.1:6379' }, /REDIS_URL/],
+    [{ KILLSWITCH_PORT: 'abc' }, /KILLSWITCH_PORT must be a TCP port/],
+    [{ RELAY_PORT: '70000' }, /RELAY_PORT must be between 1 and 65535/],
+    [{ KEY_PREFIX: 'has space' }, /KEY_PREFIX must be/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+    [{ KILLSWITCH_ADMIN_KEY: 'secret' }, /KILLSWITCH_ADMIN_KEY must look like/],
+  ])('rejects %j with a message naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('never echoes a secret value back', () => {
+    expect(() => loadConfig({ KILLSWITCH_ADMIN_KEY: 'hunter2' })).not.toThrow(/hunter2/);
+  });
+});

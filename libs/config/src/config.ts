@@ -1,0 +1,69 @@
+import { configSchema, RawConfig } from './config.schema';
+
+/** Thrown when the environment does not describe a runnable deployment. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * The validated, typed configuration. Injected by class token, so that nothing else needs to
+ * read `process.env`.
+ */
+export class AppConfig {
+  readonly killswitchPort!: number;
+  readonly relayPort!: number;
+  readonly host!: string;
+  readonly redisUrl!: string;
+  readonly keyPrefix!: string;
+  readonly adminKey?: string;
+  readonly logLevel!: RawConfig['LOG_LEVEL'];
+  readonly healthRedisTimeoutMs!: number;
+  readonly shutdownTimeoutMs!: number;
+
+  constructor(values: Omit<AppConfig, never>) {
+    Object.assign(this, values);
+  }
+}
+
+/**
+ * Validates the environment once. Empty strings count as unset so that `VAR= npm start`
+ * falls back to the default rather than failing on an empty value.
+ *
+ * @throws ConfigError naming the first bad variable and what it expects.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): AppConfig {
+  const cleaned: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value !== '') {
+      cleaned[key] = value;
+    }
+  }
+  const parsed = configSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue.path[0] ?? 'configuration');
+    const got = cleaned[variable];
+    const shown = got === undefined || /KEY|TOKEN|SECRET/.test(variable) ? '' : ` (got "${got}")`;
+    throw new ConfigError(`Invalid configuration: ${issue.message}${shown}`);
+  }
+  const c = parsed.data;
+  return new AppConfig({
+    killswitchPort: c.KILLSWITCH_PORT,
+    relayPort: c.RELAY_PORT,
+    host: c.HOST,
+    redisUrl: c.REDIS_URL,
+    keyPrefix: c.KEY_PREFIX,
+    adminKey: c.KILLSWITCH_ADMIN_KEY,
+    logLevel: c.LOG_LEVEL,
+    healthRedisTimeoutMs: c.HEALTH_REDIS_TIMEOUT_MS,
+    shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+  });
+}
+
+/** Builds a config for tests and embedding: defaults, then the given overrides. */
+export function configWith(overrides: Partial<AppConfig> = {}): AppConfig {
+  return new AppConfig({ ...loadConfig({}), ...overrides });
+}

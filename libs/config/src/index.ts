@@ -1,0 +1,2 @@
+export { AppConfig, ConfigError, loadConfig, configWith } from './config';
+export { ConfigModule } from './config.module';

@@ -1,0 +1,64 @@
+import { INestApplication, Type, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { HttpExceptionFilter } from './http-exception.filter';
+
+export interface HttpAppOptions {
+  /** Largest request body accepted, in bytes; larger ones get 413. */
+  bodyLimit?: number;
+  /** Logs buffered until the pino logger is ready; off in tests that pass their own logger. */
+  bufferLogs?: boolean;
+  /** No framework logs at all before pino takes over (tests). */
+  quiet?: boolean;
+}
+
+/**
+ * Creates a Fastify-backed Nest app with what every killswitch app shares: pino logs, strict
+ * validation (unknown fields rejected), the one exception filter and shutdown hooks. Nest's
+ * Fastify adapter already parses form bodies, which RFC 7662 introspection needs.
+ */
+export async function createHttpApp(
+  rootModule: Type<unknown>,
+  options: HttpAppOptions = {},
+): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    rootModule,
+    new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1024 * 1024, trustProxy: true }),
+    // abortOnError off: start-up failures reach runMain, which prints one line and exits 1.
+    {
+      bufferLogs: options.bufferLogs ?? true,
+      abortOnError: false,
+      ...(options.quiet ? { logger: false } : {}),
+    },
+  );
+  app.useLogger(app.get(Logger));
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      stopAtFirstError: false,
+    }),
+  );
+  app.useGlobalFilters(new HttpExceptionFilter());
+  app.enableShutdownHooks();
+  return app;
+}
+
+/**
+ * Closes an app, but never for longer than the deadline: `worker.close()` and socket drains
+ * wait for work without a limit of their own.
+ */
+export async function closeWithDeadline(app: INestApplication, deadlineMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'deadline'>((resolve) => {
+    timer = setTimeout(() => resolve('deadline'), deadlineMs);
+    timer.unref();
+  });
+  try {
+    await Promise.race([app.close(), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

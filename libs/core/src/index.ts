@@ -1,0 +1,5 @@
+export * from './errors';
+export { HttpExceptionFilter, toErrorResponse, type ErrorBody } from './http-exception.filter';
+export { loggingModule, redactedPaths } from './logging';
+export { createHttpApp, closeWithDeadline, type HttpAppOptions } from './http-app';
+export { runMain } from './run-main';

@@ -1,0 +1,45 @@
+import type { INestApplication } from '@nestjs/common';
+import { AppConfig, loadConfig } from '@app/config';
+import { closeConnection, connectOrExplain, createRedisConnection } from '@app/redis';
+
+/**
+ * Starts an app from `main.ts`. Any start-up failure (bad configuration, Redis unreachable)
+ * ends the process with one clear line on stderr and exit code 1, not a stack trace.
+ * Shutdown on SIGTERM/SIGINT is bounded by SHUTDOWN_TIMEOUT_MS.
+ */
+export async function runMain(
+  name: string,
+  start: (config: AppConfig) => Promise<{ app: INestApplication; url: string }>,
+): Promise<void> {
+  try {
+    const config = loadConfig(process.env);
+    await probeRedis(config.redisUrl);
+    const { url } = await start(config);
+    process.stdout.write(`${name} listening on ${url}\n`);
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        // Nest's shutdown hooks close the app; this only bounds how long that may take.
+        setTimeout(() => {
+          process.stderr.write(
+            `${name}: shutdown took over ${config.shutdownTimeoutMs} ms, exiting\n`,
+          );
+          process.exit(1);
+        }, config.shutdownTimeoutMs).unref();
+      });
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${name}: cannot start: ${message}\n`);
+    process.exit(1);
+  }
+}
+
+/** Fails start-up with one line when Redis does not answer, before Nest logs anything. */
+async function probeRedis(url: string): Promise<void> {
+  const probe = createRedisConnection(url, 'command', 'startup-probe');
+  try {
+    await connectOrExplain(probe, url);
+  } finally {
+    await closeConnection(probe);
+  }
+}

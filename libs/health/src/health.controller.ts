@@ -1,0 +1,58 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { AppConfig } from '@app/config';
+import { Public } from '@app/auth';
+import { RedisService } from '@app/redis';
+import { HealthRegistry, ReadinessCheck } from './health.registry';
+
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicator: HealthIndicatorService,
+    private readonly redis: RedisService,
+    private readonly registry: HealthRegistry,
+    private readonly config: AppConfig,
+  ) {}
+
+  @Get('live')
+  @Public()
+  @HealthCheck()
+  @ApiOperation({ summary: 'The process is up (no dependencies checked)' })
+  live() {
+    return this.health.check([]);
+  }
+
+  @Get('ready')
+  @Public()
+  @HealthCheck()
+  @ApiOperation({ summary: 'Redis answers and background workers run; 503 naming what failed' })
+  ready() {
+    return this.health.check([
+      () => this.redisCheck(),
+      ...this.registry.all().map((c) => () => this.namedCheck(c)),
+    ]);
+  }
+
+  // Pings the app's own client rather than opening a throw-away connection per probe.
+  private async redisCheck() {
+    const indicator = this.indicator.check('redis');
+    try {
+      await this.redis.ping(this.config.healthRedisTimeoutMs);
+      return indicator.up();
+    } catch (error) {
+      return indicator.down({ message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  private async namedCheck(readiness: ReadinessCheck) {
+    const indicator = this.indicator.check(readiness.name);
+    try {
+      return indicator.up((await readiness.check()) ?? {});
+    } catch (error) {
+      return indicator.down({ message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+}

@@ -1,0 +1,2 @@
+export { HealthModule } from './health.module';
+export { HealthRegistry, type ReadinessCheck } from './health.registry';

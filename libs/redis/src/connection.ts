@@ -1,0 +1,108 @@
+import { Logger } from '@nestjs/common';
+import Redis, { RedisOptions } from 'ioredis';
+
+const logger = new Logger('Redis');
+
+/**
+ * What a connection is for decides how it behaves when Redis goes away:
+ * - `command`: request/response work on behalf of a caller; fails fast (no offline queue) so
+ *   that an unreachable Redis answers "no" at once instead of hanging: fail closed.
+ * - `worker`: BullMQ workers and blocking readers; BullMQ requires `maxRetriesPerRequest: null`.
+ * - `subscriber`: pub/sub; must keep retrying forever and re-subscribe on reconnect.
+ */
+export type ConnectionRole = 'command' | 'worker' | 'subscriber';
+
+const roleOptions: Record<ConnectionRole, RedisOptions> = {
+  command: { enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+  worker: { maxRetriesPerRequest: null, enableReadyCheck: false },
+  subscriber: { maxRetriesPerRequest: null },
+};
+
+/**
+ * Builds an ioredis connection from REDIS_URL. The caller owns it and must close it.
+ *
+ * @param url - `redis://` or `rediss://` URL, with optional password and database number.
+ * @param role - how the connection behaves while Redis is unreachable.
+ * @param name - shown by `CLIENT LIST`, which makes leaked connections easy to spot.
+ */
+export function createRedisConnection(url: string, role: ConnectionRole, name: string): Redis {
+  const client = new Redis(url, {
+    ...roleOptions[role],
+    connectionName: name,
+    lazyConnect: true,
+    // Reconnect forever with a capped delay: health turns ready again on its own.
+    retryStrategy: (times) => Math.min(times * 100, 2000),
+  });
+  // Without a listener ioredis prints every reconnect failure as "Unhandled error event".
+  // Say it once per outage instead; readiness reports the state.
+  let warned = false;
+  client.on('error', (error: Error) => {
+    if (!warned && client.status !== 'connecting' && client.status !== 'wait') {
+      warned = true;
+      logger.warn(`Redis connection ${name} lost: ${error.message}; reconnecting`);
+    }
+  });
+  client.on('ready', () => {
+    warned = false;
+  });
+  return client;
+}
+
+/** Connects a lazily created connection, turning the first failure into one clear message. */
+export async function connectOrExplain(client: Redis, url: string): Promise<void> {
+  // connect() rejects with a bare "Connection is closed"; the error event says why.
+  let cause: string | undefined;
+  const remember = (error: Error) => {
+    cause ??= error.message;
+  };
+  client.once('error', remember);
+  try {
+    await client.connect();
+  } catch (error) {
+    client.disconnect();
+    const reason = cause ?? (error instanceof Error ? error.message : String(error));
+    throw new Error(
+      `Redis at ${redactUrl(url)} did not answer (${reason}). Start Redis or set REDIS_URL.`,
+    );
+  } finally {
+    client.off('error', remember);
+  }
+}
+
+/** Hides a password in a Redis URL before it reaches a log line. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) {
+      parsed.password = '***';
+    }
+    return parsed.toString();
+  } catch {
+    return '<invalid url>';
+  }
+}
+
+/** Closes a connection politely, then forcibly if Redis does not answer QUIT in time. */
+export async function closeConnection(client: Redis, timeoutMs = 1000): Promise<void> {
+  if (client.status === 'end') {
+    return;
+  }
+  if (client.status !== 'ready') {
+    client.disconnect();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.quit(),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+  } catch {
+    // QUIT failing means the socket is already going away; disconnect below finishes it.
+  } finally {
+    clearTimeout(timer);
+    client.disconnect();
+  }
+}

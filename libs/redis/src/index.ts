@@ -1,0 +1,11 @@
+export { Keys } from './keys';
+export { RedisModule } from './redis.module';
+export { RedisService } from './redis.service';
+export {
+  createRedisConnection,
+  closeConnection,
+  connectOrExplain,
+  redactUrl,
+  type ConnectionRole,
+} from './connection';
+export { defineScript, runScript } from './scripts';

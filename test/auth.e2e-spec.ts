@@ -1,0 +1,135 @@
+import { ROLES } from '@app/auth';
+import { RunningApp, startKillswitch, testConfig } from './support/apps';
+import { Api } from './support/http';
+import { deletePrefix } from './support/redis';
+
+describe('API keys and roles', () => {
+  const config = testConfig();
+  let ks: RunningApp;
+
+  beforeAll(async () => {
+    ks = await startKillswitch(config);
+  });
+
+  afterAll(async () => {
+    await ks?.close();
+    await deletePrefix(config.keyPrefix);
+  });
+
+  const createUser = async (role: string, name = `${role}-user`) => {
+    const reply = await ks.admin.post('/v1/users', { name, role });
+    expect(reply.status).toBe(201);
+    return reply.body as { id: string; name: string; role: string; apiKey: string };
+  };
+
+  it('answers 401 without credentials', async () => {
+    const reply = await ks.anonymous.get('/v1/users');
+    expect(reply.status).toBe(401);
+    expect(reply.body).toEqual({
+      error: 'unauthenticated',
+      message: expect.stringContaining('Bearer'),
+    });
+  });
+
+  it.each([
+    ['an unknown key', `ksk_${'A'.repeat(43)}`],
+    ['a key with the wrong prefix', `ksl_${'A'.repeat(43)}`],
+    ['a truncated key', 'ksk_abc'],
+  ])('answers 401 for %s', async (_, key) => {
+    const reply = await ks.anonymous.as(key).get('/v1/users');
+    expect(reply.status).toBe(401);
+    expect(reply.body.error).toBe('unauthenticated');
+  });
+
+  it('lets the bootstrap admin create users of every role, each with a working key', async () => {
+    for (const role of ROLES) {
+      const user = await createUser(role);
+      expect(user).toEqual({
+        id: expect.stringMatching(/^usr_[0-9a-f]{16}$/),
+        name: `${role}-user`,
+        role,
+        createdAt: expect.any(String),
+        apiKey: expect.stringMatching(/^ksk_[A-Za-z0-9_-]{43}$/),
+      });
+      const me = await new Api(ks.url, user.apiKey).get('/v1/me');
+      expect(me.status).toBe(200);
+      expect(me.body).toMatchObject({ kind: 'user', userId: user.id, role });
+    }
+    const list = await ks.admin.get('/v1/users');
+    expect(list.status).toBe(200);
+    expect(list.body.items.map((u: { role: string }) => u.role)).toEqual(
+      expect.arrayContaining([...ROLES]),
+    );
+    // Key material never comes back after creation.
+    expect(JSON.stringify(list.body)).not.toContain('ksk_');
+  });
+
+  it('answers 403 when the role is too weak', async () => {
+    for (const role of ['viewer', 'owner', 'responder']) {
+      const user = await createUser(role);
+      const reply = await new Api(ks.url, user.apiKey).post('/v1/users', {
+        name: 'x',
+        role: 'admin',
+      });
+      expect(reply.status).toBe(403);
+      expect(reply.body).toEqual({
+        error: 'forbidden',
+        message: expect.stringContaining('admin'),
+      });
+    }
+  });
+
+  it('answers 401 once a key is revoked, and a newly issued key works', async () => {
+    const user = await createUser('owner');
+    const asUser = new Api(ks.url, user.apiKey);
+    expect((await asUser.get('/v1/me')).status).toBe(200);
+
+    const revoke = await ks.admin.delete(`/v1/users/${user.id}/keys`);
+    expect(revoke.status).toBe(200);
+    expect(revoke.body).toEqual({ userId: user.id, revokedKeys: 1 });
+    expect((await asUser.get('/v1/me')).status).toBe(401);
+
+    const issued = await ks.admin.post(`/v1/users/${user.id}/keys`);
+    expect(issued.status).toBe(201);
+    expect((await new Api(ks.url, issued.body.apiKey).get('/v1/me')).status).toBe(200);
+    expect((await asUser.get('/v1/me')).status).toBe(401);
+  });
+
+  it.each([
+    [{ name: 'x', role: 'superuser' }, /role must be one of viewer, owner, responder, admin/],
+    [{ role: 'owner' }, /name/],
+    [{ name: '   ', role: 'owner' }, /name must not be blank/],
+    [{ name: 'x', role: 'owner', extra: 1 }, /property extra should not exist/],
+  ])('rejects a malformed user %j with 400 and creates nothing', async (body, message) => {
+    const before = (await ks.admin.get('/v1/users')).body.items.length;
+    const reply = await ks.admin.post('/v1/users', body);
+    expect(reply.status).toBe(400);
+    expect(reply.body.error).toBe('bad_request');
+    expect(reply.body.message).toMatch(message);
+    expect((await ks.admin.get('/v1/users')).body.items.length).toBe(before);
+  });
+
+  it('answers 404 for keys of an unknown user and 400 for a malformed id', async () => {
+    expect((await ks.admin.delete('/v1/users/usr_0000000000000000/keys')).status).toBe(404);
+    expect((await ks.admin.delete('/v1/users/nope/keys')).status).toBe(400);
+  });
+});
+
+describe('admin bootstrap', () => {
+  it('creates exactly one admin when two instances start at once, and not again later', async () => {
+    const config = testConfig();
+    const [a, b] = await Promise.all([startKillswitch(config), startKillswitch(config)]);
+    try {
+      const users = (await a.admin.get('/v1/users')).body.items;
+      expect(users.filter((u: { role: string }) => u.role === 'admin')).toHaveLength(1);
+      await a.close();
+      const again = await startKillswitch(config);
+      expect((await again.admin.get('/v1/users')).body.items).toHaveLength(1);
+      await again.close();
+    } finally {
+      await a.close().catch(() => undefined);
+      await b.close();
+      await deletePrefix(config.keyPrefix);
+    }
+  });
+});

@@ -1,0 +1,86 @@
+import { RunningApp, startKillswitch, startRelay, testConfig } from './support/apps';
+import { deletePrefix, TestRedisServer, waitFor } from './support/redis';
+
+describe('health', () => {
+  describe('both apps against the shared Redis', () => {
+    const config = testConfig();
+    let killswitch: RunningApp;
+    let relay: RunningApp;
+
+    beforeAll(async () => {
+      killswitch = await startKillswitch(config);
+      relay = await startRelay(config);
+    });
+
+    afterAll(async () => {
+      await killswitch?.close();
+      await relay?.close();
+      await deletePrefix(config.keyPrefix);
+    });
+
+    it.each(['killswitch', 'relay'])('%s answers live and ready with 200', async (which) => {
+      const app = which === 'killswitch' ? killswitch : relay;
+      const live = await app.anonymous.get('/health/live');
+      expect(live.status).toBe(200);
+      expect(live.body.status).toBe('ok');
+      const ready = await app.anonymous.get('/health/ready');
+      expect(ready.status).toBe(200);
+      expect(ready.body.details.redis.status).toBe('up');
+    });
+
+    it('serves the OpenAPI document at /docs', async () => {
+      const html = await killswitch.anonymous.get('/docs');
+      expect(html.status).toBe(200);
+      const spec = await killswitch.anonymous.get('/docs/openapi.json');
+      expect(spec.status).toBe(200);
+      expect(Object.keys(spec.body.paths)).toEqual(
+        expect.arrayContaining(['/health/ready', '/v1/users']),
+      );
+    });
+  });
+
+  describe('when Redis goes away', () => {
+    let redis: TestRedisServer;
+    let killswitch: RunningApp;
+    let relay: RunningApp;
+
+    beforeAll(async () => {
+      redis = await TestRedisServer.start();
+      const config = testConfig({ redisUrl: redis.url, healthRedisTimeoutMs: 300 });
+      killswitch = await startKillswitch(config);
+      relay = await startRelay(config);
+    });
+
+    afterAll(async () => {
+      await killswitch?.close();
+      await relay?.close();
+      await redis?.stop();
+    });
+
+    it('ready answers 503 naming Redis, then recovers by itself', async () => {
+      for (const app of [killswitch, relay]) {
+        expect((await app.anonymous.get('/health/ready')).status).toBe(200);
+      }
+
+      await redis.stop();
+      for (const app of [killswitch, relay]) {
+        const down = await app.anonymous.get('/health/ready');
+        expect(down.status).toBe(503);
+        expect(down.body.error.redis.status).toBe('down');
+        expect(typeof down.body.error.redis.message).toBe('string');
+        // Liveness is about the process, not its dependencies.
+        expect((await app.anonymous.get('/health/live')).status).toBe(200);
+      }
+
+      await redis.start();
+      for (const app of [killswitch, relay]) {
+        await waitFor(
+          async () => (await app.anonymous.get('/health/ready')).status === 200,
+          15_000,
+          'ready to recover',
+          100,
+        );
+      }
+    });
+  });
+});
