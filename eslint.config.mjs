@@ -15,6 +15,7 @@ export default tseslint.config(
       'jest.config.js',
       'scripts/*.js',
       'apps/mobile-relay/public/**',
+      '**/*.mjs',
     ],
   },
   eslint.configs.recommended,

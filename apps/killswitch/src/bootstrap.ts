@@ -1,6 +1,7 @@
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppConfig } from '@app/config';
+import { RedisIoAdapter } from '@app/realtime';
 import { createHttpApp, type HttpAppOptions } from '@app/core';
 import { KillswitchModule } from './killswitch.module';
 
@@ -13,6 +14,7 @@ export async function createKillswitchApp(
   options: HttpAppOptions = {},
 ): Promise<NestFastifyApplication> {
   const app = await createHttpApp(KillswitchModule.forRoot(config) as never, options);
+  app.useWebSocketAdapter(new RedisIoAdapter(app));
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

@@ -3,6 +3,9 @@ import { AppConfig, ConfigModule } from '@app/config';
 import { loggingModule } from '@app/core';
 import { HealthModule } from '@app/health';
 import { RedisModule } from '@app/redis';
+import { LeasesModule } from '@app/leases';
+import { RealtimeModule } from '@app/realtime';
+import { AgentsHttpModule } from './agents/agents.module';
 import { UsersModule } from './users/users.module';
 
 /** The killswitch API and its workers. */
@@ -16,7 +19,10 @@ export class KillswitchModule {
         loggingModule(config, 'killswitch'),
         RedisModule,
         HealthModule,
+        RealtimeModule,
+        LeasesModule,
         UsersModule,
+        AgentsHttpModule,
       ],
     };
   }

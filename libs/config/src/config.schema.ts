@@ -57,6 +57,9 @@ export const configSchema = z.object({
     .default('info'),
   HEALTH_REDIS_TIMEOUT_MS: positiveInt('HEALTH_REDIS_TIMEOUT_MS', 500),
   SHUTDOWN_TIMEOUT_MS: positiveInt('SHUTDOWN_TIMEOUT_MS', 10_000),
+  LEASE_DEFAULT_TTL_SECONDS: positiveInt('LEASE_DEFAULT_TTL_SECONDS', 30),
+  LEASE_MAX_TTL_SECONDS: positiveInt('LEASE_MAX_TTL_SECONDS', 300),
+  LEASE_MAX_LIFETIME_SECONDS: positiveInt('LEASE_MAX_LIFETIME_SECONDS', 12 * 3600),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -22,6 +22,9 @@ export class AppConfig {
   readonly logLevel!: RawConfig['LOG_LEVEL'];
   readonly healthRedisTimeoutMs!: number;
   readonly shutdownTimeoutMs!: number;
+  readonly leaseDefaultTtlSeconds!: number;
+  readonly leaseMaxTtlSeconds!: number;
+  readonly leaseMaxLifetimeSeconds!: number;
 
   constructor(values: Omit<AppConfig, never>) {
     Object.assign(this, values);
@@ -50,7 +53,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     throw new ConfigError(`Invalid configuration: ${issue.message}${shown}`);
   }
   const c = parsed.data;
-  return new AppConfig({
+  const config = new AppConfig({
     killswitchPort: c.KILLSWITCH_PORT,
     relayPort: c.RELAY_PORT,
     host: c.HOST,
@@ -60,7 +63,21 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     logLevel: c.LOG_LEVEL,
     healthRedisTimeoutMs: c.HEALTH_REDIS_TIMEOUT_MS,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+    leaseDefaultTtlSeconds: c.LEASE_DEFAULT_TTL_SECONDS,
+    leaseMaxTtlSeconds: c.LEASE_MAX_TTL_SECONDS,
+    leaseMaxLifetimeSeconds: c.LEASE_MAX_LIFETIME_SECONDS,
   });
+  if (config.leaseDefaultTtlSeconds > config.leaseMaxTtlSeconds) {
+    throw new ConfigError(
+      `Invalid configuration: LEASE_DEFAULT_TTL_SECONDS (${config.leaseDefaultTtlSeconds}) must not exceed LEASE_MAX_TTL_SECONDS (${config.leaseMaxTtlSeconds})`,
+    );
+  }
+  if (config.leaseMaxTtlSeconds > config.leaseMaxLifetimeSeconds) {
+    throw new ConfigError(
+      `Invalid configuration: LEASE_MAX_TTL_SECONDS (${config.leaseMaxTtlSeconds}) must not exceed LEASE_MAX_LIFETIME_SECONDS (${config.leaseMaxLifetimeSeconds})`,
+    );
+  }
+  return config;
 }
 
 /** Builds a config for tests and embedding: defaults, then the given overrides. */

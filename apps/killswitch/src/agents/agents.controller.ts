@@ -1,0 +1,97 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { AgentsService } from '@app/agents';
+import { CurrentPrincipal, MinRole } from '@app/auth';
+import type { UserPrincipal } from '@app/auth';
+import { RevocationService } from '@app/revocation';
+import {
+  AgentDto,
+  AgentIdParams,
+  AgentPageDto,
+  CreateAgentDto,
+  ListAgentsQuery,
+  ReasonDto,
+  RevokeAgentDto,
+} from './dto/agent.dto';
+
+@ApiTags('agents')
+@ApiBearerAuth()
+@Controller('v1/agents')
+export class AgentsController {
+  constructor(
+    private readonly agents: AgentsService,
+    private readonly revocation: RevocationService,
+  ) {}
+
+  @Post()
+  @MinRole('owner')
+  @ApiOperation({ summary: 'Register an agent; the caller becomes its owner' })
+  @ApiResponse({ status: 201, type: AgentDto })
+  create(@CurrentPrincipal() principal: UserPrincipal, @Body() body: CreateAgentDto) {
+    return this.agents.create(principal, {
+      name: body.name.trim(),
+      labels: body.labels ?? {},
+      allowedActions: body.allowedActions ?? [],
+    });
+  }
+
+  @Get()
+  @MinRole('viewer')
+  @ApiOperation({
+    summary: 'List agents, newest first; owners and viewers see only their own',
+  })
+  @ApiResponse({ status: 200, type: AgentPageDto })
+  list(@CurrentPrincipal() principal: UserPrincipal, @Query() query: ListAgentsQuery) {
+    return this.agents.list(principal, {
+      labels: (query.label ?? []).map((l) => l.split('=') as [string, string]),
+      status: query.status,
+      owner: query.owner,
+      limit: query.limit ?? 50,
+      cursor: query.cursor,
+    });
+  }
+
+  @Get(':id')
+  @MinRole('viewer')
+  @ApiOperation({ summary: 'Read one agent' })
+  @ApiResponse({ status: 200, type: AgentDto })
+  get(@CurrentPrincipal() principal: UserPrincipal, @Param() params: AgentIdParams) {
+    return this.agents.get(principal, params.id);
+  }
+
+  @Delete(':id')
+  @MinRole('owner')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Delete an agent (its owner or an admin); its tokens die with it' })
+  delete(@CurrentPrincipal() principal: UserPrincipal, @Param() params: AgentIdParams) {
+    return this.agents.delete(principal, params.id);
+  }
+
+  @Post(':id/revoke')
+  @MinRole('owner')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Stop an agent: revoked, epoch bumped and leases dead in one atomic write',
+  })
+  revoke(
+    @CurrentPrincipal() principal: UserPrincipal,
+    @Param() params: AgentIdParams,
+    @Body() body: RevokeAgentDto,
+  ) {
+    return this.revocation.revoke(principal, params.id, body.reason?.trim() || 'revoked');
+  }
+
+  @Post(':id/reinstate')
+  @MinRole('admin')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Let a revoked agent act again under a new epoch (admins, reason required)',
+  })
+  reinstate(
+    @CurrentPrincipal() principal: UserPrincipal,
+    @Param() params: AgentIdParams,
+    @Body() body: ReasonDto,
+  ) {
+    return this.revocation.reinstate(principal, params.id, body.reason.trim());
+  }
+}

@@ -1,0 +1,142 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  Min,
+  Validate,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
+} from 'class-validator';
+
+export const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62})$/;
+export const LABEL_VALUE = /^[A-Za-z0-9._:@-]{0,63}$/;
+export const ACTION_TYPE = /^[a-z0-9][a-z0-9._-]{0,99}$/;
+
+@ValidatorConstraint({ name: 'labels' })
+class LabelsConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      return false;
+    }
+    const entries = Object.entries(value);
+    return (
+      entries.length <= 20 &&
+      entries.every(([k, v]) => LABEL_KEY.test(k) && typeof v === 'string' && LABEL_VALUE.test(v))
+    );
+  }
+
+  defaultMessage(): string {
+    return 'labels must be an object of at most 20 string labels; keys are 1-63 letters, digits, ".", "_", "/" or "-"; values up to 63 letters, digits, ".", "_", ":", "@" or "-"';
+  }
+}
+
+export class CreateAgentDto {
+  @ApiProperty({ example: 'inbox-cleaner' })
+  @IsString()
+  @Length(1, 100)
+  @Matches(/\S/, { message: 'name must not be blank' })
+  name!: string;
+
+  @ApiPropertyOptional({ example: { team: 'infra', env: 'prod' } })
+  @IsOptional()
+  @IsObject()
+  @Validate(LabelsConstraint)
+  labels?: Record<string, string>;
+
+  @ApiPropertyOptional({ example: ['email.archive', 'email.send'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @Matches(ACTION_TYPE, {
+    each: true,
+    message: 'each allowedActions entry must be an action type such as "email.archive"',
+  })
+  allowedActions?: string[];
+}
+
+export class AgentDto {
+  @ApiProperty({ example: 'agt_3f9a1c2b4d5e6f70' }) id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ example: 'usr_3f9a1c2b4d5e6f70' }) owner!: string;
+  @ApiProperty({ example: { team: 'infra' } }) labels!: Record<string, string>;
+  @ApiProperty({ example: ['email.archive'] }) allowedActions!: string[];
+  @ApiProperty({ enum: ['active', 'revoked'] }) status!: string;
+  @ApiProperty({ example: 1 }) epoch!: number;
+  @ApiProperty() createdAt!: string;
+  @ApiPropertyOptional() revokedAt?: string;
+  @ApiPropertyOptional() revokeReason?: string;
+}
+
+export class AgentPageDto {
+  @ApiProperty({ type: [AgentDto] }) items!: AgentDto[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}
+
+export class AgentIdParams {
+  @IsString()
+  @Matches(/^agt_[0-9a-f]{16}$/, { message: 'id must be an agent id such as agt_3f9a1c2b4d5e6f70' })
+  id!: string;
+}
+
+export class ListAgentsQuery {
+  @ApiPropertyOptional({
+    description: 'key=value; repeat to require several labels',
+    example: 'team=infra',
+    type: [String],
+  })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) =>
+    Array.isArray(value) ? (value as unknown[]) : [value],
+  )
+  @IsArray()
+  @Matches(/^[^=]+=[^=]*$/, { each: true, message: 'label must look like key=value' })
+  label?: string[];
+
+  @ApiPropertyOptional({ enum: ['active', 'revoked'] })
+  @IsOptional()
+  @IsIn(['active', 'revoked'], { message: 'status must be active or revoked' })
+  status?: 'active' | 'revoked';
+
+  @ApiPropertyOptional({ example: 'usr_3f9a1c2b4d5e6f70' })
+  @IsOptional()
+  @Matches(/^usr_[0-9a-f]{16}$/, { message: 'owner must be a user id' })
+  owner?: string;
+
+  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => Number(value))
+  @IsInt({ message: 'limit must be a whole number' })
+  @Min(1)
+  @Max(500)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @Matches(/^\d{15}:agt_[0-9a-f]{16}$/, { message: 'cursor is not one this API returned' })
+  cursor?: string;
+}
+
+export class ReasonDto {
+  @ApiProperty({ example: 'deleting mail it should archive' })
+  @IsString()
+  @Length(1, 500)
+  @Matches(/\S/, { message: 'reason must not be blank' })
+  reason!: string;
+}
+
+export class RevokeAgentDto {
+  @ApiPropertyOptional({ example: 'deleting mail it should archive', default: 'revoked' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 500)
+  reason?: string;
+}

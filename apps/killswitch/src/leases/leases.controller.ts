@@ -1,0 +1,74 @@
+import { Body, Controller, Headers, HttpCode, Param, Post } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiConsumes,
+  ApiOperation,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import { AgentsService } from '@app/agents';
+import { bearerToken, CurrentPrincipal, MinRole, Public } from '@app/auth';
+import type { UserPrincipal } from '@app/auth';
+import { badRequest } from '@app/core';
+import { LeasesService } from '@app/leases';
+import { AgentIdParams } from '../agents/dto/agent.dto';
+import {
+  HeartbeatDto,
+  IntrospectionDto,
+  IntrospectionRequestDto,
+  IssuedLeaseDto,
+  IssueLeaseDto,
+} from './dto/lease.dto';
+
+@ApiTags('leases')
+@ApiBearerAuth()
+@Controller('v1')
+export class LeasesController {
+  constructor(
+    private readonly agents: AgentsService,
+    private readonly leases: LeasesService,
+  ) {}
+
+  @Post('agents/:id/leases')
+  @MinRole('owner')
+  @ApiOperation({ summary: 'Issue a lease for an agent (its owner or an admin); token shown once' })
+  @ApiResponse({ status: 201, type: IssuedLeaseDto })
+  async issue(
+    @CurrentPrincipal() principal: UserPrincipal,
+    @Param() params: AgentIdParams,
+    @Body() body: IssueLeaseDto,
+  ) {
+    await this.agents.getManaged(principal, params.id);
+    return this.leases.issue(params.id, body.ttlSeconds);
+  }
+
+  // Public to the guard: the heartbeat checks and renews the lease token itself, in one atomic
+  // step, and answers 401 with the lease's status when it is not live.
+  @Post('leases/heartbeat')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Renew a lease (Authorization: Bearer <lease token>)' })
+  @ApiResponse({ status: 200, type: HeartbeatDto })
+  @ApiResponse({ status: 401, description: '{status: "revoked" | "expired" | "invalid", ...}' })
+  heartbeat(@Headers('authorization') authorization?: string) {
+    return this.leases.heartbeat(bearerToken(authorization) ?? '');
+  }
+
+  @Post('introspect')
+  @MinRole('viewer')
+  @HttpCode(200)
+  @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
+  @ApiBody({ type: IntrospectionRequestDto })
+  @ApiOperation({ summary: 'RFC 7662 token introspection for resource servers (API key)' })
+  @ApiResponse({ status: 200, type: IntrospectionDto })
+  // A plain record, not a DTO: RFC 7662 clients may add parameters (client_id,
+  // token_type_hint) that strict whitelisting would refuse.
+  introspect(@Body() body: Record<string, unknown> | undefined) {
+    const token = body?.token;
+    if (typeof token !== 'string' || token === '') {
+      throw badRequest('token is required (form field or JSON)');
+    }
+    return this.leases.introspect(token);
+  }
+}

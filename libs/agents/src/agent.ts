@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+
+export type AgentStatus = 'active' | 'revoked';
+
+/** An agent as the API shows it. */
+export interface Agent {
+  id: string;
+  name: string;
+  owner: string;
+  labels: Record<string, string>;
+  allowedActions: string[];
+  status: AgentStatus;
+  /** Fencing token: grows on every revocation and reinstatement. */
+  epoch: number;
+  createdAt: string;
+  revokedAt?: string;
+  revokeReason?: string;
+  revokedBy?: string;
+  incidentId?: string;
+}
+
+export const AGENT_ID = /^agt_[0-9a-f]{16}$/;
+
+export const newAgentId = () => `agt_${randomBytes(8).toString('hex')}`;
+
+/** Hash fields of an agent, in the order repositories read them. */
+export const AGENT_FIELDS = [
+  'id',
+  'name',
+  'owner',
+  'labels',
+  'allowedActions',
+  'status',
+  'epoch',
+  'createdAt',
+  'revokedAt',
+  'revokeReason',
+  'revokedBy',
+  'incidentId',
+] as const;
+
+export function agentFromFields(values: (string | null)[]): Agent | undefined {
+  const [
+    id,
+    name,
+    owner,
+    labels,
+    allowedActions,
+    status,
+    epoch,
+    createdAt,
+    revokedAt,
+    revokeReason,
+    revokedBy,
+    incidentId,
+  ] = values;
+  if (!id || !name || !owner || !createdAt || (status !== 'active' && status !== 'revoked')) {
+    return undefined;
+  }
+  const agent: Agent = {
+    id,
+    name,
+    owner,
+    labels: JSON.parse(labels ?? '{}') as Record<string, string>,
+    allowedActions: JSON.parse(allowedActions ?? '[]') as string[],
+    status,
+    epoch: Number(epoch),
+    createdAt,
+  };
+  if (status === 'revoked') {
+    if (revokedAt) {
+      agent.revokedAt = new Date(Number(revokedAt)).toISOString();
+    }
+    if (revokeReason) {
+      agent.revokeReason = revokeReason;
+    }
+    if (revokedBy) {
+      agent.revokedBy = revokedBy;
+    }
+    if (incidentId) {
+      agent.incidentId = incidentId;
+    }
+  }
+  return agent;
+}
+
+/** The member of the listing indexes: fixed-width time first, so BYLEX order is time order. */
+export function indexMember(agent: Pick<Agent, 'id' | 'createdAt'>): string {
+  return `${String(Date.parse(agent.createdAt)).padStart(15, '0')}:${agent.id}`;
+}
+
+export function idFromIndexMember(member: string): string {
+  return member.slice(member.indexOf(':') + 1);
+}

@@ -1,0 +1,3 @@
+export * from './agent';
+export { AgentsModule } from './agents.module';
+export { AgentsService, canSeeAll, type AgentQuery, type NewAgent } from './agents.service';

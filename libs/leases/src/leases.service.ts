@@ -1,0 +1,155 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '@app/config';
+import { badRequest, conflict, DomainError, notFound } from '@app/core';
+import type { AgentPrincipal, LeaseVerifier } from '@app/auth';
+import { LeasesRepository, LeaseState } from './leases.repository';
+import { newLeaseId, newLeaseToken, parseLeaseToken } from './lease-token';
+
+export interface IssuedLease {
+  leaseId: string;
+  /** Shown once; only its hash is kept. */
+  token: string;
+  expiresAt: string;
+  epoch: number;
+}
+
+export interface Heartbeat {
+  status: 'active';
+  expiresAt: string;
+  epoch: number;
+}
+
+/** RFC 7662 answer; `{active: false}` and nothing else for a dead token. */
+export type Introspection =
+  | {
+      active: true;
+      sub: string;
+      client_id: string;
+      scope: string;
+      exp: number;
+      iat: number;
+      token_type: 'Bearer';
+      lease_id: string;
+      epoch: number;
+      owner: string;
+    }
+  | { active: false };
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+@Injectable()
+export class LeasesService implements LeaseVerifier {
+  constructor(
+    private readonly leases: LeasesRepository,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Issues a lease for an agent the caller was already authorized to manage. */
+  async issue(agentId: string, ttlSeconds?: number): Promise<IssuedLease> {
+    const ttl = ttlSeconds ?? this.config.leaseDefaultTtlSeconds;
+    if (ttl > this.config.leaseMaxTtlSeconds) {
+      throw badRequest(
+        `ttlSeconds must be at most ${this.config.leaseMaxTtlSeconds} (LEASE_MAX_TTL_SECONDS)`,
+      );
+    }
+    const token = newLeaseToken(agentId);
+    const leaseId = newLeaseId();
+    const parsed = parseLeaseToken(token);
+    if (!parsed) {
+      throw new Error('generated lease token does not parse');
+    }
+    const result = await this.leases.issue(
+      agentId,
+      parsed.hash,
+      leaseId,
+      ttl * 1000,
+      this.config.leaseMaxLifetimeSeconds * 1000,
+    );
+    switch (result.kind) {
+      case 'ok':
+        return { leaseId, token, expiresAt: iso(result.expiresAt), epoch: result.epoch };
+      case 'revoked':
+        throw conflict(`Agent ${agentId} is revoked; an admin must reinstate it first`);
+      case 'missing':
+        throw notFound(`Agent ${agentId}`);
+    }
+  }
+
+  /** Renews a live lease, or throws the reason it is dead (401 with `status`). */
+  async heartbeat(token: string): Promise<Heartbeat> {
+    const state = await this.touch(token, true);
+    if (state.kind !== 'active') {
+      throw deadLease(state);
+    }
+    return { status: 'active', expiresAt: iso(state.expiresAt), epoch: state.epoch };
+  }
+
+  /** Reads without renewing (introspection, socket handshakes, the auth guard). */
+  async verify(token: string): Promise<AgentPrincipal> {
+    const parsed = parseLeaseToken(token);
+    const state = await this.touch(token, false);
+    if (state.kind !== 'active' || !parsed) {
+      throw deadLease(state);
+    }
+    return { kind: 'agent', agentId: parsed.agentId, leaseId: state.leaseId, epoch: state.epoch };
+  }
+
+  /**
+   * RFC 7662 introspection. Fails closed: if the state cannot be read, the token is reported
+   * inactive, never active.
+   */
+  async introspect(token: string): Promise<Introspection> {
+    const parsed = parseLeaseToken(token);
+    let state: LeaseState;
+    try {
+      state = await this.touch(token, false);
+    } catch {
+      return { active: false };
+    }
+    if (state.kind !== 'active' || !parsed) {
+      return { active: false };
+    }
+    return {
+      active: true,
+      sub: parsed.agentId,
+      client_id: parsed.agentId,
+      scope: state.allowedActions.join(' '),
+      exp: Math.floor(state.expiresAt / 1000),
+      iat: Math.floor(state.issuedAt / 1000),
+      token_type: 'Bearer',
+      lease_id: state.leaseId,
+      epoch: state.epoch,
+      owner: state.owner,
+    };
+  }
+
+  private async touch(token: string, renew: boolean): Promise<LeaseState> {
+    const parsed = parseLeaseToken(token);
+    if (!parsed) {
+      return { kind: 'invalid' };
+    }
+    return this.leases.touch(parsed.agentId, parsed.hash, renew);
+  }
+}
+
+function deadLease(state: LeaseState): DomainError {
+  switch (state.kind) {
+    case 'revoked':
+      return new DomainError('lease_revoked', `Lease revoked: ${state.reason}`, {
+        status: 'revoked',
+        reason: state.reason,
+        revokedAt: state.revokedAt ? iso(state.revokedAt) : undefined,
+        ...(state.incidentId ? { incidentId: state.incidentId } : {}),
+      });
+    case 'expired':
+      return new DomainError('lease_expired', 'Lease expired', {
+        status: 'expired',
+        expiredAt: iso(state.expiresAt),
+      });
+    case 'invalid':
+    case 'active':
+      return new DomainError('lease_invalid', 'Unknown or malformed lease token', {
+        status: 'invalid',
+      });
+  }
+}

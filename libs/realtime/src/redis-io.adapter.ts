@@ -1,0 +1,26 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import type { Server, ServerOptions } from 'socket.io';
+import { SocketIoRedis } from './socket-io-redis';
+
+/** socket.io over the Redis adapter, keyed by the deployment's prefix. */
+export class RedisIoAdapter extends IoAdapter {
+  private readonly redis: SocketIoRedis;
+
+  constructor(app: INestApplicationContext) {
+    super(app);
+    this.redis = app.get(SocketIoRedis);
+  }
+
+  override createIOServer(port: number, options?: ServerOptions): Server {
+    const server = super.createIOServer(port, {
+      ...options,
+      // Agents and phones on flaky networks: notice a dead peer within ~30 s.
+      pingInterval: 10_000,
+      pingTimeout: 20_000,
+    }) as Server;
+    server.adapter(createAdapter(this.redis.pub, this.redis.sub, { key: this.redis.key }));
+    return server;
+  }
+}
