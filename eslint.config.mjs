@@ -13,7 +13,7 @@ export default tseslint.config(
       '.data/**',
       'eslint.config.mjs',
       'jest.config.js',
-      'scripts/*.js',
+      '**/*.js',
       'apps/mobile-relay/public/**',
       '**/*.mjs',
     ],

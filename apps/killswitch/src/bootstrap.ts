@@ -13,7 +13,10 @@ export async function createKillswitchApp(
   config: AppConfig,
   options: HttpAppOptions = {},
 ): Promise<NestFastifyApplication> {
-  const app = await createHttpApp(KillswitchModule.forRoot(config) as never, options);
+  const app = await createHttpApp(KillswitchModule.forRoot(config) as never, {
+    bodyLimit: config.maxBodyBytes,
+    ...options,
+  });
   app.useWebSocketAdapter(new RedisIoAdapter(app));
   const document = SwaggerModule.createDocument(
     app,

@@ -5,6 +5,7 @@ import { HealthModule } from '@app/health';
 import { RedisModule } from '@app/redis';
 import { LeasesModule } from '@app/leases';
 import { RealtimeModule } from '@app/realtime';
+import { ActionsHttpModule } from './actions/actions.module';
 import { AgentsHttpModule } from './agents/agents.module';
 import { UsersModule } from './users/users.module';
 
@@ -23,6 +24,7 @@ export class KillswitchModule {
         LeasesModule,
         UsersModule,
         AgentsHttpModule,
+        ActionsHttpModule,
       ],
     };
   }

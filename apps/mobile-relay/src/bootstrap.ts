@@ -8,5 +8,8 @@ export async function createRelayApp(
   config: AppConfig,
   options: HttpAppOptions = {},
 ): Promise<NestFastifyApplication> {
-  return createHttpApp(RelayModule.forRoot(config) as never, options);
+  return createHttpApp(RelayModule.forRoot(config) as never, {
+    bodyLimit: config.maxBodyBytes,
+    ...options,
+  });
 }

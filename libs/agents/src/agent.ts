@@ -9,6 +9,8 @@ export interface Agent {
   owner: string;
   labels: Record<string, string>;
   allowedActions: string[];
+  /** How many of its actions may run at once (default ACTION_AGENT_CONCURRENCY). */
+  concurrency?: number;
   status: AgentStatus;
   /** Fencing token: grows on every revocation and reinstatement. */
   epoch: number;
@@ -37,6 +39,7 @@ export const AGENT_FIELDS = [
   'revokeReason',
   'revokedBy',
   'incidentId',
+  'concurrency',
 ] as const;
 
 export function agentFromFields(values: (string | null)[]): Agent | undefined {
@@ -53,6 +56,7 @@ export function agentFromFields(values: (string | null)[]): Agent | undefined {
     revokeReason,
     revokedBy,
     incidentId,
+    concurrency,
   ] = values;
   if (!id || !name || !owner || !createdAt || (status !== 'active' && status !== 'revoked')) {
     return undefined;
@@ -67,6 +71,9 @@ export function agentFromFields(values: (string | null)[]): Agent | undefined {
     epoch: Number(epoch),
     createdAt,
   };
+  if (concurrency) {
+    agent.concurrency = Number(concurrency);
+  }
   if (status === 'revoked') {
     if (revokedAt) {
       agent.revokedAt = new Date(Number(revokedAt)).toISOString();

@@ -31,6 +31,7 @@ export class AgentsRepository {
       status: agent.status,
       epoch: agent.epoch,
       createdAt: agent.createdAt,
+      ...(agent.concurrency ? { concurrency: agent.concurrency } : {}),
     });
   }
 

@@ -8,6 +8,7 @@ export interface NewAgent {
   name: string;
   labels: Record<string, string>;
   allowedActions: string[];
+  concurrency?: number;
 }
 
 export interface AgentQuery {
@@ -33,6 +34,7 @@ export class AgentsService {
       owner: principal.userId,
       labels: input.labels,
       allowedActions: [...new Set(input.allowedActions)],
+      ...(input.concurrency ? { concurrency: input.concurrency } : {}),
       status: 'active',
       epoch: 1,
       createdAt: new Date().toISOString(),

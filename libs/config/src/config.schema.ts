@@ -60,6 +60,14 @@ export const configSchema = z.object({
   LEASE_DEFAULT_TTL_SECONDS: positiveInt('LEASE_DEFAULT_TTL_SECONDS', 30),
   LEASE_MAX_TTL_SECONDS: positiveInt('LEASE_MAX_TTL_SECONDS', 300),
   LEASE_MAX_LIFETIME_SECONDS: positiveInt('LEASE_MAX_LIFETIME_SECONDS', 12 * 3600),
+  MAX_BODY_BYTES: positiveInt('MAX_BODY_BYTES', 64 * 1024),
+  ACTION_AGENT_CONCURRENCY: positiveInt('ACTION_AGENT_CONCURRENCY', 1),
+  ACTION_WORKER_CONCURRENCY: positiveInt('ACTION_WORKER_CONCURRENCY', 32),
+  ACTION_MAX_ATTEMPTS: positiveInt('ACTION_MAX_ATTEMPTS', 3),
+  ACTION_BACKOFF_MS: positiveInt('ACTION_BACKOFF_MS', 1000),
+  ACTION_RETENTION_DAYS: positiveInt('ACTION_RETENTION_DAYS', 7),
+  ACTION_RETENTION_PER_AGENT: positiveInt('ACTION_RETENTION_PER_AGENT', 1000),
+  WORKERS: z.enum(['on', 'off'], { error: 'WORKERS must be "on" or "off"' }).default('on'),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

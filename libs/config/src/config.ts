@@ -25,6 +25,15 @@ export class AppConfig {
   readonly leaseDefaultTtlSeconds!: number;
   readonly leaseMaxTtlSeconds!: number;
   readonly leaseMaxLifetimeSeconds!: number;
+  readonly maxBodyBytes!: number;
+  readonly actionAgentConcurrency!: number;
+  readonly actionWorkerConcurrency!: number;
+  readonly actionMaxAttempts!: number;
+  readonly actionBackoffMs!: number;
+  readonly actionRetentionDays!: number;
+  readonly actionRetentionPerAgent!: number;
+  /** Whether this instance runs the action workers (API-only instances set WORKERS=off). */
+  readonly workers!: boolean;
 
   constructor(values: Omit<AppConfig, never>) {
     Object.assign(this, values);
@@ -66,6 +75,14 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     leaseDefaultTtlSeconds: c.LEASE_DEFAULT_TTL_SECONDS,
     leaseMaxTtlSeconds: c.LEASE_MAX_TTL_SECONDS,
     leaseMaxLifetimeSeconds: c.LEASE_MAX_LIFETIME_SECONDS,
+    maxBodyBytes: c.MAX_BODY_BYTES,
+    actionAgentConcurrency: c.ACTION_AGENT_CONCURRENCY,
+    actionWorkerConcurrency: c.ACTION_WORKER_CONCURRENCY,
+    actionMaxAttempts: c.ACTION_MAX_ATTEMPTS,
+    actionBackoffMs: c.ACTION_BACKOFF_MS,
+    actionRetentionDays: c.ACTION_RETENTION_DAYS,
+    actionRetentionPerAgent: c.ACTION_RETENTION_PER_AGENT,
+    workers: c.WORKERS === 'on',
   });
   if (config.leaseDefaultTtlSeconds > config.leaseMaxTtlSeconds) {
     throw new ConfigError(

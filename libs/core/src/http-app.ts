@@ -24,7 +24,7 @@ export async function createHttpApp(
 ): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     rootModule,
-    new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1024 * 1024, trustProxy: true }),
+    new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 64 * 1024, trustProxy: true }),
     // abortOnError off: start-up failures reach runMain, which prints one line and exits 1.
     {
       bufferLogs: options.bufferLogs ?? true,

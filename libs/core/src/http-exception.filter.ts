@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
+import { isRedisUnavailable } from '@app/redis';
 import { DomainError, httpStatusOf } from './errors';
 
 const errorNameOf: Record<number, string> = {
@@ -67,6 +68,16 @@ export function toErrorResponse(
     return {
       status: statusCode,
       body: { error: errorNameOf[statusCode] ?? 'bad_request', message },
+    };
+  }
+  if (isRedisUnavailable(exception)) {
+    // Fail closed: without Redis nothing can be checked, so nothing is allowed.
+    return {
+      status: 503,
+      body: {
+        error: 'unavailable',
+        message: 'Redis is unreachable; refusing to act until it is back',
+      },
     };
   }
   const errorId = randomUUID();

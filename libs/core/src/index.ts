@@ -3,3 +3,4 @@ export { HttpExceptionFilter, toErrorResponse, type ErrorBody } from './http-exc
 export { loggingModule, redactedPaths } from './logging';
 export { createHttpApp, closeWithDeadline, type HttpAppOptions } from './http-app';
 export { runMain } from './run-main';
+export { settleWithin } from './deadline';

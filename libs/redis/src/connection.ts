@@ -7,13 +7,15 @@ const logger = new Logger('Redis');
  * What a connection is for decides how it behaves when Redis goes away:
  * - `command`: request/response work on behalf of a caller; fails fast (no offline queue) so
  *   that an unreachable Redis answers "no" at once instead of hanging: fail closed.
+ * - `producer`: BullMQ queues that add jobs; fail fast like `command`.
  * - `worker`: BullMQ workers and blocking readers; BullMQ requires `maxRetriesPerRequest: null`.
  * - `subscriber`: pub/sub; must keep retrying forever and re-subscribe on reconnect.
  */
-export type ConnectionRole = 'command' | 'worker' | 'subscriber';
+export type ConnectionRole = 'command' | 'producer' | 'worker' | 'subscriber';
 
 const roleOptions: Record<ConnectionRole, RedisOptions> = {
   command: { enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+  producer: { enableOfflineQueue: false, maxRetriesPerRequest: 1 },
   worker: { maxRetriesPerRequest: null, enableReadyCheck: false },
   subscriber: { maxRetriesPerRequest: null },
 };
@@ -105,4 +107,20 @@ export async function closeConnection(client: Redis, timeoutMs = 1000): Promise<
     clearTimeout(timer);
     client.disconnect();
   }
+}
+
+/**
+ * True for the errors ioredis raises when Redis cannot be reached (offline, reconnecting,
+ * retries exhausted): callers answer 503 and refuse to act, never 500, never "allowed".
+ */
+export function isRedisUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) {
+    return false;
+  }
+  return (
+    error.name === 'MaxRetriesPerRequestError' ||
+    /enableOfflineQueue|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE/.test(
+      error.message,
+    )
+  );
 }

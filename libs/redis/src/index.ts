@@ -6,6 +6,7 @@ export {
   closeConnection,
   connectOrExplain,
   redactUrl,
+  isRedisUnavailable,
   type ConnectionRole,
 } from './connection';
 export { defineScript, runScript } from './scripts';

@@ -23,6 +23,16 @@
  * | `<p>:agents`                          | zset   | `<createdAt ms, 15 digits>:<agentId>`, all scores 0 (lexicographic paging) |
  * | `<p>:owner:<userId>:agents`           | zset   | same members, the agents one user owns          |
  * | `<p>:label:<key>=<value>`             | set    | agentIds carrying that label                    |
+ * | `<p>:{<agentId>}:action:<actionId>`   | hash   | one action: type, params, status, epoch, seq, attempts, result, undo, error, times |
+ * | `<p>:{<agentId>}:action:<actionId>:history` | list | JSON `{status, at, detail?}` per status change, oldest first |
+ * | `<p>:{<agentId>}:actions`             | zset   | actionIds scored by submission sequence (the agent's ledger order) |
+ * | `<p>:{<agentId>}:pending`             | list   | actionIds queued but not yet released to the worker queue, in order |
+ * | `<p>:{<agentId>}:running`             | set    | actionIds released to the worker queue and not finished (at most the agent's concurrency) |
+ * | `<p>:{<agentId>}:idem:<key>`          | string | actionId first submitted with that idempotency key (24 h) |
+ * | `<p>:action-types`                    | hash   | action type → JSON definition (executor, reversible, compensation) |
+ * | `<p>:gate:unconfirmed`                | zset   | `<agentId>|<actionId>` submitted but whose queue job is not yet confirmed, scored by when to re-check (ms) |
+ * | `<p>:{bull}:actions:*`                | BullMQ | the action queue (BullMQ's own keys, one hash tag)       |
+ * | `<p>:events` (pub/sub channel)        | —      | JSON status events: action.updated, agent.updated         |
  */
 export class Keys {
   constructor(readonly prefix: string) {}
@@ -71,9 +81,51 @@ export class Keys {
     return `${this.prefix}:label:${key}=${value}`;
   }
 
-  /** Prefix for BullMQ queues of this deployment (BullMQ adds its own `{queue}` hash tag). */
+  action(agentId: string, actionId: string): string {
+    return `${this.prefix}:{${agentId}}:action:${actionId}`;
+  }
+
+  actionHistory(agentId: string, actionId: string): string {
+    return `${this.prefix}:{${agentId}}:action:${actionId}:history`;
+  }
+
+  agentActions(agentId: string): string {
+    return `${this.prefix}:{${agentId}}:actions`;
+  }
+
+  agentPending(agentId: string): string {
+    return `${this.prefix}:{${agentId}}:pending`;
+  }
+
+  agentRunning(agentId: string): string {
+    return `${this.prefix}:{${agentId}}:running`;
+  }
+
+  idempotency(agentId: string, key: string): string {
+    return `${this.prefix}:{${agentId}}:idem:${key}`;
+  }
+
+  actionTypes(): string {
+    return `${this.prefix}:action-types`;
+  }
+
+  gateUnconfirmed(): string {
+    return `${this.prefix}:gate:unconfirmed`;
+  }
+
+  /** Prefix for BullMQ queues; the `{bull}` tag keeps each queue's keys on one slot. */
   bullPrefix(): string {
-    return `${this.prefix}:bull`;
+    return `${this.prefix}:{bull}`;
+  }
+
+  /** Pub/sub channel of status events (actions, agents, incidents) for live feeds. */
+  events(): string {
+    return `${this.prefix}:events`;
+  }
+
+  /** Pub/sub channel that tells every worker to abort a running action. */
+  control(): string {
+    return `${this.prefix}:control`;
   }
 
   /** Channel/key prefix for the socket.io Redis adapter, so deployments never share rooms. */

@@ -23,7 +23,7 @@ export class RedisService implements OnApplicationShutdown {
   }
 
   /** Opens a further connection owned by the caller (workers, subscribers). */
-  duplicate(role: 'worker' | 'subscriber', name: string): Redis {
+  duplicate(role: 'producer' | 'worker' | 'subscriber', name: string): Redis {
     return createRedisConnection(this.config.redisUrl, role, `${this.config.keyPrefix}:${name}`);
   }
 

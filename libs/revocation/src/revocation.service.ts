@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AgentsService, canSeeAll } from '@app/agents';
 import { conflict, forbidden, notFound } from '@app/core';
 import type { UserPrincipal } from '@app/auth';
+import { ActionsService } from '@app/actions';
 import { AgentNotifier } from '@app/realtime';
 import { RevocationRepository } from './revocation.repository';
 
@@ -31,6 +32,7 @@ export class RevocationService {
     private readonly agents: AgentsService,
     private readonly revocations: RevocationRepository,
     private readonly notifier: AgentNotifier,
+    private readonly actions: ActionsService,
   ) {}
 
   /**
@@ -59,6 +61,7 @@ export class RevocationService {
         const revokedAt = iso(fenced.revokedAt);
         this.logger.log({ agentId, by: principal.userId, epoch: fenced.epoch }, 'Agent fenced');
         this.tellAgent(agentId, reason, revokedAt);
+        this.haltQueued(agentId);
         return {
           agentId,
           status: 'revoked',
@@ -95,6 +98,14 @@ export class RevocationService {
           reinstatedAt: iso(result.reinstatedAt),
         };
     }
+  }
+
+  // Follow-up work: the fence already stops every queued action at job start; halting them
+  // here only settles their ledger status early.
+  private haltQueued(agentId: string): void {
+    this.actions.haltQueued(agentId).catch((error: unknown) => {
+      this.logger.warn({ agentId, err: error }, 'Could not halt queued actions');
+    });
   }
 
   // The fence already holds; a lost push only delays when the agent hears of it (its next

@@ -32,6 +32,7 @@ export class AgentsController {
       name: body.name.trim(),
       labels: body.labels ?? {},
       allowedActions: body.allowedActions ?? [],
+      concurrency: body.concurrency,
     });
   }
 

@@ -61,6 +61,17 @@ export class CreateAgentDto {
     message: 'each allowedActions entry must be an action type such as "email.archive"',
   })
   allowedActions?: string[];
+
+  @ApiPropertyOptional({
+    description: 'How many of its actions may run at once (default ACTION_AGENT_CONCURRENCY)',
+    minimum: 1,
+    maximum: 16,
+  })
+  @IsOptional()
+  @IsInt({ message: 'concurrency must be a whole number' })
+  @Min(1)
+  @Max(16)
+  concurrency?: number;
 }
 
 export class AgentDto {

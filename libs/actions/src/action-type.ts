@@ -1,0 +1,22 @@
+/** How an action type is carried out. New kinds plug in through `ActionExecutor`. */
+export type ExecutorSpec =
+  { kind: 'webhook'; url: string; timeoutMs: number; secret: string } | { kind: 'noop' };
+
+/** The catalog's word on one type of action: whether it can be undone is never the agent's. */
+export interface ActionType {
+  type: string;
+  executor: ExecutorSpec;
+  reversible: boolean;
+  /** The type whose execution undoes this one, fed with this action's stored `undo`. */
+  compensation?: string;
+  requiresApproval: boolean;
+  updatedAt: string;
+}
+
+/** The catalog as shown to callers: webhook secrets never leave the server. */
+export function publicActionType(type: ActionType): ActionType {
+  if (type.executor.kind === 'webhook') {
+    return { ...type, executor: { ...type.executor, secret: '[set]' } };
+  }
+  return type;
+}

@@ -1,0 +1,82 @@
+import { Injectable } from '@nestjs/common';
+import { badRequest, conflict, notFound } from '@app/core';
+import { ActionType, ExecutorSpec, publicActionType } from './action-type';
+import { ActionTypesRepository } from './action-types.repository';
+import { ExecutorRegistry } from './executors/executor-registry';
+
+export interface ActionTypeInput {
+  executor: ExecutorSpec;
+  reversible: boolean;
+  compensation?: string;
+  requiresApproval?: boolean;
+}
+
+@Injectable()
+export class ActionTypesService {
+  constructor(
+    private readonly types: ActionTypesRepository,
+    private readonly executors: ExecutorRegistry,
+  ) {}
+
+  async put(type: string, input: ActionTypeInput): Promise<ActionType> {
+    this.executors.validate(input.executor);
+    if (input.requiresApproval) {
+      throw badRequest('requiresApproval is not supported yet: approvals are not available');
+    }
+    if (input.reversible && !input.compensation) {
+      throw badRequest('A reversible type must name its compensation type');
+    }
+    if (!input.reversible && input.compensation) {
+      throw badRequest('Only a reversible type may name a compensation');
+    }
+    if (input.compensation) {
+      if (input.compensation === type) {
+        throw badRequest('A type cannot be its own compensation');
+      }
+      if (!(await this.types.get(input.compensation))) {
+        throw badRequest(
+          `Compensation type ${input.compensation} does not exist; register it first`,
+        );
+      }
+    }
+    const definition: ActionType = {
+      type,
+      executor: input.executor,
+      reversible: input.reversible,
+      ...(input.compensation ? { compensation: input.compensation } : {}),
+      requiresApproval: false,
+      updatedAt: new Date().toISOString(),
+    };
+    await this.types.put(definition);
+    return publicActionType(definition);
+  }
+
+  /** The full definition, secrets included: for the gate and executors only. */
+  async require(type: string): Promise<ActionType> {
+    const definition = await this.types.get(type);
+    if (!definition) {
+      throw notFound(`Action type ${type}`);
+    }
+    return definition;
+  }
+
+  async get(type: string): Promise<ActionType> {
+    return publicActionType(await this.require(type));
+  }
+
+  async list(): Promise<ActionType[]> {
+    return (await this.types.list()).map(publicActionType);
+  }
+
+  async delete(type: string): Promise<{ type: string; deleted: true }> {
+    const all = await this.types.list();
+    const dependants = all.filter((t) => t.compensation === type).map((t) => t.type);
+    if (dependants.length > 0) {
+      throw conflict(`${type} is the compensation of ${dependants.join(', ')}; change those first`);
+    }
+    if (!(await this.types.delete(type))) {
+      throw notFound(`Action type ${type}`);
+    }
+    return { type, deleted: true };
+  }
+}

@@ -1,0 +1,67 @@
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { AppConfig } from '@app/config';
+import { settleWithin } from '@app/core';
+import { closeConnection, RedisService } from '@app/redis';
+import type Redis from 'ioredis';
+
+export const ACTIONS_QUEUE = 'actions';
+
+/** Message on the control channel: abort this action wherever it runs. */
+export interface AbortMessage {
+  abort: string;
+  reason?: string;
+}
+
+/** The one job of the actions queue: carry out one released action. */
+export interface ExecuteActionJob {
+  agentId: string;
+  actionId: string;
+}
+
+/**
+ * Owns the producer side of the actions queue. Job ids are the action ids, so adding a
+ * released action twice (a retry, a sweep, a worker re-running after a crash) is a no-op.
+ */
+@Injectable()
+export class ActionsQueue implements OnApplicationShutdown {
+  readonly queue: Queue<ExecuteActionJob>;
+  private readonly connection: Redis;
+
+  constructor(
+    redis: RedisService,
+    private readonly config: AppConfig,
+  ) {
+    // Producers fail fast: an add while Redis is away errors now instead of queueing offline.
+    this.connection = redis.duplicate('producer', 'actions-producer');
+    this.queue = new Queue<ExecuteActionJob>(ACTIONS_QUEUE, {
+      connection: this.connection,
+      prefix: redis.keys.bullPrefix(),
+      defaultJobOptions: {
+        attempts: config.actionMaxAttempts,
+        backoff: { type: 'exponential', delay: config.actionBackoffMs },
+        // The ledger is ours; BullMQ keeps only a short tail for debugging.
+        removeOnComplete: { count: 1000 },
+        removeOnFail: { count: 5000 },
+      },
+    });
+  }
+
+  async release(agentId: string, actionIds: string[]): Promise<void> {
+    if (actionIds.length === 0) {
+      return;
+    }
+    await this.queue.addBulk(
+      actionIds.map((actionId) => ({
+        name: 'execute',
+        data: { agentId, actionId },
+        opts: { jobId: actionId },
+      })),
+    );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await settleWithin(this.queue.close(), this.config.shutdownTimeoutMs / 4);
+    await closeConnection(this.connection);
+  }
+}

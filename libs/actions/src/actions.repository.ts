@@ -1,0 +1,249 @@
+import { Injectable } from '@nestjs/common';
+import { join } from 'node:path';
+import { AppConfig } from '@app/config';
+import { defineScript, Keys, RedisService, runScript } from '@app/redis';
+import { Action, ACTION_FIELDS, actionFromFields, agentOfAction } from './action';
+
+const script = (name: string) => join(__dirname, 'lua', `${name}.lua`);
+
+export type SubmitResult =
+  | { kind: 'ok'; released: string[] }
+  | { kind: 'existing'; actionId: string; status: string }
+  | { kind: 'revoked' }
+  | { kind: 'invalid' };
+
+export type StartResult =
+  | { kind: 'run'; type: string; params: unknown; epoch: number }
+  | { kind: 'halted' }
+  | { kind: 'done'; status: string }
+  | { kind: 'gone' };
+
+export type FinalStatus = 'succeeded' | 'failed' | 'aborted' | 'retrying';
+
+@Injectable()
+export class ActionsRepository {
+  private readonly keys: Keys;
+
+  constructor(
+    private readonly redis: RedisService,
+    private readonly config: AppConfig,
+  ) {
+    this.keys = redis.keys;
+    defineScript(redis.client, 'ksSubmitAction', script('submit-action'), 7);
+    defineScript(redis.client, 'ksStartAction', script('start-action'), 4);
+    defineScript(redis.client, 'ksFinishAction', script('finish-action'), 5);
+    defineScript(redis.client, 'ksHaltQueued', script('halt-queued'), 2);
+  }
+
+  async submit(input: {
+    agentId: string;
+    actionId: string;
+    epoch: number;
+    type: string;
+    params: string;
+    idempotencyKey?: string;
+  }): Promise<SubmitResult> {
+    const k = this.keys;
+    const { agentId, actionId } = input;
+    const reply = await runScript<string[]>(
+      this.redis.client,
+      'ksSubmitAction',
+      [
+        k.agent(agentId),
+        k.action(agentId, actionId),
+        k.actionHistory(agentId, actionId),
+        k.agentActions(agentId),
+        k.agentPending(agentId),
+        k.agentRunning(agentId),
+        input.idempotencyKey
+          ? k.idempotency(agentId, input.idempotencyKey)
+          : k.action(agentId, actionId),
+      ],
+      [
+        actionId,
+        input.epoch,
+        input.type,
+        input.params,
+        input.idempotencyKey ?? '',
+        this.config.actionAgentConcurrency,
+        k.events(),
+        this.config.actionRetentionPerAgent,
+        k.action(agentId, ''),
+      ],
+    );
+    switch (reply[0]) {
+      case 'ok':
+        return { kind: 'ok', released: reply.slice(1) };
+      case 'existing':
+        return { kind: 'existing', actionId: reply[1], status: reply[2] };
+      case 'revoked':
+        return { kind: 'revoked' };
+      default:
+        return { kind: 'invalid' };
+    }
+  }
+
+  async start(agentId: string, actionId: string, attempt: number): Promise<StartResult> {
+    const k = this.keys;
+    const reply = await runScript<string[]>(
+      this.redis.client,
+      'ksStartAction',
+      [
+        k.agent(agentId),
+        k.action(agentId, actionId),
+        k.actionHistory(agentId, actionId),
+        k.agentRunning(agentId),
+      ],
+      [attempt, k.events()],
+    );
+    switch (reply[0]) {
+      case 'run':
+        return {
+          kind: 'run',
+          type: reply[1],
+          params: JSON.parse(reply[2]) as unknown,
+          epoch: Number(reply[3]),
+        };
+      case 'halted':
+        return { kind: 'halted' };
+      case 'done':
+        return { kind: 'done', status: reply[1] };
+      default:
+        return { kind: 'gone' };
+    }
+  }
+
+  /** Records the end (or a failed attempt) of an action; answers the ids it released. */
+  async finish(
+    agentId: string,
+    actionId: string,
+    status: FinalStatus,
+    outcome: { result?: unknown; undo?: unknown; error?: string } = {},
+  ): Promise<string[]> {
+    const k = this.keys;
+    const reply = await runScript<string[]>(
+      this.redis.client,
+      'ksFinishAction',
+      [
+        k.agent(agentId),
+        k.action(agentId, actionId),
+        k.actionHistory(agentId, actionId),
+        k.agentRunning(agentId),
+        k.agentPending(agentId),
+      ],
+      [
+        status,
+        outcome.result === undefined ? '' : JSON.stringify(outcome.result),
+        outcome.undo === undefined ? '' : JSON.stringify(outcome.undo),
+        outcome.error ?? '',
+        k.events(),
+        this.config.actionRetentionDays * 24 * 3600 * 1000,
+        this.config.actionAgentConcurrency,
+      ],
+    );
+    return reply.slice(1);
+  }
+
+  /** Halts one batch of an agent's stale queued actions: `{halted, examined}`. */
+  async haltQueuedBatch(
+    agentId: string,
+    batch: number,
+    detail: string,
+  ): Promise<{ halted: number; examined: number }> {
+    const k = this.keys;
+    const [halted, examined] = await runScript<[number, number]>(
+      this.redis.client,
+      'ksHaltQueued',
+      [k.agent(agentId), k.agentPending(agentId)],
+      [
+        k.action(agentId, ''),
+        batch,
+        k.events(),
+        detail,
+        this.config.actionRetentionDays * 24 * 3600 * 1000,
+      ],
+    );
+    return { halted, examined };
+  }
+
+  async get(actionId: string): Promise<Action | undefined> {
+    const agentId = agentOfAction(actionId);
+    if (!agentId) {
+      return undefined;
+    }
+    const [fields, history] = await Promise.all([
+      this.redis.client.hmget(this.keys.action(agentId, actionId), ...ACTION_FIELDS),
+      this.redis.client.lrange(this.keys.actionHistory(agentId, actionId), 0, -1),
+    ]);
+    return actionFromFields(fields, history);
+  }
+
+  /** The agent's ledger, newest first, from before the sequence number `before`. */
+  async page(agentId: string, before: number | undefined, limit: number): Promise<Action[]> {
+    const ids = await this.redis.client.zrange(
+      this.keys.agentActions(agentId),
+      before === undefined ? '+inf' : `(${before}`,
+      '-inf',
+      'BYSCORE',
+      'REV',
+      'LIMIT',
+      0,
+      limit,
+    );
+    if (ids.length === 0) {
+      return [];
+    }
+    const pipeline = this.redis.client.pipeline();
+    for (const id of ids) {
+      pipeline.hmget(this.keys.action(agentId, id), ...ACTION_FIELDS);
+      pipeline.lrange(this.keys.actionHistory(agentId, id), 0, -1);
+    }
+    const results = (await pipeline.exec()) ?? [];
+    const actions: Action[] = [];
+    for (let i = 0; i < results.length; i += 2) {
+      const [fieldsError, fields] = results[i];
+      const [historyError, history] = results[i + 1];
+      const error = fieldsError ?? historyError;
+      if (error) {
+        throw error;
+      }
+      const action = actionFromFields(fields as (string | null)[], history as string[]);
+      if (action) {
+        actions.push(action);
+      }
+    }
+    return actions;
+  }
+
+  /** Marks a submission as not yet confirmed in the queue (see `ActionsSweeper`). */
+  async markUnconfirmed(agentId: string, actionId: string, checkAt: number): Promise<void> {
+    await this.redis.client.zadd(this.keys.gateUnconfirmed(), checkAt, `${agentId}|${actionId}`);
+  }
+
+  async confirm(agentId: string, actionId: string): Promise<void> {
+    await this.redis.client.zrem(this.keys.gateUnconfirmed(), `${agentId}|${actionId}`);
+  }
+
+  async dueUnconfirmed(
+    now: number,
+    count: number,
+  ): Promise<{ agentId: string; actionId: string }[]> {
+    const members = await this.redis.client.zrangebyscore(
+      this.keys.gateUnconfirmed(),
+      '-inf',
+      now,
+      'LIMIT',
+      0,
+      count,
+    );
+    return members.map((member) => {
+      const [agentId, actionId] = member.split('|');
+      return { agentId, actionId };
+    });
+  }
+
+  /** Whether the action was released to the queue and has not finished. */
+  async isReleased(agentId: string, actionId: string): Promise<boolean> {
+    return (await this.redis.client.sismember(this.keys.agentRunning(agentId), actionId)) === 1;
+  }
+}

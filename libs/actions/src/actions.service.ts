@@ -1,0 +1,156 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { AgentsService, canSeeAll } from '@app/agents';
+import type { Principal } from '@app/auth';
+import { DomainError, forbidden, notFound } from '@app/core';
+import { Action, agentOfAction, newActionId } from './action';
+import { ActionTypesService } from './action-types.service';
+import { ActionsQueue } from './actions.queue';
+import { ActionsRepository } from './actions.repository';
+
+export interface SubmitAction {
+  type: string;
+  params?: unknown;
+  idempotencyKey?: string;
+}
+
+// A submission whose queue job is not confirmed this long after it began is re-released by
+// the sweeper: the window a crash between the ledger write and the queue add can leave.
+const CONFIRM_WITHIN_MS = 5000;
+const SWEEP_EVERY_MS = 2000;
+
+@Injectable()
+export class ActionsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ActionsService.name);
+  private sweeper?: NodeJS.Timeout;
+  private sweeping?: Promise<void>;
+
+  constructor(
+    private readonly actions: ActionsRepository,
+    private readonly types: ActionTypesService,
+    private readonly agents: AgentsService,
+    private readonly queue: ActionsQueue,
+  ) {}
+
+  /** An agent asks killswitch to act; queued in its own order behind its earlier actions. */
+  async submit(principal: Principal, input: SubmitAction): Promise<{ id: string; status: string }> {
+    if (principal.kind !== 'agent') {
+      throw forbidden('Actions are submitted by agents, with their lease token');
+    }
+    const { agentId, epoch } = principal;
+    await this.types.require(input.type);
+    const agent = await this.agents.find(agentId);
+    if (!agent.allowedActions.includes(input.type)) {
+      throw forbidden(`Agent ${agentId} is not allowed to perform ${input.type}`);
+    }
+    const actionId = newActionId(agentId);
+    await this.actions.markUnconfirmed(agentId, actionId, Date.now() + CONFIRM_WITHIN_MS);
+    const result = await this.actions.submit({
+      agentId,
+      actionId,
+      epoch,
+      type: input.type,
+      params: JSON.stringify(input.params ?? {}),
+      idempotencyKey: input.idempotencyKey,
+    });
+    switch (result.kind) {
+      case 'revoked':
+        await this.actions.confirm(agentId, actionId);
+        throw new DomainError('lease_revoked', 'The agent was revoked', { status: 'revoked' });
+      case 'invalid':
+        await this.actions.confirm(agentId, actionId);
+        throw new DomainError('lease_invalid', 'The agent no longer exists', { status: 'invalid' });
+      case 'existing':
+        await this.actions.confirm(agentId, actionId);
+        return { id: result.actionId, status: result.status };
+      case 'ok':
+        await this.queue.release(agentId, result.released);
+        await this.actions.confirm(agentId, actionId);
+        return { id: actionId, status: 'queued' };
+    }
+  }
+
+  /**
+   * Halts every queued action of a fenced agent, in batches that keep each Redis call short.
+   * Released actions are not touched here: the fence at job start halts them.
+   */
+  async haltQueued(agentId: string, detail = 'agent revoked'): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const { halted, examined } = await this.actions.haltQueuedBatch(agentId, 200, detail);
+      total += halted;
+      if (examined < 200 || halted === 0) {
+        return total;
+      }
+    }
+  }
+
+  /** Reads an action: the agent itself, its owner, responders and admins may. */
+  async get(principal: Principal, actionId: string): Promise<Action> {
+    const agentId = agentOfAction(actionId);
+    const action = agentId ? await this.actions.get(actionId) : undefined;
+    if (!action) {
+      throw notFound(`Action ${actionId}`);
+    }
+    await this.authorizeRead(principal, action.agentId);
+    return action;
+  }
+
+  async list(
+    principal: Principal,
+    agentId: string,
+    cursor: number | undefined,
+    limit: number,
+  ): Promise<{ items: Action[]; nextCursor: string | null }> {
+    await this.authorizeRead(principal, agentId);
+    const items = await this.actions.page(agentId, cursor, limit);
+    const last = items[items.length - 1];
+    return { items, nextCursor: items.length === limit && last ? String(last.seq) : null };
+  }
+
+  private async authorizeRead(principal: Principal, agentId: string): Promise<void> {
+    if (principal.kind === 'agent') {
+      if (principal.agentId !== agentId) {
+        throw forbidden('An agent may read only its own actions');
+      }
+      return;
+    }
+    if (canSeeAll(principal)) {
+      return;
+    }
+    const agent = await this.agents.find(agentId);
+    if (agent.owner !== principal.userId) {
+      throw forbidden(`Agent ${agentId} belongs to another owner`);
+    }
+  }
+
+  onApplicationBootstrap(): void {
+    this.sweeper = setInterval(() => {
+      this.sweeping ??= this.sweep()
+        .then(() => undefined)
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'Gate sweep failed'))
+        .finally(() => (this.sweeping = undefined));
+    }, SWEEP_EVERY_MS);
+    this.sweeper.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.sweeper);
+    await this.sweeping;
+  }
+
+  /**
+   * Re-releases submissions whose queue add may have been lost to a crash. Adding is
+   * idempotent (job id = action id), so running this on every instance is safe.
+   */
+  async sweep(now = Date.now()): Promise<number> {
+    const due = await this.actions.dueUnconfirmed(now, 100);
+    for (const { agentId, actionId } of due) {
+      if (await this.actions.isReleased(agentId, actionId)) {
+        await this.queue.release(agentId, [actionId]);
+        this.logger.warn({ agentId, actionId }, 'Re-released an action whose queue add was lost');
+      }
+      await this.actions.confirm(agentId, actionId);
+    }
+    return due.length;
+  }
+}

@@ -1,0 +1,17 @@
+import { Injectable } from '@nestjs/common';
+import type { ExecutorSpec } from '../action-type';
+import type { ActionExecutor, ExecutionOutcome } from './executor';
+
+type NoopSpec = Extract<ExecutorSpec, { kind: 'noop' }>;
+
+/** Does nothing and succeeds: for dry runs of a policy and for measuring the gate itself. */
+@Injectable()
+export class NoopExecutor implements ActionExecutor<NoopSpec> {
+  readonly kind = 'noop' as const;
+
+  validate(): void {}
+
+  execute(): Promise<ExecutionOutcome> {
+    return Promise.resolve({});
+  }
+}

@@ -1,0 +1,81 @@
+import { Injectable } from '@nestjs/common';
+import type { ExecutorSpec } from '../action-type';
+import { ActionExecutor, ExecutionError, ExecutionOutcome, ExecutionRequest } from './executor';
+import { signBody } from './signature';
+
+type WebhookSpec = Extract<ExecutorSpec, { kind: 'webhook' }>;
+
+/** POSTs the action to a tool server, signed, bounded by the type's timeout and the abort. */
+@Injectable()
+export class WebhookExecutor implements ActionExecutor<WebhookSpec> {
+  readonly kind = 'webhook' as const;
+
+  validate(spec: WebhookSpec): void {
+    let url: URL;
+    try {
+      url = new URL(spec.url);
+    } catch {
+      throw new Error('executor.url must be an absolute http(s) URL');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new Error('executor.url must be an absolute http(s) URL');
+    }
+    if (!Number.isInteger(spec.timeoutMs) || spec.timeoutMs < 1 || spec.timeoutMs > 300_000) {
+      throw new Error('executor.timeoutMs must be a whole number from 1 to 300000');
+    }
+    if (typeof spec.secret !== 'string' || spec.secret.length < 16) {
+      throw new Error('executor.secret must be at least 16 characters');
+    }
+  }
+
+  async execute(spec: WebhookSpec, request: ExecutionRequest): Promise<ExecutionOutcome> {
+    const body = JSON.stringify({
+      actionId: request.actionId,
+      agentId: request.agentId,
+      type: request.type,
+      params: request.params,
+      attempt: request.attempt,
+    });
+    const signature = signBody(spec.secret, body, Math.floor(Date.now() / 1000));
+    let response: Response;
+    try {
+      response = await fetch(spec.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-killswitch-signature': signature,
+          'x-killswitch-action-id': request.actionId,
+        },
+        body,
+        signal: AbortSignal.any([request.signal, AbortSignal.timeout(spec.timeoutMs)]),
+        redirect: 'error',
+      });
+    } catch (error) {
+      if (request.signal.aborted) {
+        throw new ExecutionError('aborted', false);
+      }
+      // DOMException (the timeout) is not always an Error subclass across realms.
+      const { name, message } = (error ?? {}) as { name?: unknown; message?: unknown };
+      throw new ExecutionError(
+        name === 'TimeoutError'
+          ? `no answer within ${spec.timeoutMs} ms`
+          : `request failed: ${typeof message === 'string' ? message : String(error)}`,
+      );
+    }
+    const text = await response.text().catch(() => '');
+    if (!response.ok) {
+      throw new ExecutionError(`tool server answered ${response.status}: ${text.slice(0, 200)}`);
+    }
+    if (text.trim() === '') {
+      return {};
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new ExecutionError('tool server answered 2xx with a body that is not JSON', false);
+    }
+    const outcome = (parsed ?? {}) as { result?: unknown; undo?: unknown };
+    return { result: outcome.result, undo: outcome.undo };
+  }
+}

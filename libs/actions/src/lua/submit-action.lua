@@ -1,0 +1,58 @@
+-- Records a new action at the end of its agent's queue, and releases the head of that queue to
+-- the worker queue while the agent runs fewer actions than its concurrency allows.
+-- KEYS: 1 agent, 2 action, 3 history, 4 agent's actions zset, 5 pending list, 6 running set,
+--       7 idempotency key (or the action key again when there is none)
+-- ARGV: 1 actionId, 2 lease epoch, 3 type, 4 params JSON, 5 idempotency key or '',
+--       6 default concurrency, 7 events channel, 8 ledger length kept per agent,
+--       9 action key prefix (without the id)
+-- Returns {'ok', released...} | {'existing', actionId, status} | {'revoked'} | {'invalid'}
+local agent = redis.call('HMGET', KEYS[1], 'status', 'epoch', 'concurrency')
+if not agent[1] then
+  return {'invalid'}
+end
+if agent[1] ~= 'active' or agent[2] ~= ARGV[2] then
+  return {'revoked'}
+end
+if ARGV[5] ~= '' then
+  local existing = redis.call('GET', KEYS[7])
+  if existing then
+    return {'existing', existing, redis.call('HGET', ARGV[9] .. existing, 'status') or 'unknown'}
+  end
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local seq = redis.call('HINCRBY', KEYS[1], 'actionSeq', 1)
+local agentId = string.match(KEYS[1], '{(.-)}')
+redis.call('HSET', KEYS[2], 'id', ARGV[1], 'agentId', agentId, 'type', ARGV[3],
+  'params', ARGV[4], 'status', 'queued', 'epoch', ARGV[2], 'seq', seq, 'attempts', 0,
+  'submittedAt', now, 'updatedAt', now, 'idempotencyKey', ARGV[5])
+redis.call('RPUSH', KEYS[3], cjson.encode({status = 'queued', at = now}))
+redis.call('ZADD', KEYS[4], seq, ARGV[1])
+if ARGV[5] ~= '' then
+  redis.call('SET', KEYS[7], ARGV[1], 'PX', 86400000)
+end
+redis.call('RPUSH', KEYS[5], ARGV[1])
+-- Bounded ledger: forget the oldest entries beyond the configured length.
+local excess = redis.call('ZCARD', KEYS[4]) - tonumber(ARGV[8])
+if excess > 0 then
+  for _, old in ipairs(redis.call('ZRANGE', KEYS[4], 0, excess - 1)) do
+    local status = redis.call('HGET', ARGV[9] .. old, 'status')
+    if status ~= 'queued' and status ~= 'running' and status ~= 'retrying' then
+      redis.call('DEL', ARGV[9] .. old, ARGV[9] .. old .. ':history')
+      redis.call('ZREM', KEYS[4], old)
+    end
+  end
+end
+redis.call('PUBLISH', ARGV[7], cjson.encode({event = 'action.updated', agentId = agentId,
+  actionId = ARGV[1], type = ARGV[3], status = 'queued', at = now}))
+local concurrency = tonumber(agent[3] or ARGV[6])
+local reply = {'ok'}
+while redis.call('SCARD', KEYS[6]) < concurrency do
+  local nextId = redis.call('LPOP', KEYS[5])
+  if not nextId then
+    break
+  end
+  redis.call('SADD', KEYS[6], nextId)
+  table.insert(reply, nextId)
+end
+return reply

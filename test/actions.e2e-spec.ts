@@ -1,0 +1,352 @@
+import { RunningApp, startKillswitch, testConfig } from './support/apps';
+import { Api } from './support/http';
+import { deletePrefix, waitFor } from './support/redis';
+import { json, ToolServer } from './support/tool-server';
+
+describe('the action gate', () => {
+  const config = testConfig({ actionBackoffMs: 50, actionMaxAttempts: 3 });
+  let ks: RunningApp;
+  const tools = new ToolServer();
+
+  beforeAll(async () => {
+    await tools.start();
+    ks = await startKillswitch(config);
+    await registerType('email.unarchive', { reversible: false, path: '/unarchive' });
+    await registerType('email.archive', {
+      reversible: true,
+      compensation: 'email.unarchive',
+      path: '/archive',
+    });
+  });
+
+  afterAll(async () => {
+    await ks?.close();
+    await tools.stop();
+    await deletePrefix(config.keyPrefix);
+  });
+
+  async function registerType(
+    type: string,
+    options: { reversible: boolean; compensation?: string; path: string; timeoutMs?: number },
+  ) {
+    const reply = await ks.admin.put(`/v1/action-types/${type}`, {
+      executor: {
+        kind: 'webhook',
+        url: `${tools.url}${options.path}`,
+        timeoutMs: options.timeoutMs ?? 5000,
+        secret: tools.secret,
+      },
+      reversible: options.reversible,
+      ...(options.compensation ? { compensation: options.compensation } : {}),
+    });
+    expect(reply.status).toBe(200);
+    return reply.body;
+  }
+
+  async function agentWithLease(allowedActions: string[], extra: Record<string, unknown> = {}) {
+    const agent = await ks.admin.post('/v1/agents', { name: 'worker', allowedActions, ...extra });
+    expect(agent.status).toBe(201);
+    const lease = await ks.admin.post(`/v1/agents/${agent.body.id}/leases`, { ttlSeconds: 120 });
+    expect(lease.status).toBe(201);
+    return { id: agent.body.id as string, lease: new Api(ks.url, lease.body.token as string) };
+  }
+
+  const finished = (status: string) =>
+    ['succeeded', 'failed', 'halted', 'aborted'].includes(status);
+
+  async function waitForAction(api: Api, id: string, what = finished) {
+    let last: any;
+    await waitFor(
+      async () => {
+        last = (await api.get(`/v1/actions/${id}`)).body;
+        return what(last.status);
+      },
+      15_000,
+      `action ${id} to finish`,
+    );
+    return last;
+  }
+
+  it('runs a submitted action through a signed webhook and stores its undo', async () => {
+    tools.on('/archive', (request, response) =>
+      json(response, 200, {
+        result: { archived: request.body.params.messageId },
+        undo: { messageId: request.body.params.messageId },
+      }),
+    );
+    const { id: agentId, lease } = await agentWithLease(['email.archive']);
+    const submitted = await lease.post('/v1/actions', {
+      type: 'email.archive',
+      params: { messageId: 'm-1' },
+    });
+    expect(submitted.status).toBe(202);
+    expect(submitted.body).toEqual({ id: expect.stringMatching(/^act_/), status: 'queued' });
+
+    const action = await waitForAction(ks.admin, submitted.body.id);
+    expect(action).toMatchObject({
+      id: submitted.body.id,
+      agentId,
+      type: 'email.archive',
+      status: 'succeeded',
+      params: { messageId: 'm-1' },
+      result: { archived: 'm-1' },
+      undo: { messageId: 'm-1' },
+    });
+    expect(action.history.map((h: { status: string }) => h.status)).toEqual([
+      'queued',
+      'running',
+      'succeeded',
+    ]);
+    const request = tools.received('/archive').find((r) => r.body.actionId === submitted.body.id);
+    expect(request).toBeDefined();
+    expect(request!.signatureValid).toBe(true);
+    expect(request!.body).toEqual({
+      actionId: submitted.body.id,
+      agentId,
+      type: 'email.archive',
+      params: { messageId: 'm-1' },
+      attempt: 1,
+    });
+    // The agent reads its own action; the ledger lists it.
+    expect((await lease.get(`/v1/actions/${submitted.body.id}`)).status).toBe(200);
+    const ledger = await ks.admin.get(`/v1/agents/${agentId}/actions`);
+    expect(ledger.body.items.map((a: { id: string }) => a.id)).toEqual([submitted.body.id]);
+  });
+
+  it("runs one agent's actions one at a time, in submission order", async () => {
+    const seen: number[] = [];
+    let inFlight = 0;
+    let overlap = false;
+    tools.on('/ordered', async (request, response) => {
+      inFlight++;
+      overlap ||= inFlight > 1;
+      seen.push(request.body.params.n);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      json(response, 200, {});
+    });
+    await registerType('test.ordered', { reversible: false, path: '/ordered' });
+    const { lease } = await agentWithLease(['test.ordered']);
+    const ids: string[] = [];
+    for (let n = 0; n < 10; n++) {
+      ids.push((await lease.post('/v1/actions', { type: 'test.ordered', params: { n } })).body.id);
+    }
+    await waitForAction(ks.admin, ids[ids.length - 1]);
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(overlap).toBe(false);
+  });
+
+  it('halts every queued action when the agent is revoked behind a slow one', async () => {
+    let releaseSlow!: () => void;
+    const slowGate = new Promise<void>((resolve) => (releaseSlow = resolve));
+    tools.on('/slow', async (_request, response) => {
+      await slowGate;
+      json(response, 200, {});
+    });
+    await registerType('test.slow', { reversible: false, path: '/slow', timeoutMs: 20_000 });
+    const { id: agentId, lease } = await agentWithLease(['test.slow']);
+    const first = (await lease.post('/v1/actions', { type: 'test.slow', params: { n: 0 } })).body
+      .id;
+    const queued: string[] = [];
+    for (let n = 1; n <= 50; n++) {
+      queued.push((await lease.post('/v1/actions', { type: 'test.slow', params: { n } })).body.id);
+    }
+    await waitFor(() => tools.received('/slow').length === 1, 10_000, 'the slow action to start');
+
+    const revoke = await ks.admin.post(`/v1/agents/${agentId}/revoke`, { reason: 'runaway' });
+    expect(revoke.status).toBe(200);
+    releaseSlow();
+
+    for (const id of queued) {
+      const action = await waitForAction(ks.admin, id);
+      expect(action.status).toBe('halted');
+    }
+    await waitForAction(ks.admin, first);
+    expect(tools.received('/slow').map((r) => r.body.params.n)).toEqual([0]);
+  });
+
+  it('never starts an action after the revoke call returned (submit/revoke races)', async () => {
+    await registerType('test.race', { reversible: false, path: '/race' });
+    const rounds = 200;
+    const checks: { agentId: string; actionId?: string }[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const { id: agentId, lease } = await agentWithLease(['test.race']);
+      const [submitted, revoked] = await Promise.all([
+        lease.post('/v1/actions', { type: 'test.race', params: { round } }),
+        ks.admin.post(`/v1/agents/${agentId}/revoke`, { reason: 'race' }),
+      ]);
+      expect(revoked.status).toBe(200);
+      expect([202, 401]).toContain(submitted.status);
+      checks.push({ agentId, actionId: submitted.status === 202 ? submitted.body.id : undefined });
+    }
+    // Let anything that was going to run, run.
+    for (const { actionId } of checks) {
+      if (actionId) {
+        await waitForAction(ks.admin, actionId);
+      }
+    }
+    let executed = 0;
+    for (const request of tools.received('/race')) {
+      executed++;
+      const action = (await ks.admin.get(`/v1/actions/${request.body.actionId}`)).body;
+      const agent = (await ks.admin.get(`/v1/agents/${request.body.agentId}`)).body;
+      // Both times come from Redis' clock; start and fence are serialized by Redis.
+      expect(Date.parse(action.startedAt)).toBeLessThanOrEqual(Date.parse(agent.revokedAt));
+    }
+    // Every submitted action that did not reach the tool server ended halted.
+    for (const { actionId } of checks) {
+      if (actionId && !tools.received('/race').some((r) => r.body.actionId === actionId)) {
+        expect((await ks.admin.get(`/v1/actions/${actionId}`)).body.status).toBe('halted');
+      }
+    }
+    expect(executed).toBeLessThanOrEqual(rounds);
+  });
+
+  it('returns the first action for a retried idempotency key and runs it once', async () => {
+    await registerType('test.idem', { reversible: false, path: '/idem' });
+    const { lease } = await agentWithLease(['test.idem']);
+    const body = { type: 'test.idem', params: { x: 1 }, idempotencyKey: 'key-1' };
+    const [a, b] = await Promise.all([
+      lease.post('/v1/actions', body),
+      lease.post('/v1/actions', body),
+    ]);
+    const c = await lease.post('/v1/actions', body);
+    expect(new Set([a.body.id, b.body.id, c.body.id]).size).toBe(1);
+    await waitForAction(ks.admin, a.body.id);
+    expect(tools.received('/idem')).toHaveLength(1);
+  });
+
+  it('retries a tool server that fails, then succeeds', async () => {
+    let calls = 0;
+    tools.on('/flaky', (_request, response) => {
+      calls++;
+      if (calls < 3) {
+        json(response, 503, { error: 'try later' });
+      } else {
+        json(response, 200, { result: { calls } });
+      }
+    });
+    await registerType('test.flaky', { reversible: false, path: '/flaky' });
+    const { lease } = await agentWithLease(['test.flaky']);
+    const id = (await lease.post('/v1/actions', { type: 'test.flaky', params: {} })).body.id;
+    const action = await waitForAction(ks.admin, id);
+    expect(action).toMatchObject({ status: 'succeeded', attempts: 3, result: { calls: 3 } });
+    expect(action.history.map((h: { status: string }) => h.status)).toEqual([
+      'queued',
+      'running',
+      'retrying',
+      'running',
+      'retrying',
+      'running',
+      'succeeded',
+    ]);
+    expect(tools.received('/flaky').map((r) => r.body.attempt)).toEqual([1, 2, 3]);
+  });
+
+  it('fails an action whose tool server times out on every attempt', async () => {
+    tools.on('/hang', () => undefined);
+    await registerType('test.hang', { reversible: false, path: '/hang', timeoutMs: 100 });
+    const { lease } = await agentWithLease(['test.hang']);
+    const id = (await lease.post('/v1/actions', { type: 'test.hang', params: {} })).body.id;
+    const action = await waitForAction(ks.admin, id);
+    expect(action.status).toBe('failed');
+    expect(action.error).toMatch(/no answer within 100 ms/);
+    expect(action.attempts).toBe(3);
+  });
+
+  describe('refuses bad submissions and changes nothing', () => {
+    let agentId: string;
+    let lease: Api;
+
+    beforeAll(async () => {
+      ({ id: agentId, lease } = await agentWithLease(['email.archive']));
+    });
+
+    const ledgerLength = async () =>
+      (await ks.admin.get(`/v1/agents/${agentId}/actions`)).body.items.length;
+
+    it.each([
+      ['no lease token', () => ks.anonymous, { type: 'email.archive' }, 401],
+      ['an API key instead of a lease', () => ks.admin, { type: 'email.archive' }, 401],
+      ['a type the agent may not perform', () => lease, { type: 'email.unarchive' }, 403],
+      ['an unknown type', () => lease, { type: 'no.such.type' }, 404],
+      ['a missing type', () => lease, { params: {} }, 400],
+      ['an extra field', () => lease, { type: 'email.archive', sudo: true }, 400],
+      ['a bad idempotency key', () => lease, { type: 'email.archive', idempotencyKey: 'a b' }, 400],
+      [
+        'a body over 64 KiB',
+        () => lease,
+        { type: 'email.archive', params: { blob: 'x'.repeat(70 * 1024) } },
+        413,
+      ],
+    ])('%s', async (_, api, body, status) => {
+      const before = await ledgerLength();
+      const reply = await api().post('/v1/actions', body);
+      expect(reply.status).toBe(status);
+      expect(typeof reply.body.message).toBe('string');
+      expect(await ledgerLength()).toBe(before);
+    });
+
+    it('a revoked lease', async () => {
+      const other = await agentWithLease(['email.archive']);
+      await ks.admin.post(`/v1/agents/${other.id}/revoke`, { reason: 'test' });
+      const reply = await other.lease.post('/v1/actions', { type: 'email.archive' });
+      expect(reply.status).toBe(401);
+      expect(reply.body.status).toBe('revoked');
+    });
+
+    it("another agent's actions", async () => {
+      const other = await agentWithLease(['email.archive']);
+      expect((await other.lease.get(`/v1/agents/${agentId}/actions`)).status).toBe(403);
+    });
+  });
+
+  describe('the catalog', () => {
+    it('never shows webhook secrets', async () => {
+      const list = await ks.admin.get('/v1/action-types');
+      expect(list.status).toBe(200);
+      expect(JSON.stringify(list.body)).not.toContain(tools.secret);
+      expect(
+        list.body.items.find((t: { type: string }) => t.type === 'email.archive'),
+      ).toMatchObject({
+        reversible: true,
+        compensation: 'email.unarchive',
+      });
+    });
+
+    it.each([
+      [{ executor: { kind: 'noop' }, reversible: true }, /must name its compensation/],
+      [{ executor: { kind: 'noop' }, reversible: true, compensation: 'no.such' }, /does not exist/],
+      [
+        {
+          executor: { kind: 'webhook', url: 'not a url', secret: 'x'.repeat(16) },
+          reversible: false,
+        },
+        /url/,
+      ],
+      [
+        { executor: { kind: 'webhook', url: 'http://x', secret: 'short' }, reversible: false },
+        /secret/,
+      ],
+      [{ executor: { kind: 'ftp' }, reversible: false }, /kind/],
+    ])('refuses %j with 400', async (body, message) => {
+      const reply = await ks.admin.put('/v1/action-types/test.bad', body);
+      expect(reply.status).toBe(400);
+      expect(reply.body.message).toMatch(message);
+      expect((await ks.admin.get('/v1/action-types/test.bad')).status).toBe(404);
+    });
+
+    it("refuses to delete a type that is another type's compensation", async () => {
+      expect((await ks.admin.delete('/v1/action-types/email.unarchive')).status).toBe(409);
+    });
+
+    it('lets only admins change it', async () => {
+      const owner = await ks.admin.post('/v1/users', { name: 'o', role: 'responder' });
+      const reply = await new Api(ks.url, owner.body.apiKey).put('/v1/action-types/x.y', {
+        executor: { kind: 'noop' },
+        reversible: false,
+      });
+      expect(reply.status).toBe(403);
+    });
+  });
+});
