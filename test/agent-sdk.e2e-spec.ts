@@ -114,6 +114,7 @@ describe('agent SDK against a real killswitch', () => {
         cause: 'revoked',
         reason: 'pushed from the test',
         revokedAt: revocation.revokedAt,
+        incidentId: revocation.incidentId,
       });
       expect(counting.sent).toBe(heartbeatsBefore);
       expect(revocations).toEqual([reason]);
@@ -155,6 +156,7 @@ describe('agent SDK against a real killswitch', () => {
         cause: 'revoked',
         reason: 'no push for you',
         revokedAt: revocation.revokedAt,
+        incidentId: revocation.incidentId,
       });
       expect(counting.sent).toBeGreaterThan(heartbeatsAtRevocation);
       expect(counting.statuses.at(-1)).toBe(401);
@@ -201,6 +203,7 @@ describe('agent SDK against a real killswitch', () => {
         status: 'revoked',
         reason: 'revoked before start',
         revokedAt: revocation.revokedAt,
+        incidentId: revocation.incidentId,
       });
     });
 

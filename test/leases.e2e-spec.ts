@@ -200,6 +200,11 @@ describe('leases', () => {
         revokedAt: expect.any(String),
         reason: 'went rogue',
         alreadyRevoked: false,
+        incidentId: expect.stringMatching(/^inc_[0-9a-f]{16}$/),
+        agents: 1,
+        agentIds: [agent.id],
+        alreadyRevokedIds: [],
+        missingIds: [],
       });
 
       const reply = await heartbeat(ks, lease.token);

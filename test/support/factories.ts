@@ -39,6 +39,9 @@ export interface Revocation {
   revokedAt: string;
   reason: string;
   alreadyRevoked: boolean;
+  incidentId: string;
+  agents: number;
+  agentIds: string[];
 }
 
 const unique = () => randomUUID().slice(0, 8);

@@ -4,7 +4,14 @@ import { verifySignature } from '@app/actions';
 
 export interface ToolRequest {
   path: string;
-  body: { actionId: string; agentId: string; type: string; params: any; attempt: number };
+  body: {
+    actionId: string;
+    agentId: string;
+    type: string;
+    params: any;
+    attempt: number;
+    compensates?: string;
+  };
   signatureValid: boolean;
   receivedAt: number;
 }

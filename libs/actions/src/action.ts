@@ -41,6 +41,9 @@ export interface Action {
   result?: unknown;
   undo?: unknown;
   error?: string;
+  /** The incident that rolled (or tried to roll) this action back. */
+  rollbackIncident?: string;
+  rollbackDetail?: string;
   history: HistoryEntry[];
 }
 
@@ -71,6 +74,8 @@ export const ACTION_FIELDS = [
   'result',
   'undo',
   'error',
+  'rollbackClaim',
+  'rollbackDetail',
 ] as const;
 
 const iso = (ms: string | null) => (ms ? new Date(Number(ms)).toISOString() : undefined);
@@ -93,6 +98,8 @@ export function actionFromFields(fields: (string | null)[], history: string[]): 
     result,
     undo,
     error,
+    rollbackClaim,
+    rollbackDetail,
   ] = fields;
   if (!id || !agentId || !type || !status || !submittedAt) {
     return undefined;
@@ -119,6 +126,8 @@ export function actionFromFields(fields: (string | null)[], history: string[]): 
     result: json(result),
     undo: json(undo),
     error: error || undefined,
+    rollbackIncident: rollbackClaim || undefined,
+    rollbackDetail: rollbackDetail || undefined,
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value !== undefined) {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { AppConfig } from '@app/config';
 import { defineScript, Keys, RedisService, runScript } from '@app/redis';
 import { Action, ACTION_FIELDS, actionFromFields, agentOfAction } from './action';
+import type { AbortMessage } from './actions.queue';
 
 const script = (name: string) => join(__dirname, 'lua', `${name}.lua`);
 
@@ -32,7 +33,9 @@ export class ActionsRepository {
     defineScript(redis.client, 'ksSubmitAction', script('submit-action'), 7);
     defineScript(redis.client, 'ksStartAction', script('start-action'), 4);
     defineScript(redis.client, 'ksFinishAction', script('finish-action'), 5);
-    defineScript(redis.client, 'ksHaltQueued', script('halt-queued'), 2);
+    defineScript(redis.client, 'ksHaltQueued', script('halt-queued'), 3);
+    defineScript(redis.client, 'ksClaimRollback', script('claim-rollback'), 1);
+    defineScript(redis.client, 'ksSettleRollback', script('settle-rollback'), 3);
   }
 
   async submit(input: {
@@ -94,7 +97,7 @@ export class ActionsRepository {
         k.actionHistory(agentId, actionId),
         k.agentRunning(agentId),
       ],
-      [attempt, k.events()],
+      [attempt, k.events(), k.agentFollowup(agentId, '')],
     );
     switch (reply[0]) {
       case 'run':
@@ -139,6 +142,7 @@ export class ActionsRepository {
         k.events(),
         this.config.actionRetentionDays * 24 * 3600 * 1000,
         this.config.actionAgentConcurrency,
+        k.agentFollowup(agentId, ''),
       ],
     );
     return reply.slice(1);
@@ -154,16 +158,78 @@ export class ActionsRepository {
     const [halted, examined] = await runScript<[number, number]>(
       this.redis.client,
       'ksHaltQueued',
-      [k.agent(agentId), k.agentPending(agentId)],
+      [k.agent(agentId), k.agentPending(agentId), k.agentRunning(agentId)],
       [
         k.action(agentId, ''),
         batch,
         k.events(),
         detail,
         this.config.actionRetentionDays * 24 * 3600 * 1000,
+        k.agentFollowup(agentId, ''),
       ],
     );
     return { halted, examined };
+  }
+
+  claimRollback(
+    agentId: string,
+    actionId: string,
+    incidentId: string,
+  ): Promise<'claimed' | 'interrupted' | 'not_eligible'> {
+    return runScript(
+      this.redis.client,
+      'ksClaimRollback',
+      [this.keys.action(agentId, actionId)],
+      [incidentId],
+    );
+  }
+
+  async settleRollback(
+    agentId: string,
+    actionId: string,
+    incidentId: string,
+    status: 'rolled_back' | 'rollback_failed',
+    detail: string,
+  ): Promise<boolean> {
+    const k = this.keys;
+    const settled = await runScript<number>(
+      this.redis.client,
+      'ksSettleRollback',
+      [
+        k.action(agentId, actionId),
+        k.actionHistory(agentId, actionId),
+        k.agentFollowup(agentId, incidentId),
+      ],
+      [status, detail, k.events()],
+    );
+    return settled === 1;
+  }
+
+  /** What one incident's follow-up did to an agent (exact counters kept by the Lua scripts). */
+  async followupCounts(
+    agentId: string,
+    incidentId: string,
+  ): Promise<{ halted: number; aborted: number; rolledBack: number }> {
+    const [halted, aborted, rolledBack] = await this.redis.client.hmget(
+      this.keys.agentFollowup(agentId, incidentId),
+      'halted',
+      'aborted',
+      'rolledBack',
+    );
+    return {
+      halted: Number(halted ?? 0),
+      aborted: Number(aborted ?? 0),
+      rolledBack: Number(rolledBack ?? 0),
+    };
+  }
+
+  /** Action ids currently released to the queue (running or about to start). */
+  releasedIds(agentId: string): Promise<string[]> {
+    return this.redis.client.smembers(this.keys.agentRunning(agentId));
+  }
+
+  async publishControl(message: AbortMessage): Promise<void> {
+    await this.redis.client.publish(this.keys.control(), JSON.stringify(message));
   }
 
   async get(actionId: string): Promise<Action | undefined> {

@@ -84,6 +84,11 @@ export class ActionsService implements OnApplicationBootstrap, OnApplicationShut
     }
   }
 
+  /** Tells every worker process to abort this action if it runs there. */
+  async abort(actionId: string): Promise<void> {
+    await this.actions.publishControl({ abort: actionId });
+  }
+
   /** Reads an action: the agent itself, its owner, responders and admins may. */
   async get(principal: Principal, actionId: string): Promise<Action> {
     const agentId = agentOfAction(actionId);

@@ -92,6 +92,11 @@ export class AgentsRepository {
     return { ids: members.map(idFromIndexMember), members };
   }
 
+  async allIds(owner?: string): Promise<string[]> {
+    const key = owner ? this.keys.ownerAgents(owner) : this.keys.agentsIndex();
+    return (await this.redis.client.zrange(key, 0, -1)).map(idFromIndexMember);
+  }
+
   labelMembers(key: string, value: string): Promise<string[]> {
     return this.redis.client.smembers(this.keys.labelAgents(key, value));
   }

@@ -61,6 +61,11 @@ export class AgentsService {
     return agent;
   }
 
+  /** Reads several agents at once; undefined for those that no longer exist. */
+  findMany(agentIds: string[]): Promise<(Agent | undefined)[]> {
+    return this.agents.getMany(agentIds);
+  }
+
   /** Loads an agent the caller may manage: its owner, or an admin. */
   async getManaged(principal: UserPrincipal, agentId: string): Promise<Agent> {
     const agent = await this.find(agentId);
@@ -114,6 +119,16 @@ export class AgentsService {
       }
     }
     return { items, nextCursor: after ?? null };
+  }
+
+  /** Ids of every agent one user owns. */
+  async idsOwnedBy(userId: string): Promise<string[]> {
+    return this.agents.allIds(userId);
+  }
+
+  /** Ids of every agent. */
+  async allIds(): Promise<string[]> {
+    return this.agents.allIds();
   }
 
   /** Agent ids carrying all the given labels (for bulk revocation). */

@@ -42,7 +42,8 @@ export async function createHttpApp(
     }),
   );
   app.useGlobalFilters(new HttpExceptionFilter());
-  app.enableShutdownHooks();
+  // Only the signals meant to stop a service; SIGUSR2 and friends stay free for profilers.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   return app;
 }
 

@@ -20,6 +20,9 @@ export const redactedPaths = [
 /** Structured JSON logs for one app, named so that lines from both apps can be told apart. */
 export function loggingModule(config: AppConfig, app: string): DynamicModule {
   return LoggerModule.forRoot({
+    // No per-request middleware: building request loggers (and AsyncLocalStorage around every
+    // request) cost about a third of a heartbeat's CPU (bench/heartbeat), and nothing reads them.
+    forRoutes: [],
     pinoHttp: {
       level: config.logLevel,
       name: app,

@@ -31,7 +31,16 @@
  * | `<p>:{<agentId>}:idem:<key>`          | string | actionId first submitted with that idempotency key (24 h) |
  * | `<p>:action-types`                    | hash   | action type → JSON definition (executor, reversible, compensation) |
  * | `<p>:gate:unconfirmed`                | zset   | `<agentId>|<actionId>` submitted but whose queue job is not yet confirmed, scored by when to re-check (ms) |
+ * | `<p>:{<agentId>}:followup:<incidentId>` | hash | what one incident's follow-up did to the agent: halted, aborted, rolledBack (exact counters) |
+ * | `<p>:{<incidentId>}:incident`         | hash   | id, status, reason, openedBy, openedFrom, openedAt, rollback policy, total, done, counts, resolution |
+ * | `<p>:{<incidentId>}:agents`           | list   | the agent ids the revocation selected                                       |
+ * | `<p>:{<incidentId>}:timeline`         | list   | JSON `{at, actor, via, step, outcome, detail?, agentId?, actionId?}`, oldest first |
+ * | `<p>:{<incidentId>}:review`           | list   | JSON `{agentId, actionId?, type?, why}`: what could not be undone          |
+ * | `<p>:{<incidentId>}:reported`         | set    | agents whose follow-up has been counted (makes reporting exactly-once)      |
+ * | `<p>:incidents`                       | zset   | incident ids scored by opening time (ms)                                    |
+ * | `<p>:owner:<userId>:incidents`        | zset   | incidents that involve the user's agents, scored by opening time           |
  * | `<p>:{bull}:actions:*`                | BullMQ | the action queue (BullMQ's own keys, one hash tag)       |
+ * | `<p>:{bull}:revocation:*`             | BullMQ | durable revocation follow-up (fan-out, halt, abort, roll back, report) |
  * | `<p>:events` (pub/sub channel)        | —      | JSON status events: action.updated, agent.updated         |
  */
 export class Keys {
@@ -103,6 +112,38 @@ export class Keys {
 
   idempotency(agentId: string, key: string): string {
     return `${this.prefix}:{${agentId}}:idem:${key}`;
+  }
+
+  agentFollowup(agentId: string, incidentId: string): string {
+    return `${this.prefix}:{${agentId}}:followup:${incidentId}`;
+  }
+
+  incident(incidentId: string): string {
+    return `${this.prefix}:{${incidentId}}:incident`;
+  }
+
+  incidentAgents(incidentId: string): string {
+    return `${this.prefix}:{${incidentId}}:agents`;
+  }
+
+  incidentTimeline(incidentId: string): string {
+    return `${this.prefix}:{${incidentId}}:timeline`;
+  }
+
+  incidentReview(incidentId: string): string {
+    return `${this.prefix}:{${incidentId}}:review`;
+  }
+
+  incidentReported(incidentId: string): string {
+    return `${this.prefix}:{${incidentId}}:reported`;
+  }
+
+  incidentsIndex(): string {
+    return `${this.prefix}:incidents`;
+  }
+
+  ownerIncidents(userId: string): string {
+    return `${this.prefix}:owner:${userId}:incidents`;
   }
 
   actionTypes(): string {

@@ -1,2 +1,11 @@
 export { RevocationModule } from './revocation.module';
-export { RevocationService, type RevokeResult, type ReinstateResult } from './revocation.service';
+export {
+  RevocationService,
+  type RevokeRequest,
+  type RevocationAnswer,
+  type DryRunAnswer,
+  type ReinstateResult,
+} from './revocation.service';
+export { FollowupService } from './followup.service';
+export { REVOCATION_QUEUE, type RevocationJob } from './revocation.queue';
+export { type Selector, describeSelector } from './selector';

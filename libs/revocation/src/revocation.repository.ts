@@ -35,9 +35,49 @@ export class RevocationRepository {
       this.redis.client,
       'ksFenceAgent',
       [k.agent(agentId), k.agentLeases(agentId)],
-      [reason, revokedBy, incidentId, k.lease(agentId, '')],
+      [reason, revokedBy, incidentId, k.lease(agentId, ''), k.events()],
     );
     return parseFence(reply);
+  }
+
+  /**
+   * Fences many agents with one pipelined round of the same script (Redis Cluster keeps one
+   * agent per script call; the pipeline keeps it to one round trip per chunk).
+   */
+  async fenceMany(
+    agentIds: string[],
+    reason: string,
+    revokedBy: string,
+    incidentId: string,
+  ): Promise<Map<string, FenceResult>> {
+    const k = this.keys;
+    const results = new Map<string, FenceResult>();
+    for (let i = 0; i < agentIds.length; i += 1000) {
+      const chunk = agentIds.slice(i, i + 1000);
+      const pipeline = this.redis.client.pipeline() as unknown as Record<
+        string,
+        (...args: (string | number)[]) => unknown
+      > & { exec(): Promise<[Error | null, unknown][] | null> };
+      for (const agentId of chunk) {
+        pipeline.ksFenceAgent(
+          k.agent(agentId),
+          k.agentLeases(agentId),
+          reason,
+          revokedBy,
+          incidentId,
+          k.lease(agentId, ''),
+          k.events(),
+        );
+      }
+      const replies = (await pipeline.exec()) ?? [];
+      replies.forEach(([error, reply], index) => {
+        if (error) {
+          throw error;
+        }
+        results.set(chunk[index], parseFence(reply as string[]));
+      });
+    }
+    return results;
   }
 
   async reinstate(agentId: string, reason: string, by: string): Promise<ReinstateResult> {
@@ -45,7 +85,7 @@ export class RevocationRepository {
       this.redis.client,
       'ksReinstateAgent',
       [this.keys.agent(agentId)],
-      [reason, by],
+      [reason, by, this.keys.events()],
     );
     switch (reply[0]) {
       case 'active':

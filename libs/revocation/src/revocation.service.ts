@@ -1,18 +1,36 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AgentsService, canSeeAll } from '@app/agents';
-import { conflict, forbidden, notFound } from '@app/core';
 import type { UserPrincipal } from '@app/auth';
-import { ActionsService } from '@app/actions';
+import { badRequest, conflict, forbidden, notFound } from '@app/core';
+import { IncidentsRepository, isoMs, newIncidentId, Origin, RollbackPolicy } from '@app/incidents';
 import { AgentNotifier } from '@app/realtime';
-import { RevocationRepository } from './revocation.repository';
+import { FenceResult, RevocationRepository } from './revocation.repository';
+import { RevocationQueue } from './revocation.queue';
+import { describeSelector, Selector } from './selector';
 
-export interface RevokeResult {
-  agentId: string;
-  status: 'revoked';
-  epoch: number;
-  revokedAt: string;
+export interface RevokeRequest {
+  selector: Selector;
   reason: string;
-  alreadyRevoked: boolean;
+  rollback?: RollbackPolicy;
+  dryRun?: boolean;
+  /** Where the stop came from; defaults to the principal's interface. */
+  origin?: Origin;
+}
+
+export interface RevocationAnswer {
+  incidentId: string;
+  revokedAt: string;
+  /** How many selected agents are now fenced (newly or already). */
+  agents: number;
+  agentIds: string[];
+  alreadyRevokedIds: string[];
+  missingIds: string[];
+}
+
+export interface DryRunAnswer {
+  dryRun: true;
+  agents: number;
+  agentIds: string[];
 }
 
 export interface ReinstateResult {
@@ -22,7 +40,9 @@ export interface ReinstateResult {
   reinstatedAt: string;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
+// Pushing to agents inline is what makes a single stop reach the agent in milliseconds; for
+// bulk revocations the follow-up jobs push instead, so the call answers fast.
+export const INLINE_PUSH_LIMIT = 100;
 
 @Injectable()
 export class RevocationService {
@@ -31,47 +51,140 @@ export class RevocationService {
   constructor(
     private readonly agents: AgentsService,
     private readonly revocations: RevocationRepository,
+    private readonly incidents: IncidentsRepository,
+    private readonly queue: RevocationQueue,
     private readonly notifier: AgentNotifier,
-    private readonly actions: ActionsService,
   ) {}
 
   /**
-   * Stops one agent: its owner, responders and admins may. Answers once the fence is written;
-   * telling the agent follows from it.
+   * Stops the selected agents. Answers once every one of them is fenced: revoked, epoch
+   * bumped and leases dead, in one atomic write each. Halting, aborting and rolling back
+   * follow as durable jobs of the incident this opens.
    */
-  async revoke(principal: UserPrincipal, agentId: string, reason: string): Promise<RevokeResult> {
+  async revoke(
+    principal: UserPrincipal,
+    request: RevokeRequest,
+  ): Promise<RevocationAnswer | DryRunAnswer> {
+    const agentIds = await this.select(principal, request.selector);
+    if (request.dryRun) {
+      return { dryRun: true, agents: agentIds.length, agentIds };
+    }
+    if (agentIds.length === 0) {
+      throw notFound(`No agent matches the selector (${describeSelector(request.selector)})`);
+    }
+    const started = Date.now();
+    const incidentId = newIncidentId();
+    const origin = request.origin ?? { via: principal.via };
+    const actor = `${principal.name} (${principal.userId})`;
+    await this.incidents.create({
+      id: incidentId,
+      reason: request.reason,
+      openedBy: { userId: principal.userId, name: principal.name, role: principal.role },
+      openedFrom: origin,
+      openedAt: started,
+      rollback: request.rollback ?? 'epoch',
+      agentIds,
+      request: {
+        at: started,
+        actor,
+        via: origin.deviceName ? `${origin.via}: ${origin.deviceName}` : origin.via,
+        step: 'revoke',
+        outcome: 'requested',
+        detail: `${describeSelector(request.selector)}: ${request.reason}`,
+      },
+    });
+    // Queued before the fence: if this process dies mid-fence, the job finishes it.
+    await this.queue.followIncident(incidentId);
+    const results = await this.revocations.fenceMany(
+      agentIds,
+      request.reason,
+      principal.userId,
+      incidentId,
+    );
+    const answer = this.summarize(incidentId, results);
+    await this.incidents.append(incidentId, [
+      {
+        at: Date.now(),
+        actor,
+        via: origin.via,
+        step: 'fence',
+        outcome: `${answer.agents - answer.alreadyRevokedIds.length} agents fenced`,
+        detail:
+          `in ${Date.now() - started} ms` +
+          (answer.alreadyRevokedIds.length
+            ? `; ${answer.alreadyRevokedIds.length} were already revoked`
+            : '') +
+          (answer.missingIds.length ? `; ${answer.missingIds.length} not found` : ''),
+      },
+    ]);
+    if (results.size <= INLINE_PUSH_LIMIT) {
+      for (const [agentId, result] of results) {
+        if (result.kind === 'revoked') {
+          this.push(agentId, request.reason, isoMs(result.revokedAt), incidentId);
+        }
+      }
+    }
+    this.logger.log(
+      { incidentId, by: principal.userId, agents: answer.agents, via: origin.via },
+      'Revocation fenced',
+    );
+    return answer;
+  }
+
+  /**
+   * One agent (`POST /v1/agents/:id/revoke`). Revoking an agent that is already revoked changes
+   * nothing and answers with the incident that revoked it.
+   */
+  async revokeOne(
+    principal: UserPrincipal,
+    agentId: string,
+    reason: string,
+    rollback?: RollbackPolicy,
+    origin?: Origin,
+  ) {
     const agent = await this.agents.find(agentId);
     if (!canSeeAll(principal) && agent.owner !== principal.userId) {
       throw forbidden(`Only the owner of agent ${agentId}, responders and admins may revoke it`);
     }
-    const fenced = await this.revocations.fence(agentId, reason, principal.userId, '');
-    switch (fenced.kind) {
-      case 'missing':
-        throw notFound(`Agent ${agentId}`);
-      case 'already':
-        return {
-          agentId,
-          status: 'revoked',
-          epoch: fenced.epoch,
-          revokedAt: iso(fenced.revokedAt),
-          reason: fenced.reason,
-          alreadyRevoked: true,
-        };
-      case 'revoked': {
-        const revokedAt = iso(fenced.revokedAt);
-        this.logger.log({ agentId, by: principal.userId, epoch: fenced.epoch }, 'Agent fenced');
-        this.tellAgent(agentId, reason, revokedAt);
-        this.haltQueued(agentId);
-        return {
-          agentId,
-          status: 'revoked',
-          epoch: fenced.epoch,
-          revokedAt,
-          reason,
-          alreadyRevoked: false,
-        };
-      }
+    if (agent.status === 'revoked') {
+      return this.alreadyRevoked(agentId);
     }
+    const answer = (await this.revoke(principal, {
+      selector: { agentIds: [agentId] },
+      reason,
+      rollback,
+      origin,
+    })) as RevocationAnswer;
+    if (answer.alreadyRevokedIds.length === 1) {
+      // Lost a race with another revocation: answer with that one's incident.
+      return this.alreadyRevoked(agentId);
+    }
+    const current = await this.agents.find(agentId);
+    return {
+      ...answer,
+      agentId,
+      status: 'revoked' as const,
+      epoch: current.epoch,
+      reason,
+      alreadyRevoked: false,
+    };
+  }
+
+  private async alreadyRevoked(agentId: string) {
+    const agent = await this.agents.find(agentId);
+    return {
+      incidentId: agent.incidentId ?? '',
+      revokedAt: agent.revokedAt ?? '',
+      agents: 1,
+      agentIds: [agentId],
+      alreadyRevokedIds: [agentId],
+      missingIds: [],
+      agentId,
+      status: 'revoked' as const,
+      epoch: agent.epoch,
+      reason: agent.revokeReason ?? '',
+      alreadyRevoked: true,
+    };
   }
 
   /** Lets a revoked agent act again under a new epoch. Callers must be admins. */
@@ -80,6 +193,7 @@ export class RevocationService {
     agentId: string,
     reason: string,
   ): Promise<ReinstateResult> {
+    const before = await this.agents.find(agentId);
     const result = await this.revocations.reinstate(agentId, reason, principal.userId);
     switch (result.kind) {
       case 'missing':
@@ -87,6 +201,19 @@ export class RevocationService {
       case 'not_revoked':
         throw conflict(`Agent ${agentId} is not revoked`);
       case 'active':
+        if (before.incidentId) {
+          await this.incidents.append(before.incidentId, [
+            {
+              at: result.reinstatedAt,
+              actor: `${principal.name} (${principal.userId})`,
+              via: principal.via,
+              step: 'reinstate',
+              outcome: `agent active again at epoch ${result.epoch}`,
+              detail: reason,
+              agentId,
+            },
+          ]);
+        }
         this.logger.log(
           { agentId, by: principal.userId, epoch: result.epoch, reason },
           'Agent reinstated',
@@ -95,24 +222,74 @@ export class RevocationService {
           agentId,
           status: 'active',
           epoch: result.epoch,
-          reinstatedAt: iso(result.reinstatedAt),
+          reinstatedAt: isoMs(result.reinstatedAt),
         };
     }
   }
 
-  // Follow-up work: the fence already stops every queued action at job start; halting them
-  // here only settles their ledger status early.
-  private haltQueued(agentId: string): void {
-    this.actions.haltQueued(agentId).catch((error: unknown) => {
-      this.logger.warn({ agentId, err: error }, 'Could not halt queued actions');
-    });
+  /** Resolves a selector to agent ids, enforcing who may stop what. */
+  private async select(principal: UserPrincipal, selector: Selector): Promise<string[]> {
+    const all = canSeeAll(principal);
+    if ('agentIds' in selector) {
+      const ids = [...new Set(selector.agentIds)];
+      if (ids.length === 0) {
+        throw badRequest('selector.agentIds must list at least one agent');
+      }
+      if (!all) {
+        for (const id of ids) {
+          const agent = await this.agents.find(id).catch(() => undefined);
+          if (agent && agent.owner !== principal.userId) {
+            throw forbidden(`Agent ${id} belongs to another owner`);
+          }
+        }
+      }
+      return ids;
+    }
+    if ('owner' in selector) {
+      if (!all && selector.owner !== principal.userId) {
+        throw forbidden('Owners may stop only their own agents');
+      }
+      return this.agents.idsOwnedBy(selector.owner);
+    }
+    if (!all) {
+      throw forbidden('Only responders and admins may revoke by label or revoke everything');
+    }
+    if ('labels' in selector) {
+      return this.agents.idsWithLabels(Object.entries(selector.labels));
+    }
+    return this.agents.allIds();
   }
 
-  // The fence already holds; a lost push only delays when the agent hears of it (its next
-  // heartbeat answers "revoked"), so a failure here is logged, not thrown.
-  private tellAgent(agentId: string, reason: string, revokedAt: string): void {
+  private summarize(incidentId: string, results: Map<string, FenceResult>): RevocationAnswer {
+    const agentIds: string[] = [];
+    const alreadyRevokedIds: string[] = [];
+    const missingIds: string[] = [];
+    let revokedAt = 0;
+    for (const [agentId, result] of results) {
+      if (result.kind === 'missing') {
+        missingIds.push(agentId);
+        continue;
+      }
+      agentIds.push(agentId);
+      if (result.kind === 'already' && result.incidentId !== incidentId) {
+        alreadyRevokedIds.push(agentId);
+      } else {
+        revokedAt = Math.max(revokedAt, result.revokedAt);
+      }
+    }
+    return {
+      incidentId,
+      revokedAt: isoMs(revokedAt || Date.now()),
+      agents: agentIds.length,
+      agentIds,
+      alreadyRevokedIds,
+      missingIds,
+    };
+  }
+
+  private push(agentId: string, reason: string, revokedAt: string, incidentId: string): void {
     try {
-      this.notifier.leaseRevoked({ agentId, reason, revokedAt });
+      this.notifier.leaseRevoked({ agentId, reason, revokedAt, incidentId });
     } catch (error) {
       this.logger.warn({ agentId, err: error }, 'Could not push lease.revoked');
     }

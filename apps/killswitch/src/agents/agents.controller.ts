@@ -11,8 +11,8 @@ import {
   CreateAgentDto,
   ListAgentsQuery,
   ReasonDto,
-  RevokeAgentDto,
 } from './dto/agent.dto';
+import { RevokeAgentDto } from '../revocation/dto/revocation.dto';
 
 @ApiTags('agents')
 @ApiBearerAuth()
@@ -72,14 +72,20 @@ export class AgentsController {
   @MinRole('owner')
   @HttpCode(200)
   @ApiOperation({
-    summary: 'Stop an agent: revoked, epoch bumped and leases dead in one atomic write',
+    summary:
+      'Stop an agent: fenced in one atomic write, then halted, aborted and rolled back (incident)',
   })
   revoke(
     @CurrentPrincipal() principal: UserPrincipal,
     @Param() params: AgentIdParams,
     @Body() body: RevokeAgentDto,
   ) {
-    return this.revocation.revoke(principal, params.id, body.reason?.trim() || 'revoked');
+    return this.revocation.revokeOne(
+      principal,
+      params.id,
+      body.reason?.trim() || 'revoked',
+      body.rollback,
+    );
   }
 
   @Post(':id/reinstate')

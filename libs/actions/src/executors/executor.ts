@@ -7,6 +7,8 @@ export interface ExecutionRequest {
   type: string;
   params: unknown;
   attempt: number;
+  /** For a compensation: the id of the action it undoes. */
+  compensates?: string;
   /** Fires when the action is aborted (revocation) or the worker shuts down. */
   signal: AbortSignal;
 }

@@ -35,6 +35,7 @@ export class WebhookExecutor implements ActionExecutor<WebhookSpec> {
       type: request.type,
       params: request.params,
       attempt: request.attempt,
+      ...(request.compensates ? { compensates: request.compensates } : {}),
     });
     const signature = signBody(spec.secret, body, Math.floor(Date.now() / 1000));
     let response: Response;

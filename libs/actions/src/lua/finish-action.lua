@@ -4,7 +4,7 @@
 -- KEYS: 1 agent, 2 action, 3 history, 4 running set, 5 pending list
 -- ARGV: 1 final status ('succeeded' | 'failed' | 'aborted' | 'retrying'), 2 result JSON or '',
 --       3 undo JSON or '', 4 error or '', 5 events channel, 6 retention ms,
---       7 default concurrency
+--       7 default concurrency, 8 follow-up key prefix (without the incident id)
 -- Returns {'ok', released...}
 local action = redis.call('HMGET', KEYS[2], 'status', 'type', 'agentId', 'released')
 local actionId = string.match(KEYS[2], ':action:(.+)$')
@@ -47,7 +47,10 @@ redis.call('PEXPIRE', KEYS[2], ARGV[6])
 redis.call('PEXPIRE', KEYS[3], ARGV[6])
 redis.call('SREM', KEYS[4], actionId)
 local reply = {'ok'}
-local agent = redis.call('HMGET', KEYS[1], 'status', 'concurrency')
+local agent = redis.call('HMGET', KEYS[1], 'status', 'concurrency', 'incidentId')
+if ARGV[1] == 'aborted' and agent[3] and agent[3] ~= '' then
+  redis.call('HINCRBY', ARGV[8] .. agent[3], 'aborted', 1)
+end
 if agent[1] == 'active' then
   local concurrency = tonumber(agent[2] or ARGV[7])
   local released = {}

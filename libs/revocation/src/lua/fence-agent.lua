@@ -2,7 +2,8 @@
 -- atomic step. From the moment this returns, heartbeats, introspection and the action gate
 -- refuse the agent, because each of them reads these same keys.
 -- KEYS: 1 agent hash, 2 agent's leases zset
--- ARGV: 1 reason, 2 revokedBy, 3 incidentId, 4 lease key prefix (key name without the hash)
+-- ARGV: 1 reason, 2 revokedBy, 3 incidentId, 4 lease key prefix (key name without the hash),
+--       5 events channel
 -- Returns {'revoked', epoch, revokedAt} | {'already', epoch, revokedAt, reason, incidentId}
 --       | {'missing'}
 local agent = redis.call('HMGET', KEYS[1], 'status', 'epoch', 'revokedAt', 'revokeReason',
@@ -27,4 +28,7 @@ for _, hash in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   end
 end
 redis.call('DEL', KEYS[2])
+redis.call('PUBLISH', ARGV[5], cjson.encode({event = 'agent.updated',
+  agentId = string.match(KEYS[1], '{(.-)}'), status = 'revoked', epoch = epoch, revokedAt = now,
+  revokeReason = ARGV[1], incidentId = ARGV[3]}))
 return {'revoked', tostring(epoch), tostring(now)}

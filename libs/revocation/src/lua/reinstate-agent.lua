@@ -1,6 +1,6 @@
 -- Lets a revoked agent act again under a new epoch. Leases issued before stay dead: they
 -- carry the old epoch and their own revocation mark.
--- KEYS: 1 agent hash. ARGV: 1 reason, 2 reinstatedBy
+-- KEYS: 1 agent hash. ARGV: 1 reason, 2 reinstatedBy, 3 events channel
 -- Returns {'active', epoch, reinstatedAt} | {'not_revoked', epoch} | {'missing'}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then
@@ -15,4 +15,6 @@ local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
 redis.call('HSET', KEYS[1], 'status', 'active', 'reinstatedAt', now, 'reinstateReason', ARGV[1],
   'reinstatedBy', ARGV[2])
 redis.call('HDEL', KEYS[1], 'revokedAt', 'revokeReason', 'revokedBy', 'incidentId')
+redis.call('PUBLISH', ARGV[3], cjson.encode({event = 'agent.updated',
+  agentId = string.match(KEYS[1], '{(.-)}'), status = 'active', epoch = epoch}))
 return {'active', tostring(epoch), tostring(now)}

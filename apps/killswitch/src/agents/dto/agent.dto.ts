@@ -143,11 +143,3 @@ export class ReasonDto {
   @Matches(/\S/, { message: 'reason must not be blank' })
   reason!: string;
 }
-
-export class RevokeAgentDto {
-  @ApiPropertyOptional({ example: 'deleting mail it should archive', default: 'revoked' })
-  @IsOptional()
-  @IsString()
-  @Length(1, 500)
-  reason?: string;
-}

@@ -1,0 +1,155 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import {
+  Allow,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  Min,
+  Validate,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
+} from 'class-validator';
+import type { RollbackPolicy } from '@app/incidents';
+import type { Selector } from '@app/revocation';
+import { LABEL_KEY, LABEL_VALUE } from '../../agents/dto/agent.dto';
+
+const AGENT_ID = /^agt_[0-9a-f]{16}$/;
+
+@ValidatorConstraint({ name: 'selector' })
+export class SelectorConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      return false;
+    }
+    const keys = Object.keys(value);
+    if (keys.length !== 1) {
+      return false;
+    }
+    const v = value as Record<string, unknown>;
+    if ('agentIds' in v) {
+      return (
+        Array.isArray(v.agentIds) &&
+        v.agentIds.length > 0 &&
+        v.agentIds.length <= 100_000 &&
+        v.agentIds.every((id) => typeof id === 'string' && AGENT_ID.test(id))
+      );
+    }
+    if ('labels' in v) {
+      const labels = v.labels;
+      return (
+        typeof labels === 'object' &&
+        labels !== null &&
+        !Array.isArray(labels) &&
+        Object.keys(labels).length > 0 &&
+        Object.entries(labels).every(
+          ([k, val]) => LABEL_KEY.test(k) && typeof val === 'string' && LABEL_VALUE.test(val),
+        )
+      );
+    }
+    if ('owner' in v) {
+      return typeof v.owner === 'string' && /^usr_[0-9a-f]{16}$/.test(v.owner);
+    }
+    return v.all === true;
+  }
+
+  defaultMessage(): string {
+    return 'selector must be exactly one of {agentIds: ["agt_…"]}, {labels: {key: "value"}}, {owner: "usr_…"}, {all: true}';
+  }
+}
+
+@ValidatorConstraint({ name: 'rollback' })
+export class RollbackConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    if (value === 'none' || value === 'epoch') {
+      return true;
+    }
+    if (typeof value === 'object' && value !== null && Object.keys(value).length === 1) {
+      const since = (value as { since?: unknown }).since;
+      return typeof since === 'string' && !Number.isNaN(Date.parse(since));
+    }
+    return false;
+  }
+
+  defaultMessage(): string {
+    return 'rollback must be "none", "epoch" or {since: "<ISO time>"}';
+  }
+}
+
+export class RevokeAgentDto {
+  @ApiPropertyOptional({ example: 'deleting mail it should archive', default: 'revoked' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 500)
+  reason?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'What to roll back: "none", "epoch" (default: what it did under the revoked epoch) or {since}',
+    example: 'epoch',
+  })
+  @IsOptional()
+  @Validate(RollbackConstraint)
+  rollback?: RollbackPolicy;
+}
+
+export class RevocationDto extends RevokeAgentDto {
+  @ApiProperty({ example: { labels: { team: 'infra' } } })
+  @Allow()
+  @Validate(SelectorConstraint)
+  selector!: Selector;
+
+  @ApiPropertyOptional({ description: 'Answer how many agents would be hit; change nothing' })
+  @IsOptional()
+  @IsBoolean()
+  dryRun?: boolean;
+}
+
+export class IncidentIdParams {
+  @Matches(/^inc_[0-9a-f]{16}$/, {
+    message: 'id must be an incident id such as inc_3f9a1c2b4d5e6f70',
+  })
+  id!: string;
+}
+
+export class IncidentQuery {
+  @ApiPropertyOptional({ enum: ['md', 'json'] })
+  @IsOptional()
+  @IsIn(['md', 'json'], { message: 'format must be md or json' })
+  format?: 'md' | 'json';
+}
+
+export class ListIncidentsQuery {
+  @ApiPropertyOptional({ enum: ['open', 'following_up', 'done', 'resolved'] })
+  @IsOptional()
+  @IsIn(['open', 'following_up', 'done', 'resolved'], {
+    message: 'status must be open, following_up, done or resolved',
+  })
+  status?: 'open' | 'following_up' | 'done' | 'resolved';
+
+  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 200 })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => Number(value))
+  @IsInt({ message: 'limit must be a whole number' })
+  @Min(1)
+  @Max(200)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @Matches(/^\d{1,15}$/, { message: 'cursor is not one this API returned' })
+  cursor?: string;
+}
+
+export class ResolveIncidentDto {
+  @ApiProperty({ example: 'root cause fixed; agent retired' })
+  @IsString()
+  @Length(1, 2000)
+  @Matches(/\S/, { message: 'note must not be blank' })
+  note!: string;
+}

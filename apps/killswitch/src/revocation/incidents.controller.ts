@@ -1,0 +1,58 @@
+import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { CurrentPrincipal, MinRole } from '@app/auth';
+import type { UserPrincipal } from '@app/auth';
+import { IncidentsService } from '@app/incidents';
+import {
+  IncidentIdParams,
+  IncidentQuery,
+  ListIncidentsQuery,
+  ResolveIncidentDto,
+} from './dto/revocation.dto';
+
+@ApiTags('incidents')
+@ApiBearerAuth()
+@Controller('v1/incidents')
+export class IncidentsController {
+  constructor(private readonly incidents: IncidentsService) {}
+
+  @Get()
+  @MinRole('viewer')
+  @ApiOperation({ summary: 'Incidents, newest first (owners: those involving their agents)' })
+  list(@CurrentPrincipal() principal: UserPrincipal, @Query() query: ListIncidentsQuery) {
+    return this.incidents.list(principal, {
+      status: query.status,
+      limit: query.limit ?? 50,
+      cursor: query.cursor === undefined ? undefined : Number(query.cursor),
+    });
+  }
+
+  @Get(':id')
+  @MinRole('viewer')
+  @ApiProduces('application/json', 'text/markdown')
+  @ApiOperation({ summary: 'One incident with counts and timeline; ?format=md for a report' })
+  async get(
+    @CurrentPrincipal() principal: UserPrincipal,
+    @Param() params: IncidentIdParams,
+    @Query() query: IncidentQuery,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    if (query.format === 'md') {
+      void reply.header('content-type', 'text/markdown; charset=utf-8');
+      return this.incidents.markdown(principal, params.id);
+    }
+    return this.incidents.get(principal, params.id);
+  }
+
+  @Post(':id/resolve')
+  @MinRole('responder')
+  @ApiOperation({ summary: 'Close an incident with a note (responders, admins)' })
+  resolve(
+    @CurrentPrincipal() principal: UserPrincipal,
+    @Param() params: IncidentIdParams,
+    @Body() body: ResolveIncidentDto,
+  ) {
+    return this.incidents.resolve(principal, params.id, body.note.trim());
+  }
+}

@@ -1,0 +1,76 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Job, Worker } from 'bullmq';
+import type Redis from 'ioredis';
+import { AppConfig } from '@app/config';
+import { settleWithin } from '@app/core';
+import { HealthRegistry } from '@app/health';
+import { closeConnection, RedisService } from '@app/redis';
+import { FollowupService, REVOCATION_QUEUE, RevocationJob } from '@app/revocation';
+
+/** Runs the durable follow-up of revocations: fan-out per incident, then one job per agent. */
+@Injectable()
+export class RevocationWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(RevocationWorker.name);
+  private worker?: Worker<RevocationJob>;
+  private connection?: Redis;
+
+  constructor(
+    private readonly redis: RedisService,
+    private readonly config: AppConfig,
+    private readonly followup: FollowupService,
+    health: HealthRegistry,
+  ) {
+    health.register({
+      name: 'revocation-workers',
+      check: () =>
+        !this.config.workers || this.worker?.isRunning()
+          ? Promise.resolve()
+          : Promise.reject(new Error('revocation workers are not running')),
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.workers) {
+      return;
+    }
+    this.connection = this.redis.duplicate('worker', 'revocation-worker');
+    this.worker = new Worker<RevocationJob>(REVOCATION_QUEUE, (job) => this.process(job), {
+      connection: this.connection,
+      prefix: this.redis.keys.bullPrefix(),
+      concurrency: 16,
+      // A follow-up whose worker died is picked up again within ~15 s, not the default ~60 s.
+      lockDuration: 10_000,
+      stalledInterval: 5_000,
+    });
+    this.worker.on('error', (error) => this.logger.warn({ err: error }, 'Revocation worker error'));
+    this.worker.on('failed', (job, error) =>
+      this.logger.warn(
+        { err: error, job: job?.id },
+        'Revocation follow-up attempt failed; it will retry',
+      ),
+    );
+    await this.worker.waitUntilReady();
+  }
+
+  private async process(job: Job<RevocationJob>): Promise<void> {
+    const data = job.data;
+    switch (data.kind) {
+      case 'incident':
+        return this.followup.followIncident(data.incidentId);
+      case 'agent':
+        return this.followup.followAgent(data.incidentId, data.agentId, data.revokedEpoch);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (
+      this.worker &&
+      !(await settleWithin(this.worker.close(), this.config.shutdownTimeoutMs / 2))
+    ) {
+      void this.worker.close(true).catch(() => undefined);
+    }
+    if (this.connection) {
+      await closeConnection(this.connection);
+    }
+  }
+}

@@ -1,0 +1,33 @@
+/** Shared helpers of the benchmarks under `bench/` (see bench/README.md). */
+export type { Benchmark, BenchContext, BenchSettings } from './runner';
+export { Api, inParallel, type Reply } from './http';
+export {
+  createLeasedAgents,
+  createUser,
+  newAdminKey,
+  startKillswitch,
+  type BenchUser,
+  type KillswitchOptions,
+  type KillswitchProcess,
+  type LeasedAgent,
+  type Role,
+} from './killswitch';
+export { runLoad, type LoadOptions, type LoadResult } from './load';
+export {
+  built,
+  freePort,
+  repoRoot,
+  startChild,
+  type ChildApp,
+  type StartOptions,
+} from './processes';
+export { cpuProfiling, profileDuring, summarizeProfile } from './profile';
+export {
+  benchPrefix,
+  countPrefix,
+  deletePrefix,
+  redisCpuSeconds,
+  redisVersion,
+  setKey,
+} from './redis';
+export { count, formatTable, hardwareLine, ms, percent } from './report';

@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+
+export type IncidentStatus = 'open' | 'following_up' | 'done' | 'resolved';
+
+/** Where a stop came from: the interface, and the device when it was a phone. */
+export interface Origin {
+  via: string;
+  deviceId?: string;
+  deviceName?: string;
+}
+
+export interface Actor {
+  userId: string;
+  name: string;
+  role: string;
+}
+
+/** Which actions a revocation rolls back. */
+export type RollbackPolicy = 'none' | 'epoch' | { since: string };
+
+export interface TimelineEntry {
+  at: string;
+  /** Who did it: a person's name and id, or `killswitch` for follow-up work. */
+  actor: string;
+  via?: string;
+  step: string;
+  outcome: string;
+  detail?: string;
+  agentId?: string;
+  actionId?: string;
+}
+
+export interface ReviewItem {
+  agentId: string;
+  actionId?: string;
+  type?: string;
+  why: string;
+}
+
+export interface IncidentCounts {
+  fenced: number;
+  halted: number;
+  aborted: number;
+  rolledBack: number;
+  needsReview: number;
+}
+
+export interface Incident {
+  id: string;
+  status: IncidentStatus;
+  reason: string;
+  openedBy: Actor;
+  openedFrom: Origin;
+  openedAt: string;
+  rollback: RollbackPolicy;
+  /** The number of agents the revocation selected. */
+  agents: number;
+  agentIds: string[];
+  counts: IncidentCounts;
+  /** Agents whose follow-up is finished, of those this incident fenced. */
+  progress: { done: number; total: number };
+  needsReview: ReviewItem[];
+  timeline: TimelineEntry[];
+  doneAt?: string;
+  resolvedAt?: string;
+  resolvedBy?: Actor;
+  note?: string;
+}
+
+export type IncidentSummary = Omit<Incident, 'timeline' | 'needsReview' | 'agentIds'>;
+
+export const INCIDENT_ID = /^inc_[0-9a-f]{16}$/;
+export const newIncidentId = () => `inc_${randomBytes(8).toString('hex')}`;
+
+/** Millisecond-precise ISO time, as every timeline entry carries. */
+export const isoMs = (ms: number) => new Date(ms).toISOString();

@@ -1,0 +1,267 @@
+import { Injectable } from '@nestjs/common';
+import { join } from 'node:path';
+import { defineScript, Keys, RedisService, runScript } from '@app/redis';
+import {
+  Actor,
+  Incident,
+  IncidentStatus,
+  IncidentSummary,
+  isoMs,
+  Origin,
+  ReviewItem,
+  RollbackPolicy,
+  TimelineEntry,
+} from './incident';
+
+const script = (name: string) => join(__dirname, 'lua', `${name}.lua`);
+
+/** A timeline entry as stored: `at` in epoch milliseconds. */
+export type StoredEntry = Omit<TimelineEntry, 'at'> & { at: number };
+
+const SUMMARY_FIELDS = [
+  'id',
+  'status',
+  'reason',
+  'openedBy',
+  'openedFrom',
+  'openedAt',
+  'rollback',
+  'agents',
+  'total',
+  'done',
+  'fenced',
+  'halted',
+  'aborted',
+  'rolledBack',
+  'needsReview',
+  'doneAt',
+  'resolvedAt',
+  'resolvedBy',
+  'note',
+] as const;
+
+@Injectable()
+export class IncidentsRepository {
+  private readonly keys: Keys;
+
+  constructor(private readonly redis: RedisService) {
+    this.keys = redis.keys;
+    defineScript(redis.client, 'ksReportAgent', script('report-agent'), 4);
+  }
+
+  /** Opens an incident before anything is fenced, so its follow-up can always be resumed. */
+  async create(input: {
+    id: string;
+    reason: string;
+    openedBy: Actor;
+    openedFrom: Origin;
+    openedAt: number;
+    rollback: RollbackPolicy;
+    agentIds: string[];
+    request: StoredEntry;
+  }): Promise<void> {
+    const k = this.keys;
+    const tx = this.redis.client.multi().hset(k.incident(input.id), {
+      id: input.id,
+      status: 'open',
+      reason: input.reason,
+      openedBy: JSON.stringify(input.openedBy),
+      openedFrom: JSON.stringify(input.openedFrom),
+      openedAt: input.openedAt,
+      rollback: JSON.stringify(input.rollback),
+      agents: input.agentIds.length,
+      total: input.agentIds.length,
+      done: 0,
+      fenced: 0,
+      halted: 0,
+      aborted: 0,
+      rolledBack: 0,
+      needsReview: 0,
+    });
+    for (let i = 0; i < input.agentIds.length; i += 5000) {
+      tx.rpush(k.incidentAgents(input.id), ...input.agentIds.slice(i, i + 5000));
+    }
+    tx.rpush(k.incidentTimeline(input.id), JSON.stringify(input.request));
+    await tx.exec();
+    await this.redis.client.zadd(k.incidentsIndex(), input.openedAt, input.id);
+  }
+
+  async indexForOwners(incidentId: string, openedAt: number, owners: string[]): Promise<void> {
+    if (owners.length === 0) {
+      return;
+    }
+    const pipeline = this.redis.client.pipeline();
+    for (const owner of new Set(owners)) {
+      pipeline.zadd(this.keys.ownerIncidents(owner), openedAt, incidentId);
+    }
+    await pipeline.exec();
+  }
+
+  agentIds(incidentId: string): Promise<string[]> {
+    return this.redis.client.lrange(this.keys.incidentAgents(incidentId), 0, -1);
+  }
+
+  /** Sets how many agents this incident fenced (its follow-up total). */
+  async setFenced(incidentId: string, fenced: number, status: IncidentStatus): Promise<void> {
+    await this.redis.client.hset(this.keys.incident(incidentId), {
+      fenced,
+      total: fenced,
+      status,
+    });
+  }
+
+  async append(incidentId: string, entries: StoredEntry[]): Promise<void> {
+    if (entries.length === 0) {
+      return;
+    }
+    await this.redis.client
+      .multi()
+      .rpush(this.keys.incidentTimeline(incidentId), ...entries.map((e) => JSON.stringify(e)))
+      .publish(
+        this.keys.events(),
+        JSON.stringify({
+          event: 'incident.updated',
+          incidentId,
+          step: entries[entries.length - 1].step,
+        }),
+      )
+      .exec();
+  }
+
+  /** Counts one agent's follow-up into the incident, exactly once. */
+  async reportAgent(
+    incidentId: string,
+    agentId: string,
+    counts: { halted: number; aborted: number; rolledBack: number },
+    review: ReviewItem[],
+  ): Promise<{ done: number; total: number; status: string }> {
+    const k = this.keys;
+    const [done, total, status] = await runScript<[number, number, string]>(
+      this.redis.client,
+      'ksReportAgent',
+      [
+        k.incident(incidentId),
+        k.incidentReported(incidentId),
+        k.incidentReview(incidentId),
+        k.incidentTimeline(incidentId),
+      ],
+      [
+        agentId,
+        counts.halted,
+        counts.aborted,
+        counts.rolledBack,
+        // cjson encodes an empty Lua table as {}, so the script gets a JSON array always.
+        review.length === 0 ? '[]' : JSON.stringify(review),
+        k.events(),
+      ],
+    );
+    return { done, total, status };
+  }
+
+  async summary(incidentId: string): Promise<IncidentSummary | undefined> {
+    const fields = await this.redis.client.hmget(this.keys.incident(incidentId), ...SUMMARY_FIELDS);
+    return toSummary(fields);
+  }
+
+  async get(incidentId: string): Promise<Incident | undefined> {
+    const k = this.keys;
+    const [summary, agentIds, timeline, review] = await Promise.all([
+      this.summary(incidentId),
+      this.agentIds(incidentId),
+      this.redis.client.lrange(k.incidentTimeline(incidentId), 0, -1),
+      this.redis.client.lrange(k.incidentReview(incidentId), 0, -1),
+    ]);
+    if (!summary) {
+      return undefined;
+    }
+    return {
+      ...summary,
+      agentIds,
+      needsReview: review.map((line) => JSON.parse(line) as ReviewItem),
+      timeline: timeline.map((line) => {
+        const entry = JSON.parse(line) as StoredEntry;
+        return { ...entry, at: isoMs(entry.at) };
+      }),
+    };
+  }
+
+  /** Incident ids, newest first, before the opening time `before` (exclusive). */
+  async page(owner: string | undefined, before: number | undefined, count: number) {
+    const key = owner ? this.keys.ownerIncidents(owner) : this.keys.incidentsIndex();
+    const flat = await this.redis.client.zrange(
+      key,
+      before === undefined ? '+inf' : `(${before}`,
+      '-inf',
+      'BYSCORE',
+      'REV',
+      'LIMIT',
+      0,
+      count,
+      'WITHSCORES',
+    );
+    const page: { id: string; openedAt: number }[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      page.push({ id: flat[i], openedAt: Number(flat[i + 1]) });
+    }
+    return page;
+  }
+
+  async involvesOwner(incidentId: string, owner: string): Promise<boolean> {
+    return (await this.redis.client.zscore(this.keys.ownerIncidents(owner), incidentId)) !== null;
+  }
+
+  async resolve(incidentId: string, by: Actor, note: string, entry: StoredEntry): Promise<void> {
+    await this.redis.client
+      .multi()
+      .hset(this.keys.incident(incidentId), {
+        status: 'resolved',
+        resolvedAt: entry.at,
+        resolvedBy: JSON.stringify(by),
+        note,
+      })
+      .rpush(this.keys.incidentTimeline(incidentId), JSON.stringify(entry))
+      .publish(
+        this.keys.events(),
+        JSON.stringify({ event: 'incident.updated', incidentId, status: 'resolved' }),
+      )
+      .exec();
+  }
+}
+
+function toSummary(fields: (string | null)[]): IncidentSummary | undefined {
+  const v = Object.fromEntries(SUMMARY_FIELDS.map((name, i) => [name, fields[i]])) as Record<
+    (typeof SUMMARY_FIELDS)[number],
+    string | null
+  >;
+  if (!v.id || !v.status || !v.openedAt) {
+    return undefined;
+  }
+  const n = (value: string | null) => Number(value ?? 0);
+  const summary: IncidentSummary = {
+    id: v.id,
+    status: v.status as IncidentStatus,
+    reason: v.reason ?? '',
+    openedBy: JSON.parse(v.openedBy ?? '{}') as Actor,
+    openedFrom: JSON.parse(v.openedFrom ?? '{}') as Origin,
+    openedAt: isoMs(n(v.openedAt)),
+    rollback: JSON.parse(v.rollback ?? '"epoch"') as RollbackPolicy,
+    agents: n(v.agents),
+    counts: {
+      fenced: n(v.fenced),
+      halted: n(v.halted),
+      aborted: n(v.aborted),
+      rolledBack: n(v.rolledBack),
+      needsReview: n(v.needsReview),
+    },
+    progress: { done: n(v.done), total: n(v.total) },
+  };
+  if (v.doneAt) {
+    summary.doneAt = isoMs(n(v.doneAt));
+  }
+  if (v.resolvedAt) {
+    summary.resolvedAt = isoMs(n(v.resolvedAt));
+    summary.resolvedBy = JSON.parse(v.resolvedBy ?? '{}') as Actor;
+    summary.note = v.note ?? '';
+  }
+  return summary;
+}

@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import { canSeeAll } from '@app/agents';
+import type { UserPrincipal } from '@app/auth';
+import { conflict, forbidden, notFound } from '@app/core';
+import { Incident, IncidentStatus, IncidentSummary } from './incident';
+import { IncidentsRepository } from './incidents.repository';
+import { renderIncidentMarkdown } from './incident.markdown';
+
+@Injectable()
+export class IncidentsService {
+  constructor(private readonly incidents: IncidentsRepository) {}
+
+  /** Responders and admins read every incident; others those that involve their agents. */
+  async get(principal: UserPrincipal, incidentId: string): Promise<Incident> {
+    const incident = await this.incidents.get(incidentId);
+    if (!incident) {
+      throw notFound(`Incident ${incidentId}`);
+    }
+    if (
+      !canSeeAll(principal) &&
+      incident.openedBy.userId !== principal.userId &&
+      !(await this.incidents.involvesOwner(incidentId, principal.userId))
+    ) {
+      throw forbidden(`Incident ${incidentId} does not involve your agents`);
+    }
+    return incident;
+  }
+
+  async markdown(principal: UserPrincipal, incidentId: string): Promise<string> {
+    return renderIncidentMarkdown(await this.get(principal, incidentId));
+  }
+
+  async list(
+    principal: UserPrincipal,
+    query: { status?: IncidentStatus; limit: number; cursor?: number },
+  ): Promise<{ items: IncidentSummary[]; nextCursor: string | null }> {
+    const owner = canSeeAll(principal) ? undefined : principal.userId;
+    const items: IncidentSummary[] = [];
+    let before = query.cursor;
+    // Status filtering reads ahead a bounded number of entries per request.
+    for (let scanned = 0; items.length < query.limit && scanned < 2000;) {
+      const page = await this.incidents.page(owner, before, Math.max(query.limit, 50));
+      if (page.length === 0) {
+        return { items, nextCursor: null };
+      }
+      for (const { id, openedAt } of page) {
+        scanned++;
+        before = openedAt;
+        const summary = await this.incidents.summary(id);
+        if (summary && (!query.status || summary.status === query.status)) {
+          items.push(summary);
+          if (items.length === query.limit) {
+            break;
+          }
+        }
+      }
+    }
+    return { items, nextCursor: before === undefined ? null : String(before) };
+  }
+
+  async resolve(principal: UserPrincipal, incidentId: string, note: string): Promise<Incident> {
+    const incident = await this.get(principal, incidentId);
+    if (incident.status === 'resolved') {
+      throw conflict(`Incident ${incidentId} is already resolved`);
+    }
+    const actor = { userId: principal.userId, name: principal.name, role: principal.role };
+    await this.incidents.resolve(incidentId, actor, note, {
+      at: Date.now(),
+      actor: `${principal.name} (${principal.userId})`,
+      via: principal.via,
+      step: 'resolve',
+      outcome: 'resolved',
+      detail: note,
+    });
+    return this.get(principal, incidentId);
+  }
+}

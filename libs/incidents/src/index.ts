@@ -1,0 +1,5 @@
+export * from './incident';
+export { IncidentsModule } from './incidents.module';
+export { IncidentsService } from './incidents.service';
+export { IncidentsRepository, type StoredEntry } from './incidents.repository';
+export { renderIncidentMarkdown } from './incident.markdown';

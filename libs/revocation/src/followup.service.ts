@@ -1,0 +1,342 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  Action,
+  ActionsRepository,
+  ActionsService,
+  ActionTypesService,
+  ExecutorRegistry,
+} from '@app/actions';
+import { AgentsService } from '@app/agents';
+import { AppConfig } from '@app/config';
+import {
+  Incident,
+  IncidentSummary,
+  IncidentsRepository,
+  ReviewItem,
+  RollbackPolicy,
+  StoredEntry,
+} from '@app/incidents';
+import { AgentNotifier } from '@app/realtime';
+import { RevocationRepository } from './revocation.repository';
+import { RevocationQueue } from './revocation.queue';
+import { INLINE_PUSH_LIMIT } from './revocation.service';
+
+const ACTOR = 'killswitch';
+// How long the abort step waits for a running action to stop before listing it for review.
+const ABORT_WAIT_MS = 15_000;
+
+/**
+ * What follows a fence, as durable jobs: every step can run again after a crash and ends in
+ * the same state (counts are kept by Lua scripts; compensations are claimed before they are
+ * sent, so none is ever sent twice).
+ */
+@Injectable()
+export class FollowupService {
+  private readonly logger = new Logger(FollowupService.name);
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly incidents: IncidentsRepository,
+    private readonly revocations: RevocationRepository,
+    private readonly queue: RevocationQueue,
+    private readonly agents: AgentsService,
+    private readonly actions: ActionsService,
+    private readonly ledger: ActionsRepository,
+    private readonly types: ActionTypesService,
+    private readonly executors: ExecutorRegistry,
+    private readonly notifier: AgentNotifier,
+  ) {}
+
+  /** Fan-out: makes sure every selected agent is fenced, then queues one job per agent. */
+  async followIncident(incidentId: string): Promise<void> {
+    const incident = await this.incidents.summary(incidentId);
+    if (!incident) {
+      return;
+    }
+    const agentIds = await this.incidents.agentIds(incidentId);
+    const ours: { agentId: string; revokedEpoch: number }[] = [];
+    if (incident.status === 'open') {
+      const results = await this.revocations.fenceMany(
+        agentIds,
+        incident.reason,
+        incident.openedBy.userId,
+        incidentId,
+      );
+      for (const [agentId, result] of results) {
+        if (
+          result.kind === 'revoked' ||
+          (result.kind === 'already' && result.incidentId === incidentId)
+        ) {
+          ours.push({ agentId, revokedEpoch: result.epoch - 1 });
+        }
+      }
+      await this.incidents.setFenced(
+        incidentId,
+        ours.length,
+        ours.length ? 'following_up' : 'done',
+      );
+      if (ours.length === 0) {
+        await this.incidents.append(incidentId, [
+          entry('follow-up', 'nothing to do', {
+            detail: 'every selected agent was already revoked',
+          }),
+        ]);
+        return;
+      }
+    } else {
+      // A re-run after the fan-out: re-queue (idempotent) without fencing again, since an agent
+      // may have been reinstated since.
+      const current = await this.agents.findMany(agentIds);
+      for (const agent of current) {
+        if (agent?.incidentId === incidentId) {
+          ours.push({ agentId: agent.id, revokedEpoch: agent.epoch - 1 });
+        }
+      }
+    }
+    await this.queue.followAgents(incidentId, ours);
+  }
+
+  /** Follow-up of one fenced agent: tell it, halt, abort, roll back, report. */
+  async followAgent(incidentId: string, agentId: string, revokedEpoch: number): Promise<void> {
+    const incident = await this.incidents.summary(incidentId);
+    if (!incident) {
+      return;
+    }
+    const agent = await this.agents.find(agentId).catch(() => undefined);
+    if (agent) {
+      await this.incidents.indexForOwners(incidentId, Date.parse(incident.openedAt), [agent.owner]);
+    }
+    // Small revocations pushed inline already; a bulk one pushes from here.
+    if (agent && incident.agents > INLINE_PUSH_LIMIT) {
+      this.notifier.leaseRevoked({
+        agentId,
+        reason: incident.reason,
+        revokedAt: agent.revokedAt ?? incident.openedAt,
+        incidentId,
+      });
+    }
+
+    const halted = await this.actions.haltQueued(agentId, `agent revoked (${incidentId})`);
+    if (halted > 0) {
+      await this.incidents.append(incidentId, [
+        entry('halt', `${halted} queued actions halted`, { agentId }),
+      ]);
+    }
+
+    const stillRunning = await this.abortRunning(incidentId, agentId);
+    await this.rollBack(incident, agentId, revokedEpoch);
+
+    const counts = await this.ledger.followupCounts(agentId, incidentId);
+    const review = await this.needsReview(incident, agentId, revokedEpoch, stillRunning);
+    const { done, total, status } = await this.incidents.reportAgent(
+      incidentId,
+      agentId,
+      counts,
+      review,
+    );
+    this.logger.log(
+      { incidentId, agentId, ...counts, review: review.length, done, total, status },
+      'Agent followed up',
+    );
+  }
+
+  /** Aborts the agent's running actions wherever they run; answers those that did not stop. */
+  private async abortRunning(incidentId: string, agentId: string): Promise<Action[]> {
+    const released = await this.ledger.releasedIds(agentId);
+    const running: Action[] = [];
+    for (const id of released) {
+      const action = await this.ledger.get(id);
+      if (action?.status === 'running' || action?.status === 'retrying') {
+        running.push(action);
+        await this.actions.abort(id);
+      }
+    }
+    if (running.length === 0) {
+      return [];
+    }
+    const deadline = Date.now() + ABORT_WAIT_MS;
+    let pending = running;
+    while (pending.length > 0 && Date.now() < deadline) {
+      await sleep(100);
+      const states = await Promise.all(pending.map((a) => this.ledger.get(a.id)));
+      const stopped = states.filter(
+        (a): a is Action => a !== undefined && a.status !== 'running' && a.status !== 'retrying',
+      );
+      await this.incidents.append(
+        incidentId,
+        stopped.map((a) =>
+          entry('abort', a.status === 'aborted' ? 'aborted' : `ended as ${a.status}`, {
+            agentId,
+            actionId: a.id,
+            detail: a.type,
+          }),
+        ),
+      );
+      const stoppedIds = new Set(stopped.map((a) => a.id));
+      pending = pending.filter((a) => !stoppedIds.has(a.id));
+      // A retrying action's job may sit in backoff: the abort cannot reach it, but the fence at
+      // its next start will halt it.
+      pending = pending.filter((a) => a.status !== 'retrying');
+    }
+    return pending;
+  }
+
+  /** Runs the compensations of the agent's reversible succeeded actions, newest first. */
+  private async rollBack(incident: IncidentSummary, agentId: string, revokedEpoch: number) {
+    if (incident.rollback === 'none') {
+      return;
+    }
+    for (const action of await this.window(incident.rollback, agentId, revokedEpoch)) {
+      if (action.status !== 'succeeded') {
+        continue;
+      }
+      const type = await this.types.require(action.type).catch(() => undefined);
+      if (!type?.reversible || !type.compensation) {
+        continue;
+      }
+      const claim = await this.ledger.claimRollback(agentId, action.id, incident.id);
+      if (claim === 'not_eligible') {
+        continue;
+      }
+      if (claim === 'interrupted') {
+        await this.settle(
+          incident.id,
+          action,
+          'rollback_failed',
+          'an earlier attempt was interrupted mid-compensation; it may or may not have been applied',
+        );
+        continue;
+      }
+      const outcome = await this.compensate(action, type.compensation);
+      await this.settle(
+        incident.id,
+        action,
+        outcome.ok ? 'rolled_back' : 'rollback_failed',
+        outcome.ok
+          ? `undone by ${type.compensation}`
+          : `${type.compensation} failed: ${outcome.error}`,
+      );
+    }
+  }
+
+  private async compensate(
+    action: Action,
+    compensationType: string,
+  ): Promise<{ ok: true } | { ok: false; error: string }> {
+    const compensation = await this.types.require(compensationType).catch(() => undefined);
+    if (!compensation) {
+      return { ok: false, error: `compensation type ${compensationType} is not in the catalog` };
+    }
+    let error = '';
+    for (let attempt = 1; attempt <= this.config.actionMaxAttempts; attempt++) {
+      try {
+        await this.executors.execute(compensation.executor, {
+          actionId: `${action.id}.undo`,
+          agentId: action.agentId,
+          type: compensationType,
+          params: action.undo ?? {},
+          attempt,
+          compensates: action.id,
+          signal: new AbortController().signal,
+        });
+        return { ok: true };
+      } catch (failure) {
+        error = failure instanceof Error ? failure.message : String(failure);
+        if (attempt < this.config.actionMaxAttempts) {
+          await sleep(this.config.actionBackoffMs * 2 ** (attempt - 1));
+        }
+      }
+    }
+    return { ok: false, error };
+  }
+
+  private async settle(
+    incidentId: string,
+    action: Action,
+    status: 'rolled_back' | 'rollback_failed',
+    detail: string,
+  ): Promise<void> {
+    const settled = await this.ledger.settleRollback(
+      action.agentId,
+      action.id,
+      incidentId,
+      status,
+      detail,
+    );
+    if (settled) {
+      await this.incidents.append(incidentId, [
+        entry('rollback', status === 'rolled_back' ? 'rolled back' : 'rollback failed', {
+          agentId: action.agentId,
+          actionId: action.id,
+          detail: `${action.type}: ${detail}`,
+        }),
+      ]);
+    }
+  }
+
+  /** What could not be undone, derived from the ledger (so a re-run lists the same). */
+  private async needsReview(
+    incident: IncidentSummary,
+    agentId: string,
+    revokedEpoch: number,
+    stillRunning: Action[],
+  ): Promise<ReviewItem[]> {
+    const review: ReviewItem[] = stillRunning.map((a) => ({
+      agentId,
+      actionId: a.id,
+      type: a.type,
+      why: `still running ${ABORT_WAIT_MS / 1000} s after the abort`,
+    }));
+    const openedAt = Date.parse(incident.openedAt);
+    const window =
+      incident.rollback === 'none'
+        ? []
+        : await this.window(incident.rollback, agentId, revokedEpoch);
+    const seen = new Set(review.map((r) => r.actionId));
+    const candidates = [...window, ...(await this.ledger.page(agentId, undefined, 200))];
+    for (const action of candidates) {
+      if (seen.has(action.id)) {
+        continue;
+      }
+      const inWindow = window.some((a) => a.id === action.id);
+      let why: string | undefined;
+      if (action.status === 'rollback_failed' && action.rollbackIncident === incident.id) {
+        why = action.rollbackDetail ?? 'compensation failed';
+      } else if (
+        action.status === 'aborted' &&
+        Date.parse(action.finishedAt ?? '') >= openedAt - 1000
+      ) {
+        why = 'aborted mid-way: it may have partly happened';
+      } else if (action.status === 'succeeded' && inWindow) {
+        const type = await this.types.require(action.type).catch(() => undefined);
+        why = type?.reversible ? undefined : 'irreversible: it cannot be rolled back';
+      }
+      if (why) {
+        seen.add(action.id);
+        review.push({ agentId, actionId: action.id, type: action.type, why });
+      }
+    }
+    return review;
+  }
+
+  /** The agent's actions a rollback considers, newest first. */
+  private async window(
+    policy: Exclude<RollbackPolicy, 'none'>,
+    agentId: string,
+    revokedEpoch: number,
+  ): Promise<Action[]> {
+    const recent = await this.ledger.page(agentId, undefined, this.config.actionRetentionPerAgent);
+    if (policy === 'epoch') {
+      return recent.filter((a) => a.epoch === revokedEpoch);
+    }
+    const since = Date.parse(policy.since);
+    return recent.filter((a) => Date.parse(a.finishedAt ?? a.submittedAt) >= since);
+  }
+}
+
+function entry(step: string, outcome: string, extra: Partial<StoredEntry> = {}): StoredEntry {
+  return { at: Date.now(), actor: ACTOR, step, outcome, ...extra };
+}
+
+export type { Incident };

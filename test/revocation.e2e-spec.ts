@@ -1,0 +1,305 @@
+import { RunningApp, startKillswitch, testConfig } from './support/apps';
+import { createAgent, createUser, issueLease, TestUser } from './support/factories';
+import { Api } from './support/http';
+import { deletePrefix, waitFor } from './support/redis';
+import { json, ToolServer } from './support/tool-server';
+
+const terminal = ['succeeded', 'failed', 'halted', 'aborted', 'rolled_back', 'rollback_failed'];
+
+describe('the revocation engine', () => {
+  const config = testConfig({ actionBackoffMs: 50 });
+  const tools = new ToolServer();
+  let ks: RunningApp;
+  let owner: TestUser;
+  let otherOwner: TestUser;
+  let responder: TestUser;
+
+  beforeAll(async () => {
+    await tools.start();
+    ks = await startKillswitch(config);
+    [owner, otherOwner, responder] = await Promise.all([
+      createUser(ks, 'owner'),
+      createUser(ks, 'owner'),
+      createUser(ks, 'responder'),
+    ]);
+    const type = (path: string, extra: Record<string, unknown> = {}) => ({
+      executor: {
+        kind: 'webhook',
+        url: `${tools.url}${path}`,
+        secret: tools.secret,
+        timeoutMs: 20_000,
+      },
+      reversible: false,
+      ...extra,
+    });
+    await ks.admin.put('/v1/action-types/mail.unarchive', type('/unarchive'));
+    await ks.admin.put(
+      '/v1/action-types/mail.archive',
+      type('/archive', { reversible: true, compensation: 'mail.unarchive' }),
+    );
+    await ks.admin.put('/v1/action-types/mail.send', type('/send'));
+    await ks.admin.put('/v1/action-types/slow.job', type('/slow'));
+    tools.on('/archive', (request, response) =>
+      json(response, 200, { undo: { messageId: request.body.params.messageId } }),
+    );
+  });
+
+  afterAll(async () => {
+    await ks?.close();
+    await tools.stop();
+    await deletePrefix(config.keyPrefix);
+  });
+
+  const agentApi = async (api: Api, labels: Record<string, string> = {}) => {
+    const agent = await createAgent(api, {
+      labels,
+      allowedActions: ['mail.archive', 'mail.send', 'slow.job'],
+    });
+    const lease = await issueLease(api, agent.id, 120);
+    return { agent, lease: api.as(lease.token) };
+  };
+
+  const actionOf = async (id: string) => (await ks.admin.get(`/v1/actions/${id}`)).body;
+
+  async function incidentDone(id: string, api: Api = ks.admin) {
+    let incident: any;
+    await waitFor(
+      async () => {
+        incident = (await api.get(`/v1/incidents/${id}`)).body;
+        return incident.status === 'done';
+      },
+      30_000,
+      `incident ${id} to finish its follow-up`,
+      100,
+    );
+    return incident;
+  }
+
+  it('aborts the running action, halts the queue, rolls back newest first and reports', async () => {
+    const { agent, lease } = await agentApi(owner.api);
+    const archived: string[] = [];
+    for (let n = 1; n <= 5; n++) {
+      const id = (
+        await lease.post('/v1/actions', { type: 'mail.archive', params: { messageId: `m-${n}` } })
+      ).body.id;
+      archived.push(id);
+    }
+    await waitFor(
+      async () => (await actionOf(archived[4])).status === 'succeeded',
+      10_000,
+      'archives',
+    );
+    const sent = (await lease.post('/v1/actions', { type: 'mail.send', params: { to: 'x' } })).body
+      .id;
+    await waitFor(async () => (await actionOf(sent)).status === 'succeeded', 10_000, 'send');
+
+    tools.on('/slow', () => undefined); // never answers: only the abort can end it
+    const slow = (await lease.post('/v1/actions', { type: 'slow.job', params: {} })).body.id;
+    const queued: string[] = [];
+    for (let n = 0; n < 50; n++) {
+      queued.push((await lease.post('/v1/actions', { type: 'mail.send', params: { n } })).body.id);
+    }
+    await waitFor(() => tools.received('/slow').length === 1, 10_000, 'the slow action to start');
+
+    const revoked = await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'runaway' });
+    expect(revoked.status).toBe(200);
+    expect(revoked.body).toMatchObject({
+      incidentId: expect.stringMatching(/^inc_/),
+      agents: 1,
+      agentIds: [agent.id],
+      revokedAt: expect.any(String),
+    });
+
+    const incident = await incidentDone(revoked.body.incidentId);
+    expect((await actionOf(slow)).status).toBe('aborted');
+    for (const id of queued) {
+      expect((await actionOf(id)).status).toBe('halted');
+    }
+    // Compensations, newest first, each with the undo its action stored.
+    const undone = tools.received('/unarchive');
+    expect(undone.map((r) => r.body.params)).toEqual(
+      [5, 4, 3, 2, 1].map((n) => ({ messageId: `m-${n}` })),
+    );
+    expect(undone.map((r) => r.body.compensates)).toEqual([...archived].reverse());
+    expect(undone.every((r) => r.signatureValid)).toBe(true);
+    for (const id of archived) {
+      expect((await actionOf(id)).status).toBe('rolled_back');
+    }
+    expect(incident).toMatchObject({
+      status: 'done',
+      reason: 'runaway',
+      agents: 1,
+      agentIds: [agent.id],
+      openedBy: { userId: owner.id, role: 'owner' },
+      openedFrom: { via: 'api' },
+      counts: { fenced: 1, halted: 50, aborted: 1, rolledBack: 5, needsReview: 2 },
+      progress: { done: 1, total: 1 },
+    });
+    expect(incident.needsReview).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ actionId: sent, why: expect.stringMatching(/irreversible/) }),
+        expect.objectContaining({ actionId: slow, why: expect.stringMatching(/aborted/) }),
+      ]),
+    );
+    const steps = incident.timeline.map((e: { step: string }) => e.step);
+    expect(steps).toEqual(
+      expect.arrayContaining(['revoke', 'fence', 'halt', 'abort', 'rollback', 'follow-up']),
+    );
+    for (const entry of incident.timeline) {
+      expect(entry.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    }
+
+    // Revoking again changes nothing and answers with the same incident.
+    const again = await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'again' });
+    expect(again.body).toMatchObject({ incidentId: revoked.body.incidentId, alreadyRevoked: true });
+    expect(tools.received('/unarchive')).toHaveLength(5);
+
+    const report = await ks.admin.get(`/v1/incidents/${revoked.body.incidentId}?format=md`);
+    expect(report.status).toBe(200);
+    expect(report.headers.get('content-type')).toMatch(/text\/markdown/);
+    expect(report.body).toContain(`# Incident ${revoked.body.incidentId}`);
+    expect(report.body).toContain('5 rolled back');
+  });
+
+  it('rolls back nothing with rollback "none", and lists the owner\'s incidents to the owner only', async () => {
+    const { agent, lease } = await agentApi(owner.api);
+    const id = (
+      await lease.post('/v1/actions', { type: 'mail.archive', params: { messageId: 'keep' } })
+    ).body.id;
+    await waitFor(async () => (await actionOf(id)).status === 'succeeded', 10_000, 'archive');
+    const before = tools.received('/unarchive').length;
+    const revoked = await owner.api.post(`/v1/agents/${agent.id}/revoke`, {
+      reason: 'no rollback',
+      rollback: 'none',
+    });
+    const incident = await incidentDone(revoked.body.incidentId, owner.api);
+    expect(incident.counts.rolledBack).toBe(0);
+    expect(tools.received('/unarchive')).toHaveLength(before);
+    expect((await actionOf(id)).status).toBe('succeeded');
+
+    const mine = (await owner.api.get('/v1/incidents')).body.items.map((i: { id: string }) => i.id);
+    expect(mine).toContain(revoked.body.incidentId);
+    const theirs = (await otherOwner.api.get('/v1/incidents')).body.items.map(
+      (i: { id: string }) => i.id,
+    );
+    expect(theirs).not.toContain(revoked.body.incidentId);
+    expect((await otherOwner.api.get(`/v1/incidents/${revoked.body.incidentId}`)).status).toBe(403);
+
+    const resolved = await responder.api.post(`/v1/incidents/${revoked.body.incidentId}/resolve`, {
+      note: 'agent retired',
+    });
+    expect(resolved.status).toBe(201);
+    expect(resolved.body).toMatchObject({ status: 'resolved', note: 'agent retired' });
+    expect(
+      (await owner.api.post(`/v1/incidents/${revoked.body.incidentId}/resolve`, { note: 'x' }))
+        .status,
+    ).toBe(403);
+  });
+
+  describe('authorization', () => {
+    it('lets an owner revoke only their own agents, and never in bulk', async () => {
+      const { agent } = await agentApi(otherOwner.api);
+      expect((await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'x' })).status).toBe(
+        403,
+      );
+      expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body.status).toBe('active');
+      const bulk = await owner.api.post('/v1/revocations', {
+        selector: { agentIds: [agent.id] },
+        reason: 'x',
+      });
+      expect(bulk.status).toBe(403);
+      expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body.status).toBe('active');
+    });
+
+    it('lets only admins reinstate, with a reason, and records it on the incident', async () => {
+      const { agent } = await agentApi(owner.api);
+      const revoked = await responder.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'x' });
+      expect(revoked.status).toBe(200);
+      for (const api of [owner.api, responder.api]) {
+        expect((await api.post(`/v1/agents/${agent.id}/reinstate`, { reason: 'ok' })).status).toBe(
+          403,
+        );
+      }
+      expect((await ks.admin.post(`/v1/agents/${agent.id}/reinstate`, {})).status).toBe(400);
+      const reinstated = await ks.admin.post(`/v1/agents/${agent.id}/reinstate`, {
+        reason: 'fixed',
+      });
+      expect(reinstated.status).toBe(200);
+      const incident = (await ks.admin.get(`/v1/incidents/${revoked.body.incidentId}`)).body;
+      expect(incident.timeline).toEqual(
+        expect.arrayContaining([expect.objectContaining({ step: 'reinstate', detail: 'fixed' })]),
+      );
+    });
+
+    it('refuses malformed bulk requests and changes nothing', async () => {
+      for (const body of [
+        { reason: 'x' },
+        { selector: {}, reason: 'x' },
+        { selector: { labels: {} }, reason: 'x' },
+        { selector: { all: true, owner: owner.id }, reason: 'x' },
+        { selector: { agentIds: ['nope'] }, reason: 'x' },
+        { selector: { all: true }, reason: 'x', rollback: 'sometimes' },
+      ]) {
+        const reply = await responder.api.post('/v1/revocations', body);
+        expect(reply.status).toBe(400);
+        expect(reply.body.error).toBe('bad_request');
+      }
+    });
+  });
+
+  it('revokes 1,000 agents by label: all fenced when the call returns, all halted when done', async () => {
+    tools.on('/slow', () => undefined);
+    const label = { fleet: `bulk-${Date.now()}` };
+    const agents: { id: string; actions: string[] }[] = [];
+    const make = async () => {
+      const { agent, lease } = await agentApi(owner.api, label);
+      const actions: string[] = [];
+      for (let n = 0; n < 2; n++) {
+        actions.push(
+          (await lease.post('/v1/actions', { type: 'slow.job', params: { n } })).body.id,
+        );
+      }
+      agents.push({ id: agent.id, actions });
+    };
+    for (let i = 0; i < 1000; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, make));
+    }
+
+    const dry = await responder.api.post('/v1/revocations', {
+      selector: { labels: label },
+      reason: 'fleet compromised',
+      dryRun: true,
+    });
+    expect(dry.body).toMatchObject({ dryRun: true, agents: 1000 });
+    expect(
+      (await ks.admin.get(`/v1/agents?label=fleet=${label.fleet}&status=revoked&limit=1`)).body
+        .items,
+    ).toHaveLength(0);
+
+    const revoked = await responder.api.post('/v1/revocations', {
+      selector: { labels: label },
+      reason: 'fleet compromised',
+    });
+    expect(revoked.status).toBe(200);
+    expect(revoked.body.agents).toBe(1000);
+    // Fenced when the call returns: not one of them is still active.
+    const active = await ks.admin.get(
+      `/v1/agents?label=fleet=${label.fleet}&status=active&limit=500`,
+    );
+    expect(active.body.items).toHaveLength(0);
+
+    const incident = await incidentDone(revoked.body.incidentId);
+    expect(incident.progress).toEqual({ done: 1000, total: 1000 });
+    expect(incident.counts.fenced).toBe(1000);
+    const statuses = new Map<string, number>();
+    for (const { actions } of agents) {
+      for (const id of actions) {
+        const status = (await actionOf(id)).status as string;
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      }
+    }
+    expect([...statuses.keys()].every((s) => terminal.includes(s))).toBe(true);
+    expect((statuses.get('halted') ?? 0) + (statuses.get('aborted') ?? 0)).toBe(2000);
+    expect(incident.counts.halted + incident.counts.aborted).toBe(2000);
+  }, 180_000);
+});
