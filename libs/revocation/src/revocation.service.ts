@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AgentsService, canSeeAll } from '@app/agents';
 import type { UserPrincipal } from '@app/auth';
-import { badRequest, conflict, forbidden, notFound } from '@app/core';
+import { badRequest, conflict, DomainError, forbidden, notFound } from '@app/core';
 import { IncidentsRepository, isoMs, newIncidentId, Origin, RollbackPolicy } from '@app/incidents';
 import { AgentNotifier } from '@app/realtime';
 import { FenceResult, RevocationRepository } from './revocation.repository';
@@ -70,7 +70,10 @@ export class RevocationService {
       return { dryRun: true, agents: agentIds.length, agentIds };
     }
     if (agentIds.length === 0) {
-      throw notFound(`No agent matches the selector (${describeSelector(request.selector)})`);
+      throw new DomainError(
+        'not_found',
+        `No agent matches the selector (${describeSelector(request.selector)})`,
+      );
     }
     const started = Date.now();
     const incidentId = newIncidentId();

@@ -1,0 +1,79 @@
+import { InvalidArgumentError } from 'commander';
+import { clean, formatTime, incidentSummary, table } from './format';
+import { parseRollback } from './program';
+import { bar } from './progress';
+import { Incident } from './types';
+
+describe('CLI formatting', () => {
+  it('strips control characters and escape sequences from server text', () => {
+    expect(clean('ok\u001b[2J\u0007 done\nnext')).toBe('ok [2J  done next');
+  });
+
+  it('pads columns and right-aligns numbers', () => {
+    expect(
+      table(
+        ['ID', 'N'],
+        [
+          ['a', 1],
+          ['bbb', 22],
+        ],
+      ),
+    ).toBe('ID    N\na     1\nbbb  22');
+  });
+
+  it('shows times to the second in UTC, and unparseable ones as given', () => {
+    expect(formatTime('2026-03-01T12:00:01.123Z')).toBe('2026-03-01 12:00:01Z');
+    expect(formatTime('soon')).toBe('soon');
+    expect(formatTime(undefined)).toBe('-');
+  });
+
+  it('draws a bar in proportion, even for an empty incident', () => {
+    expect(bar(1, 2, 4)).toBe('[##--]');
+    expect(bar(0, 0, 4)).toBe('[----]');
+    expect(bar(5, 2, 4)).toBe('[####]');
+  });
+
+  it('keeps only the last timeline entries in the summary', () => {
+    const incident: Incident = {
+      id: 'inc_0000000000000001',
+      status: 'done',
+      reason: 'test',
+      openedBy: { userId: 'usr_1', name: 'Dana', role: 'responder' },
+      openedFrom: { via: 'phone', deviceName: 'Pixel' },
+      openedAt: '2026-03-01T12:00:00.000Z',
+      agents: 1,
+      agentIds: ['agt_1'],
+      counts: { fenced: 1, halted: 0, aborted: 1, rolledBack: 0, needsReview: 1 },
+      progress: { done: 1, total: 1 },
+      needsReview: [
+        { agentId: 'agt_1', actionId: 'act_1', type: 'email.send', why: 'not reversible' },
+      ],
+      timeline: Array.from({ length: 30 }, (_, i) => ({
+        at: `2026-03-01T12:00:${String(i).padStart(2, '0')}.000Z`,
+        actor: 'killswitch',
+        step: `step-${i}`,
+        outcome: 'ok',
+      })),
+    };
+    const summary = incidentSummary(incident, 20);
+    expect(summary).toContain('from phone (Pixel)');
+    expect(summary).toContain('agt_1  act_1  email.send  - not reversible');
+    expect(summary).toContain('Timeline (last 20 of 30):');
+    expect(summary).not.toContain('step-9 ');
+    expect(summary).toContain('12:00:29.000Z  killswitch  step-29  ok');
+  });
+});
+
+describe('--rollback', () => {
+  it('accepts none, epoch and an ISO time', () => {
+    expect(parseRollback('none')).toBe('none');
+    expect(parseRollback('epoch')).toBe('epoch');
+    expect(parseRollback('2026-03-01T12:00:00+01:00')).toEqual({
+      since: '2026-03-01T11:00:00.000Z',
+    });
+  });
+
+  it.each(['soon', '1700000000', ''])('refuses %j', (value) => {
+    expect(() => parseRollback(value)).toThrow(InvalidArgumentError);
+  });
+});
