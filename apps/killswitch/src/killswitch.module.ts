@@ -3,10 +3,12 @@ import { AppConfig, ConfigModule } from '@app/config';
 import { loggingModule } from '@app/core';
 import { HealthModule } from '@app/health';
 import { RedisModule } from '@app/redis';
+import { DevicesModule } from '@app/devices';
 import { LeasesModule } from '@app/leases';
 import { RealtimeModule } from '@app/realtime';
 import { ActionsHttpModule } from './actions/actions.module';
 import { AgentsHttpModule } from './agents/agents.module';
+import { DevicesController } from './devices/devices.controller';
 import { UsersModule } from './users/users.module';
 
 /** The killswitch API and its workers. */
@@ -25,7 +27,9 @@ export class KillswitchModule {
         UsersModule,
         AgentsHttpModule,
         ActionsHttpModule,
+        DevicesModule,
       ],
+      controllers: [DevicesController],
     };
   }
 }

@@ -9,6 +9,7 @@ export type AccessPolicy =
   | { type: 'public' }
   | { type: 'role'; minimum: Role }
   | { type: 'lease' }
+  | { type: 'device' }
   | { type: 'role-or-lease'; minimum: Role };
 
 /** Open to anyone (health, docs). */
@@ -22,12 +23,18 @@ export const MinRole = (minimum: Role) =>
 export const LeaseAuth = () =>
   SetMetadata(ACCESS_METADATA, { type: 'lease' } satisfies AccessPolicy);
 
+/** Needs a paired device's token (phones talking to the relay). */
+export const DeviceAuth = () =>
+  SetMetadata(ACCESS_METADATA, { type: 'device' } satisfies AccessPolicy);
+
 /** Needs either an API key of at least this role or a live lease token. */
 export const MinRoleOrLease = (minimum: Role) =>
   SetMetadata(ACCESS_METADATA, { type: 'role-or-lease', minimum } satisfies AccessPolicy);
 
 export interface RequestWithPrincipal {
   principal?: Principal;
+  /** The paired device a `@DeviceAuth()` request came from. */
+  device?: { id: string; name: string };
   headers: Record<string, string | string[] | undefined>;
 }
 

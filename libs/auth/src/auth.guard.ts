@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Inject, Injectable, Optional } from '@ne
 import { Reflector } from '@nestjs/core';
 import { DomainError, forbidden, unauthenticated } from '@app/core';
 import { ACCESS_METADATA, AccessPolicy, RequestWithPrincipal } from './access.decorators';
-import { LEASE_VERIFIER, LeaseVerifier } from './lease-verifier';
+import { DEVICE_VERIFIER, DeviceVerifier, LEASE_VERIFIER, LeaseVerifier } from './lease-verifier';
 import { Role, roleAtLeast } from './roles';
 import { bearerToken } from './secrets';
 import { UsersService } from './users.service';
@@ -17,6 +17,7 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly users: UsersService,
     @Optional() @Inject(LEASE_VERIFIER) private readonly leases?: LeaseVerifier,
+    @Optional() @Inject(DEVICE_VERIFIER) private readonly devices?: DeviceVerifier,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -42,6 +43,15 @@ export class AuthGuard implements CanActivate {
       case 'lease':
         request.principal = await this.verifyLease(token);
         return true;
+      case 'device': {
+        const device = this.devices ? await this.devices.authenticate(token) : undefined;
+        if (!device) {
+          throw unauthenticated('Unknown or revoked device: pair this device again');
+        }
+        request.principal = device.principal;
+        request.device = device.device;
+        return true;
+      }
       case 'role':
         request.principal = await this.verifyKey(token, request, policy.minimum);
         return true;

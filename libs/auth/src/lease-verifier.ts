@@ -1,4 +1,4 @@
-import type { AgentPrincipal } from './principal';
+import type { AgentPrincipal, UserPrincipal } from './principal';
 
 /**
  * Verifies lease tokens for routes marked `@LeaseAuth()`. Provided by the leases context; the
@@ -10,3 +10,13 @@ export interface LeaseVerifier {
 }
 
 export const LEASE_VERIFIER = Symbol('LEASE_VERIFIER');
+
+/** Verifies device tokens for routes marked `@DeviceAuth()`; provided by the devices context. */
+export interface DeviceVerifier {
+  /** Resolves a live device and its user, or undefined. */
+  authenticate(
+    token: string,
+  ): Promise<{ principal: UserPrincipal; device: { id: string; name: string } } | undefined>;
+}
+
+export const DEVICE_VERIFIER = Symbol('DEVICE_VERIFIER');

@@ -32,6 +32,9 @@ export class AppConfig {
   readonly actionBackoffMs!: number;
   readonly actionRetentionDays!: number;
   readonly actionRetentionPerAgent!: number;
+  /** The address phones open (pairing links point there). */
+  readonly relayPublicUrl!: string;
+  readonly pairingCodeTtlSeconds!: number;
   /** Whether this instance runs the action workers (API-only instances set WORKERS=off). */
   readonly workers!: boolean;
 
@@ -83,6 +86,8 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     actionRetentionDays: c.ACTION_RETENTION_DAYS,
     actionRetentionPerAgent: c.ACTION_RETENTION_PER_AGENT,
     workers: c.WORKERS === 'on',
+    relayPublicUrl: (c.RELAY_PUBLIC_URL ?? `http://localhost:${c.RELAY_PORT}`).replace(/\/+$/, ''),
+    pairingCodeTtlSeconds: c.PAIRING_CODE_TTL_SECONDS,
   });
   if (config.leaseDefaultTtlSeconds > config.leaseMaxTtlSeconds) {
     throw new ConfigError(

@@ -14,6 +14,22 @@ export interface LeaseRevokedEvent {
 }
 
 /**
+ * A socket.io emitter over the deployment's Redis, usable from any app. The emitter publishes
+ * without awaiting; its publisher reports a failed publish instead of leaving an unhandled
+ * rejection behind.
+ */
+export function createEmitter(redis: RedisService, logger: Logger): Emitter {
+  const publisher = {
+    publish: (channel: string, message: string | Buffer) =>
+      redis.client.publish(channel, message).catch((error: unknown) => {
+        logger.warn({ err: error, channel }, 'socket.io broadcast could not be published');
+        return 0;
+      }),
+  };
+  return new Emitter(publisher, { key: redis.keys.socketIoPrefix() });
+}
+
+/**
  * Tells agents what happened to their lease, through Redis, so that it reaches their sockets
  * on every killswitch instance; usable from any app (the relay has no `/agents` namespace).
  */
@@ -21,19 +37,8 @@ export interface LeaseRevokedEvent {
 export class AgentNotifier {
   private readonly emitter: Emitter;
 
-  private readonly logger = new Logger(AgentNotifier.name);
-
   constructor(redis: RedisService) {
-    // The emitter publishes without awaiting; route it through a publisher that reports a
-    // failed publish instead of leaving an unhandled rejection behind.
-    const publisher = {
-      publish: (channel: string, message: string | Buffer) =>
-        redis.client.publish(channel, message).catch((error: unknown) => {
-          this.logger.warn({ err: error, channel }, 'socket.io broadcast could not be published');
-          return 0;
-        }),
-    };
-    this.emitter = new Emitter(publisher, { key: redis.keys.socketIoPrefix() });
+    this.emitter = createEmitter(redis, new Logger(AgentNotifier.name));
   }
 
   leaseRevoked(event: LeaseRevokedEvent): void {

@@ -17,6 +17,11 @@
  * | `<p>:{auth}:admins`                   | set    | userIds whose role is admin (bootstrap check)  |
  * | `<p>:{auth}:apikey:<sha256>`          | hash   | userId, createdAt of one live API key          |
  * | `<p>:{auth}:user:<userId>:apikeys`    | set    | sha256 of each live API key of the user        |
+ * | `<p>:{auth}:pairing:<code>`           | string | userId waiting to pair a device with this code (expires, single use) |
+ * | `<p>:{auth}:device:<sha256>`          | hash   | deviceId, userId, name, createdAt of one live device token |
+ * | `<p>:{auth}:user:<userId>:devices`    | hash   | deviceId → sha256 of its token                  |
+ * | `<p>:pair-failures:<ip>`              | string | failed pairing attempts from one address (15 min window) |
+ * | `<p>:stop-request:<deviceId>:<requestId>` | string | the answer to a device's stop, so a resend never stops twice (24 h) |
  * | `<p>:{<agentId>}:agent`               | hash   | id, name, owner, labels, allowedActions (JSON), status, epoch, createdAt, revokedAt/revokeReason/revokedBy/incidentId |
  * | `<p>:{<agentId>}:leases`              | zset   | sha256 of each lease token, scored by when its record may be forgotten (ms) |
  * | `<p>:{<agentId>}:lease:<sha256>`      | hash   | leaseId, epoch, issuedAt, expiresAt, maxExpiresAt, ttlMs (ms); revokedAt, revokeReason once revoked |
@@ -64,6 +69,26 @@ export class Keys {
 
   userApiKeys(userId: string): string {
     return `${this.prefix}:{auth}:user:${userId}:apikeys`;
+  }
+
+  pairingCode(code: string): string {
+    return `${this.prefix}:{auth}:pairing:${code}`;
+  }
+
+  device(tokenHash: string): string {
+    return `${this.prefix}:{auth}:device:${tokenHash}`;
+  }
+
+  userDevices(userId: string): string {
+    return `${this.prefix}:{auth}:user:${userId}:devices`;
+  }
+
+  pairFailures(address: string): string {
+    return `${this.prefix}:pair-failures:${address}`;
+  }
+
+  stopRequest(deviceId: string, requestId: string): string {
+    return `${this.prefix}:stop-request:${deviceId}:${requestId}`;
   }
 
   agent(agentId: string): string {

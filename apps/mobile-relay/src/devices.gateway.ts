@@ -1,0 +1,88 @@
+import { Logger } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  OnGatewayConnection,
+  OnGatewayInit,
+  SubscribeMessage,
+  WebSocketGateway,
+} from '@nestjs/websockets';
+import type { Namespace, Socket } from 'socket.io';
+import { AuthenticatedDevice, DEVICES_NAMESPACE, deviceRoom, DevicesService } from '@app/devices';
+import { ALL_AGENTS_ROOM, FeedService, seesAll, userRoom } from './feed.service';
+import { RelayEvents } from './relay-events';
+import { StopAck, StopRequest, StopService } from './stop.service';
+
+interface DeviceSocketData {
+  token: string;
+  auth: AuthenticatedDevice;
+}
+
+/**
+ * Phones connect here with their device token. They get a snapshot, then live events, and
+ * send `stop`, answered through the socket.io acknowledgement.
+ */
+@WebSocketGateway({ namespace: DEVICES_NAMESPACE })
+export class DevicesGateway implements OnGatewayInit, OnGatewayConnection {
+  private readonly logger = new Logger(DevicesGateway.name);
+
+  constructor(
+    private readonly devices: DevicesService,
+    private readonly feed: FeedService,
+    private readonly stops: StopService,
+    private readonly events: RelayEvents,
+  ) {}
+
+  afterInit(namespace: Namespace): void {
+    this.events.attach(namespace);
+    namespace.use((socket: Socket, next) => {
+      const auth = socket.handshake.auth as { token?: unknown } | undefined;
+      const token = typeof auth?.token === 'string' ? auth.token : '';
+      this.devices.authenticate(token).then(
+        (device) => {
+          if (!device) {
+            next(Object.assign(new Error('device invalid'), { data: { status: 'invalid' } }));
+            return;
+          }
+          (socket.data as DeviceSocketData) = { token, auth: device };
+          next();
+        },
+        (error: unknown) => {
+          this.logger.warn({ err: error }, 'Device socket refused: state unreadable');
+          next(Object.assign(new Error('unavailable'), { data: { status: 'unavailable' } }));
+        },
+      );
+    });
+  }
+
+  async handleConnection(socket: Socket): Promise<void> {
+    const { auth } = socket.data as DeviceSocketData;
+    const rooms = [deviceRoom(auth.device.id), userRoom(auth.principal.userId)];
+    if (seesAll(auth.principal)) {
+      rooms.push(ALL_AGENTS_ROOM);
+    }
+    await socket.join(rooms);
+    try {
+      socket.emit('snapshot', await this.feed.snapshot(auth.principal, auth.user, auth.device));
+    } catch (error) {
+      this.logger.warn({ err: error }, 'Could not send a snapshot');
+    }
+  }
+
+  @SubscribeMessage('stop')
+  async stop(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<StopAck> {
+    const { token } = socket.data as DeviceSocketData;
+    // Checked again at every stop: a device revoked since it connected may not act.
+    const auth = await this.devices.authenticate(token).catch(() => undefined);
+    if (!auth) {
+      socket.disconnect(true);
+      return {
+        ok: false,
+        error: 'This device was revoked; pair it again',
+        code: 'unauthenticated',
+      };
+    }
+    const request = (typeof body === 'object' && body !== null ? body : {}) as StopRequest;
+    return this.stops.stop(auth.principal, auth.device, request);
+  }
+}

@@ -1,0 +1,97 @@
+import { Injectable } from '@nestjs/common';
+import { ActionsRepository } from '@app/actions';
+import { Agent, AgentsService, canSeeAll } from '@app/agents';
+import type { User, UserPrincipal } from '@app/auth';
+import { IncidentsRepository, IncidentsService } from '@app/incidents';
+
+// A phone shows a screenful: the newest agents and incidents, a few actions each.
+const SNAPSHOT_AGENTS = 200;
+const RECENT_ACTIONS = 5;
+const SNAPSHOT_INCIDENTS = 10;
+
+/** What a phone sees: its snapshot on connect, and the shape of live events. */
+@Injectable()
+export class FeedService {
+  private readonly owners = new Map<string, string>();
+
+  constructor(
+    private readonly agents: AgentsService,
+    private readonly actions: ActionsRepository,
+    private readonly incidents: IncidentsService,
+    private readonly incidentsRepository: IncidentsRepository,
+  ) {}
+
+  async snapshot(principal: UserPrincipal, user: User, device: { id: string; name: string }) {
+    const page = await this.agents.list(principal, { labels: [], limit: SNAPSHOT_AGENTS });
+    const agents = await Promise.all(
+      page.items.map(async (agent) => ({
+        ...this.agentView(agent),
+        recentActions: (await this.actions.page(agent.id, undefined, RECENT_ACTIONS)).map((a) => ({
+          id: a.id,
+          agentId: a.agentId,
+          type: a.type,
+          status: a.status,
+          submittedAt: a.submittedAt,
+          updatedAt: a.history[a.history.length - 1]?.at,
+        })),
+      })),
+    );
+    const incidents = (await this.incidents.list(principal, { limit: SNAPSHOT_INCIDENTS })).items;
+    return {
+      user: { id: user.id, name: user.name, role: user.role },
+      device,
+      agents,
+      incidents: await Promise.all(incidents.map((i) => this.withAgentIds(i))),
+    };
+  }
+
+  agentView(agent: Agent) {
+    return {
+      id: agent.id,
+      name: agent.name,
+      owner: agent.owner,
+      labels: agent.labels,
+      status: agent.status,
+      epoch: agent.epoch,
+      revokedAt: agent.revokedAt,
+      revokeReason: agent.revokeReason,
+      incidentId: agent.incidentId,
+    };
+  }
+
+  /** The owner of an agent, cached: it never changes. */
+  async ownerOf(agentId: string): Promise<string | undefined> {
+    const cached = this.owners.get(agentId);
+    if (cached) {
+      return cached;
+    }
+    const agent = await this.agents.find(agentId).catch(() => undefined);
+    if (agent) {
+      if (this.owners.size > 50_000) {
+        this.owners.clear();
+      }
+      this.owners.set(agentId, agent.owner);
+    }
+    return agent?.owner;
+  }
+
+  async agent(agentId: string) {
+    const agent = await this.agents.find(agentId).catch(() => undefined);
+    return agent ? this.agentView(agent) : undefined;
+  }
+
+  async incident(incidentId: string) {
+    const summary = await this.incidentsRepository.summary(incidentId);
+    return summary ? this.withAgentIds(summary) : undefined;
+  }
+
+  private async withAgentIds<T extends { id: string }>(incident: T) {
+    const agentIds = (await this.incidentsRepository.agentIds(incident.id)).slice(0, 50);
+    return { ...incident, agentIds };
+  }
+}
+
+export const userRoom = (userId: string) => `user:${userId}`;
+/** Responders and admins see every agent. */
+export const ALL_AGENTS_ROOM = 'all-agents';
+export const seesAll = canSeeAll;

@@ -1,0 +1,125 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type Redis from 'ioredis';
+import type { Namespace } from 'socket.io';
+import { AppConfig } from '@app/config';
+import { closeConnection, connectOrExplain, RedisService } from '@app/redis';
+import { ALL_AGENTS_ROOM, FeedService, userRoom } from './feed.service';
+
+interface StatusEvent {
+  event: 'action.updated' | 'agent.updated' | 'incident.updated';
+  agentId?: string;
+  incidentId?: string;
+  [field: string]: unknown;
+}
+
+// Bulk revocations raise thousands of incident events; a phone needs a few per second.
+const INCIDENT_EVENT_EVERY_MS = 250;
+
+/**
+ * Turns the deployment's status events (Redis pub/sub, raised by whichever instance changed
+ * something) into socket events for the phones connected here. Every relay instance receives
+ * every event and emits it to its own sockets only, so nothing is delivered twice.
+ */
+@Injectable()
+export class RelayEvents implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(RelayEvents.name);
+  private subscriber?: Redis;
+  private namespace?: Namespace;
+  private readonly pendingIncidents = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly redis: RedisService,
+    private readonly config: AppConfig,
+    private readonly feed: FeedService,
+  ) {}
+
+  attach(namespace: Namespace): void {
+    this.namespace = namespace;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.subscriber = this.redis.duplicate('subscriber', 'relay-events');
+    await connectOrExplain(this.subscriber, this.config.redisUrl);
+    this.subscriber.on('message', (_channel: string, message: string) => {
+      this.route(message).catch((error: unknown) =>
+        this.logger.warn({ err: error }, 'Could not forward a status event'),
+      );
+    });
+    await this.subscriber.subscribe(this.redis.keys.events());
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    for (const timer of this.pendingIncidents.values()) {
+      clearTimeout(timer);
+    }
+    if (this.subscriber) {
+      await closeConnection(this.subscriber);
+    }
+  }
+
+  private async route(message: string): Promise<void> {
+    const nsp = this.namespace;
+    if (!nsp) {
+      return;
+    }
+    const event = JSON.parse(message) as StatusEvent;
+    switch (event.event) {
+      case 'action.updated': {
+        const { event: _name, ...payload } = event;
+        const at = typeof payload.at === 'number' ? new Date(payload.at).toISOString() : payload.at;
+        await this.toAgentWatchers(event.agentId, 'action.updated', { ...payload, at });
+        return;
+      }
+      case 'agent.updated': {
+        const agent = event.agentId ? await this.feed.agent(event.agentId) : undefined;
+        if (agent) {
+          await this.toAgentWatchers(agent.id, 'agent.updated', agent);
+        }
+        return;
+      }
+      case 'incident.updated':
+        if (event.incidentId) {
+          this.scheduleIncident(event.incidentId);
+        }
+        return;
+    }
+  }
+
+  private async toAgentWatchers(agentId: string | undefined, name: string, payload: unknown) {
+    if (!agentId || !this.namespace) {
+      return;
+    }
+    const owner = await this.feed.ownerOf(agentId);
+    const rooms = owner ? [ALL_AGENTS_ROOM, userRoom(owner)] : [ALL_AGENTS_ROOM];
+    this.namespace.local.to(rooms).emit(name, payload);
+  }
+
+  private scheduleIncident(incidentId: string): void {
+    if (this.pendingIncidents.has(incidentId)) {
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.pendingIncidents.delete(incidentId);
+      void this.emitIncident(incidentId).catch((error: unknown) =>
+        this.logger.warn({ err: error, incidentId }, 'Could not forward an incident update'),
+      );
+    }, INCIDENT_EVENT_EVERY_MS);
+    timer.unref();
+    this.pendingIncidents.set(incidentId, timer);
+  }
+
+  private async emitIncident(incidentId: string): Promise<void> {
+    const incident = await this.feed.incident(incidentId);
+    if (!incident || !this.namespace) {
+      return;
+    }
+    const owners = await Promise.all(incident.agentIds.map((id) => this.feed.ownerOf(id)));
+    const rooms = new Set([ALL_AGENTS_ROOM, userRoom(incident.openedBy.userId)]);
+    for (const owner of owners) {
+      if (owner) {
+        rooms.add(userRoom(owner));
+      }
+    }
+    this.namespace.local.to([...rooms]).emit('incident.updated', incident);
+  }
+}

@@ -1,0 +1,167 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { roleAtLeast } from '@app/auth';
+import type { UserPrincipal } from '@app/auth';
+import { DomainError, ErrorCode } from '@app/core';
+import { isRedisUnavailable, RedisService } from '@app/redis';
+import { RevocationAnswer, RevocationService, Selector } from '@app/revocation';
+
+/** What a phone sends: one agent, every agent the user owns, or (responders) a selector. */
+export interface StopRequest {
+  agentId?: unknown;
+  mine?: unknown;
+  selector?: unknown;
+  reason?: unknown;
+  requestId?: unknown;
+}
+
+export type StopAck =
+  | { ok: true; incidentId: string; revokedAt: string; agents: number }
+  | { ok: false; error: string; code: ErrorCode };
+
+const REMEMBER_SECONDS = 24 * 3600;
+const PENDING = 'pending';
+
+/**
+ * A stop from a phone is a revocation through the shared revocation code, in this process:
+ * no extra hop. Each answer is kept under the device's requestId, so the same stop sent again
+ * after a reconnect (or through the HTTP fallback) answers the same and never revokes twice.
+ */
+@Injectable()
+export class StopService {
+  private readonly logger = new Logger(StopService.name);
+
+  constructor(
+    private readonly revocation: RevocationService,
+    private readonly redis: RedisService,
+  ) {}
+
+  async stop(
+    principal: UserPrincipal,
+    device: { id: string; name: string },
+    request: StopRequest,
+  ): Promise<StopAck> {
+    const requestId = request.requestId;
+    if (typeof requestId !== 'string' || !/^[\w.:-]{1,100}$/.test(requestId)) {
+      return fail(
+        'bad_request',
+        'requestId is required: a unique id per tap (letters, digits, -_.:)',
+      );
+    }
+    const key = this.redis.keys.stopRequest(device.id, requestId);
+    try {
+      const claimed = await this.redis.client.set(key, PENDING, 'EX', REMEMBER_SECONDS, 'NX');
+      if (claimed !== 'OK') {
+        return await this.answerOf(key);
+      }
+      const ack = await this.perform(principal, device, request);
+      await this.redis.client.set(key, JSON.stringify(ack), 'EX', REMEMBER_SECONDS);
+      return ack;
+    } catch (error) {
+      if (isRedisUnavailable(error)) {
+        return fail('unavailable', 'killswitch cannot reach Redis right now; try again');
+      }
+      throw error;
+    }
+  }
+
+  private async perform(
+    principal: UserPrincipal,
+    device: { id: string; name: string },
+    request: StopRequest,
+  ): Promise<StopAck> {
+    if (!roleAtLeast(principal.role, 'owner')) {
+      return fail('forbidden', 'Viewers cannot stop agents');
+    }
+    const reason =
+      typeof request.reason === 'string' && request.reason.trim()
+        ? request.reason.trim().slice(0, 500)
+        : `stopped from ${device.name}`;
+    const origin = { via: 'device', deviceId: device.id, deviceName: device.name };
+    try {
+      let answer: RevocationAnswer;
+      if (typeof request.agentId === 'string') {
+        if (!/^agt_[0-9a-f]{16}$/.test(request.agentId)) {
+          return fail('bad_request', 'agentId must be an agent id');
+        }
+        answer = await this.revocation.revokeOne(
+          principal,
+          request.agentId,
+          reason,
+          undefined,
+          origin,
+        );
+      } else if (request.mine === true) {
+        answer = (await this.revocation.revoke(principal, {
+          selector: { owner: principal.userId },
+          reason,
+          origin,
+        })) as RevocationAnswer;
+      } else if (isSelector(request.selector)) {
+        answer = (await this.revocation.revoke(principal, {
+          selector: request.selector,
+          reason,
+          origin,
+        })) as RevocationAnswer;
+      } else {
+        return fail('bad_request', 'Send {agentId}, {mine: true} or {selector}');
+      }
+      this.logger.log({ deviceId: device.id, incidentId: answer.incidentId }, 'Stop from a device');
+      return {
+        ok: true,
+        incidentId: answer.incidentId,
+        revokedAt: answer.revokedAt,
+        agents: answer.agents,
+      };
+    } catch (error) {
+      if (error instanceof DomainError) {
+        return fail(error.code, error.message);
+      }
+      throw error;
+    }
+  }
+
+  // Another delivery of the same stop is (or was) being handled: wait briefly for its answer.
+  private async answerOf(key: string): Promise<StopAck> {
+    for (let i = 0; i < 50; i++) {
+      const stored = await this.redis.client.get(key);
+      if (stored && stored !== PENDING) {
+        return JSON.parse(stored) as StopAck;
+      }
+      await sleep(100);
+    }
+    return fail(
+      'conflict',
+      'This stop is still being carried out; its incident will show the result',
+    );
+  }
+}
+
+function fail(code: ErrorCode, error: string): StopAck {
+  return { ok: false, error, code };
+}
+
+function isSelector(value: unknown): value is Selector {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return false;
+  }
+  const v = value as Record<string, unknown>;
+  const keys = Object.keys(v);
+  if (keys.length !== 1) {
+    return false;
+  }
+  if (Array.isArray(v.agentIds)) {
+    return (
+      v.agentIds.length > 0 &&
+      v.agentIds.every((id) => typeof id === 'string' && /^agt_[0-9a-f]{16}$/.test(id))
+    );
+  }
+  if (typeof v.labels === 'object' && v.labels !== null && !Array.isArray(v.labels)) {
+    const entries = Object.entries(v.labels);
+    return entries.length > 0 && entries.every(([, val]) => typeof val === 'string');
+  }
+  if (typeof v.owner === 'string') {
+    return /^usr_[0-9a-f]{16}$/.test(v.owner);
+  }
+  return v.all === true;
+}

@@ -1,0 +1,101 @@
+import { Injectable } from '@nestjs/common';
+import { join } from 'node:path';
+import { defineScript, Keys, RedisService, runScript } from '@app/redis';
+
+const script = (name: string) => join(__dirname, 'lua', `${name}.lua`);
+
+export interface DeviceRecord {
+  id: string;
+  userId: string;
+  name: string;
+  createdAt: string;
+}
+
+// Every key here carries the `{auth}` tag: devices are credentials, stored beside API keys.
+@Injectable()
+export class DevicesRepository {
+  private readonly keys: Keys;
+
+  constructor(private readonly redis: RedisService) {
+    this.keys = redis.keys;
+    defineScript(redis.client, 'ksPairDevice', script('pair-device'), 3);
+    defineScript(redis.client, 'ksRevokeDevice', script('revoke-device'), 1);
+  }
+
+  /** Stores a pairing code; false if that code is taken (the caller draws another). */
+  async putCode(code: string, userId: string, ttlSeconds: number): Promise<boolean> {
+    const set = await this.redis.client.set(
+      this.keys.pairingCode(code),
+      userId,
+      'EX',
+      ttlSeconds,
+      'NX',
+    );
+    return set === 'OK';
+  }
+
+  async pair(
+    code: string,
+    device: { id: string; name: string; createdAt: string },
+    tokenHash: string,
+  ): Promise<string | undefined> {
+    const k = this.keys;
+    // The user's devices key depends on who owns the code: read it first (same slot, and the
+    // script re-checks the code atomically).
+    const owner = await this.redis.client.get(k.pairingCode(code));
+    if (!owner) {
+      return undefined;
+    }
+    const userId = await runScript<string | null>(
+      this.redis.client,
+      'ksPairDevice',
+      [k.pairingCode(code), k.device(tokenHash), k.userDevices(owner)],
+      [device.id, device.name, device.createdAt, tokenHash, k.user('')],
+    );
+    return userId ?? undefined;
+  }
+
+  async findByTokenHash(tokenHash: string): Promise<DeviceRecord | undefined> {
+    const [id, userId, name, createdAt] = await this.redis.client.hmget(
+      this.keys.device(tokenHash),
+      'deviceId',
+      'userId',
+      'name',
+      'createdAt',
+    );
+    return id && userId && name && createdAt ? { id, userId, name, createdAt } : undefined;
+  }
+
+  async list(userId: string): Promise<DeviceRecord[]> {
+    const hashes = Object.values(await this.redis.client.hgetall(this.keys.userDevices(userId)));
+    const devices = await Promise.all(hashes.map((hash) => this.findByTokenHash(hash)));
+    return devices
+      .filter((d): d is DeviceRecord => d !== undefined)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  async revoke(userId: string, deviceId: string): Promise<boolean> {
+    const deleted = await runScript<number>(
+      this.redis.client,
+      'ksRevokeDevice',
+      [this.keys.userDevices(userId)],
+      [deviceId, this.keys.device('')],
+    );
+    return deleted === 1;
+  }
+
+  /** Counts a failed pairing attempt from an address; answers the count in the window. */
+  async countFailure(address: string, windowSeconds: number): Promise<number> {
+    const key = this.keys.pairFailures(address);
+    const [[, count]] = ((await this.redis.client
+      .multi()
+      .incr(key)
+      .expire(key, windowSeconds, 'NX')
+      .exec()) ?? [[null, 0]]) as [[Error | null, number]];
+    return count;
+  }
+
+  async failures(address: string): Promise<number> {
+    return Number((await this.redis.client.get(this.keys.pairFailures(address))) ?? 0);
+  }
+}

@@ -1,0 +1,126 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { randomBytes, randomInt } from 'node:crypto';
+import { AppConfig } from '@app/config';
+import { DomainError, notFound } from '@app/core';
+import { generateSecret, hashSecret, looksLike, UsersService } from '@app/auth';
+import type { User, UserPrincipal } from '@app/auth';
+import { DeviceNotifier } from './device-notifier';
+import { DeviceRecord, DevicesRepository } from './devices.repository';
+
+/** Crockford-style alphabet without look-alikes (0/O, 1/I/L, U): easy to read off a screen. */
+const ALPHABET = 'ABCDEFGHJKMNPQRSTVWXYZ23456789';
+const CODE_LENGTH = 10; // 30^10 ≈ 2^49: with single use, 5 minutes and attempt limits, unguessable
+const FAILURE_WINDOW_SECONDS = 15 * 60;
+const MAX_FAILURES = 10;
+
+export interface PairingCode {
+  code: string;
+  expiresAt: string;
+  pairingUrl: string;
+}
+
+export interface AuthenticatedDevice {
+  principal: UserPrincipal;
+  device: { id: string; name: string };
+  user: User;
+}
+
+export const normalizeCode = (raw: string) => raw.toUpperCase().replace(/[\s-]/g, '');
+
+@Injectable()
+export class DevicesService {
+  private readonly logger = new Logger(DevicesService.name);
+
+  constructor(
+    private readonly devices: DevicesRepository,
+    private readonly users: UsersService,
+    private readonly config: AppConfig,
+    private readonly notifier: DeviceNotifier,
+  ) {}
+
+  /** A short-lived, single-use code a signed-in user types (or scans) on a phone. */
+  async createCode(principal: UserPrincipal): Promise<PairingCode> {
+    for (;;) {
+      const code = Array.from(
+        { length: CODE_LENGTH },
+        () => ALPHABET[randomInt(ALPHABET.length)],
+      ).join('');
+      if (await this.devices.putCode(code, principal.userId, this.config.pairingCodeTtlSeconds)) {
+        return {
+          code,
+          expiresAt: new Date(Date.now() + this.config.pairingCodeTtlSeconds * 1000).toISOString(),
+          // The code rides in the fragment: browsers never send it to a server or a log.
+          pairingUrl: `${this.config.relayPublicUrl}/#pair=${code}`,
+        };
+      }
+    }
+  }
+
+  /** Trades a pairing code for a device token bound to the code's user. */
+  async pair(
+    rawCode: string,
+    deviceName: string,
+    address: string,
+  ): Promise<{ deviceToken: string; deviceId: string; user: Pick<User, 'id' | 'name' | 'role'> }> {
+    if ((await this.devices.failures(address)) >= MAX_FAILURES) {
+      throw new DomainError(
+        'rate_limited',
+        'Too many wrong pairing codes from this address; wait 15 minutes and ask for a new code',
+      );
+    }
+    const code = normalizeCode(rawCode);
+    const deviceToken = generateSecret('ksd');
+    const deviceId = `dev_${randomBytes(8).toString('hex')}`;
+    const userId = /^[A-Z0-9]{10}$/.test(code)
+      ? await this.devices.pair(
+          code,
+          { id: deviceId, name: deviceName, createdAt: new Date().toISOString() },
+          hashSecret(deviceToken),
+        )
+      : undefined;
+    if (!userId) {
+      await this.devices.countFailure(address, FAILURE_WINDOW_SECONDS);
+      throw new DomainError(
+        'unauthenticated',
+        'That pairing code is wrong, used or expired; get a new one with `POST /v1/devices/pairing-codes`',
+      );
+    }
+    const user = await this.users.get(userId);
+    this.logger.log({ userId, deviceId }, 'Device paired');
+    return { deviceToken, deviceId, user: { id: user.id, name: user.name, role: user.role } };
+  }
+
+  /** Resolves a device token to its user (with the user's current role) and device. */
+  async authenticate(token: string): Promise<AuthenticatedDevice | undefined> {
+    if (!looksLike('ksd', token)) {
+      return undefined;
+    }
+    const device = await this.devices.findByTokenHash(hashSecret(token));
+    if (!device) {
+      return undefined;
+    }
+    const user = await this.users.get(device.userId).catch(() => undefined);
+    if (!user) {
+      return undefined;
+    }
+    return {
+      principal: { kind: 'user', userId: user.id, name: user.name, role: user.role, via: 'device' },
+      device: { id: device.id, name: device.name },
+      user,
+    };
+  }
+
+  async list(principal: UserPrincipal): Promise<{ items: DeviceRecord[] }> {
+    return { items: await this.devices.list(principal.userId) };
+  }
+
+  /** Revokes one of the caller's devices and disconnects it at once, on every relay. */
+  async revoke(principal: UserPrincipal, deviceId: string): Promise<{ id: string; revoked: true }> {
+    if (!(await this.devices.revoke(principal.userId, deviceId))) {
+      throw notFound(`Device ${deviceId}`);
+    }
+    this.notifier.disconnect(deviceId);
+    this.logger.log({ userId: principal.userId, deviceId }, 'Device revoked');
+    return { id: deviceId, revoked: true };
+  }
+}

@@ -1,0 +1,17 @@
+-- Trades a pairing code for a device credential: the code is consumed in the same step, so it
+-- can be used once, by one phone.
+-- KEYS: 1 pairing code, 2 device hash, 3 user's devices hash
+-- ARGV: 1 deviceId, 2 device name, 3 createdAt ISO, 4 token hash, 5 user key prefix
+-- Returns userId | false when the code is unknown or spent
+local userId = redis.call('GET', KEYS[1])
+if not userId then
+  return false
+end
+redis.call('DEL', KEYS[1])
+if redis.call('EXISTS', ARGV[5] .. userId) == 0 then
+  return false
+end
+redis.call('HSET', KEYS[2], 'deviceId', ARGV[1], 'userId', userId, 'name', ARGV[2],
+  'createdAt', ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[4])
+return userId

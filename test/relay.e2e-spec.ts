@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto';
+import { io, Socket } from 'socket.io-client';
+import { RunningApp, startKillswitch, startRelay, testConfig } from './support/apps';
+import { createAgent, createUser, issueLease, TestUser } from './support/factories';
+import { Api } from './support/http';
+import { deletePrefix, waitFor } from './support/redis';
+
+/** A phone: pairs through the relay and keeps a device socket. */
+async function pairPhone(ks: RunningApp, relay: RunningApp, user: TestUser, name = 'Test phone') {
+  const code = await user.api.post('/v1/devices/pairing-codes');
+  expect(code.status).toBe(201);
+  const paired = await new Api(relay.url).post('/v1/pair', {
+    code: code.body.code,
+    deviceName: name,
+  });
+  expect(paired.status).toBe(201);
+  return paired.body as { deviceToken: string; deviceId: string; user: { id: string } };
+}
+
+function connect(url: string, namespace: string, token: string): Socket {
+  return io(`${url}${namespace}`, {
+    auth: { token },
+    transports: ['websocket'],
+    reconnection: false,
+  });
+}
+
+function once<T>(socket: Socket, event: string, timeoutMs = 5000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no ${event} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    socket.once(event, (payload: T) => {
+      clearTimeout(timer);
+      resolve(payload);
+    });
+  });
+}
+
+describe('the mobile relay', () => {
+  const config = testConfig();
+  let ks: RunningApp;
+  let relay: RunningApp;
+  let owner: TestUser;
+  let otherOwner: TestUser;
+  let viewer: TestUser;
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    ks = await startKillswitch(config);
+    relay = await startRelay(config);
+    [owner, otherOwner, viewer] = await Promise.all([
+      createUser(ks, 'owner'),
+      createUser(ks, 'owner'),
+      createUser(ks, 'viewer'),
+    ]);
+  });
+
+  afterAll(async () => {
+    sockets.forEach((s) => s.disconnect());
+    await relay?.close();
+    await ks?.close();
+    await deletePrefix(config.keyPrefix);
+  });
+
+  const phone = async (user: TestUser) => {
+    const paired = await pairPhone(ks, relay, user);
+    const socket = connect(relay.url, '/devices', paired.deviceToken);
+    sockets.push(socket);
+    const snapshot = await once<any>(socket, 'snapshot');
+    return { ...paired, socket, snapshot };
+  };
+
+  it('pairs a phone, sends a snapshot and live events, and stops an agent with an ack', async () => {
+    const agent = await createAgent(owner.api, { name: 'mailer' });
+    const { socket, snapshot } = await phone(owner);
+    expect(snapshot.user).toMatchObject({ id: owner.id, role: 'owner' });
+    expect(snapshot.agents.map((a: { id: string }) => a.id)).toContain(agent.id);
+    expect(snapshot.agents.find((a: { id: string }) => a.id === agent.id)).toMatchObject({
+      status: 'active',
+      recentActions: [],
+    });
+
+    const updated = once<any>(socket, 'agent.updated');
+    const incidentUpdated = once<any>(socket, 'incident.updated', 10_000);
+    const ack = await socket.timeout(5000).emitWithAck('stop', {
+      agentId: agent.id,
+      reason: 'from the phone',
+      requestId: randomUUID(),
+    });
+    expect(ack).toEqual({
+      ok: true,
+      incidentId: expect.stringMatching(/^inc_/),
+      revokedAt: expect.any(String),
+      agents: 1,
+    });
+    expect(await updated).toMatchObject({ id: agent.id, status: 'revoked' });
+    expect((await incidentUpdated).id).toBe(ack.incidentId);
+
+    const incident = (await ks.admin.get(`/v1/incidents/${ack.incidentId}`)).body;
+    expect(incident.openedFrom).toMatchObject({ via: 'device', deviceName: 'Test phone' });
+    expect(incident.openedFrom.deviceId).toMatch(/^dev_/);
+  });
+
+  it('answers a resent requestId with the first answer and revokes once', async () => {
+    const agents = [await createAgent(owner.api), await createAgent(owner.api)];
+    const { socket, deviceToken } = await phone(owner);
+    const requestId = randomUUID();
+    const first = await socket.timeout(5000).emitWithAck('stop', { mine: true, requestId });
+    expect(first.ok).toBe(true);
+    const again = await socket.timeout(5000).emitWithAck('stop', { mine: true, requestId });
+    expect(again).toEqual(first);
+    // The HTTP fallback shares the same memory of requestIds.
+    const viaHttp = await new Api(relay.url, deviceToken).post('/v1/stop', {
+      mine: true,
+      requestId,
+    });
+    expect(viaHttp.status).toBe(200);
+    expect(viaHttp.body).toEqual(first);
+    const incidents = (await owner.api.get('/v1/incidents?limit=200')).body.items.filter(
+      (i: { openedFrom: { via: string } }) => i.openedFrom.via === 'device',
+    );
+    expect(incidents.filter((i: { id: string }) => i.id === first.incidentId)).toHaveLength(1);
+    for (const agent of agents) {
+      expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body.status).toBe('revoked');
+    }
+  });
+
+  it('lets a viewer stop nothing and an owner stop only their own agents', async () => {
+    const theirs = await createAgent(otherOwner.api);
+    const asViewer = await phone(viewer);
+    const viewerAck = await asViewer.socket.timeout(5000).emitWithAck('stop', {
+      agentId: theirs.id,
+      requestId: randomUUID(),
+    });
+    expect(viewerAck).toMatchObject({ ok: false, code: 'forbidden' });
+    const asOwner = await phone(owner);
+    const ownerAck = await asOwner.socket.timeout(5000).emitWithAck('stop', {
+      agentId: theirs.id,
+      requestId: randomUUID(),
+    });
+    expect(ownerAck).toMatchObject({ ok: false, code: 'forbidden' });
+    const labelAck = await asOwner.socket.timeout(5000).emitWithAck('stop', {
+      selector: { all: true },
+      requestId: randomUUID(),
+    });
+    expect(labelAck).toMatchObject({ ok: false, code: 'forbidden' });
+    expect((await ks.admin.get(`/v1/agents/${theirs.id}`)).body.status).toBe('active');
+  });
+
+  it('refuses bad pairing codes and bad device tokens', async () => {
+    const wrong = await new Api(relay.url).post('/v1/pair', {
+      code: 'AAAA-BBBB-CC',
+      deviceName: 'x',
+    });
+    expect(wrong.status).toBe(401);
+    const code = (await owner.api.post('/v1/devices/pairing-codes')).body.code;
+    expect((await new Api(relay.url).post('/v1/pair', { code, deviceName: 'one' })).status).toBe(
+      201,
+    );
+    // Single use.
+    expect((await new Api(relay.url).post('/v1/pair', { code, deviceName: 'two' })).status).toBe(
+      401,
+    );
+    const socket = connect(relay.url, '/devices', `ksd_${'A'.repeat(43)}`);
+    sockets.push(socket);
+    const error = await once<Error>(socket, 'connect_error');
+    expect(error.message).toMatch(/device invalid/);
+    expect(
+      (await new Api(relay.url, 'ksd_nope').post('/v1/stop', { mine: true, requestId: 'r' }))
+        .status,
+    ).toBe(401);
+  });
+
+  it('disconnects a revoked device at once and refuses it afterwards', async () => {
+    const { socket, deviceId, deviceToken } = await phone(owner);
+    const listed = await owner.api.get('/v1/devices');
+    expect(listed.body.items.map((d: { id: string }) => d.id)).toContain(deviceId);
+    const disconnected = once<string>(socket, 'disconnect');
+    expect((await owner.api.delete(`/v1/devices/${deviceId}`)).status).toBe(200);
+    expect(await disconnected).toBe('io server disconnect');
+    const again = connect(relay.url, '/devices', deviceToken);
+    sockets.push(again);
+    expect((await once<Error>(again, 'connect_error')).message).toMatch(/device invalid/);
+  });
+
+  it('shows a pairing code as a link to the phone page', async () => {
+    const code = await owner.api.post('/v1/devices/pairing-codes');
+    expect(code.body).toEqual({
+      code: expect.stringMatching(/^[A-Z2-9]{10}$/),
+      expiresAt: expect.any(String),
+      pairingUrl: expect.stringMatching(/#pair=[A-Z2-9]{10}$/),
+    });
+    const page = await new Api(relay.url).get('/');
+    expect(page.status).toBe(200);
+    expect(String(page.body)).toContain('<html');
+  });
+});
+
+describe('two relays and two killswitch instances on one Redis', () => {
+  const config = testConfig();
+  const apps: RunningApp[] = [];
+  const sockets: Socket[] = [];
+
+  afterAll(async () => {
+    sockets.forEach((s) => s.disconnect());
+    for (const app of apps) {
+      await app.close();
+    }
+    await deletePrefix(config.keyPrefix);
+  });
+
+  it('a stop on relay A reaches the agent on killswitch B, and phones on relay B see it', async () => {
+    const [ksA, ksB, relayA, relayB] = await Promise.all([
+      startKillswitch(config),
+      startKillswitch(config),
+      startRelay(config),
+      startRelay(config),
+    ]);
+    apps.push(relayA, relayB, ksA, ksB);
+    const owner = await createUser(ksA, 'owner');
+    const agent = await createAgent(owner.api);
+    const lease = await issueLease(owner.api, agent.id, 60);
+    const agentSocket = connect(ksB.url, '/agents', lease.token);
+    sockets.push(agentSocket);
+    await once(agentSocket, 'connect');
+    const revokedPush = once<any>(agentSocket, 'lease.revoked');
+
+    const onB = await pairPhone(ksA, relayB, owner, 'phone on B');
+    const watcher = connect(relayB.url, '/devices', onB.deviceToken);
+    sockets.push(watcher);
+    await once(watcher, 'snapshot');
+    const seenOnB = once<any>(watcher, 'agent.updated');
+
+    const onA = await pairPhone(ksA, relayA, owner, 'phone on A');
+    const stopper = connect(relayA.url, '/devices', onA.deviceToken);
+    sockets.push(stopper);
+    await once(stopper, 'snapshot');
+    const ack = await stopper
+      .timeout(5000)
+      .emitWithAck('stop', { agentId: agent.id, requestId: randomUUID() });
+    expect(ack.ok).toBe(true);
+    expect(await revokedPush).toMatchObject({ agentId: agent.id, incidentId: ack.incidentId });
+    expect(await seenOnB).toMatchObject({ id: agent.id, status: 'revoked' });
+    await waitFor(
+      async () => (await ksB.admin.get(`/v1/agents/${agent.id}`)).body.status === 'revoked',
+    );
+  });
+});
