@@ -5,7 +5,7 @@ import { CurrentPrincipal, DeviceAuth, Public } from '@app/auth';
 import type { RequestWithPrincipal, UserPrincipal } from '@app/auth';
 import { DomainError } from '@app/core';
 import { DevicesService } from '@app/devices';
-import { StopRequest, StopService } from './stop.service';
+import { StopService } from './stop.service';
 
 export class PairDto {
   @ApiProperty({
