@@ -15,6 +15,17 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local agentId = string.match(KEYS[1], '{(.-)}')
 local halted = 0
+local function halt(id, key, actionType)
+  redis.call('HSET', key, 'status', 'halted', 'updatedAt', now, 'finishedAt', now,
+    'error', ARGV[4])
+  redis.call('RPUSH', key .. ':history', cjson.encode({status = 'halted', at = now,
+    detail = ARGV[4]}))
+  redis.call('PEXPIRE', key, ARGV[5])
+  redis.call('PEXPIRE', key .. ':history', ARGV[5])
+  redis.call('PUBLISH', ARGV[3], cjson.encode({event = 'action.updated', agentId = agentId,
+    actionId = id, type = actionType, status = 'halted', at = now}))
+  halted = halted + 1
+end
 for _, id in ipairs(ids) do
   local key = ARGV[1] .. id
   local action = redis.call('HMGET', key, 'status', 'epoch', 'type')
@@ -23,15 +34,7 @@ for _, id in ipairs(ids) do
     redis.call('LREM', KEYS[2], 1, id)
   end
   if action[1] == 'queued' and stale then
-    redis.call('HSET', key, 'status', 'halted', 'updatedAt', now, 'finishedAt', now,
-      'error', ARGV[4])
-    redis.call('RPUSH', key .. ':history', cjson.encode({status = 'halted', at = now,
-      detail = ARGV[4]}))
-    redis.call('PEXPIRE', key, ARGV[5])
-    redis.call('PEXPIRE', key .. ':history', ARGV[5])
-    redis.call('PUBLISH', ARGV[3], cjson.encode({event = 'action.updated', agentId = agentId,
-      actionId = id, type = action[3], status = 'halted', at = now}))
-    halted = halted + 1
+    halt(id, key, action[3])
   end
 end
 for _, id in ipairs(released) do
@@ -39,15 +42,7 @@ for _, id in ipairs(released) do
   local action = redis.call('HMGET', key, 'status', 'epoch', 'type')
   if action[1] == 'queued' and (agent[1] ~= 'active' or action[2] ~= agent[2]) then
     redis.call('SREM', KEYS[3], id)
-    redis.call('HSET', key, 'status', 'halted', 'updatedAt', now, 'finishedAt', now,
-      'error', ARGV[4])
-    redis.call('RPUSH', key .. ':history', cjson.encode({status = 'halted', at = now,
-      detail = ARGV[4]}))
-    redis.call('PEXPIRE', key, ARGV[5])
-    redis.call('PEXPIRE', key .. ':history', ARGV[5])
-    redis.call('PUBLISH', ARGV[3], cjson.encode({event = 'action.updated', agentId = agentId,
-      actionId = id, type = action[3], status = 'halted', at = now}))
-    halted = halted + 1
+    halt(id, key, action[3])
   end
 end
 if halted > 0 and agent[3] and agent[3] ~= '' then

@@ -1,3 +1,4 @@
+import { PageLimit } from '../../common/page-limit.decorator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
@@ -21,17 +22,23 @@ export const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62})$/;
 export const LABEL_VALUE = /^[A-Za-z0-9._:@-]{0,63}$/;
 export const ACTION_TYPE = /^[a-z0-9][a-z0-9._-]{0,99}$/;
 
+/** An object of at most `max` labels with well-formed keys and string values. */
+export function isLabels(value: unknown, min = 0, max = 20): value is Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return false;
+  }
+  const entries = Object.entries(value);
+  return (
+    entries.length >= min &&
+    entries.length <= max &&
+    entries.every(([k, v]) => LABEL_KEY.test(k) && typeof v === 'string' && LABEL_VALUE.test(v))
+  );
+}
+
 @ValidatorConstraint({ name: 'labels' })
 class LabelsConstraint implements ValidatorConstraintInterface {
   validate(value: unknown): boolean {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      return false;
-    }
-    const entries = Object.entries(value);
-    return (
-      entries.length <= 20 &&
-      entries.every(([k, v]) => LABEL_KEY.test(k) && typeof v === 'string' && LABEL_VALUE.test(v))
-    );
+    return isLabels(value);
   }
 
   defaultMessage(): string {
@@ -122,12 +129,7 @@ export class ListAgentsQuery {
   @Matches(/^usr_[0-9a-f]{16}$/, { message: 'owner must be a user id' })
   owner?: string;
 
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
-  @IsOptional()
-  @Transform(({ value }: { value: unknown }) => Number(value))
-  @IsInt({ message: 'limit must be a whole number' })
-  @Min(1)
-  @Max(500)
+  @PageLimit(500)
   limit?: number;
 
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' })

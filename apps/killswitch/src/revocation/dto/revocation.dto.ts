@@ -1,23 +1,20 @@
+import { PageLimit } from '../../common/page-limit.decorator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
 import {
   Allow,
   IsBoolean,
   IsIn,
-  IsInt,
   IsOptional,
   IsString,
   Length,
   Matches,
-  Max,
-  Min,
   Validate,
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
 import type { RollbackPolicy } from '@app/incidents';
 import type { Selector } from '@app/revocation';
-import { LABEL_KEY, LABEL_VALUE } from '../../agents/dto/agent.dto';
+import { isLabels } from '../../agents/dto/agent.dto';
 
 const AGENT_ID = /^agt_[0-9a-f]{16}$/;
 
@@ -41,16 +38,7 @@ export class SelectorConstraint implements ValidatorConstraintInterface {
       );
     }
     if ('labels' in v) {
-      const labels = v.labels;
-      return (
-        typeof labels === 'object' &&
-        labels !== null &&
-        !Array.isArray(labels) &&
-        Object.keys(labels).length > 0 &&
-        Object.entries(labels).every(
-          ([k, val]) => LABEL_KEY.test(k) && typeof val === 'string' && LABEL_VALUE.test(val),
-        )
-      );
+      return isLabels(v.labels, 1);
     }
     if ('owner' in v) {
       return typeof v.owner === 'string' && /^usr_[0-9a-f]{16}$/.test(v.owner);
@@ -132,12 +120,7 @@ export class ListIncidentsQuery {
   })
   status?: 'open' | 'following_up' | 'done' | 'resolved';
 
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 200 })
-  @IsOptional()
-  @Transform(({ value }: { value: unknown }) => Number(value))
-  @IsInt({ message: 'limit must be a whole number' })
-  @Min(1)
-  @Max(200)
+  @PageLimit(200)
   limit?: number;
 
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
