@@ -155,6 +155,16 @@ describe('killswitch CLI', () => {
   });
 
   describe('reading', () => {
+    it('pair creates a pairing code for a phone', async () => {
+      const user = await createUser('viewer');
+      const result = await as(user.apiKey)(['pair']);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/Pairing code: [A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{2} /);
+      expect(result.stdout).toMatch(/On the phone, open: http\S+#pair=[A-Z2-9]{10}/);
+      const json = JSON.parse((await as(user.apiKey)(['pair', '--json'])).stdout);
+      expect(json).toMatchObject({ code: expect.stringMatching(/^[A-Z2-9]{10}$/) });
+    });
+
     it('whoami names the key holder and role', async () => {
       const user = await createUser('responder');
       const result = await as(user.apiKey)(['whoami']);

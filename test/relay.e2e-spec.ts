@@ -195,6 +195,11 @@ describe('the mobile relay', () => {
     const page = await new Api(relay.url).get('/');
     expect(page.status).toBe(200);
     expect(String(page.body)).toContain('<html');
+    // The page draws QR codes of pairing links with this library, served by the relay.
+    const qr = await new Api(relay.url).get('/vendor/qrcode.js');
+    expect(qr.status).toBe(200);
+    expect(qr.headers.get('content-type')).toMatch(/javascript/);
+    expect(String(qr.body)).toContain('qrcode');
   });
 });
 

@@ -1,3 +1,4 @@
+import { terminalQr } from './qr';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { KillswitchClient } from './client';
 import { DEFAULT_URL, readConfig } from './config';
@@ -454,6 +455,33 @@ export function buildProgram(io: Io): Command {
         }
       },
     );
+
+  program
+    .command('pair')
+    .summary('get a code to pair a phone with the relay')
+    .description(
+      'Create a single-use pairing code (valid a few minutes) and show it, its link and a QR\n' +
+        'code of the link: scan it with the phone, or type the code on the phone page.',
+    )
+    .option('--json', 'print the raw answer as JSON')
+    .option('--no-qr', 'do not draw the QR code')
+    .action(async (options: { json?: boolean; qr: boolean }) => {
+      const api = client();
+      const pairing = await api.postJson<{ code: string; expiresAt: string; pairingUrl: string }>(
+        '/v1/devices/pairing-codes',
+        {},
+      );
+      if (options.json) {
+        writeJson(pairing);
+        return;
+      }
+      const grouped = pairing.code.replace(/^(.{4})(.{4})(.{2})$/, '$1-$2-$3');
+      write(`Pairing code: ${grouped} (single use, valid until ${pairing.expiresAt})`);
+      write(`On the phone, open: ${pairing.pairingUrl}`);
+      if (options.qr && io.stdout.isTTY) {
+        write(terminalQr(pairing.pairingUrl));
+      }
+    });
 
   program
     .command('whoami')

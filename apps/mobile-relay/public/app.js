@@ -728,7 +728,31 @@ function renderIncident() {
   $('inc-reason').textContent = inc.reason ? `Reason: ${inc.reason}` : '';
 }
 
+// ---------- QR code (desktop-to-phone pairing) ----------
+/** Draws the pairing link of a code as a QR code; the phone's camera opens it. */
+function showQr(ev) {
+  ev.preventDefault();
+  const code = normalizeCode($('qr-code').value);
+  const out = $('qr-out');
+  if (code.length !== 10 || typeof window.qrcode !== 'function') {
+    out.textContent = '';
+    $('qr-link').textContent =
+      code.length !== 10
+        ? 'A pairing code has 10 letters and digits.'
+        : 'QR codes are unavailable.';
+    return;
+  }
+  const link = `${location.origin}/#pair=${code}`;
+  const qr = window.qrcode(0, 'M');
+  qr.addData(link);
+  qr.make();
+  // The markup is generated from a code of [A-Z0-9] only.
+  out.innerHTML = qr.createSvgTag({ cellSize: 6, margin: 4, scalable: true });
+  $('qr-link').textContent = `${link} (valid once, for a few minutes)`;
+}
+
 // ---------- wiring ----------
+$('qr-form').addEventListener('submit', showQr);
 $('pair-form').addEventListener('submit', pair);
 $('pair-code').addEventListener('input', onCodeInput);
 $('pair-cancel').addEventListener('click', () => {

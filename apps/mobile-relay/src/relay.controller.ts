@@ -1,4 +1,5 @@
-import { Body, Controller, HttpCode, Ip, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Ip, Post, Req } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsString, Length, Matches } from 'class-validator';
 import { CurrentPrincipal, DeviceAuth, Public } from '@app/auth';
@@ -23,15 +24,29 @@ export class PairDto {
   deviceName!: string;
 }
 
+// The QR code generator the phone page draws pairing links with (qrcode-generator, MIT; its
+// CommonJS build is a UMD script that also runs in browsers): served
+// from the installed package so the page needs no build step and no third-party host.
+let qrLibrary: string | undefined;
+
 @ApiTags('relay')
-@Controller('v1')
+@Controller()
 export class RelayController {
   constructor(
     private readonly devices: DevicesService,
     private readonly stops: StopService,
   ) {}
 
-  @Post('pair')
+  @Get('vendor/qrcode.js')
+  @Public()
+  @Header('content-type', 'application/javascript; charset=utf-8')
+  @Header('cache-control', 'public, max-age=86400')
+  qrcode(): string {
+    qrLibrary ??= readFileSync(require.resolve('qrcode-generator'), 'utf8');
+    return qrLibrary;
+  }
+
+  @Post('v1/pair')
   @Public()
   @ApiOperation({ summary: 'Trade a pairing code for a device token (shown once)' })
   pair(@Body() body: PairDto, @Ip() address: string) {
@@ -39,7 +54,7 @@ export class RelayController {
   }
 
   // For networks that block websockets: the same stop, the same requestId deduplication.
-  @Post('stop')
+  @Post('v1/stop')
   @DeviceAuth()
   @HttpCode(200)
   @ApiBearerAuth()
@@ -50,7 +65,7 @@ export class RelayController {
     @Body() body: Record<string, unknown> | undefined,
   ) {
     const device = request.device ?? { id: 'unknown', name: 'unknown' };
-    const ack = await this.stops.stop(principal, device, (body ?? {}));
+    const ack = await this.stops.stop(principal, device, body ?? {});
     if (!ack.ok) {
       throw new DomainError(ack.code, ack.error, { ok: false });
     }

@@ -1,0 +1,127 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { RunningApp, startKillswitch, startRelay, testConfig } from './support/apps';
+import {
+  chromiumAvailable,
+  launchChromium,
+  newPhoneContext,
+  saveScreenshot,
+} from './support/browser';
+import { Agent, createAgent, createUser, issueLease, TestUser } from './support/factories';
+import { deletePrefix, waitFor } from './support/redis';
+import { ToolServer } from './support/tool-server';
+
+// Skipped (with a warning) where chromium is not installed; on CI its absence is a failure.
+const hasChromium = chromiumAvailable();
+
+(hasChromium ? describe : describe.skip)('the phone page in a real browser', () => {
+  const config = testConfig({ actionAgentConcurrency: 1 });
+  const tools = new ToolServer();
+  let ks: RunningApp;
+  let relay: RunningApp;
+  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
+  let owner: TestUser;
+  let agent: Agent;
+  let running: string;
+  const queued: string[] = [];
+
+  beforeAll(async () => {
+    await tools.start();
+    ks = await startKillswitch(config);
+    relay = await startRelay(config);
+    owner = await createUser(ks, 'owner', { name: 'Dana' });
+    const registered = await ks.admin.put('/v1/action-types/mail.send', {
+      executor: {
+        kind: 'webhook',
+        url: `${tools.url}/send`,
+        secret: tools.secret,
+        timeoutMs: 120_000,
+      },
+      reversible: false,
+    });
+    expect(registered.status).toBeLessThan(300);
+    // Never answers: the first action runs until the revocation aborts it, the rest wait.
+    tools.on('/send', () => undefined);
+    agent = await createAgent(owner.api, {
+      name: 'inbox-cleaner',
+      allowedActions: ['mail.send'],
+    });
+    const lease = owner.api.as((await issueLease(owner.api, agent.id, 120)).token);
+    const submit = async (n: number) => {
+      const reply = await lease.post('/v1/actions', { type: 'mail.send', params: { n } });
+      expect(reply.status).toBe(202);
+      return reply.body.id as string;
+    };
+    running = await submit(0);
+    for (let n = 1; n <= 5; n++) {
+      queued.push(await submit(n));
+    }
+    await waitFor(() => tools.received('/send').length === 1, 10_000, 'the first action to start');
+    browser = await launchChromium();
+    context = await newPhoneContext(browser);
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await relay?.close();
+    await ks?.close();
+    await tools.stop();
+    await deletePrefix(config.keyPrefix);
+  });
+
+  it('pairs with a code, stops the agent with two taps and shows the incident', async () => {
+    const page: Page = await context!.newPage();
+    const pageErrors: Error[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error));
+
+    const code = await owner.api.post('/v1/devices/pairing-codes');
+    expect(code.status).toBe(201);
+
+    await page.goto(`${relay.url}/`);
+    await page.locator('body[data-state="pairing"]').waitFor();
+    await page.getByLabel('Pairing code').fill(code.body.code);
+    await page.getByLabel('Device name').fill('Test phone');
+    await page.getByRole('button', { name: 'Pair this phone' }).click();
+    await page.locator('body[data-state="ready"]').waitFor();
+
+    const agents = page.getByRole('list', { name: 'Agents' });
+    const row = agents.locator(`li[data-agent-id="${agent.id}"]`);
+    await row.filter({ hasText: 'active' }).waitFor();
+    expect(await row.locator('.name').textContent()).toBe('inbox-cleaner');
+    await saveScreenshot(page, 'phone-paired');
+
+    // First tap arms the button, the second (within 4 s) sends the stop.
+    await page.getByRole('button', { name: `Stop ${agent.name}`, exact: true }).tap();
+    await page.getByRole('button', { name: new RegExp(`^Confirm: stop ${agent.name}`) }).tap();
+
+    const incident = page.getByRole('region', { name: 'Incident' });
+    await incident.waitFor();
+    await incident.getByText('Status: done').waitFor();
+    await incident.locator('li', { hasText: /^halted 5$/ }).waitFor();
+    await incident.locator('li', { hasText: /^aborted 1$/ }).waitFor();
+    await incident.locator('li', { hasText: /^fenced 1$/ }).waitFor();
+    await row.filter({ hasText: 'revoked' }).waitFor();
+    expect(await row.getByRole('button').count()).toBe(0);
+    const incidentId = (await page.locator('#inc-id').textContent()) ?? '';
+    expect(incidentId).toMatch(/^inc_/);
+    await saveScreenshot(page, 'phone-stopped');
+    expect(pageErrors).toEqual([]);
+
+    // What the API says happened.
+    const revoked = await ks.admin.get(`/v1/agents/${agent.id}`);
+    expect(revoked.body).toMatchObject({ status: 'revoked' });
+    expect((await ks.admin.get(`/v1/actions/${running}`)).body.status).toBe('aborted');
+    for (const id of queued) {
+      expect((await ks.admin.get(`/v1/actions/${id}`)).body.status).toBe('halted');
+    }
+    expect(tools.received('/send')).toHaveLength(1);
+    const report = await ks.admin.get(`/v1/incidents/${incidentId}`);
+    expect(report.body).toMatchObject({
+      status: 'done',
+      agentIds: [agent.id],
+      openedFrom: { via: 'device', deviceName: 'Test phone' },
+      counts: { fenced: 1, halted: 5, aborted: 1 },
+    });
+  });
+});
