@@ -9,3 +9,4 @@ export {
 export { FollowupService } from './followup.service';
 export { REVOCATION_QUEUE, type RevocationJob } from './revocation.queue';
 export { type Selector, describeSelector } from './selector';
+export { RevocationRepository, type FenceResult } from './revocation.repository';

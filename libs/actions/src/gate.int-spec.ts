@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import { Agent, AgentsRepository, newAgentId } from '@app/agents';
+import { configWith } from '@app/config';
+import { RedisService } from '@app/redis';
+import { RevocationRepository } from '@app/revocation';
+import { newActionId } from './action';
+import { ActionsRepository } from './actions.repository';
+
+// The Lua scripts of the gate and the fence against a real Redis, below the HTTP layer.
+describe('gate and fence scripts (real Redis)', () => {
+  const config = configWith({
+    redisUrl: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    keyPrefix: `test-int-${randomUUID().slice(0, 8)}`,
+  });
+  const redis = new RedisService(config);
+  let agents: AgentsRepository;
+  let actions: ActionsRepository;
+  let revocations: RevocationRepository;
+
+  beforeAll(async () => {
+    await redis.connect();
+    agents = new AgentsRepository(redis);
+    actions = new ActionsRepository(redis, config);
+    revocations = new RevocationRepository(redis);
+  });
+
+  afterAll(async () => {
+    // SCAN, never KEYS: other tests share this Redis.
+    for await (const keys of redis.client.scanStream({
+      match: `${config.keyPrefix}:*`,
+      count: 500,
+    })) {
+      if ((keys as string[]).length > 0) {
+        await redis.client.unlink(...(keys as string[]));
+      }
+    }
+    await redis.onApplicationShutdown();
+  });
+
+  async function agent(concurrency?: number): Promise<Agent> {
+    const created: Agent = {
+      id: newAgentId(),
+      name: 'int',
+      owner: 'usr_0000000000000000',
+      labels: {},
+      allowedActions: ['t'],
+      status: 'active',
+      epoch: 1,
+      createdAt: new Date().toISOString(),
+      ...(concurrency ? { concurrency } : {}),
+    };
+    await agents.create(created);
+    return created;
+  }
+
+  const submit = (agentId: string, epoch = 1, idempotencyKey?: string) =>
+    actions.submit({
+      agentId,
+      actionId: newActionId(agentId),
+      epoch,
+      type: 't',
+      params: '{}',
+      idempotencyKey,
+    });
+
+  it('releases one action at a time and the next when one finishes', async () => {
+    const { id } = await agent();
+    const first = await submit(id);
+    const second = await submit(id);
+    expect(first.kind === 'ok' && first.released).toHaveLength(1);
+    expect(second.kind === 'ok' && second.released).toEqual([]);
+    const released = first.kind === 'ok' ? first.released[0] : '';
+    expect((await actions.start(id, released, 1)).kind).toBe('run');
+    const next = await actions.finish(id, released, 'succeeded', { undo: { x: 1 } });
+    expect(next).toHaveLength(1);
+    // Finishing again is idempotent and answers the same release.
+    expect(await actions.finish(id, released, 'succeeded')).toEqual(next);
+  });
+
+  it('refuses a submission under a stale epoch and halts a released action at start', async () => {
+    const { id } = await agent();
+    const submitted = await submit(id);
+    const released = submitted.kind === 'ok' ? submitted.released[0] : '';
+    const fenced = await revocations.fence(id, 'test', 'usr_x', 'inc_0000000000000001');
+    expect(fenced).toMatchObject({ kind: 'revoked', epoch: 2 });
+    expect(await submit(id, 1)).toEqual({ kind: 'revoked' });
+    expect(await actions.start(id, released, 1)).toEqual({ kind: 'halted' });
+    expect(await actions.followupCounts(id, 'inc_0000000000000001')).toMatchObject({ halted: 1 });
+    // The second fence is a no-op that names the first incident.
+    expect(await revocations.fence(id, 'again', 'usr_x', 'inc_0000000000000002')).toMatchObject({
+      kind: 'already',
+      incidentId: 'inc_0000000000000001',
+    });
+  });
+
+  it('halts a long queue in bounded batches, counting each action once', async () => {
+    const { id } = await agent();
+    for (let i = 0; i < 450; i++) {
+      await submit(id);
+    }
+    await revocations.fence(id, 'test', 'usr_x', 'inc_0000000000000003');
+    const batches: number[] = [];
+    for (;;) {
+      const { halted, examined } = await actions.haltQueuedBatch(id, 200, 'test');
+      batches.push(halted);
+      if (examined < 200) {
+        break;
+      }
+    }
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(450);
+    expect(Math.max(...batches)).toBeLessThanOrEqual(201);
+    expect((await actions.followupCounts(id, 'inc_0000000000000003')).halted).toBe(450);
+    expect(await actions.haltQueuedBatch(id, 200, 'test')).toEqual({ halted: 0, examined: 0 });
+  });
+
+  it('claims a rollback once and settles it once', async () => {
+    const { id } = await agent();
+    const submitted = await submit(id);
+    const actionId = submitted.kind === 'ok' ? submitted.released[0] : '';
+    await actions.start(id, actionId, 1);
+    await actions.finish(id, actionId, 'succeeded', { undo: { doc: 1 } });
+    expect(await actions.claimRollback(id, actionId, 'inc_a')).toBe('claimed');
+    expect(await actions.claimRollback(id, actionId, 'inc_a')).toBe('interrupted');
+    expect(await actions.settleRollback(id, actionId, 'inc_a', 'rolled_back', 'ok')).toBe(true);
+    expect(await actions.settleRollback(id, actionId, 'inc_a', 'rolled_back', 'ok')).toBe(false);
+    expect(await actions.claimRollback(id, actionId, 'inc_b')).toBe('not_eligible');
+    expect((await actions.followupCounts(id, 'inc_a')).rolledBack).toBe(1);
+  });
+
+  it('returns the first action for a repeated idempotency key', async () => {
+    const { id } = await agent();
+    const first = await submit(id, 1, 'same');
+    const again = await submit(id, 1, 'same');
+    expect(again).toMatchObject({ kind: 'existing', status: 'queued' });
+    expect(first.kind).toBe('ok');
+  });
+});
