@@ -69,6 +69,15 @@ export class RevocationService {
     if (request.dryRun) {
       return { dryRun: true, agents: agentIds.length, agentIds };
     }
+    return (await this.fence(principal, agentIds, request)).answer;
+  }
+
+  /** Opens the incident, queues its follow-up, fences, pushes: the ids are authorized. */
+  private async fence(
+    principal: UserPrincipal,
+    agentIds: string[],
+    request: RevokeRequest,
+  ): Promise<{ answer: RevocationAnswer; results: Map<string, FenceResult> }> {
     if (agentIds.length === 0) {
       throw new DomainError(
         'not_found',
@@ -104,6 +113,16 @@ export class RevocationService {
       principal.userId,
       incidentId,
     );
+    // Pushed before anything else: the agent's own stop signal is the latency that matters.
+    // "Ours" includes agents our follow-up job fenced first (it may start before this call's
+    // fence runs), so that no push is lost to that race.
+    if (results.size <= INLINE_PUSH_LIMIT) {
+      for (const [agentId, result] of results) {
+        if (isOurs(result, incidentId)) {
+          this.push(agentId, request.reason, isoMs(result.revokedAt), incidentId);
+        }
+      }
+    }
     const answer = this.summarize(incidentId, results);
     await this.incidents.append(incidentId, [
       {
@@ -120,18 +139,11 @@ export class RevocationService {
           (answer.missingIds.length ? `; ${answer.missingIds.length} not found` : ''),
       },
     ]);
-    if (results.size <= INLINE_PUSH_LIMIT) {
-      for (const [agentId, result] of results) {
-        if (result.kind === 'revoked') {
-          this.push(agentId, request.reason, isoMs(result.revokedAt), incidentId);
-        }
-      }
-    }
     this.logger.log(
       { incidentId, by: principal.userId, agents: answer.agents, via: origin.via },
       'Revocation fenced',
     );
-    return answer;
+    return { answer, results };
   }
 
   /**
@@ -152,22 +164,22 @@ export class RevocationService {
     if (agent.status === 'revoked') {
       return this.alreadyRevoked(agentId);
     }
-    const answer = (await this.revoke(principal, {
+    const { answer, results } = await this.fence(principal, [agentId], {
       selector: { agentIds: [agentId] },
       reason,
       rollback,
       origin,
-    })) as RevocationAnswer;
-    if (answer.alreadyRevokedIds.length === 1) {
-      // Lost a race with another revocation: answer with that one's incident.
+    });
+    const result = results.get(agentId);
+    if (!result || !isOurs(result, answer.incidentId)) {
+      // Lost a race with another revocation (or a deletion): answer with what is there now.
       return this.alreadyRevoked(agentId);
     }
-    const current = await this.agents.find(agentId);
     return {
       ...answer,
       agentId,
       status: 'revoked' as const,
-      epoch: current.epoch,
+      epoch: result.epoch,
       reason,
       alreadyRevoked: false,
     };
@@ -274,7 +286,7 @@ export class RevocationService {
         continue;
       }
       agentIds.push(agentId);
-      if (result.kind === 'already' && result.incidentId !== incidentId) {
+      if (!isOurs(result, incidentId)) {
         alreadyRevokedIds.push(agentId);
       } else {
         revokedAt = Math.max(revokedAt, result.revokedAt);
@@ -297,4 +309,14 @@ export class RevocationService {
       this.logger.warn({ agentId, err: error }, 'Could not push lease.revoked');
     }
   }
+}
+
+/** Fenced by this incident: by this call, or by the incident's own follow-up job. */
+function isOurs(
+  result: FenceResult,
+  incidentId: string,
+): result is Exclude<FenceResult, { kind: 'missing' }> {
+  return (
+    result.kind === 'revoked' || (result.kind === 'already' && result.incidentId === incidentId)
+  );
 }

@@ -1,0 +1,81 @@
+import type { AgentsService } from '@app/agents';
+import type { UserPrincipal } from '@app/auth';
+import type { IncidentsRepository } from '@app/incidents';
+import type { AgentNotifier, LeaseRevokedEvent } from '@app/realtime';
+import type { FenceResult, RevocationRepository } from './revocation.repository';
+import type { RevocationQueue } from './revocation.queue';
+import { RevocationAnswer, RevocationService } from './revocation.service';
+
+const responder: UserPrincipal = {
+  kind: 'user',
+  userId: 'usr_0000000000000001',
+  name: 'R',
+  role: 'responder',
+  via: 'api',
+};
+
+/** A service over fakes at the repository boundary; `fence` decides each agent's outcome. */
+function serviceWith(fence: (agentId: string, incidentId: string) => FenceResult) {
+  const pushed: LeaseRevokedEvent[] = [];
+  const service = new RevocationService(
+    {} as AgentsService,
+    {
+      fenceMany: (ids: string[], _reason: string, _by: string, incidentId: string) =>
+        Promise.resolve(new Map(ids.map((id) => [id, fence(id, incidentId)]))),
+    } as unknown as RevocationRepository,
+    {
+      create: () => Promise.resolve(),
+      append: () => Promise.resolve(),
+    } as unknown as IncidentsRepository,
+    { followIncident: () => Promise.resolve() } as unknown as RevocationQueue,
+    { leaseRevoked: (event: LeaseRevokedEvent) => pushed.push(event) } as unknown as AgentNotifier,
+  );
+  return { service, pushed };
+}
+
+const revoke = (service: RevocationService, agentIds: string[]) =>
+  service.revoke(responder, {
+    selector: { agentIds },
+    reason: 'test',
+  }) as Promise<RevocationAnswer>;
+
+describe('RevocationService.revoke', () => {
+  it('pushes to agents its own follow-up job fenced first (the job can start before the call fences)', async () => {
+    const { service, pushed } = serviceWith((_, incidentId) => ({
+      kind: 'already',
+      epoch: 2,
+      revokedAt: 1_800_000_000_000,
+      reason: 'test',
+      incidentId,
+    }));
+    const answer = await revoke(service, ['agt_0000000000000001']);
+    expect(pushed).toEqual([
+      expect.objectContaining({ agentId: 'agt_0000000000000001', incidentId: answer.incidentId }),
+    ]);
+    expect(answer.alreadyRevokedIds).toEqual([]);
+  });
+
+  it('does not push to agents another incident revoked, and reports them', async () => {
+    const { service, pushed } = serviceWith(() => ({
+      kind: 'already',
+      epoch: 2,
+      revokedAt: 1_800_000_000_000,
+      reason: 'earlier',
+      incidentId: 'inc_ffffffffffffffff',
+    }));
+    const answer = await revoke(service, ['agt_0000000000000001']);
+    expect(pushed).toEqual([]);
+    expect(answer.alreadyRevokedIds).toEqual(['agt_0000000000000001']);
+  });
+
+  it('pushes to newly fenced agents and lists unknown ones as missing', async () => {
+    const { service, pushed } = serviceWith((id) =>
+      id.endsWith('2')
+        ? { kind: 'missing' }
+        : { kind: 'revoked', epoch: 2, revokedAt: 1_800_000_000_000 },
+    );
+    const answer = await revoke(service, ['agt_0000000000000001', 'agt_0000000000000002']);
+    expect(pushed.map((p) => p.agentId)).toEqual(['agt_0000000000000001']);
+    expect(answer).toMatchObject({ agents: 1, missingIds: ['agt_0000000000000002'] });
+  });
+});
