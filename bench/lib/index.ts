@@ -1,5 +1,5 @@
 /** Shared helpers of the benchmarks under `bench/` (see bench/README.md). */
-export type { Benchmark, BenchContext, BenchSettings } from './runner';
+export type { Benchmark, BenchContext, BenchOption, BenchSettings } from './runner';
 export { Api, inParallel, type Reply } from './http';
 export {
   createLeasedAgents,
@@ -15,6 +15,7 @@ export {
 export { runLoad, type LoadOptions, type LoadResult } from './load';
 export {
   built,
+  cpuSecondsOf,
   freePort,
   repoRoot,
   startChild,
@@ -26,8 +27,14 @@ export {
   benchPrefix,
   countPrefix,
   deletePrefix,
+  harnessConnection,
   redisCpuSeconds,
   redisVersion,
   setKey,
+  watchSlowlog,
+  withRedis,
+  type SlowCommand,
 } from './redis';
+export { KeepAliveClient, type SendOptions, type Timed } from './keepalive';
+export { distribution, fineMs, percentile, waitUntil, type Distribution } from './stats';
 export { count, formatTable, hardwareLine, ms, percent } from './report';

@@ -11,7 +11,7 @@ export function benchPrefix(name: string): string {
 }
 
 /** A short-lived connection of the harness itself (never the one of an app under test). */
-async function withRedis<T>(url: string, use: (redis: Redis) => Promise<T>): Promise<T> {
+export async function withRedis<T>(url: string, use: (redis: Redis) => Promise<T>): Promise<T> {
   const redis = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
@@ -97,4 +97,78 @@ export function redisCpuSeconds(url: string): Promise<number | undefined> {
     const total = field('used_cpu_user') + field('used_cpu_sys');
     return Number.isFinite(total) ? total : undefined;
   });
+}
+
+/**
+ * A connection of the harness that lives for a whole benchmark (pub/sub, queue inspection),
+ * connected before it is returned. The caller closes it (`disconnect()`), best in a `defer`.
+ */
+export async function harnessConnection(
+  url: string,
+  options: { blocking?: boolean } = {},
+): Promise<Redis> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    // BullMQ's QueueEvents and blocking readers require this.
+    maxRetriesPerRequest: options.blocking ? null : 1,
+    connectionName: 'bench-harness',
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined);
+  await connectOrExplain(redis, url);
+  return redis;
+}
+
+/** One entry of SLOWLOG GET. */
+export interface SlowCommand {
+  id: number;
+  at: Date;
+  micros: number;
+  command: string;
+  client: string;
+}
+
+/**
+ * Watches Redis' slow log for the length of a piece of work: sets `slowlog-log-slower-than`
+ * (microseconds), clears the log, and gives back what was logged; `restore()` puts the
+ * previous threshold back (the Redis is shared: always call it, best in a `defer`).
+ */
+export async function watchSlowlog(url: string, thresholdMicros: number) {
+  const previous = await withRedis(url, async (redis) => {
+    const [, value] = (await redis.config('GET', 'slowlog-log-slower-than')) as string[];
+    await redis.config('SET', 'slowlog-log-slower-than', String(thresholdMicros));
+    await redis.call('SLOWLOG', 'RESET');
+    return value;
+  });
+  let restored = false;
+  return {
+    previous,
+    reset: () => withRedis(url, async (redis) => void (await redis.call('SLOWLOG', 'RESET'))),
+    read: (count = 20): Promise<SlowCommand[]> =>
+      withRedis(url, async (redis) => {
+        const entries = (await redis.call('SLOWLOG', 'GET', count)) as [
+          number,
+          number,
+          number,
+          unknown[],
+          string?,
+          string?,
+        ][];
+        return entries.map((entry) => ({
+          id: Number(entry[0]),
+          at: new Date(Number(entry[1]) * 1000),
+          micros: Number(entry[2]),
+          command: entry[3].map(String).join(' ').slice(0, 160),
+          client: `${entry[4] ?? ''} ${entry[5] ?? ''}`.trim(),
+        }));
+      }),
+    restore: async () => {
+      if (!restored) {
+        restored = true;
+        await withRedis(url, async (redis) => {
+          await redis.config('SET', 'slowlog-log-slower-than', previous);
+        });
+      }
+    },
+  };
 }

@@ -21,11 +21,22 @@ export interface BenchSettings {
   cpuProfileDir?: string;
 }
 
+/** A numeric option of one benchmark (`--<name> <n>`), beside the shared settings. */
+export interface BenchOption {
+  description: string;
+  default: number;
+}
+
 /** What a benchmark gets from the harness. */
 export interface BenchContext {
   readonly name: string;
   readonly redisUrl: string;
   readonly settings: BenchSettings;
+  /**
+   * The benchmark's own options (see {@link Benchmark.options}): the value given on the command
+   * line, else the benchmark's default.
+   */
+  readonly options: Readonly<Record<string, number>>;
   /** Aborts on Ctrl-C and at the benchmark's deadline: stop and return. */
   readonly signal: AbortSignal;
   /** A progress line (stderr). */
@@ -42,8 +53,13 @@ export interface BenchContext {
 /** A benchmark: `bench/<name>/<name>.bench.ts` exporting `benchmark`. */
 export interface Benchmark {
   description: string;
+  /**
+   * Options of this benchmark only. One may share the name of a shared setting (`agents`) to
+   * give it another default here; the shared setting keeps its own default elsewhere.
+   */
+  options?: Record<string, BenchOption>;
   /** Rough length in seconds for these settings; the harness aborts well after it. */
-  estimateSeconds(settings: BenchSettings): number;
+  estimateSeconds(settings: BenchSettings, options: Readonly<Record<string, number>>): number;
   run(context: BenchContext): Promise<void>;
 }
 
@@ -95,11 +111,12 @@ function positive(name: string, value: string | undefined, fallback: number): nu
   return parsed;
 }
 
-function parse(argv: string[]) {
+function parse(argv: string[], extra: string[]) {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
+      ...Object.fromEntries(extra.map((name) => [name, { type: 'string' as const }])),
       duration: { type: 'string' },
       warmup: { type: 'string' },
       rounds: { type: 'string' },
@@ -120,7 +137,28 @@ function parse(argv: string[]) {
     logLevel: values['log-level'] ?? defaults.logLevel,
     cpuProfileDir: values['cpu-prof'],
   };
-  return { settings, names: positionals, list: values.list, help: values.help };
+  // Every option as given (shared ones too: a benchmark may give one a default of its own).
+  const given: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(values)) {
+    given[name] = typeof value === 'string' ? value : undefined;
+  }
+  return { settings, given, names: positionals, list: values.list, help: values.help };
+}
+
+/** A benchmark's own options: what the command line gave, else the benchmark's defaults. */
+function optionsOf(
+  benchmark: Benchmark,
+  given: Record<string, string | undefined>,
+): Record<string, number> {
+  const options: Record<string, number> = {};
+  for (const [name, option] of Object.entries(benchmark.options ?? {})) {
+    options[name] = positive(name, given[name], option.default);
+  }
+  return options;
+}
+
+async function load(file: string): Promise<Benchmark> {
+  return ((await import(file)) as { benchmark: Benchmark }).benchmark;
 }
 
 async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
@@ -139,13 +177,14 @@ async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
 
 async function runOne(
   name: string,
-  file: string,
+  benchmark: Benchmark,
   settings: BenchSettings,
+  options: Record<string, number>,
   redisUrl: string,
   interrupted: AbortSignal,
 ): Promise<boolean> {
-  const { benchmark } = (await import(file)) as { benchmark: Benchmark };
-  const deadlineSeconds = benchmark.estimateSeconds(settings) * 1.5 + 120;
+  const estimate = benchmark.estimateSeconds(settings, options);
+  const deadlineSeconds = estimate * 1.5 + 120;
   const signal = AbortSignal.any([
     interrupted,
     AbortSignal.timeout(Math.ceil(deadlineSeconds * 1000)),
@@ -156,12 +195,13 @@ async function runOne(
     name,
     redisUrl,
     settings,
+    options,
     signal,
     log,
     print: (text) => process.stdout.write(`${text}\n`),
     defer: (label, cleanup) => cleanups.push({ label, cleanup }),
   };
-  log(`${benchmark.description} (about ${Math.round(benchmark.estimateSeconds(settings))} s)`);
+  log(`${benchmark.description} (about ${Math.round(estimate)} s)`);
   let ok = true;
   try {
     await benchmark.run(context);
@@ -200,16 +240,39 @@ async function runOne(
  * @returns the process exit code.
  */
 export async function main(argv: string[]): Promise<number> {
+  const available = discover();
+  // Loaded up front for their options; one that fails to load fails only if it is run.
+  const benchmarks = new Map<string, Benchmark>();
+  const broken = new Map<string, string>();
+  for (const [name, file] of available) {
+    try {
+      benchmarks.set(name, await load(file));
+    } catch (error) {
+      broken.set(name, error instanceof Error ? error.message : String(error));
+    }
+  }
+  const shared = new Set(['duration', 'warmup', 'rounds', 'connections', 'agents', 'log-level']);
+  const own = [...benchmarks].flatMap(([name, benchmark]) =>
+    Object.entries(benchmark.options ?? {}).map(([option, spec]) => ({ name, option, spec })),
+  );
+  const extra = [...new Set(own.map((o) => o.option).filter((o) => !shared.has(o)))];
+  const help = [
+    usage,
+    ...(own.length > 0 ? ['', 'Options of one benchmark:'] : []),
+    ...own.map(
+      ({ name, option, spec }) =>
+        `  --${`${option} <n>`.padEnd(22)}${name}: ${spec.description} (default ${spec.default})`,
+    ),
+  ].join('\n');
   let parsed: ReturnType<typeof parse>;
   try {
-    parsed = parse(argv);
+    parsed = parse(argv, extra);
   } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${usage}\n`);
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${help}\n`);
     return 2;
   }
-  const available = discover();
   if (parsed.help) {
-    process.stdout.write(`${usage}\n`);
+    process.stdout.write(`${help}\n`);
     return 0;
   }
   if (parsed.list) {
@@ -243,14 +306,21 @@ export async function main(argv: string[]): Promise<number> {
       if (interrupt.signal.aborted) {
         break;
       }
+      const benchmark = benchmarks.get(name);
+      if (!benchmark) {
+        process.stderr.write(`[${name}] cannot be loaded: ${broken.get(name) ?? 'unknown'}\n`);
+        ok = false;
+        continue;
+      }
+      let options: Record<string, number>;
+      try {
+        options = optionsOf(benchmark, parsed.given);
+      } catch (error) {
+        process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+        return 2;
+      }
       ok =
-        (await runOne(
-          name,
-          available.get(name) ?? '',
-          parsed.settings,
-          redisUrl,
-          interrupt.signal,
-        )) && ok;
+        (await runOne(name, benchmark, parsed.settings, options, redisUrl, interrupt.signal)) && ok;
     }
     return interrupt.signal.aborted ? 130 : ok ? 0 : 1;
   } finally {

@@ -1,0 +1,483 @@
+import { loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { Queue } from 'bullmq';
+import { io, type Socket } from 'socket.io-client';
+import {
+  benchPrefix,
+  count,
+  countPrefix,
+  createUser,
+  deletePrefix,
+  distribution,
+  fineMs,
+  formatTable,
+  hardwareLine,
+  harnessConnection,
+  inParallel,
+  KeepAliveClient,
+  startKillswitch,
+  waitUntil,
+  watchSlowlog,
+  withRedis,
+  type Benchmark,
+  type BenchContext,
+  type Distribution,
+  type SlowCommand,
+} from '../lib';
+
+const NOOP_TYPE = 'bench.noop';
+/** Single revocations thrown away first (JIT, connection pools). */
+const WARMUP_REVOCATIONS = 10;
+/** The issue's targets. */
+const TARGET_FENCE_P99_MS = 5;
+const TARGET_BULK_FENCE_MS = 100;
+const TARGET_HALT_MS = 20_000;
+const TARGET_SLOWLOG_MICROS = 10_000;
+/** How long a single revocation waits for its push before counting it lost. */
+const PUSH_WAIT_MS = 2000;
+
+const verdict = (met: boolean) => (met ? 'met' : 'NOT met');
+const load1 = () => loadavg()[0].toFixed(2);
+
+interface Leased {
+  agentId: string;
+  token: string;
+}
+
+/** One single-agent revocation, in ms after the request was sent. */
+interface Sample {
+  /** Whether heartbeat and introspection probes ran beside the call. */
+  probed: boolean;
+  revoke: number;
+  heartbeat: number;
+  introspect: number;
+  push: number;
+}
+
+async function run(ctx: BenchContext): Promise<void> {
+  const { redisUrl, settings, signal, options } = ctx;
+  const revocations = options.revocations;
+  const fleet = options.agents;
+  const perAgent = options['actions-per-agent'];
+  const prefix = benchPrefix('revoke');
+  ctx.defer(`delete ${prefix}:*`, async () => {
+    const deleted = await deletePrefix(redisUrl, prefix);
+    const left = await countPrefix(redisUrl, prefix);
+    ctx.log(`deleted ${deleted} keys under ${prefix}:*, ${left} left`);
+    if (left > 0) {
+      throw new Error(`${left} keys under ${prefix}:* survived the clean-up`);
+    }
+  });
+
+  const hardware = await hardwareLine(redisUrl);
+  const loadBefore = load1();
+  // The API instance (where agents, responders and resource servers call) runs no workers;
+  // a second instance on the same prefix runs them (revocation follow-up, actions).
+  ctx.log(`starting killswitch: API (WORKERS=off) and workers (WORKERS=on), KEY_PREFIX=${prefix}`);
+  const api = await startKillswitch({
+    redisUrl,
+    keyPrefix: prefix,
+    logLevel: settings.logLevel,
+    signal,
+    env: { WORKERS: 'off' },
+  });
+  ctx.defer('stop killswitch (API)', () => api.app.stop());
+  const workers = await startKillswitch({
+    redisUrl,
+    keyPrefix: prefix,
+    logLevel: settings.logLevel,
+    signal,
+    env: { WORKERS: 'on' },
+  });
+  ctx.defer('stop killswitch (workers)', () => workers.app.stop());
+
+  const fixtures = new KeepAliveClient(api.url, 48, signal);
+  ctx.defer('close HTTP clients', () => fixtures.close());
+  await fixtures.expect(200, 'PUT', `/v1/action-types/${NOOP_TYPE}`, {
+    token: api.adminKey,
+    json: { executor: { kind: 'noop' }, reversible: false },
+  });
+  const owner = await createUser(api.admin, 'owner', 'bench-owner');
+  const responder = await createUser(api.admin, 'responder', 'bench-responder');
+  const service = await createUser(api.admin, 'viewer', 'bench-resource-server');
+
+  const lease = async (index: number, labels: Record<string, string>): Promise<Leased> => {
+    const agent = await fixtures.expect<{ id: string }>(201, 'POST', '/v1/agents', {
+      token: owner.apiKey,
+      json: { name: `bench-agent-${index}`, labels, allowedActions: [NOOP_TYPE] },
+    });
+    const issued = await fixtures.expect<{ token: string }>(
+      201,
+      'POST',
+      `/v1/agents/${agent.id}/leases`,
+      { token: owner.apiKey, json: { ttlSeconds: 300 } },
+    );
+    return { agentId: agent.id, token: issued.token };
+  };
+
+  // ---------------------------------------------------------------- (a) single revocations
+  const singles = revocations + WARMUP_REVOCATIONS;
+  ctx.log(`(a) creating ${singles} agents with a lease and a connected socket each`);
+  const agents = await inParallel(singles, 16, (i) => lease(i, { fleet: 'single' }));
+  const sockets: Socket[] = [];
+  ctx.defer('close sockets', () => sockets.forEach((socket) => socket.close()));
+  const awaiting = new Map<string, (at: number) => void>();
+  const misrouted: string[] = [];
+  await inParallel(agents.length, 16, async (i) => {
+    const socket = io(`${api.url}/agents`, {
+      auth: { token: agents[i].token },
+      transports: ['websocket'],
+      reconnection: false,
+      // One connection per agent, as separate runtimes have (not one multiplexed Manager).
+      forceNew: true,
+      timeout: 10_000,
+    });
+    sockets[i] = socket;
+    socket.on('lease.revoked', (event: { agentId?: string }) => {
+      if (event.agentId === agents[i].agentId) {
+        awaiting.get(agents[i].agentId)?.(performance.now());
+      } else {
+        // The push of another agent on this agent's socket: reported.
+        misrouted.push(`${String(event.agentId)} on the socket of ${agents[i].agentId}`);
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', (error) => reject(error));
+    });
+  });
+
+  // One connection each: the responder's phone, the agent's heartbeats, a resource server.
+  const phone = new KeepAliveClient(api.url, 1, signal);
+  const runtime = new KeepAliveClient(api.url, 1, signal);
+  const resourceServer = new KeepAliveClient(api.url, 1, signal);
+  ctx.defer('close probe clients', () =>
+    [phone, runtime, resourceServer].forEach((c) => c.close()),
+  );
+
+  /** Sends `probe` back to back until `done` says so; answers when the last one arrived. */
+  const until = async (
+    probe: () => Promise<{ status: number; body: unknown; answeredAt: number }>,
+    done: (status: number, body: unknown) => boolean,
+    deadline: number,
+  ): Promise<number> => {
+    for (;;) {
+      const reply = await probe();
+      if (done(reply.status, reply.body)) {
+        return reply.answeredAt;
+      }
+      if (performance.now() > deadline) {
+        throw new Error(`still not revoked 5 s after the request (last answer ${reply.status})`);
+      }
+    }
+  };
+
+  ctx.log(
+    `(a) ${revocations} revocations one after another (after ${WARMUP_REVOCATIONS} thrown away)`,
+  );
+  const samples: Sample[] = [];
+  for (const [index, agent] of agents.entries()) {
+    signal.throwIfAborted();
+    // Each agent's runtime and its resource server see a live lease right before.
+    await runtime.expect(200, 'POST', '/v1/leases/heartbeat', { token: agent.token, json: {} });
+    // A push that does not come within the bound counts as lost (reported, not fatal).
+    const pushed = new Promise<number>((resolve) => {
+      const timer = setTimeout(() => {
+        awaiting.delete(agent.agentId);
+        resolve(NaN);
+      }, PUSH_WAIT_MS);
+      awaiting.set(agent.agentId, (at) => {
+        clearTimeout(timer);
+        awaiting.delete(agent.agentId);
+        resolve(at);
+      });
+    });
+    // Every other revocation is measured quiet (no probe beside it; the fence is then checked
+    // once, right after the answer), so that the probes' own load on the API instance shows.
+    const probed = index % 2 === 0;
+    const heartbeatOnce = () =>
+      runtime.send<{ status?: string }>('POST', '/v1/leases/heartbeat', {
+        token: agent.token,
+        json: {},
+      });
+    const introspectOnce = () =>
+      resourceServer.send<{ active?: boolean }>('POST', '/v1/introspect', {
+        token: service.apiKey,
+        form: { token: agent.token },
+      });
+    const isRevoked = (status: number, body: unknown) =>
+      status === 401 && (body as { status?: string } | undefined)?.status === 'revoked';
+    const isInactive = (status: number, body: unknown) =>
+      status === 200 && (body as { active?: boolean } | undefined)?.active === false;
+    const sentAt = performance.now();
+    const deadline = sentAt + 5000;
+    const revokeCall = phone.send<{ status?: string }>(
+      'POST',
+      `/v1/agents/${agent.agentId}/revoke`,
+      { token: responder.apiKey, json: { reason: 'bench: single revocation' } },
+    );
+    const settled = await Promise.allSettled([
+      revokeCall,
+      probed ? until(heartbeatOnce, isRevoked, deadline) : Promise.resolve(NaN),
+      probed ? until(introspectOnce, isInactive, deadline) : Promise.resolve(NaN),
+      pushed,
+    ]);
+    // The revoke's own failure explains the others: report it first.
+    const [revoked, heartbeat, introspect, push] = settled.map((outcome) => {
+      if (outcome.status === 'rejected') {
+        throw outcome.reason;
+      }
+      return outcome.value;
+    }) as [Awaited<typeof revokeCall>, number, number, number];
+    if (revoked.status !== 200 || revoked.body.status !== 'revoked') {
+      throw new Error(`revoke answered ${revoked.status}: ${JSON.stringify(revoked.body)}`);
+    }
+    if (!probed) {
+      // The call answers once the fence is written: the very next heartbeat and introspection
+      // must already see it.
+      const [h, i] = await Promise.all([heartbeatOnce(), introspectOnce()]);
+      if (!isRevoked(h.status, h.body) || !isInactive(i.status, i.body)) {
+        throw new Error(
+          `fence not visible right after the revoke answered: heartbeat ${h.status} ` +
+            `${JSON.stringify(h.body)}, introspection ${JSON.stringify(i.body)}`,
+        );
+      }
+    }
+    if (index >= WARMUP_REVOCATIONS) {
+      samples.push({
+        probed,
+        revoke: revoked.answeredAt - sentAt,
+        heartbeat: heartbeat - sentAt,
+        introspect: introspect - sentAt,
+        push: push - sentAt,
+      });
+    }
+  }
+  sockets.forEach((socket) => socket.close());
+
+  const probedSamples = samples.filter((s) => s.probed);
+  const quietSamples = samples.filter((s) => !s.probed);
+  const dist = {
+    revokeQuiet: distribution(quietSamples.map((s) => s.revoke)),
+    revokeProbed: distribution(probedSamples.map((s) => s.revoke)),
+    heartbeat: distribution(probedSamples.map((s) => s.heartbeat)),
+    introspect: distribution(probedSamples.map((s) => s.introspect)),
+    fence: distribution(probedSamples.map((s) => Math.max(s.heartbeat, s.introspect))),
+    // Fence visible: seen by both probes, or (quiet) the answer, after which both saw it.
+    fenceAll: distribution(
+      samples.map((s) => (s.probed ? Math.max(s.heartbeat, s.introspect) : s.revoke)),
+    ),
+    push: distribution(samples.map((s) => s.push).filter((ms) => !Number.isNaN(ms))),
+  };
+  const lostPushes = samples.length - dist.push.count;
+  const latencyRow = (label: string, d: Distribution) => [
+    label,
+    fineMs(d.p50),
+    fineMs(d.p90),
+    fineMs(d.p99),
+    fineMs(d.max),
+    fineMs(d.mean),
+  ];
+
+  // ---------------------------------------------------------------- (b) bulk revocation
+  const totalActions = fleet * perAgent;
+  const bull = await harnessConnection(redisUrl);
+  const actionsQueue = new Queue('actions', { connection: bull, prefix: `${prefix}:{bull}` });
+  const revocationQueue = new Queue('revocation', { connection: bull, prefix: `${prefix}:{bull}` });
+  ctx.defer('close queues', async () => {
+    await actionsQueue.close();
+    await revocationQueue.close();
+    bull.disconnect();
+  });
+  // The workers instance would run (and finish) no-op actions at once: pause the actions
+  // queue, as workers that are behind would leave them, so that all of them are still queued
+  // at the revocation. The revocation queue is not paused: its follow-up is what is measured.
+  await actionsQueue.pause();
+
+  const slowlog = await watchSlowlog(redisUrl, TARGET_SLOWLOG_MICROS);
+  ctx.defer('restore slowlog-log-slower-than', () => slowlog.restore());
+
+  ctx.log(
+    `(b) creating ${count(fleet)} agents (label fleet=bench), each with a lease and ` +
+      `${perAgent} queued actions (${count(totalActions)} in all)`,
+  );
+  const setupStarted = performance.now();
+  let submitted = 0;
+  await inParallel(fleet, 48, async (i) => {
+    const agent = await lease(i, { fleet: 'bench' });
+    for (let k = 0; k < perAgent; k++) {
+      await fixtures.expect(202, 'POST', '/v1/actions', {
+        token: agent.token,
+        json: { type: NOOP_TYPE, params: { k } },
+      });
+      if (++submitted % 20_000 === 0) {
+        ctx.log(`  ${count(submitted)} actions queued`);
+      }
+    }
+  });
+  const setupSeconds = (performance.now() - setupStarted) / 1000;
+  ctx.log(`  set up in ${setupSeconds.toFixed(1)} s`);
+  const setupSlow = await slowlog.read(50);
+
+  // (a)'s follow-ups must be over, so that only this revocation's work is measured.
+  await waitUntil(
+    async () => {
+      const c = await revocationQueue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
+      return Object.values(c).every((n) => n === 0);
+    },
+    { what: "(a)'s revocation follow-ups", timeoutMs: 60_000, intervalMs: 200, signal },
+  );
+  await slowlog.reset();
+
+  ctx.log(`(b) revoking fleet=bench`);
+  const bulk = await phone.send<{ incidentId: string; agents: number }>('POST', '/v1/revocations', {
+    token: responder.apiKey,
+    json: { selector: { labels: { fleet: 'bench' } }, reason: 'bench: bulk revocation' },
+    timeoutMs: 60_000,
+  });
+  if (bulk.status !== 200 || bulk.body.agents !== fleet) {
+    throw new Error(
+      `bulk revoke answered ${bulk.status}: ${JSON.stringify(bulk.body).slice(0, 300)}`,
+    );
+  }
+  const fenceMs = bulk.answeredAt - bulk.sentAt;
+  const incidentId = bulk.body.incidentId;
+  const incidentKey = `${prefix}:{${incidentId}}:incident`;
+  let state: (string | null)[] = [];
+  let doneAt = NaN;
+  // The incident's own hash, read directly: cheap enough to poll every 50 ms (its HTTP view
+  // carries the whole timeline, read once at the end).
+  await waitUntil(
+    async () => {
+      state = await withRedis(redisUrl, (redis) =>
+        redis.hmget(incidentKey, 'status', 'done', 'total', 'halted', 'openedAt', 'doneAt'),
+      );
+      if (state[0] === 'done') {
+        doneAt = performance.now();
+        return true;
+      }
+      return false;
+    },
+    { what: `incident ${incidentId} done`, timeoutMs: 120_000, intervalMs: 50, signal },
+  );
+  const haltMs = doneAt - bulk.sentAt;
+  const serverHaltMs = Number(state[5]) - Number(state[4]);
+  const revokeSlow = await slowlog.read(50);
+  await slowlog.restore();
+  const incident = await fixtures.expect<{
+    status: string;
+    progress: { done: number; total: number };
+    counts: Record<string, number>;
+  }>(200, 'GET', `/v1/incidents/${incidentId}`, { token: responder.apiKey, timeoutMs: 30_000 });
+  const allHalted = incident.counts.halted === totalActions;
+
+  const ours = (entry: SlowCommand) =>
+    entry.client.includes(prefix) || entry.command.includes(prefix);
+  const slowLines = (entries: SlowCommand[]) =>
+    entries.length === 0
+      ? ['  none']
+      : entries.map(
+          (e) =>
+            `  ${(e.micros / 1000).toFixed(1)} ms  ${ours(e) ? 'killswitch' : 'other client'}  ` +
+            `${e.client || '?'}  ${e.command}`,
+        );
+  const slowOurs = revokeSlow.filter(ours);
+
+  ctx.print(
+    [
+      '',
+      `revoke (a): ${revocations} single-agent revocations one after another (POST ` +
+        `/v1/agents/:id/revoke as a responder, after ${WARMUP_REVOCATIONS} thrown away), each ` +
+        'agent with a live lease and a socket.io connection; from sending the request to: its ' +
+        'answer; (probed: every other revocation) the first heartbeat answered 401 revoked and ' +
+        'the first introspection answered active:false, each probe sent back to back on its own ' +
+        'connection from the same moment (an upper bound, within one probe round trip); (quiet: ' +
+        'the others) nothing beside the call, and both checked once right after its answer; ' +
+        'the lease.revoked push to the agent socket',
+      `hardware: ${hardware}; all on the same machine; load average ${loadBefore} before`,
+      '',
+      formatTable(
+        ['', 'p50', 'p90', 'p99', 'max', 'mean'],
+        [
+          latencyRow(`revoke call answered, quiet (${dist.revokeQuiet.count})`, dist.revokeQuiet),
+          latencyRow(
+            `revoke call answered, probed (${dist.revokeProbed.count})`,
+            dist.revokeProbed,
+          ),
+          latencyRow('  heartbeat answers 401', dist.heartbeat),
+          latencyRow('  introspection active:false', dist.introspect),
+          latencyRow('  fence visible to both', dist.fence),
+          latencyRow(`fence visible, all (${dist.fenceAll.count})`, dist.fenceAll),
+          latencyRow('lease.revoked push received', dist.push),
+        ],
+      ),
+      `lease.revoked pushes received: ${dist.push.count} of ${samples.length}` +
+        (lostPushes > 0
+          ? ` (${lostPushes} LOST: not received within ${PUSH_WAIT_MS} ms by a connected socket)`
+          : '') +
+        (misrouted.length > 0
+          ? `; ${misrouted.length} reached ANOTHER agent's socket (${misrouted.slice(0, 3).join('; ')})`
+          : ''),
+      '',
+      `p99 to fence visible ${fineMs(dist.fenceAll.p99)}; target < ${TARGET_FENCE_P99_MS} ms: ` +
+        verdict(dist.fenceAll.p99 < TARGET_FENCE_P99_MS),
+      '',
+      `revoke (b): ${count(fleet)} agents (label fleet=bench) with ${count(totalActions)} queued ` +
+        `actions (${perAgent} each; actions queue paused so none runs), set up over HTTP in ` +
+        `${setupSeconds.toFixed(1)} s; one POST /v1/revocations {selector: {labels: {fleet: ` +
+        'bench}}} to the API instance, follow-up on the workers instance (revocation worker ' +
+        'concurrency 16)',
+      '',
+      formatTable(
+        ['', 'time', 'target', ''],
+        [
+          [
+            `fence ${count(fleet)} agents (the call)`,
+            fineMs(fenceMs),
+            `< ${TARGET_BULK_FENCE_MS} ms`,
+            verdict(fenceMs < TARGET_BULK_FENCE_MS),
+          ],
+          [
+            `all ${count(totalActions)} queued actions halted (incident done)`,
+            fineMs(haltMs),
+            `< ${TARGET_HALT_MS / 1000} s`,
+            verdict(haltMs < TARGET_HALT_MS && allHalted),
+          ],
+          ['  the same, by the incident (doneAt - openedAt)', fineMs(serverHaltMs), '', ''],
+        ],
+      ),
+      `incident ${incident.status}, progress ${incident.progress.done}/${incident.progress.total}, ` +
+        `counts ${JSON.stringify(incident.counts)}; halted == ${count(totalActions)}: ` +
+        `${allHalted ? 'yes' : 'NO'}`,
+      '',
+      `Redis SLOWLOG (commands over ${TARGET_SLOWLOG_MICROS / 1000} ms; Redis is shared, so ` +
+        "other clients' commands show too) during the revocation, until the incident was done:",
+      ...slowLines(revokeSlow),
+      `no killswitch command > ${TARGET_SLOWLOG_MICROS / 1000} ms: ${verdict(slowOurs.length === 0)}`,
+      `during the set-up (submissions), for reference:`,
+      ...slowLines(setupSlow),
+    ].join('\n'),
+  );
+  const failures = [
+    !allHalted && `halted ${incident.counts.halted}, expected ${totalActions}`,
+    samples.length !== revocations && `${samples.length} of ${revocations} samples`,
+    lostPushes > 0 && `${lostPushes} lease.revoked pushes lost`,
+    misrouted.length > 0 && `${misrouted.length} pushes reached another agent's socket`,
+  ].filter(Boolean);
+  if (failures.length > 0) {
+    throw new Error(`the figures do not count: ${failures.join('; ')}`);
+  }
+}
+
+export const benchmark: Benchmark = {
+  description:
+    'revocation: latency to fence and push for single agents, and a bulk stop of a fleet with queued actions',
+  options: {
+    revocations: { description: 'single-agent revocations measured in (a)', default: 200 },
+    agents: { description: 'agents of the bulk revocation (b)', default: 10_000 },
+    'actions-per-agent': { description: 'queued actions per agent in (b)', default: 10 },
+  },
+  estimateSeconds: (_s, o) =>
+    60 + o.revocations * 0.1 + o.agents * 0.01 + o.agents * o['actions-per-agent'] * 0.0015,
+  run,
+};
