@@ -51,6 +51,12 @@ export class ActionsQueue implements OnApplicationShutdown {
     if (actionIds.length === 0) {
       return;
     }
+    if (actionIds.length === 1) {
+      // The usual case (one action released as one ends): addBulk would build a pipeline and
+      // copy every BullMQ script onto it, a third of a gate job's CPU (bench/actions).
+      await this.queue.add('execute', { agentId, actionId: actionIds[0] }, { jobId: actionIds[0] });
+      return;
+    }
     await this.queue.addBulk(
       actionIds.map((actionId) => ({
         name: 'execute',

@@ -82,8 +82,11 @@ export class IncidentsRepository {
       tx.rpush(k.incidentAgents(input.id), ...input.agentIds.slice(i, i + 5000));
     }
     tx.rpush(k.incidentTimeline(input.id), JSON.stringify(input.request));
-    await tx.exec();
-    await this.redis.client.zadd(k.incidentsIndex(), input.openedAt, input.id);
+    // The index lives in another slot: sent alongside, not after, the transaction.
+    await Promise.all([
+      tx.exec(),
+      this.redis.client.zadd(k.incidentsIndex(), input.openedAt, input.id),
+    ]);
   }
 
   async indexForOwners(incidentId: string, openedAt: number, owners: string[]): Promise<void> {

@@ -125,10 +125,14 @@ export class FollowupService {
     }
 
     const stillRunning = await this.abortRunning(incidentId, agentId);
-    await this.rollBack(incident, agentId, revokedEpoch);
+    // The ledger is read once, and again only if a rollback changed it.
+    let recent = await this.ledger.page(agentId, undefined, this.config.actionRetentionPerAgent);
+    if (await this.rollBack(incident, windowOf(incident.rollback, recent, revokedEpoch))) {
+      recent = await this.ledger.page(agentId, undefined, this.config.actionRetentionPerAgent);
+    }
 
     const counts = await this.ledger.followupCounts(agentId, incidentId);
-    const review = await this.needsReview(incident, agentId, revokedEpoch, stillRunning);
+    const review = await this.needsReview(incident, recent, revokedEpoch, stillRunning);
     const { done, total, status } = await this.incidents.reportAgent(
       incidentId,
       agentId,
@@ -182,12 +186,13 @@ export class FollowupService {
     return pending;
   }
 
-  /** Runs the compensations of the agent's reversible succeeded actions, newest first. */
-  private async rollBack(incident: IncidentSummary, agentId: string, revokedEpoch: number) {
-    if (incident.rollback === 'none') {
-      return;
-    }
-    for (const action of await this.window(incident.rollback, agentId, revokedEpoch)) {
+  /**
+   * Runs the compensations of the agent's reversible succeeded actions in the window, newest
+   * first; answers whether it touched any.
+   */
+  private async rollBack(incident: IncidentSummary, window: Action[]): Promise<boolean> {
+    let touched = false;
+    for (const action of window) {
       if (action.status !== 'succeeded') {
         continue;
       }
@@ -195,7 +200,8 @@ export class FollowupService {
       if (!type?.reversible || !type.compensation) {
         continue;
       }
-      const claim = await this.ledger.claimRollback(agentId, action.id, incident.id);
+      touched = true;
+      const claim = await this.ledger.claimRollback(action.agentId, action.id, incident.id);
       if (claim === 'not_eligible') {
         continue;
       }
@@ -218,6 +224,7 @@ export class FollowupService {
           : `${type.compensation} failed: ${outcome.error}`,
       );
     }
+    return touched;
   }
 
   private async compensate(
@@ -278,28 +285,24 @@ export class FollowupService {
   /** What could not be undone, derived from the ledger (so a re-run lists the same). */
   private async needsReview(
     incident: IncidentSummary,
-    agentId: string,
+    recent: Action[],
     revokedEpoch: number,
     stillRunning: Action[],
   ): Promise<ReviewItem[]> {
     const review: ReviewItem[] = stillRunning.map((a) => ({
-      agentId,
+      agentId: a.agentId,
       actionId: a.id,
       type: a.type,
       why: `still running ${ABORT_WAIT_MS / 1000} s after the abort`,
     }));
     const openedAt = Date.parse(incident.openedAt);
-    const window =
-      incident.rollback === 'none'
-        ? []
-        : await this.window(incident.rollback, agentId, revokedEpoch);
+    const window = new Set(windowOf(incident.rollback, recent, revokedEpoch).map((a) => a.id));
     const seen = new Set(review.map((r) => r.actionId));
-    const candidates = [...window, ...(await this.ledger.page(agentId, undefined, 200))];
-    for (const action of candidates) {
+    for (const action of recent) {
       if (seen.has(action.id)) {
         continue;
       }
-      const inWindow = window.some((a) => a.id === action.id);
+      const inWindow = window.has(action.id);
       let why: string | undefined;
       if (action.status === 'rollback_failed' && action.rollbackIncident === incident.id) {
         why = action.rollbackDetail ?? 'compensation failed';
@@ -314,25 +317,23 @@ export class FollowupService {
       }
       if (why) {
         seen.add(action.id);
-        review.push({ agentId, actionId: action.id, type: action.type, why });
+        review.push({ agentId: action.agentId, actionId: action.id, type: action.type, why });
       }
     }
     return review;
   }
+}
 
-  /** The agent's actions a rollback considers, newest first. */
-  private async window(
-    policy: Exclude<RollbackPolicy, 'none'>,
-    agentId: string,
-    revokedEpoch: number,
-  ): Promise<Action[]> {
-    const recent = await this.ledger.page(agentId, undefined, this.config.actionRetentionPerAgent);
-    if (policy === 'epoch') {
-      return recent.filter((a) => a.epoch === revokedEpoch);
-    }
-    const since = Date.parse(policy.since);
-    return recent.filter((a) => Date.parse(a.finishedAt ?? a.submittedAt) >= since);
+/** The agent's actions a rollback considers, newest first (none for `rollback: "none"`). */
+function windowOf(policy: RollbackPolicy, recent: Action[], revokedEpoch: number): Action[] {
+  if (policy === 'none') {
+    return [];
   }
+  if (policy === 'epoch') {
+    return recent.filter((a) => a.epoch === revokedEpoch);
+  }
+  const since = Date.parse(policy.since);
+  return recent.filter((a) => Date.parse(a.finishedAt ?? a.submittedAt) >= since);
 }
 
 function entry(step: string, outcome: string, extra: Partial<StoredEntry> = {}): StoredEntry {

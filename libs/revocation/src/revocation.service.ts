@@ -88,7 +88,9 @@ export class RevocationService {
     const incidentId = newIncidentId();
     const origin = request.origin ?? { via: principal.via };
     const actor = `${principal.name} (${principal.userId})`;
-    await this.incidents.create({
+    // The incident and its follow-up job exist before the fence (so a crash mid-fence is
+    // finished by the job); they are written together, in one round trip each way.
+    const opening = this.incidents.create({
       id: incidentId,
       reason: request.reason,
       openedBy: { userId: principal.userId, name: principal.name, role: principal.role },
@@ -105,8 +107,7 @@ export class RevocationService {
         detail: `${describeSelector(request.selector)}: ${request.reason}`,
       },
     });
-    // Queued before the fence: if this process dies mid-fence, the job finishes it.
-    await this.queue.followIncident(incidentId);
+    await Promise.all([opening, this.queue.followIncident(incidentId)]);
     const results = await this.revocations.fenceMany(
       agentIds,
       request.reason,
