@@ -62,6 +62,9 @@ export class FollowupService {
         incident.reason,
         incident.openedBy.userId,
         incidentId,
+        // Same rule as the call: the script publishes agent.updated for small revocations,
+        // whichever of the two fences an agent first.
+        agentIds.length <= INLINE_PUSH_LIMIT,
       );
       for (const [agentId, result] of results) {
         if (
@@ -107,8 +110,9 @@ export class FollowupService {
     if (agent) {
       await this.incidents.indexForOwners(incidentId, Date.parse(incident.openedAt), [agent.owner]);
     }
-    // Small revocations pushed inline already; a bulk one pushes from here.
+    // Small revocations pushed and published inline already; a bulk one does it from here.
     if (agent && incident.agents > INLINE_PUSH_LIMIT) {
+      await this.revocations.publishAgentUpdated(agentId);
       this.notifier.leaseRevoked({
         agentId,
         reason: incident.reason,

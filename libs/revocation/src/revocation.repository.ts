@@ -30,54 +30,69 @@ export class RevocationRepository {
     revokedBy: string,
     incidentId: string,
   ): Promise<FenceResult> {
-    const k = this.keys;
-    const reply = await runScript<string[]>(
-      this.redis.client,
-      'ksFenceAgent',
-      [k.agent(agentId), k.agentLeases(agentId)],
-      [reason, revokedBy, incidentId, k.lease(agentId, ''), k.events()],
-    );
-    return parseFence(reply);
+    const results = await this.fenceMany([agentId], reason, revokedBy, incidentId, true);
+    return results.get(agentId) ?? { kind: 'missing' };
   }
 
   /**
-   * Fences many agents with one pipelined round of the same script (Redis Cluster keeps one
-   * agent per script call; the pipeline keeps it to one round trip per chunk).
+   * Fences many agents with the same script, one call per agent (Redis Cluster keeps each on
+   * its agent's slot), pipelined in chunks that are all sent at once: Redis runs them back to
+   * back while the client still encodes the next.
+   *
+   * @param publish - raise `agent.updated` from the script (small revocations); bulk ones
+   *   raise it from their follow-up jobs instead.
    */
   async fenceMany(
     agentIds: string[],
     reason: string,
     revokedBy: string,
     incidentId: string,
+    publish: boolean,
   ): Promise<Map<string, FenceResult>> {
     const k = this.keys;
-    const results = new Map<string, FenceResult>();
+    const chunks: string[][] = [];
     for (let i = 0; i < agentIds.length; i += 1000) {
-      const chunk = agentIds.slice(i, i + 1000);
-      const pipeline = this.redis.client.pipeline() as unknown as Record<
-        string,
-        (...args: (string | number)[]) => unknown
-      > & { exec(): Promise<[Error | null, unknown][] | null> };
-      for (const agentId of chunk) {
-        pipeline.ksFenceAgent(
-          k.agent(agentId),
-          k.agentLeases(agentId),
-          reason,
-          revokedBy,
-          incidentId,
-          k.lease(agentId, ''),
-          k.events(),
-        );
-      }
-      const replies = (await pipeline.exec()) ?? [];
-      replies.forEach(([error, reply], index) => {
+      chunks.push(agentIds.slice(i, i + 1000));
+    }
+    const replies = await Promise.all(
+      chunks.map((chunk) => {
+        const pipeline = this.redis.client.pipeline() as unknown as Record<
+          string,
+          (...args: (string | number)[]) => unknown
+        > & { exec(): Promise<[Error | null, unknown][] | null> };
+        for (const agentId of chunk) {
+          pipeline.ksFenceAgent(
+            k.agent(agentId),
+            k.agentLeases(agentId),
+            reason,
+            revokedBy,
+            incidentId,
+            k.lease(agentId, ''),
+            k.events(),
+            publish ? '1' : '0',
+          );
+        }
+        return pipeline.exec();
+      }),
+    );
+    const results = new Map<string, FenceResult>();
+    replies.forEach((chunkReplies, c) => {
+      (chunkReplies ?? []).forEach(([error, reply], index) => {
         if (error) {
           throw error;
         }
-        results.set(chunk[index], parseFence(reply as string[]));
+        results.set(chunks[c][index], parseFence(reply as string[]));
       });
-    }
+    });
     return results;
+  }
+
+  /** Tells live feeds an agent changed (bulk revocations, from their follow-up). */
+  async publishAgentUpdated(agentId: string): Promise<void> {
+    await this.redis.client.publish(
+      this.keys.events(),
+      JSON.stringify({ event: 'agent.updated', agentId }),
+    );
   }
 
   async reinstate(agentId: string, reason: string, by: string): Promise<ReinstateResult> {

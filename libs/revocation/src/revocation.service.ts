@@ -113,6 +113,7 @@ export class RevocationService {
       request.reason,
       principal.userId,
       incidentId,
+      agentIds.length <= INLINE_PUSH_LIMIT,
     );
     // Pushed before anything else: the agent's own stop signal is the latency that matters.
     // "Ours" includes agents our follow-up job fenced first (it may start before this call's

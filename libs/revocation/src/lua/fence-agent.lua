@@ -3,7 +3,8 @@
 -- refuse the agent, because each of them reads these same keys.
 -- KEYS: 1 agent hash, 2 agent's leases zset
 -- ARGV: 1 reason, 2 revokedBy, 3 incidentId, 4 lease key prefix (key name without the hash),
---       5 events channel
+--       5 events channel, 6 '1' to publish agent.updated here (bulk revocations publish it
+--       from their follow-up instead, keeping this script small)
 -- Returns {'revoked', epoch, revokedAt} | {'already', epoch, revokedAt, reason, incidentId}
 --       | {'missing'}
 local agent = redis.call('HMGET', KEYS[1], 'status', 'epoch', 'revokedAt', 'revokeReason',
@@ -28,7 +29,9 @@ for _, hash in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   end
 end
 redis.call('DEL', KEYS[2])
-redis.call('PUBLISH', ARGV[5], cjson.encode({event = 'agent.updated',
-  agentId = string.match(KEYS[1], '{(.-)}'), status = 'revoked', epoch = epoch, revokedAt = now,
-  revokeReason = ARGV[1], incidentId = ARGV[3]}))
+if ARGV[6] == '1' then
+  redis.call('PUBLISH', ARGV[5], cjson.encode({event = 'agent.updated',
+    agentId = string.match(KEYS[1], '{(.-)}'), status = 'revoked', epoch = epoch,
+    revokedAt = now, revokeReason = ARGV[1], incidentId = ARGV[3]}))
+end
 return {'revoked', tostring(epoch), tostring(now)}
