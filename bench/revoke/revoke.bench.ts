@@ -425,8 +425,7 @@ async function run(ctx: BenchContext): Promise<void> {
       `revoke (b): ${count(fleet)} agents (label fleet=bench) with ${count(totalActions)} queued ` +
         `actions (${perAgent} each; actions queue paused so none runs), set up over HTTP in ` +
         `${setupSeconds.toFixed(1)} s; one POST /v1/revocations {selector: {labels: {fleet: ` +
-        'bench}}} to the API instance, follow-up on the workers instance (revocation worker ' +
-        'concurrency 16)',
+        'bench}}} to the API instance, follow-up on the workers instance',
       '',
       formatTable(
         ['', 'time', 'target', ''],
