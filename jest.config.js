@@ -25,4 +25,7 @@ module.exports = {
     },
   ],
   testTimeout: 30_000,
+  // A Redis for the suite when none is running (see test/global-setup.js).
+  globalSetup: '<rootDir>/test/global-setup.js',
+  globalTeardown: '<rootDir>/test/global-teardown.js',
 };

@@ -1,0 +1,61 @@
+// Runs once before the whole suite: make sure a Redis answers, so that `npm test` works on a
+// machine where nothing is running yet. A throwaway redis-server (no persistence) on a free
+// port is started when none answers at TEST_REDIS_URL (default redis://127.0.0.1:6379).
+const { spawn, spawnSync } = require('node:child_process');
+const { createServer } = require('node:net');
+const Redis = require('ioredis');
+
+async function answers(url) {
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+module.exports = async function globalSetup() {
+  const url = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
+  if (await answers(url)) {
+    process.env.TEST_REDIS_URL = url;
+    return;
+  }
+  if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
+    throw new Error(
+      `No Redis answers at ${url} and redis-server is not installed: install Redis 7 ` +
+        '(apt-get install redis-server, brew install redis) or set TEST_REDIS_URL.',
+    );
+  }
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore', detached: true },
+  );
+  const own = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 100 && !(await answers(own)); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  process.stdout.write(`\n[test] no Redis at ${url}: started a throwaway one at ${own}\n`);
+  process.env.TEST_REDIS_URL = own;
+  globalThis.__testRedis = child;
+};
