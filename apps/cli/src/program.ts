@@ -152,6 +152,23 @@ export function buildProgram(io: Io): Command {
   const note = (text: string) => io.stderr.write(`${text}\n`);
   const client = () => new KillswitchClient(readConfig(io.env));
 
+  /** Prints one page of a listing, as JSON or a table, and how to get the next page. */
+  function printPage<T>(
+    page: Page<T>,
+    json: boolean | undefined,
+    what: 'agents' | 'incidents',
+    table: (items: T[]) => string,
+  ): void {
+    if (json) {
+      writeJson(page);
+      return;
+    }
+    write(page.items.length === 0 ? `No ${what}.` : table(page.items));
+    if (page.nextCursor) {
+      note(`More: killswitch ${what} --cursor ${page.nextCursor}`);
+    }
+  }
+
   /** Watches (unless told not to) and prints an incident; exit 5 if the watch gave up. */
   async function showIncident(
     api: KillswitchClient,
@@ -381,14 +398,7 @@ export function buildProgram(io: Io): Command {
             ['cursor', options.cursor],
           ])}`,
         );
-        if (options.json) {
-          writeJson(page);
-          return;
-        }
-        write(page.items.length === 0 ? 'No incidents.' : incidentsTable(page.items));
-        if (page.nextCursor) {
-          note(`More: killswitch incidents --cursor ${page.nextCursor}`);
-        }
+        printPage(page, options.json, 'incidents', incidentsTable);
       },
     );
 
@@ -445,14 +455,7 @@ export function buildProgram(io: Io): Command {
             ['cursor', options.cursor],
           ])}`,
         );
-        if (options.json) {
-          writeJson(page);
-          return;
-        }
-        write(page.items.length === 0 ? 'No agents.' : agentsTable(page.items));
-        if (page.nextCursor) {
-          note(`More: killswitch agents --cursor ${page.nextCursor}`);
-        }
+        printPage(page, options.json, 'agents', agentsTable);
       },
     );
 
