@@ -243,6 +243,40 @@ describe('the action gate', () => {
     expect(tools.received('/flaky').map((r) => r.body.attempt)).toEqual([1, 2, 3]);
   });
 
+  it('retries an action that runs right behind another one, keeping the order', async () => {
+    const calls = new Map<number, number>();
+    tools.on('/behind', (request, response) => {
+      const n = request.body.params.n as number;
+      calls.set(n, (calls.get(n) ?? 0) + 1);
+      if (n === 1 && calls.get(n)! < 3) {
+        json(response, 500, { error: 'not yet' });
+      } else {
+        json(response, 200, { result: { n } });
+      }
+    });
+    await registerType('test.behind', { reversible: false, path: '/behind' });
+    const { lease } = await agentWithLease(['test.behind']);
+    const ids: string[] = [];
+    for (let n = 0; n < 3; n++) {
+      ids.push((await lease.post('/v1/actions', { type: 'test.behind', params: { n } })).body.id);
+    }
+    const second = await waitForAction(ks.admin, ids[1]);
+    expect(second).toMatchObject({ status: 'succeeded', attempts: 3 });
+    expect(second.history.map((h: { status: string }) => h.status)).toEqual([
+      'queued',
+      'running',
+      'retrying',
+      'running',
+      'retrying',
+      'running',
+      'succeeded',
+    ]);
+    expect((await waitForAction(ks.admin, ids[2])).status).toBe('succeeded');
+    // The third started only once the second had succeeded.
+    const seen = tools.received('/behind').map((r) => r.body.params.n);
+    expect(seen).toEqual([0, 1, 1, 1, 2]);
+  });
+
   it('fails an action whose tool server times out on every attempt', async () => {
     tools.on('/hang', () => undefined);
     await registerType('test.hang', { reversible: false, path: '/hang', timeoutMs: 100 });

@@ -103,4 +103,44 @@ describe('a killswitch process killed in the middle of rollbacks', () => {
       expect(item.why).toMatch(/interrupted/);
     }
   }, 120_000);
+
+  it("finishes an agent's queue after a crash in the middle of it, in order", async () => {
+    await ks.admin.put('/v1/action-types/doc.index', {
+      executor: {
+        kind: 'webhook',
+        url: `${tools.url}/index`,
+        secret: tools.secret,
+        timeoutMs: 10_000,
+      },
+      reversible: false,
+    });
+    tools.on('/index', (_request, response) => {
+      setTimeout(() => json(response, 200, {}), 300);
+    });
+    const agent = (
+      await ks.admin.post('/v1/agents', { name: 'indexer', allowedActions: ['doc.index'] })
+    ).body;
+    const lease = new Api(
+      ks.url,
+      (await ks.admin.post(`/v1/agents/${agent.id}/leases`, {})).body.token,
+    );
+    const ids: string[] = [];
+    for (let n = 0; n < 6; n++) {
+      ids.push((await lease.post('/v1/actions', { type: 'doc.index', params: { n } })).body.id);
+    }
+    await waitFor(() => tools.received('/index').length >= 2, 10_000, 'two actions to start');
+    await ks.crash();
+    await ks.start();
+    for (const id of ids) {
+      await waitFor(
+        async () => (await ks.admin.get(`/v1/actions/${id}`)).body.status === 'succeeded',
+        60_000,
+        `action ${id} to succeed after the restart`,
+        200,
+      );
+    }
+    // In order, each at least once (the one cut off by the crash may run again).
+    const firsts = [...new Set(tools.received('/index').map((r) => r.body.params.n as number))];
+    expect(firsts).toEqual([0, 1, 2, 3, 4, 5]);
+  }, 120_000);
 });

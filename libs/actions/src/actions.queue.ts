@@ -17,6 +17,8 @@ export interface AbortMessage {
 export interface ExecuteActionJob {
   agentId: string;
   actionId: string;
+  /** Attempts already made before this job existed (an action first run inside another job). */
+  attemptOffset?: number;
 }
 
 /**
@@ -63,6 +65,27 @@ export class ActionsQueue implements OnApplicationShutdown {
         data: { agentId, actionId },
         opts: { jobId: actionId },
       })),
+    );
+  }
+
+  /**
+   * Schedules another attempt of an action that first ran inside another action's job (so it
+   * has no job of its own yet), after `delayMs`, keeping the count of attempts already made.
+   */
+  async retryLater(
+    agentId: string,
+    actionId: string,
+    attemptsMade: number,
+    delayMs: number,
+  ): Promise<void> {
+    await this.queue.add(
+      'execute',
+      { agentId, actionId, attemptOffset: attemptsMade },
+      {
+        jobId: actionId,
+        delay: delayMs,
+        attempts: Math.max(1, this.config.actionMaxAttempts - attemptsMade),
+      },
     );
   }
 
