@@ -11,6 +11,7 @@ import {
   ActionsQueue,
   ActionsRepository,
   ActionTypesService,
+  ActionType,
   ExecuteActionJob,
   ExecutionError,
   ExecutorRegistry,
@@ -33,6 +34,7 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
   /** Running actions of this process, so a broadcast abort can reach their executors. */
   private readonly running = new Map<string, AbortController>();
   private readonly shutdown = new AbortController();
+  private readonly typeCache = new Map<string, { definition: ActionType; until: number }>();
 
   constructor(
     private readonly redis: RedisService,
@@ -144,14 +146,15 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
     const controller = new AbortController();
     this.running.set(actionId, controller);
     try {
-      const type = await this.types.require(start.type);
+      const type = await this.typeOf(start.type);
       const outcome = await this.executors.execute(type.executor, {
         actionId,
         agentId,
         type: start.type,
         params: start.params,
         attempt,
-        signal: AbortSignal.any([controller.signal, this.shutdown.signal]),
+        // Aborted by a revocation's broadcast, or by our own shutdown (which aborts them all).
+        signal: controller.signal,
       });
       return {
         kind: 'released',
@@ -159,7 +162,7 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
       };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      if (controller.signal.aborted) {
+      if (controller.signal.aborted && !this.shutdown.signal.aborted) {
         const released = await this.actions.finish(agentId, actionId, 'aborted', {
           error: 'aborted by revocation',
         });
@@ -177,6 +180,20 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
     } finally {
       this.running.delete(actionId);
     }
+  }
+
+  /**
+   * The catalog's definition of a type, read at most once a second per type: a change to the
+   * catalog reaches running workers within a second.
+   */
+  private async typeOf(type: string): Promise<ActionType> {
+    const cached = this.typeCache.get(type);
+    if (cached && cached.until > Date.now()) {
+      return cached.definition;
+    }
+    const definition = await this.types.require(type);
+    this.typeCache.set(type, { definition, until: Date.now() + 1000 });
+    return definition;
   }
 
   /**
@@ -210,6 +227,9 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
       const budget = this.config.shutdownTimeoutMs / 3;
       if (!(await settleWithin(worker.close(), budget))) {
         this.shutdown.abort();
+        for (const controller of this.running.values()) {
+          controller.abort();
+        }
         if (!(await settleWithin(worker.close(), budget))) {
           this.logger.warn('Action worker did not close in time; forcing it');
           void worker.close(true).catch(() => undefined);
