@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { badRequest, conflict, notFound } from '@app/core';
 import { ActionType, ExecutorSpec, publicActionType } from './action-type';
 import { ActionTypesRepository } from './action-types.repository';
+import { ActionsRepository } from './actions.repository';
 import { ExecutorRegistry } from './executors/executor-registry';
 
 export interface ActionTypeInput {
@@ -16,7 +17,13 @@ export class ActionTypesService {
   constructor(
     private readonly types: ActionTypesRepository,
     private readonly executors: ExecutorRegistry,
+    private readonly actions: ActionsRepository,
   ) {}
+
+  // Workers cache catalog entries briefly; a change tells them to drop theirs at once.
+  private async changed(type: string): Promise<void> {
+    await this.actions.publishControl({ typeChanged: type });
+  }
 
   async put(type: string, input: ActionTypeInput): Promise<ActionType> {
     this.executors.validate(input.executor);
@@ -48,6 +55,7 @@ export class ActionTypesService {
       updatedAt: new Date().toISOString(),
     };
     await this.types.put(definition);
+    await this.changed(type);
     return publicActionType(definition);
   }
 
@@ -77,6 +85,7 @@ export class ActionTypesService {
     if (!(await this.types.delete(type))) {
       throw notFound(`Action type ${type}`);
     }
+    await this.changed(type);
     return { type, deleted: true };
   }
 }

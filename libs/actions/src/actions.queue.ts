@@ -8,10 +8,12 @@ import type Redis from 'ioredis';
 export const ACTIONS_QUEUE = 'actions';
 
 /** Message on the control channel: abort this action wherever it runs. */
-export interface AbortMessage {
-  abort: string;
-  reason?: string;
-}
+/** Messages on the control channel that every worker process listens to. */
+export type ControlMessage =
+  /** Abort this action wherever it runs. */
+  | { abort: string; reason?: string }
+  /** The catalog entry of this type changed: forget any cached copy. */
+  | { typeChanged: string };
 
 /** The one job of the actions queue: carry out one released action. */
 export interface ExecuteActionJob {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { AppConfig } from '@app/config';
 import { defineScript, Keys, RedisService, runScript } from '@app/redis';
 import { Action, ACTION_FIELDS, actionFromFields, agentOfAction } from './action';
-import type { AbortMessage } from './actions.queue';
+import type { ControlMessage } from './actions.queue';
 
 const script = (name: string) => join(__dirname, 'lua', `${name}.lua`);
 
@@ -228,7 +228,7 @@ export class ActionsRepository {
     return this.redis.client.smembers(this.keys.agentRunning(agentId));
   }
 
-  async publishControl(message: AbortMessage): Promise<void> {
+  async publishControl(message: ControlMessage): Promise<void> {
     await this.redis.client.publish(this.keys.control(), JSON.stringify(message));
   }
 

@@ -8,7 +8,7 @@ export {
   ActionsQueue,
   ACTIONS_QUEUE,
   type ExecuteActionJob,
-  type AbortMessage,
+  type ControlMessage,
 } from './actions.queue';
 export { ExecutorRegistry } from './executors/executor-registry';
 export { signBody, verifySignature } from './executors/signature';

@@ -6,7 +6,6 @@ import { HealthRegistry } from '@app/health';
 import { settleWithin } from '@app/core';
 import { closeConnection, connectOrExplain, RedisService } from '@app/redis';
 import {
-  AbortMessage,
   ACTIONS_QUEUE,
   ActionsQueue,
   ActionsRepository,
@@ -90,9 +89,12 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
 
   private onControl(message: string): void {
     try {
-      const parsed = JSON.parse(message) as AbortMessage;
+      const parsed = JSON.parse(message) as Partial<Record<string, unknown>>;
       if (typeof parsed.abort === 'string') {
         this.abortLocal(parsed.abort);
+      }
+      if (typeof parsed.typeChanged === 'string') {
+        this.typeCache.delete(parsed.typeChanged);
       }
     } catch {
       this.logger.warn('Ignored a malformed control message');
@@ -183,8 +185,8 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /**
-   * The catalog's definition of a type, read at most once a second per type: a change to the
-   * catalog reaches running workers within a second.
+   * The catalog's definition of a type, read at most once a second per type; a change to the
+   * catalog is broadcast on the control channel and drops the cached copy at once.
    */
   private async typeOf(type: string): Promise<ActionType> {
     const cached = this.typeCache.get(type);
