@@ -1,14 +1,12 @@
 import { loadavg } from 'node:os';
 import { Queue, QueueEvents } from 'bullmq';
 import {
-  benchPrefix,
+  claimPrefix,
   built,
   count,
-  countPrefix,
   cpuProfiling,
   cpuSecondsOf,
   createUser,
-  deletePrefix,
   formatTable,
   freePort,
   hardwareLine,
@@ -79,16 +77,8 @@ async function run(ctx: BenchContext): Promise<void> {
   const jobs = options.jobs;
   const agents = settings.agents;
   const concurrency = options['worker-concurrency'];
-  const prefix = benchPrefix('actions');
+  const prefix = claimPrefix(ctx, 'actions');
   const bullPrefix = `${prefix}:{bull}`;
-  ctx.defer(`delete ${prefix}:*`, async () => {
-    const deleted = await deletePrefix(redisUrl, prefix);
-    const left = await countPrefix(redisUrl, prefix);
-    ctx.log(`deleted ${deleted} keys under ${prefix}:*, ${left} left`);
-    if (left > 0) {
-      throw new Error(`${left} keys under ${prefix}:* survived the clean-up`);
-    }
-  });
 
   const hardware = await hardwareLine(redisUrl);
   const loadBefore = load1();

@@ -1,14 +1,12 @@
 import { loadavg } from 'node:os';
 import {
+  claimPrefix,
   Api,
-  benchPrefix,
   built,
   count,
-  countPrefix,
   cpuProfiling,
   createLeasedAgents,
   createUser,
-  deletePrefix,
   formatTable,
   freePort,
   hardwareLine,
@@ -77,15 +75,7 @@ const load1 = () => loadavg()[0].toFixed(2);
 
 async function run(ctx: BenchContext): Promise<void> {
   const { redisUrl, settings, signal } = ctx;
-  const prefix = benchPrefix('heartbeat');
-  ctx.defer(`delete ${prefix}:*`, async () => {
-    const deleted = await deletePrefix(redisUrl, prefix);
-    const left = await countPrefix(redisUrl, prefix);
-    ctx.log(`deleted ${deleted} keys under ${prefix}:*, ${left} left`);
-    if (left > 0) {
-      throw new Error(`${left} keys under ${prefix}:* survived the clean-up`);
-    }
-  });
+  const prefix = claimPrefix(ctx, 'heartbeat');
 
   const hardware = await hardwareLine(redisUrl);
   const loadBefore = load1();

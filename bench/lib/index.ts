@@ -25,6 +25,7 @@ export {
 export { cpuProfiling, profileDuring, summarizeProfile } from './profile';
 export {
   benchPrefix,
+  claimPrefix,
   countPrefix,
   deletePrefix,
   harnessConnection,

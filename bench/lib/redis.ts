@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { connectOrExplain } from '@app/redis';
+import type { BenchContext } from './runner';
 
 /**
  * A key prefix no other deployment, test or benchmark uses, so that a benchmark shares the
@@ -8,6 +9,26 @@ import { connectOrExplain } from '@app/redis';
  */
 export function benchPrefix(name: string): string {
   return `bench-${name}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * A fresh prefix for one benchmark run, whose keys are deleted when the run ends, however it
+ * ends; a key that survives the clean-up fails the run.
+ */
+export function claimPrefix(
+  ctx: Pick<BenchContext, 'redisUrl' | 'defer' | 'log'>,
+  name: string,
+): string {
+  const prefix = benchPrefix(name);
+  ctx.defer(`delete ${prefix}:*`, async () => {
+    const deleted = await deletePrefix(ctx.redisUrl, prefix);
+    const left = await countPrefix(ctx.redisUrl, prefix);
+    ctx.log(`deleted ${deleted} keys under ${prefix}:*, ${left} left`);
+    if (left > 0) {
+      throw new Error(`${left} keys under ${prefix}:* survived the clean-up`);
+    }
+  });
+  return prefix;
 }
 
 /** A short-lived connection of the harness itself (never the one of an app under test). */

@@ -3,11 +3,9 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  benchPrefix,
+  claimPrefix,
   count,
-  countPrefix,
   createUser,
-  deletePrefix,
   distribution,
   fineMs,
   formatTable,
@@ -131,15 +129,7 @@ async function run(ctx: BenchContext): Promise<void> {
   // Every round stops fresh agents: each owner gets the same share of them.
   const agentsPerOwner = Math.ceil((warmupStops + targets) / ownerCount);
 
-  const prefix = benchPrefix('phone-stop');
-  ctx.defer(`delete ${prefix}:*`, async () => {
-    const deleted = await deletePrefix(redisUrl, prefix);
-    const left = await countPrefix(redisUrl, prefix);
-    ctx.log(`deleted ${deleted} keys under ${prefix}:*, ${left} left`);
-    if (left > 0) {
-      throw new Error(`${left} keys under ${prefix}:* survived the clean-up`);
-    }
-  });
+  const prefix = claimPrefix(ctx, 'phone-stop');
 
   const hardware = await hardwareLine(redisUrl);
   const loadBefore = load1();

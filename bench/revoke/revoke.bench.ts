@@ -3,11 +3,9 @@ import { performance } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
 import { io, type Socket } from 'socket.io-client';
 import {
-  benchPrefix,
+  claimPrefix,
   count,
-  countPrefix,
   createUser,
-  deletePrefix,
   distribution,
   fineMs,
   formatTable,
@@ -59,15 +57,7 @@ async function run(ctx: BenchContext): Promise<void> {
   const revocations = options.revocations;
   const fleet = options.agents;
   const perAgent = options['actions-per-agent'];
-  const prefix = benchPrefix('revoke');
-  ctx.defer(`delete ${prefix}:*`, async () => {
-    const deleted = await deletePrefix(redisUrl, prefix);
-    const left = await countPrefix(redisUrl, prefix);
-    ctx.log(`deleted ${deleted} keys under ${prefix}:*, ${left} left`);
-    if (left > 0) {
-      throw new Error(`${left} keys under ${prefix}:* survived the clean-up`);
-    }
-  });
+  const prefix = claimPrefix(ctx, 'revoke');
 
   const hardware = await hardwareLine(redisUrl);
   const loadBefore = load1();
