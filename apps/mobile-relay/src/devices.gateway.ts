@@ -9,7 +9,8 @@ import {
 } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { AuthenticatedDevice, DEVICES_NAMESPACE, deviceRoom, DevicesService } from '@app/devices';
-import { ALL_AGENTS_ROOM, FeedService, seesAll, userRoom } from './feed.service';
+import { canSeeAll } from '@app/agents';
+import { ALL_AGENTS_ROOM, FeedService, userRoom } from './feed.service';
 import { RelayEvents } from './relay-events';
 import { StopAck, StopRequest, StopService } from './stop.service';
 
@@ -58,7 +59,7 @@ export class DevicesGateway implements OnGatewayInit, OnGatewayConnection {
   async handleConnection(socket: Socket): Promise<void> {
     const { auth } = socket.data as DeviceSocketData;
     const rooms = [deviceRoom(auth.device.id), userRoom(auth.principal.userId)];
-    if (seesAll(auth.principal)) {
+    if (canSeeAll(auth.principal)) {
       rooms.push(ALL_AGENTS_ROOM);
     }
     await socket.join(rooms);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ActionsRepository } from '@app/actions';
-import { Agent, AgentsService, canSeeAll } from '@app/agents';
+import { Agent, AgentsService } from '@app/agents';
 import type { User, UserPrincipal } from '@app/auth';
 import { IncidentsRepository, IncidentsService } from '@app/incidents';
 
@@ -94,4 +94,3 @@ export class FeedService {
 export const userRoom = (userId: string) => `user:${userId}`;
 /** Responders and admins see every agent. */
 export const ALL_AGENTS_ROOM = 'all-agents';
-export const seesAll = canSeeAll;

@@ -4,7 +4,8 @@ import { roleAtLeast } from '@app/auth';
 import type { UserPrincipal } from '@app/auth';
 import { DomainError, ErrorCode } from '@app/core';
 import { isRedisUnavailable, RedisService } from '@app/redis';
-import { RevocationAnswer, RevocationService, Selector } from '@app/revocation';
+import { AGENT_ID } from '@app/agents';
+import { isSelector, RevocationAnswer, RevocationService, SELECTOR_SHAPES } from '@app/revocation';
 
 /** What a phone sends: one agent, every agent the user owns, or (responders) a selector. */
 export interface StopRequest {
@@ -81,7 +82,7 @@ export class StopService {
     try {
       let answer: RevocationAnswer;
       if (typeof request.agentId === 'string') {
-        if (!/^agt_[0-9a-f]{16}$/.test(request.agentId)) {
+        if (!AGENT_ID.test(request.agentId)) {
           return fail('bad_request', 'agentId must be an agent id');
         }
         answer = await this.revocation.revokeOne(
@@ -104,7 +105,10 @@ export class StopService {
           origin,
         })) as RevocationAnswer;
       } else {
-        return fail('bad_request', 'Send {agentId}, {mine: true} or {selector}');
+        return fail(
+          'bad_request',
+          `Send {agentId}, {mine: true} or {selector}, where selector is ${SELECTOR_SHAPES}`,
+        );
       }
       this.logger.log({ deviceId: device.id, incidentId: answer.incidentId }, 'Stop from a device');
       return {
@@ -139,29 +143,4 @@ export class StopService {
 
 function fail(code: ErrorCode, error: string): StopAck {
   return { ok: false, error, code };
-}
-
-function isSelector(value: unknown): value is Selector {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return false;
-  }
-  const v = value as Record<string, unknown>;
-  const keys = Object.keys(v);
-  if (keys.length !== 1) {
-    return false;
-  }
-  if (Array.isArray(v.agentIds)) {
-    return (
-      v.agentIds.length > 0 &&
-      v.agentIds.every((id) => typeof id === 'string' && /^agt_[0-9a-f]{16}$/.test(id))
-    );
-  }
-  if (typeof v.labels === 'object' && v.labels !== null && !Array.isArray(v.labels)) {
-    const entries = Object.entries(v.labels);
-    return entries.length > 0 && entries.every(([, val]) => typeof val === 'string');
-  }
-  if (typeof v.owner === 'string') {
-    return /^usr_[0-9a-f]{16}$/.test(v.owner);
-  }
-  return v.all === true;
 }

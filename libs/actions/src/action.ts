@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isoMs } from '@app/core';
 
 /**
  * The ledger's statuses. `awaiting_approval` and `denied` are reserved for approvals;
@@ -78,7 +79,7 @@ export const ACTION_FIELDS = [
   'rollbackDetail',
 ] as const;
 
-const iso = (ms: string | null) => (ms ? new Date(Number(ms)).toISOString() : undefined);
+const iso = (ms: string | null) => (ms ? isoMs(Number(ms)) : undefined);
 const json = (text: string | null): unknown => (text ? JSON.parse(text) : undefined);
 
 export function actionFromFields(fields: (string | null)[], history: string[]): Action | undefined {

@@ -23,6 +23,22 @@ export interface Agent {
 
 export const AGENT_ID = /^agt_[0-9a-f]{16}$/;
 
+export const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62})$/;
+export const LABEL_VALUE = /^[A-Za-z0-9._:@-]{0,63}$/;
+
+/** An object of `min` to `max` labels with well-formed keys and string values. */
+export function isLabels(value: unknown, min = 0, max = 20): value is Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return false;
+  }
+  const entries = Object.entries(value);
+  return (
+    entries.length >= min &&
+    entries.length <= max &&
+    entries.every(([k, v]) => LABEL_KEY.test(k) && typeof v === 'string' && LABEL_VALUE.test(v))
+  );
+}
+
 export const newAgentId = () => `agt_${randomBytes(8).toString('hex')}`;
 
 /** Hash fields of an agent, in the order repositories read them. */

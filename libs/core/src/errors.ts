@@ -46,6 +46,9 @@ export class DomainError extends Error {
   }
 }
 
+/** Millisecond-precise ISO time from epoch milliseconds. */
+export const isoMs = (ms: number) => new Date(ms).toISOString();
+
 export const badRequest = (message: string) => new DomainError('bad_request', message);
 export const unauthenticated = (message = 'A valid API key is required') =>
   new DomainError('unauthenticated', message);

@@ -1,4 +1,4 @@
-import { INestApplication, Type, ValidationPipe } from '@nestjs/common';
+import { Type, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
@@ -45,21 +45,4 @@ export async function createHttpApp(
   // Only the signals meant to stop a service; SIGUSR2 and friends stay free for profilers.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   return app;
-}
-
-/**
- * Closes an app, but never for longer than the deadline: `worker.close()` and socket drains
- * wait for work without a limit of their own.
- */
-export async function closeWithDeadline(app: INestApplication, deadlineMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<'deadline'>((resolve) => {
-    timer = setTimeout(() => resolve('deadline'), deadlineMs);
-    timer.unref();
-  });
-  try {
-    await Promise.race([app.close(), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -1,6 +1,6 @@
 export * from './errors';
 export { HttpExceptionFilter, toErrorResponse, type ErrorBody } from './http-exception.filter';
 export { loggingModule, redactedPaths } from './logging';
-export { createHttpApp, closeWithDeadline, type HttpAppOptions } from './http-app';
+export { createHttpApp, type HttpAppOptions } from './http-app';
 export { runMain } from './run-main';
 export { settleWithin } from './deadline';

@@ -72,5 +72,4 @@ export type IncidentSummary = Omit<Incident, 'timeline' | 'needsReview' | 'agent
 export const INCIDENT_ID = /^inc_[0-9a-f]{16}$/;
 export const newIncidentId = () => `inc_${randomBytes(8).toString('hex')}`;
 
-/** Millisecond-precise ISO time, as every timeline entry carries. */
-export const isoMs = (ms: number) => new Date(ms).toISOString();
+export { isoMs } from '@app/core';

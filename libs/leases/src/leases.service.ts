@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@app/config';
-import { badRequest, conflict, DomainError, notFound } from '@app/core';
+import { badRequest, conflict, DomainError, isoMs, notFound } from '@app/core';
 import type { AgentPrincipal, LeaseVerifier } from '@app/auth';
 import { LeasesRepository, LeaseState } from './leases.repository';
 import { newLeaseId, newLeaseToken, parseLeaseToken } from './lease-token';
@@ -35,8 +35,6 @@ export type Introspection =
     }
   | { active: false };
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 @Injectable()
 export class LeasesService implements LeaseVerifier {
   constructor(
@@ -67,7 +65,7 @@ export class LeasesService implements LeaseVerifier {
     );
     switch (result.kind) {
       case 'ok':
-        return { leaseId, token, expiresAt: iso(result.expiresAt), epoch: result.epoch };
+        return { leaseId, token, expiresAt: isoMs(result.expiresAt), epoch: result.epoch };
       case 'revoked':
         throw conflict(`Agent ${agentId} is revoked; an admin must reinstate it first`);
       case 'missing':
@@ -81,7 +79,7 @@ export class LeasesService implements LeaseVerifier {
     if (state.kind !== 'active') {
       throw deadLease(state);
     }
-    return { status: 'active', expiresAt: iso(state.expiresAt), epoch: state.epoch };
+    return { status: 'active', expiresAt: isoMs(state.expiresAt), epoch: state.epoch };
   }
 
   /** Reads without renewing (introspection, socket handshakes, the auth guard). */
@@ -138,13 +136,13 @@ function deadLease(state: LeaseState): DomainError {
       return new DomainError('lease_revoked', `Lease revoked: ${state.reason}`, {
         status: 'revoked',
         reason: state.reason,
-        revokedAt: state.revokedAt ? iso(state.revokedAt) : undefined,
+        revokedAt: state.revokedAt ? isoMs(state.revokedAt) : undefined,
         ...(state.incidentId ? { incidentId: state.incidentId } : {}),
       });
     case 'expired':
       return new DomainError('lease_expired', 'Lease expired', {
         status: 'expired',
-        expiredAt: iso(state.expiresAt),
+        expiredAt: isoMs(state.expiresAt),
       });
     case 'invalid':
     case 'active':

@@ -10,7 +10,6 @@ import {
 import { AgentsService } from '@app/agents';
 import { AppConfig } from '@app/config';
 import {
-  Incident,
   IncidentSummary,
   IncidentsRepository,
   ReviewItem,
@@ -343,5 +342,3 @@ function windowOf(policy: RollbackPolicy, recent: Action[], revokedEpoch: number
 function entry(step: string, outcome: string, extra: Partial<StoredEntry> = {}): StoredEntry {
   return { at: Date.now(), actor: ACTOR, step, outcome, ...extra };
 }
-
-export type { Incident };

@@ -8,5 +8,5 @@ export {
 } from './revocation.service';
 export { FollowupService } from './followup.service';
 export { REVOCATION_QUEUE, type RevocationJob } from './revocation.queue';
-export { type Selector, describeSelector } from './selector';
+export { type Selector, describeSelector, isSelector, SELECTOR_SHAPES } from './selector';
 export { RevocationRepository, type FenceResult } from './revocation.repository';

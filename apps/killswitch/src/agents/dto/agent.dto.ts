@@ -1,4 +1,5 @@
 import { PageLimit } from '../../common/page-limit.decorator';
+import { AGENT_ID, isLabels } from '@app/agents';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
@@ -18,22 +19,7 @@ import {
   ValidatorConstraintInterface,
 } from 'class-validator';
 
-export const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62})$/;
-export const LABEL_VALUE = /^[A-Za-z0-9._:@-]{0,63}$/;
 export const ACTION_TYPE = /^[a-z0-9][a-z0-9._-]{0,99}$/;
-
-/** An object of at most `max` labels with well-formed keys and string values. */
-export function isLabels(value: unknown, min = 0, max = 20): value is Record<string, string> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return false;
-  }
-  const entries = Object.entries(value);
-  return (
-    entries.length >= min &&
-    entries.length <= max &&
-    entries.every(([k, v]) => LABEL_KEY.test(k) && typeof v === 'string' && LABEL_VALUE.test(v))
-  );
-}
 
 @ValidatorConstraint({ name: 'labels' })
 class LabelsConstraint implements ValidatorConstraintInterface {
@@ -101,7 +87,7 @@ export class AgentPageDto {
 
 export class AgentIdParams {
   @IsString()
-  @Matches(/^agt_[0-9a-f]{16}$/, { message: 'id must be an agent id such as agt_3f9a1c2b4d5e6f70' })
+  @Matches(AGENT_ID, { message: 'id must be an agent id such as agt_3f9a1c2b4d5e6f70' })
   id!: string;
 }
 

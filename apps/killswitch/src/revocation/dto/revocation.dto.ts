@@ -13,41 +13,16 @@ import {
   ValidatorConstraintInterface,
 } from 'class-validator';
 import type { RollbackPolicy } from '@app/incidents';
-import type { Selector } from '@app/revocation';
-import { isLabels } from '../../agents/dto/agent.dto';
-
-const AGENT_ID = /^agt_[0-9a-f]{16}$/;
+import { isSelector, SELECTOR_SHAPES, type Selector } from '@app/revocation';
 
 @ValidatorConstraint({ name: 'selector' })
 export class SelectorConstraint implements ValidatorConstraintInterface {
   validate(value: unknown): boolean {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      return false;
-    }
-    const keys = Object.keys(value);
-    if (keys.length !== 1) {
-      return false;
-    }
-    const v = value as Record<string, unknown>;
-    if ('agentIds' in v) {
-      return (
-        Array.isArray(v.agentIds) &&
-        v.agentIds.length > 0 &&
-        v.agentIds.length <= 100_000 &&
-        v.agentIds.every((id) => typeof id === 'string' && AGENT_ID.test(id))
-      );
-    }
-    if ('labels' in v) {
-      return isLabels(v.labels, 1);
-    }
-    if ('owner' in v) {
-      return typeof v.owner === 'string' && /^usr_[0-9a-f]{16}$/.test(v.owner);
-    }
-    return v.all === true;
+    return isSelector(value);
   }
 
   defaultMessage(): string {
-    return 'selector must be exactly one of {agentIds: ["agt_…"]}, {labels: {key: "value"}}, {owner: "usr_…"}, {all: true}';
+    return `selector must be ${SELECTOR_SHAPES}`;
   }
 }
 
