@@ -11,7 +11,8 @@ export type SubmitResult =
   | { kind: 'ok'; released: string[] }
   | { kind: 'existing'; actionId: string; status: string }
   | { kind: 'revoked' }
-  | { kind: 'invalid' };
+  | { kind: 'invalid' }
+  | { kind: 'forbidden' };
 
 export type StartResult =
   | { kind: 'run'; type: string; params: unknown; epoch: number }
@@ -81,6 +82,8 @@ export class ActionsRepository {
         return { kind: 'existing', actionId: reply[1], status: reply[2] };
       case 'revoked':
         return { kind: 'revoked' };
+      case 'forbidden':
+        return { kind: 'forbidden' };
       default:
         return { kind: 'invalid' };
     }

@@ -37,16 +37,18 @@ export class ActionsService implements OnApplicationBootstrap, OnApplicationShut
       throw forbidden('Actions are submitted by agents, with their lease token');
     }
     const { agentId, epoch } = principal;
-    // Independent reads, sent together: one round trip instead of two.
-    const [, agent] = await Promise.all([
-      this.types.require(input.type),
-      this.agents.find(agentId),
-    ]);
-    if (!agent.allowedActions.includes(input.type)) {
-      throw forbidden(`Agent ${agentId} is not allowed to perform ${input.type}`);
-    }
     const actionId = newActionId(agentId);
-    await this.actions.markUnconfirmed(agentId, actionId, Date.now() + CONFIRM_WITHIN_MS);
+    // Sent together: the catalog check and the sweeper's safety mark (see sweep()). The
+    // agent's allowedActions are checked by the submit script itself.
+    try {
+      await Promise.all([
+        this.types.require(input.type),
+        this.actions.markUnconfirmed(agentId, actionId, Date.now() + CONFIRM_WITHIN_MS),
+      ]);
+    } catch (error) {
+      await this.actions.confirm(agentId, actionId).catch(() => undefined);
+      throw error;
+    }
     const result = await this.actions.submit({
       agentId,
       actionId,
@@ -62,6 +64,9 @@ export class ActionsService implements OnApplicationBootstrap, OnApplicationShut
       case 'invalid':
         await this.actions.confirm(agentId, actionId);
         throw new DomainError('lease_invalid', 'The agent no longer exists', { status: 'invalid' });
+      case 'forbidden':
+        await this.actions.confirm(agentId, actionId);
+        throw forbidden(`Agent ${agentId} is not allowed to perform ${input.type}`);
       case 'existing':
         await this.actions.confirm(agentId, actionId);
         return { id: result.actionId, status: result.status };

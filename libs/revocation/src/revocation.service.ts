@@ -253,11 +253,11 @@ export class RevocationService {
         throw badRequest('selector.agentIds must list at least one agent');
       }
       if (!all) {
-        for (const id of ids) {
-          const agent = await this.agents.find(id).catch(() => undefined);
-          if (agent && agent.owner !== principal.userId) {
-            throw forbidden(`Agent ${id} belongs to another owner`);
-          }
+        // One pipelined read for all of them; unknown ids are reported as missing later.
+        const agents = await this.agents.findMany(ids);
+        const foreign = agents.find((agent) => agent && agent.owner !== principal.userId);
+        if (foreign) {
+          throw forbidden(`Agent ${foreign.id} belongs to another owner`);
         }
       }
       return ids;

@@ -6,12 +6,22 @@
 --       6 default concurrency, 7 events channel, 8 ledger length kept per agent,
 --       9 action key prefix (without the id)
 -- Returns {'ok', released...} | {'existing', actionId, status} | {'revoked'} | {'invalid'}
-local agent = redis.call('HMGET', KEYS[1], 'status', 'epoch', 'concurrency')
+--       | {'forbidden'} (the type is not in the agent's allowedActions)
+local agent = redis.call('HMGET', KEYS[1], 'status', 'epoch', 'concurrency', 'allowedActions')
 if not agent[1] then
   return {'invalid'}
 end
 if agent[1] ~= 'active' or agent[2] ~= ARGV[2] then
   return {'revoked'}
+end
+local allowed = false
+for _, type in ipairs(cjson.decode(agent[4] or '[]')) do
+  if type == ARGV[3] then
+    allowed = true
+  end
+end
+if not allowed then
+  return {'forbidden'}
 end
 if ARGV[5] ~= '' then
   local existing = redis.call('GET', KEYS[7])
