@@ -211,6 +211,16 @@ describe('the revocation engine', () => {
       expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body.status).toBe('active');
     });
 
+    it('lets an owner read, at once, the incident in which a responder stopped their agent', async () => {
+      const { agent } = await agentApi(owner.api);
+      const revoked = await responder.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'x' });
+      const read = await owner.api.get(`/v1/incidents/${revoked.body.incidentId}`);
+      expect(read.status).toBe(200);
+      expect((await otherOwner.api.get(`/v1/incidents/${revoked.body.incidentId}`)).status).toBe(
+        403,
+      );
+    });
+
     it('lets only admins reinstate, with a reason, and records it on the incident', async () => {
       const { agent } = await agentApi(owner.api);
       const revoked = await responder.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'x' });

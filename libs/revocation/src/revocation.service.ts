@@ -177,6 +177,11 @@ export class RevocationService {
       // Lost a race with another revocation (or a deletion): answer with what is there now.
       return this.alreadyRevoked(agentId);
     }
+    // The owner may read the incident as soon as the call returns (the follow-up indexes the
+    // owners of bulk revocations, whose agents this call does not read).
+    await this.incidents.indexForOwners(answer.incidentId, Date.parse(answer.revokedAt), [
+      agent.owner,
+    ]);
     return {
       ...answer,
       agentId,
