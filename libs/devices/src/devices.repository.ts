@@ -18,7 +18,7 @@ export class DevicesRepository {
 
   constructor(private readonly redis: RedisService) {
     this.keys = redis.keys;
-    defineScript(redis.client, 'ksPairDevice', script('pair-device'), 3);
+    defineScript(redis.client, 'ksPairDevice', script('pair-device'), 2);
     defineScript(redis.client, 'ksRevokeDevice', script('revoke-device'), 1);
   }
 
@@ -34,22 +34,17 @@ export class DevicesRepository {
     return set === 'OK';
   }
 
+  /** Consumes the code and stores the device in one step; the code's user, or undefined. */
   async pair(
     code: string,
     device: { id: string; name: string; createdAt: string },
     tokenHash: string,
   ): Promise<string | undefined> {
     const k = this.keys;
-    // The user's devices key depends on who owns the code: read it first (same slot, and the
-    // script re-checks the code atomically).
-    const owner = await this.redis.client.get(k.pairingCode(code));
-    if (!owner) {
-      return undefined;
-    }
     const userId = await runScript<string | null>(
       this.redis.client,
       'ksPairDevice',
-      [k.pairingCode(code), k.device(tokenHash), k.userDevices(owner)],
+      [k.pairingCode(code), k.device(tokenHash)],
       [device.id, device.name, device.createdAt, tokenHash, k.user('')],
     );
     return userId ?? undefined;

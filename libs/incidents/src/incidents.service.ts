@@ -43,10 +43,12 @@ export class IncidentsService {
       if (page.length === 0) {
         return { items, nextCursor: null };
       }
-      for (const { id, openedAt } of page) {
+      // Sent together: one round trip for the page, not one per incident.
+      const summaries = await Promise.all(page.map(({ id }) => this.incidents.summary(id)));
+      for (const [i, { openedAt }] of page.entries()) {
         scanned++;
         before = openedAt;
-        const summary = await this.incidents.summary(id);
+        const summary = summaries[i];
         if (summary && (!query.status || summary.status === query.status)) {
           items.push(summary);
           if (items.length === query.limit) {

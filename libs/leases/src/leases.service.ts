@@ -3,7 +3,7 @@ import { AppConfig } from '@app/config';
 import { badRequest, conflict, DomainError, isoMs, notFound } from '@app/core';
 import type { AgentPrincipal, LeaseVerifier } from '@app/auth';
 import { LeasesRepository, LeaseState } from './leases.repository';
-import { newLeaseId, newLeaseToken, parseLeaseToken } from './lease-token';
+import { newLeaseId, newLeaseToken, ParsedLeaseToken, parseLeaseToken } from './lease-token';
 
 export interface IssuedLease {
   leaseId: string;
@@ -75,7 +75,7 @@ export class LeasesService implements LeaseVerifier {
 
   /** Renews a live lease, or throws the reason it is dead (401 with `status`). */
   async heartbeat(token: string): Promise<Heartbeat> {
-    const state = await this.touch(token, true);
+    const state = await this.touch(parseLeaseToken(token), true);
     if (state.kind !== 'active') {
       throw deadLease(state);
     }
@@ -85,7 +85,7 @@ export class LeasesService implements LeaseVerifier {
   /** Reads without renewing (introspection, socket handshakes, the auth guard). */
   async verify(token: string): Promise<AgentPrincipal> {
     const parsed = parseLeaseToken(token);
-    const state = await this.touch(token, false);
+    const state = await this.touch(parsed, false);
     if (state.kind !== 'active' || !parsed) {
       throw deadLease(state);
     }
@@ -100,7 +100,7 @@ export class LeasesService implements LeaseVerifier {
     const parsed = parseLeaseToken(token);
     let state: LeaseState;
     try {
-      state = await this.touch(token, false);
+      state = await this.touch(parsed, false);
     } catch {
       return { active: false };
     }
@@ -121,8 +121,7 @@ export class LeasesService implements LeaseVerifier {
     };
   }
 
-  private async touch(token: string, renew: boolean): Promise<LeaseState> {
-    const parsed = parseLeaseToken(token);
+  private async touch(parsed: ParsedLeaseToken | undefined, renew: boolean): Promise<LeaseState> {
     if (!parsed) {
       return { kind: 'invalid' };
     }
