@@ -124,4 +124,45 @@ const hasChromium = chromiumAvailable();
       counts: { fenced: 1, halted: 5, aborted: 1 },
     });
   });
+
+  it('keeps a stop made offline and sends it once when the connection is back', async () => {
+    const second = await createAgent(owner.api, { name: 'calendar-bot', allowedActions: [] });
+    // The same phone: its device token is in this browser context's storage.
+    const page: Page = await context!.newPage();
+    await page.goto(`${relay.url}/`);
+    await page.locator('body[data-state="ready"]').waitFor();
+    const row = page
+      .getByRole('list', { name: 'Agents' })
+      .locator(`li[data-agent-id="${second.id}"]`);
+    await row.filter({ hasText: 'active' }).waitFor();
+
+    await context!.setOffline(true);
+    await page.getByRole('status').filter({ hasText: 'Offline' }).waitFor();
+    await page.getByRole('button', { name: `Stop ${second.name}`, exact: true }).tap();
+    await page.getByRole('button', { name: new RegExp(`^Confirm: stop ${second.name}`) }).tap();
+    await page.getByRole('button', { name: `Stop ${second.name} (pending)` }).waitFor();
+    await saveScreenshot(page, 'phone-offline-pending');
+    // Nothing left the phone while it was offline.
+    expect((await ks.admin.get(`/v1/agents/${second.id}`)).body.status).toBe('active');
+
+    await context!.setOffline(false);
+    await waitFor(
+      async () => (await ks.admin.get(`/v1/agents/${second.id}`)).body.status === 'revoked',
+      20_000,
+      'the queued stop to reach killswitch',
+      100,
+    );
+    await row.filter({ hasText: 'revoked' }).waitFor();
+    const incidents = (await owner.api.get('/v1/incidents?limit=200')).body.items as {
+      id: string;
+    }[];
+    const forSecond: string[] = [];
+    for (const { id } of incidents) {
+      const incident = (await owner.api.get(`/v1/incidents/${id}`)).body;
+      if (incident.agentIds.includes(second.id)) {
+        forSecond.push(id);
+      }
+    }
+    expect(forSecond).toHaveLength(1);
+  });
 });
