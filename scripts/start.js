@@ -4,7 +4,7 @@
 const { spawn, spawnSync } = require('node:child_process');
 const { mkdirSync } = require('node:fs');
 const { join } = require('node:path');
-const Redis = require('ioredis');
+const { redisAnswers } = require('./redis-probe');
 
 const root = join(__dirname, '..');
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -16,29 +16,10 @@ function log(line) {
   process.stdout.write(`[start] ${line}\n`);
 }
 
-async function answers(url) {
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    await probe.ping();
-    return true;
-  } catch (error) {
-    // A password-protected Redis still answers; it is there, the apps will authenticate.
-    return /NOAUTH|WRONGPASS/.test(String(error && error.message));
-  } finally {
-    probe.disconnect();
-  }
-}
-
 async function waitUntilAnswers(url, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await answers(url)) return true;
+    if (await redisAnswers(url)) return true;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return false;
@@ -78,7 +59,7 @@ function stop(code) {
 }
 
 async function ensureRedis() {
-  if (await answers(redisUrl)) {
+  if (await redisAnswers(redisUrl)) {
     log(`using Redis at ${redisUrl.replace(/:[^:@/]*@/, ':***@')}`);
     return;
   }

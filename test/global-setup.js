@@ -3,24 +3,7 @@
 // port is started when none answers at TEST_REDIS_URL (default redis://127.0.0.1:6379).
 const { spawn, spawnSync } = require('node:child_process');
 const { createServer } = require('node:net');
-const Redis = require('ioredis');
-
-async function answers(url) {
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
+const { redisAnswers } = require('../scripts/redis-probe');
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -35,7 +18,7 @@ function freePort() {
 
 module.exports = async function globalSetup() {
   const url = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
-  if (await answers(url)) {
+  if (await redisAnswers(url)) {
     process.env.TEST_REDIS_URL = url;
     return;
   }
@@ -52,7 +35,7 @@ module.exports = async function globalSetup() {
     { stdio: 'ignore', detached: true },
   );
   const own = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 100 && !(await answers(own)); i++) {
+  for (let i = 0; i < 100 && !(await redisAnswers(own)); i++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   process.stdout.write(`\n[test] no Redis at ${url}: started a throwaway one at ${own}\n`);
