@@ -1,3 +1,4 @@
+import { IncidentsRepository } from '@app/incidents';
 import { RunningApp, startKillswitch, testConfig } from './support/apps';
 import { createAgent, createUser, issueLease, TestUser } from './support/factories';
 import { Api } from './support/http';
@@ -202,7 +203,13 @@ describe('the revocation engine', () => {
       expect((await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'x' })).status).toBe(
         403,
       );
-      expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body.status).toBe('active');
+      expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body).toMatchObject({
+        status: 'active',
+        epoch: agent.epoch,
+      });
+      expect(
+        (await owner.api.post('/v1/agents/agt_0000000000000000/revoke', { reason: 'x' })).status,
+      ).toBe(404);
       const bulk = await owner.api.post('/v1/revocations', {
         selector: { agentIds: [agent.id] },
         reason: 'x',
@@ -256,6 +263,58 @@ describe('the revocation engine', () => {
       }
     });
   });
+
+  it('finishes a stop whose request died right after the fence: the sweeper opens its incident', async () => {
+    tools.on('/slow', () => undefined);
+    const { agent, lease } = await agentApi(owner.api);
+    const queued: string[] = [];
+    for (let n = 0; n < 3; n++) {
+      queued.push((await lease.post('/v1/actions', { type: 'slow.job', params: { n } })).body.id);
+    }
+    // The process "dies" between the fence and the incident: the write of the incident fails.
+    const repository = ks.app.get(IncidentsRepository, { strict: false });
+    const create = jest
+      .spyOn(repository, 'create')
+      .mockRejectedValueOnce(new Error('the process died here'));
+    try {
+      const failed = await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'inbox' });
+      expect(failed.status).toBe(500);
+    } finally {
+      create.mockRestore();
+    }
+    // Fail closed: the fence held.
+    const fenced = (await ks.admin.get(`/v1/agents/${agent.id}`)).body;
+    expect(fenced).toMatchObject({ status: 'revoked', revokeReason: 'inbox' });
+    expect((await lease.post('/v1/leases/heartbeat', {})).status).toBe(401);
+    expect((await ks.admin.get(`/v1/incidents/${fenced.incidentId}`)).status).toBe(404);
+
+    // Within a few seconds, the sweeper opens the incident and its follow-up runs.
+    let opened: any;
+    await waitFor(
+      async () => {
+        opened = await owner.api.get(`/v1/incidents/${fenced.incidentId}`);
+        return opened.status === 200;
+      },
+      15_000,
+      'the sweeper to open the incident',
+      200,
+    );
+    expect(opened.body).toMatchObject({ reason: 'inbox', agentIds: [agent.id] });
+    const incident = await incidentDone(fenced.incidentId);
+    expect(incident.counts.halted + incident.counts.aborted).toBe(3);
+    expect(incident.timeline).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ step: 'fence', actor: 'killswitch' }),
+        expect.objectContaining({ step: 'halt', agentId: agent.id }),
+      ]),
+    );
+    for (const id of queued) {
+      expect(['halted', 'aborted']).toContain((await actionOf(id)).status);
+    }
+    // Asking again answers with the incident the sweeper opened; nothing is opened twice.
+    const again = await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'again' });
+    expect(again.body).toMatchObject({ alreadyRevoked: true, incidentId: fenced.incidentId });
+  }, 60_000);
 
   it('revokes 1,000 agents by label: all fenced when the call returns, all halted when done', async () => {
     tools.on('/slow', () => undefined);

@@ -47,9 +47,13 @@ export class IncidentsRepository {
   constructor(private readonly redis: RedisService) {
     this.keys = redis.keys;
     defineScript(redis.client, 'ksReportAgent', script('report-agent'), 4);
+    defineScript(redis.client, 'ksOpenIncident', script('open-incident'), 3);
   }
 
-  /** Opens an incident before anything is fenced, so its follow-up can always be resumed. */
+  /**
+   * Opens an incident, once: a second call with the same id changes nothing and answers false.
+   * `owners` are indexed at once (their agents' follow-up indexes them too).
+   */
   async create(input: {
     id: string;
     reason: string;
@@ -58,10 +62,11 @@ export class IncidentsRepository {
     openedAt: number;
     rollback: RollbackPolicy;
     agentIds: string[];
-    request: StoredEntry;
-  }): Promise<void> {
+    timeline: StoredEntry[];
+    owners?: string[];
+  }): Promise<boolean> {
     const k = this.keys;
-    const tx = this.redis.client.multi().hset(k.incident(input.id), {
+    const fields: Record<string, string | number> = {
       id: input.id,
       status: 'open',
       reason: input.reason,
@@ -77,16 +82,32 @@ export class IncidentsRepository {
       aborted: 0,
       rolledBack: 0,
       needsReview: 0,
-    });
-    for (let i = 0; i < input.agentIds.length; i += 5000) {
-      tx.rpush(k.incidentAgents(input.id), ...input.agentIds.slice(i, i + 5000));
-    }
-    tx.rpush(k.incidentTimeline(input.id), JSON.stringify(input.request));
-    // The index lives in another slot: sent alongside, not after, the transaction.
-    await Promise.all([
-      tx.exec(),
+    };
+    const opened = runScript<number>(
+      this.redis.client,
+      'ksOpenIncident',
+      [k.incident(input.id), k.incidentAgents(input.id), k.incidentTimeline(input.id)],
+      [
+        Object.keys(fields).length,
+        ...Object.entries(fields).flat(),
+        input.agentIds.length,
+        ...input.agentIds,
+        ...input.timeline.map((entry) => JSON.stringify(entry)),
+      ],
+    );
+    // The indexes live in other slots: sent alongside, not after, the script.
+    const [created] = await Promise.all([
+      opened,
       this.redis.client.zadd(k.incidentsIndex(), input.openedAt, input.id),
+      this.indexForOwners(input.id, input.openedAt, input.owners ?? []),
     ]);
+    return created === 1;
+  }
+
+  /** Whether the incident exists, and its status. */
+  async status(incidentId: string): Promise<IncidentStatus | undefined> {
+    const status = await this.redis.client.hget(this.keys.incident(incidentId), 'status');
+    return (status as IncidentStatus | null) ?? undefined;
   }
 
   async indexForOwners(incidentId: string, openedAt: number, owners: string[]): Promise<void> {

@@ -36,6 +36,7 @@
  * | `<p>:{<agentId>}:idem:<key>`          | string | actionId first submitted with that idempotency key (24 h) |
  * | `<p>:action-types`                    | hash   | action type → JSON definition (executor, reversible, compensation) |
  * | `<p>:gate:unconfirmed`                | zset   | `<agentId>|<actionId>` submitted but whose queue job is not yet confirmed, scored by when to re-check (ms) |
+ * | `<p>:revocation:unconfirmed`          | zset   | JSON of a single-agent revocation (agent, incident, who, why) written just before its fence, removed once its incident and follow-up exist; scored by when the sweeper may finish it (ms) |
  * | `<p>:{<agentId>}:followup:<incidentId>` | hash | what one incident's follow-up did to the agent: halted, aborted, rolledBack (exact counters) |
  * | `<p>:{<incidentId>}:incident`         | hash   | id, status, reason, openedBy, openedFrom, openedAt, rollback policy, total, done, counts, resolution |
  * | `<p>:{<incidentId>}:agents`           | list   | the agent ids the revocation selected                                       |
@@ -177,6 +178,10 @@ export class Keys {
 
   gateUnconfirmed(): string {
     return `${this.prefix}:gate:unconfirmed`;
+  }
+
+  revocationUnconfirmed(): string {
+    return `${this.prefix}:revocation:unconfirmed`;
   }
 
   /** Prefix for BullMQ queues; the `{bull}` tag keeps each queue's keys on one slot. */

@@ -51,7 +51,9 @@ export class FollowupService {
   async followIncident(incidentId: string): Promise<void> {
     const incident = await this.incidents.summary(incidentId);
     if (!incident) {
-      return;
+      // A single revocation writes its incident and queues this job at the same time: the job
+      // can be first. Retried with backoff until the incident is there.
+      throw new Error(`Incident ${incidentId} is not written yet`);
     }
     const agentIds = await this.incidents.agentIds(incidentId);
     const ours: { agentId: string; revokedEpoch: number }[] = [];
@@ -107,7 +109,16 @@ export class FollowupService {
     }
     const agent = await this.agents.find(agentId).catch(() => undefined);
     if (agent) {
-      await this.incidents.indexForOwners(incidentId, Date.parse(incident.openedAt), [agent.owner]);
+      await Promise.all([
+        this.incidents.indexForOwners(incidentId, Date.parse(incident.openedAt), [agent.owner]),
+        this.revocations.markLeases(
+          agentId,
+          revokedEpoch,
+          Date.parse(agent.revokedAt ?? incident.openedAt),
+          incident.reason,
+          incidentId,
+        ),
+      ]);
     }
     // Small revocations pushed and published inline already; a bulk one does it from here.
     if (agent && incident.agents > INLINE_PUSH_LIMIT) {

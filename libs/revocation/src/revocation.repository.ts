@@ -5,8 +5,15 @@ import { defineScript, Keys, RedisService, runScript } from '@app/redis';
 const script = (name: string) => join(__dirname, 'lua', `${name}.lua`);
 
 export type FenceResult =
-  | { kind: 'revoked'; epoch: number; revokedAt: number }
-  | { kind: 'already'; epoch: number; revokedAt: number; reason: string; incidentId?: string }
+  | { kind: 'revoked'; epoch: number; revokedAt: number; owner: string }
+  | {
+      kind: 'already';
+      epoch: number;
+      revokedAt: number;
+      reason: string;
+      incidentId?: string;
+      owner: string;
+    }
   | { kind: 'missing' };
 
 export type ReinstateResult =
@@ -14,14 +21,59 @@ export type ReinstateResult =
   | { kind: 'not_revoked'; epoch: number }
   | { kind: 'missing' };
 
+/** Agents per fence script: a few milliseconds of Redis each, even on a busy machine. */
+export const FENCE_BATCH = 500;
+
 @Injectable()
 export class RevocationRepository {
   private readonly keys: Keys;
 
   constructor(private readonly redis: RedisService) {
     this.keys = redis.keys;
-    defineScript(redis.client, 'ksFenceAgent', script('fence-agent'), 2);
+    defineScript(redis.client, 'ksFenceAgents', script('fence-agents'), 'any');
+    defineScript(redis.client, 'ksMarkLeases', script('mark-leases'), 1);
     defineScript(redis.client, 'ksReinstateAgent', script('reinstate-agent'), 1);
+  }
+
+  /**
+   * Fences one agent for a caller who may have to own it, writing `intent` to the sweeper's
+   * list first, on the same connection: Redis runs the two in that order, so an agent is never
+   * fenced by this call without a record from which its incident and follow-up can be rebuilt.
+   *
+   * @param owner - the owner the agent must have ('' when the caller may stop any agent)
+   */
+  async fenceOne(
+    agentId: string,
+    fence: { reason: string; revokedBy: string; incidentId: string; owner: string },
+    intent: { member: string; dueAt: number },
+  ): Promise<FenceResult | { kind: 'forbidden' }> {
+    const client = this.redis.client;
+    const marked = client.zadd(this.keys.revocationUnconfirmed(), intent.dueAt, intent.member);
+    const fenced = this.fenceBatch([agentId], fence.reason, fence.revokedBy, fence.incidentId, {
+      publish: true,
+      owner: fence.owner,
+    });
+    // Only the fence's own failure fails the call: without the record, a crash before the
+    // incident is written is not recovered, but the agent stays stopped (fail closed).
+    const [, reply] = await Promise.all([marked.catch(() => 0), fenced]);
+    return reply[0];
+  }
+
+  /** Removes a single revocation's record once its incident and follow-up exist. */
+  async confirm(member: string): Promise<void> {
+    await this.redis.client.zrem(this.keys.revocationUnconfirmed(), member);
+  }
+
+  /** Single revocations whose incident or follow-up may have been lost to a crash. */
+  dueUnconfirmed(now: number, count: number): Promise<string[]> {
+    return this.redis.client.zrangebyscore(
+      this.keys.revocationUnconfirmed(),
+      '-inf',
+      now,
+      'LIMIT',
+      0,
+      count,
+    );
   }
 
   async fence(
@@ -35,9 +87,9 @@ export class RevocationRepository {
   }
 
   /**
-   * Fences many agents with the same script, one call per agent (Redis Cluster keeps each on
-   * its agent's slot), pipelined in chunks that are all sent at once: Redis runs them back to
-   * back while the client still encodes the next.
+   * Fences many agents, {@link FENCE_BATCH} per script, all batches sent at once: Redis runs
+   * them back to back, a few microseconds per agent, and the client encodes a few commands
+   * rather than one per agent.
    *
    * @param publish - raise `agent.updated` from the script (small revocations); bulk ones
    *   raise it from their follow-up jobs instead.
@@ -49,42 +101,66 @@ export class RevocationRepository {
     incidentId: string,
     publish: boolean,
   ): Promise<Map<string, FenceResult>> {
-    const k = this.keys;
-    const chunks: string[][] = [];
-    for (let i = 0; i < agentIds.length; i += 1000) {
-      chunks.push(agentIds.slice(i, i + 1000));
+    const batches: string[][] = [];
+    for (let i = 0; i < agentIds.length; i += FENCE_BATCH) {
+      batches.push(agentIds.slice(i, i + FENCE_BATCH));
     }
     const replies = await Promise.all(
-      chunks.map((chunk) => {
-        const pipeline = this.redis.client.pipeline() as unknown as Record<
-          string,
-          (...args: (string | number)[]) => unknown
-        > & { exec(): Promise<[Error | null, unknown][] | null> };
-        for (const agentId of chunk) {
-          pipeline.ksFenceAgent(
-            k.agent(agentId),
-            k.agentLeases(agentId),
-            reason,
-            revokedBy,
-            incidentId,
-            k.lease(agentId, ''),
-            k.events(),
-            publish ? '1' : '0',
-          );
-        }
-        return pipeline.exec();
-      }),
+      batches.map((batch) =>
+        this.fenceBatch(batch, reason, revokedBy, incidentId, { publish, owner: '' }),
+      ),
     );
     const results = new Map<string, FenceResult>();
-    replies.forEach((chunkReplies, c) => {
-      (chunkReplies ?? []).forEach(([error, reply], index) => {
-        if (error) {
-          throw error;
+    replies.forEach((reply, b) => {
+      reply.forEach((result, index) => {
+        if (result.kind !== 'forbidden') {
+          results.set(batches[b][index], result);
         }
-        results.set(chunks[c][index], parseFence(reply as string[]));
       });
     });
     return results;
+  }
+
+  private async fenceBatch(
+    agentIds: string[],
+    reason: string,
+    revokedBy: string,
+    incidentId: string,
+    options: { publish: boolean; owner: string },
+  ): Promise<(FenceResult | { kind: 'forbidden' })[]> {
+    const reply = await runScript<string[]>(
+      this.redis.client,
+      'ksFenceAgents',
+      agentIds.map((agentId) => this.keys.agent(agentId)),
+      [
+        reason,
+        revokedBy,
+        incidentId,
+        this.keys.events(),
+        options.publish ? '1' : '0',
+        options.owner,
+      ],
+    );
+    return reply.map(parseFence);
+  }
+
+  /**
+   * Marks, for the record, the leases the agent held under the revoked epoch (the fence made
+   * them dead already). Returns how many were marked.
+   */
+  markLeases(
+    agentId: string,
+    revokedEpoch: number,
+    revokedAt: number,
+    reason: string,
+    incidentId: string,
+  ): Promise<number> {
+    return runScript<number>(
+      this.redis.client,
+      'ksMarkLeases',
+      [this.keys.agentLeases(agentId)],
+      [this.keys.lease(agentId, ''), revokedEpoch, revokedAt, reason, incidentId],
+    );
   }
 
   /** Tells live feeds an agent changed (bulk revocations, from their follow-up). */
@@ -113,18 +189,23 @@ export class RevocationRepository {
   }
 }
 
-function parseFence(reply: string[]): FenceResult {
-  switch (reply[0]) {
+function parseFence(reply: string): FenceResult | { kind: 'forbidden' } {
+  // The reason comes last: it may itself contain '|'.
+  const [kind, epoch, revokedAt, owner, incidentId] = reply.split('|', 5);
+  switch (kind) {
     case 'revoked':
-      return { kind: 'revoked', epoch: Number(reply[1]), revokedAt: Number(reply[2]) };
+      return { kind, epoch: Number(epoch), revokedAt: Number(revokedAt), owner };
     case 'already':
       return {
-        kind: 'already',
-        epoch: Number(reply[1]),
-        revokedAt: Number(reply[2]),
-        reason: reply[3],
-        incidentId: reply[4] || undefined,
+        kind,
+        epoch: Number(epoch),
+        revokedAt: Number(revokedAt),
+        owner,
+        incidentId: incidentId || undefined,
+        reason: reply.split('|').slice(5).join('|'),
       };
+    case 'forbidden':
+      return { kind };
     default:
       return { kind: 'missing' };
   }

@@ -27,7 +27,10 @@ function serviceWith(fence: (agentId: string, incidentId: string) => FenceResult
       create: () => Promise.resolve(),
       append: () => Promise.resolve(),
     } as unknown as IncidentsRepository,
-    { followIncident: () => Promise.resolve() } as unknown as RevocationQueue,
+    {
+      followIncident: () => Promise.resolve({}),
+      start: () => Promise.resolve(),
+    } as unknown as RevocationQueue,
     { leaseRevoked: (event: LeaseRevokedEvent) => pushed.push(event) } as unknown as AgentNotifier,
   );
   return { service, pushed };
@@ -47,6 +50,7 @@ describe('RevocationService.revoke', () => {
       revokedAt: 1_800_000_000_000,
       reason: 'test',
       incidentId,
+      owner: 'usr_0000000000000002',
     }));
     const answer = await revoke(service, ['agt_0000000000000001']);
     expect(pushed).toEqual([
@@ -62,6 +66,7 @@ describe('RevocationService.revoke', () => {
       revokedAt: 1_800_000_000_000,
       reason: 'earlier',
       incidentId: 'inc_ffffffffffffffff',
+      owner: 'usr_0000000000000002',
     }));
     const answer = await revoke(service, ['agt_0000000000000001']);
     expect(pushed).toEqual([]);
@@ -72,7 +77,12 @@ describe('RevocationService.revoke', () => {
     const { service, pushed } = serviceWith((id) =>
       id.endsWith('2')
         ? { kind: 'missing' }
-        : { kind: 'revoked', epoch: 2, revokedAt: 1_800_000_000_000 },
+        : {
+            kind: 'revoked',
+            epoch: 2,
+            revokedAt: 1_800_000_000_000,
+            owner: 'usr_0000000000000002',
+          },
     );
     const answer = await revoke(service, ['agt_0000000000000001', 'agt_0000000000000002']);
     expect(pushed.map((p) => p.agentId)).toEqual(['agt_0000000000000001']);

@@ -1,8 +1,16 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AgentsService, canSeeAll } from '@app/agents';
 import type { UserPrincipal } from '@app/auth';
 import { badRequest, conflict, DomainError, forbidden, notFound } from '@app/core';
-import { IncidentsRepository, isoMs, newIncidentId, Origin, RollbackPolicy } from '@app/incidents';
+import {
+  Actor,
+  IncidentsRepository,
+  isoMs,
+  newIncidentId,
+  Origin,
+  RollbackPolicy,
+  StoredEntry,
+} from '@app/incidents';
 import { AgentNotifier } from '@app/realtime';
 import { FenceResult, RevocationRepository } from './revocation.repository';
 import { RevocationQueue } from './revocation.queue';
@@ -43,10 +51,31 @@ export interface ReinstateResult {
 // Pushing to agents inline is what makes a single stop reach the agent in milliseconds; for
 // bulk revocations the follow-up jobs push instead, so the call answers fast.
 export const INLINE_PUSH_LIMIT = 100;
+// A bulk revocation's fan-out job waits this long unless the call releases it once it has
+// fenced: after a crash mid-fence, the job finishes the fence on its own.
+const FANOUT_HELD_MS = 10_000;
+// A single revocation whose incident is not written this long after its fence began is
+// finished by the sweeper: the window a crash between the fence and the incident can leave.
+const CONFIRM_WITHIN_MS = 5000;
+const SWEEP_EVERY_MS = 2000;
+
+/** What opens an incident: all of it is known before the fence. */
+interface Opening {
+  id: string;
+  reason: string;
+  openedBy: Actor;
+  openedFrom: Origin;
+  openedAt: number;
+  rollback: RollbackPolicy;
+  agentIds: string[];
+  request: StoredEntry;
+}
 
 @Injectable()
-export class RevocationService {
+export class RevocationService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RevocationService.name);
+  private sweeper?: NodeJS.Timeout;
+  private sweeping?: Promise<void>;
 
   constructor(
     private readonly agents: AgentsService,
@@ -57,9 +86,9 @@ export class RevocationService {
   ) {}
 
   /**
-   * Stops the selected agents. Answers once every one of them is fenced: revoked, epoch
-   * bumped and leases dead, in one atomic write each. Halting, aborting and rolling back
-   * follow as durable jobs of the incident this opens.
+   * Stops the selected agents. Answers once every one of them is fenced: revoked and epoch
+   * bumped, in one atomic write each. Halting, aborting and rolling back follow as durable
+   * jobs of the incident this opens.
    */
   async revoke(
     principal: UserPrincipal,
@@ -69,88 +98,56 @@ export class RevocationService {
     if (request.dryRun) {
       return { dryRun: true, agents: agentIds.length, agentIds };
     }
-    return (await this.fence(principal, agentIds, request)).answer;
-  }
-
-  /** Opens the incident, queues its follow-up, fences, pushes: the ids are authorized. */
-  private async fence(
-    principal: UserPrincipal,
-    agentIds: string[],
-    request: RevokeRequest,
-  ): Promise<{ answer: RevocationAnswer; results: Map<string, FenceResult> }> {
     if (agentIds.length === 0) {
       throw new DomainError(
         'not_found',
         `No agent matches the selector (${describeSelector(request.selector)})`,
       );
     }
-    const started = Date.now();
-    const incidentId = newIncidentId();
-    const origin = request.origin ?? { via: principal.via };
-    const actor = `${principal.name} (${principal.userId})`;
-    // The incident and its follow-up job exist before the fence (so a crash mid-fence is
-    // finished by the job); they are written together, in one round trip each way.
-    const opening = this.incidents.create({
-      id: incidentId,
-      reason: request.reason,
-      openedBy: { userId: principal.userId, name: principal.name, role: principal.role },
-      openedFrom: origin,
-      openedAt: started,
-      rollback: request.rollback ?? 'epoch',
-      agentIds,
-      request: {
-        at: started,
-        actor,
-        via: origin.deviceName ? `${origin.via}: ${origin.deviceName}` : origin.via,
-        step: 'revoke',
-        outcome: 'requested',
-        detail: `${describeSelector(request.selector)}: ${request.reason}`,
-      },
-    });
-    await Promise.all([opening, this.queue.followIncident(incidentId)]);
-    const results = await this.revocations.fenceMany(
-      agentIds,
-      request.reason,
-      principal.userId,
-      incidentId,
-      agentIds.length <= INLINE_PUSH_LIMIT,
-    );
+    const opening = this.opening(principal, agentIds, request);
+    // The incident and its fan-out job exist before the fence, so that a crash mid-fence is
+    // finished by the job; the job is held until the fence is done, so the two do not race.
+    // The incident goes out on the same connection just before the fence, so Redis writes it
+    // first without the call waiting a round trip for it.
+    const fanout = await this.queue.followIncident(opening.id, FANOUT_HELD_MS);
+    const [, results] = await Promise.all([
+      this.incidents.create({ ...opening, timeline: [opening.request] }),
+      this.revocations.fenceMany(
+        agentIds,
+        request.reason,
+        principal.userId,
+        opening.id,
+        agentIds.length <= INLINE_PUSH_LIMIT,
+      ),
+    ]);
     // Pushed before anything else: the agent's own stop signal is the latency that matters.
-    // "Ours" includes agents our follow-up job fenced first (it may start before this call's
-    // fence runs), so that no push is lost to that race.
+    // "Ours" includes agents our follow-up job fenced first (after a crash, or a slow call
+    // whose hold ran out), so that no push is lost to that race.
     if (results.size <= INLINE_PUSH_LIMIT) {
       for (const [agentId, result] of results) {
-        if (isOurs(result, incidentId)) {
-          this.push(agentId, request.reason, isoMs(result.revokedAt), incidentId);
+        if (isOurs(result, opening.id)) {
+          this.push(agentId, request.reason, isoMs(result.revokedAt), opening.id);
         }
       }
     }
-    const answer = this.summarize(incidentId, results);
-    await this.incidents.append(incidentId, [
-      {
-        at: Date.now(),
-        actor,
-        via: origin.via,
-        step: 'fence',
-        outcome: `${answer.agents - answer.alreadyRevokedIds.length} agents fenced`,
-        detail:
-          `in ${Date.now() - started} ms` +
-          (answer.alreadyRevokedIds.length
-            ? `; ${answer.alreadyRevokedIds.length} were already revoked`
-            : '') +
-          (answer.missingIds.length ? `; ${answer.missingIds.length} not found` : ''),
-      },
+    const answer = this.summarize(opening.id, results);
+    await Promise.all([
+      this.queue.start(fanout),
+      this.incidents.append(opening.id, [
+        fenceEntry(opening, answer.agents - answer.alreadyRevokedIds.length, answer),
+      ]),
     ]);
     this.logger.log(
-      { incidentId, by: principal.userId, agents: answer.agents, via: origin.via },
+      { incidentId: opening.id, by: principal.userId, agents: answer.agents, via: opening.via },
       'Revocation fenced',
     );
-    return { answer, results };
+    return answer;
   }
 
   /**
-   * One agent (`POST /v1/agents/:id/revoke`). Revoking an agent that is already revoked changes
-   * nothing and answers with the incident that revoked it.
+   * One agent (`POST /v1/agents/:id/revoke`, a phone's stop): the fence is the first write,
+   * so it is visible one round trip after the caller is authenticated. Revoking an agent that
+   * is already revoked changes nothing and answers with the incident that revoked it.
    */
   async revokeOne(
     principal: UserPrincipal,
@@ -159,31 +156,75 @@ export class RevocationService {
     rollback?: RollbackPolicy,
     origin?: Origin,
   ) {
-    const agent = await this.agents.find(agentId);
-    if (!canSeeAll(principal) && agent.owner !== principal.userId) {
-      throw forbidden(`Only the owner of agent ${agentId}, responders and admins may revoke it`);
-    }
-    if (agent.status === 'revoked') {
-      return this.alreadyRevoked(agentId);
-    }
-    const { answer, results } = await this.fence(principal, [agentId], {
+    const opening = this.opening(principal, [agentId], {
       selector: { agentIds: [agentId] },
       reason,
       rollback,
       origin,
     });
-    const result = results.get(agentId);
-    if (!result || !isOurs(result, answer.incidentId)) {
-      // Lost a race with another revocation (or a deletion): answer with what is there now.
-      return this.alreadyRevoked(agentId);
+    // Written just before the fence (see fenceOne): if this process dies before the incident
+    // and its follow-up exist, the sweeper opens them from this record.
+    const intent = JSON.stringify({ agentId, opening });
+    const result = await this.revocations.fenceOne(
+      agentId,
+      {
+        reason,
+        revokedBy: principal.userId,
+        incidentId: opening.id,
+        owner: canSeeAll(principal) ? '' : principal.userId,
+      },
+      { member: intent, dueAt: opening.openedAt + CONFIRM_WITHIN_MS },
+    );
+    if (result.kind === 'missing' || result.kind === 'forbidden') {
+      await this.revocations.confirm(intent);
+      throw result.kind === 'missing'
+        ? notFound(`Agent ${agentId}`)
+        : forbidden(`Only the owner of agent ${agentId}, responders and admins may revoke it`);
     }
-    // The owner may read the incident as soon as the call returns (the follow-up indexes the
-    // owners of bulk revocations, whose agents this call does not read).
-    await this.incidents.indexForOwners(answer.incidentId, Date.parse(answer.revokedAt), [
-      agent.owner,
+    if (result.kind === 'already' && result.incidentId !== opening.id) {
+      await this.revocations.confirm(intent);
+      return {
+        incidentId: result.incidentId ?? '',
+        revokedAt: result.revokedAt ? isoMs(result.revokedAt) : '',
+        agents: 1,
+        agentIds: [agentId],
+        alreadyRevokedIds: [agentId],
+        missingIds: [],
+        agentId,
+        status: 'revoked' as const,
+        epoch: result.epoch,
+        reason: result.reason,
+        alreadyRevoked: true,
+      };
+    }
+    this.push(agentId, reason, isoMs(result.revokedAt), opening.id);
+    // The owner may read the incident as soon as the call returns.
+    await Promise.all([
+      this.incidents.create({
+        ...opening,
+        timeline: [opening.request, fenceEntry(opening, 1)],
+        owners: [result.owner],
+      }),
+      this.queue.followIncident(opening.id),
     ]);
+    // Not awaited: the answer does not depend on it, and a record left behind only makes the
+    // sweeper check an incident that exists.
+    this.revocations
+      .confirm(intent)
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error, incidentId: opening.id }, 'Could not clear a fence record'),
+      );
+    this.logger.log(
+      { incidentId: opening.id, by: principal.userId, agents: 1, via: opening.via },
+      'Revocation fenced',
+    );
     return {
-      ...answer,
+      incidentId: opening.id,
+      revokedAt: isoMs(result.revokedAt),
+      agents: 1,
+      agentIds: [agentId],
+      alreadyRevokedIds: [],
+      missingIds: [],
       agentId,
       status: 'revoked' as const,
       epoch: result.epoch,
@@ -192,21 +233,58 @@ export class RevocationService {
     };
   }
 
-  private async alreadyRevoked(agentId: string) {
-    const agent = await this.agents.find(agentId);
-    return {
-      incidentId: agent.incidentId ?? '',
-      revokedAt: agent.revokedAt ?? '',
-      agents: 1,
-      agentIds: [agentId],
-      alreadyRevokedIds: [agentId],
-      missingIds: [],
-      agentId,
-      status: 'revoked' as const,
-      epoch: agent.epoch,
-      reason: agent.revokeReason ?? '',
-      alreadyRevoked: true,
-    };
+  onApplicationBootstrap(): void {
+    this.sweeper = setInterval(() => {
+      this.sweeping ??= this.sweep()
+        .then(() => undefined)
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'Revocation sweep failed'))
+        .finally(() => (this.sweeping = undefined));
+    }, SWEEP_EVERY_MS);
+    this.sweeper.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.sweeper);
+    await this.sweeping;
+  }
+
+  /**
+   * Finishes single revocations whose request died between the fence and the incident: opens
+   * the incident (once, whoever gets there first) and queues its follow-up (idempotent, job id
+   * = incident id). Safe on every instance. Returns how many records it looked at.
+   */
+  async sweep(now = Date.now()): Promise<number> {
+    const due = await this.revocations.dueUnconfirmed(now, 100);
+    for (const member of due) {
+      const { agentId, opening } = JSON.parse(member) as { agentId: string; opening: Opening };
+      const [agent] = await this.agents.findMany([agentId]);
+      if (agent?.incidentId === opening.id) {
+        const status = await this.incidents.status(opening.id);
+        if (!status) {
+          await this.incidents.create({
+            ...opening,
+            timeline: [
+              opening.request,
+              {
+                ...fenceEntry(opening, 1),
+                actor: ACTOR,
+                detail: 'the request that fenced the agent ended before opening its incident',
+              },
+            ],
+            owners: [agent.owner],
+          });
+        }
+        if (!status || status === 'open') {
+          await this.queue.followIncident(opening.id);
+          this.logger.warn(
+            { agentId, incidentId: opening.id },
+            'Opened the incident and follow-up of a revocation whose request did not finish',
+          );
+        }
+      }
+      await this.revocations.confirm(member);
+    }
+    return due.length;
   }
 
   /** Lets a revoked agent act again under a new epoch. Callers must be admins. */
@@ -247,6 +325,33 @@ export class RevocationService {
           reinstatedAt: isoMs(result.reinstatedAt),
         };
     }
+  }
+
+  private opening(
+    principal: UserPrincipal,
+    agentIds: string[],
+    request: RevokeRequest,
+  ): Opening & { via: string } {
+    const openedAt = Date.now();
+    const origin = request.origin ?? { via: principal.via };
+    return {
+      id: newIncidentId(),
+      reason: request.reason,
+      openedBy: { userId: principal.userId, name: principal.name, role: principal.role },
+      openedFrom: origin,
+      openedAt,
+      rollback: request.rollback ?? 'epoch',
+      agentIds,
+      via: origin.via,
+      request: {
+        at: openedAt,
+        actor: actorOf(principal),
+        via: origin.deviceName ? `${origin.via}: ${origin.deviceName}` : origin.via,
+        step: 'revoke',
+        outcome: 'requested',
+        detail: `${describeSelector(request.selector)}: ${request.reason}`,
+      },
+    };
   }
 
   /** Resolves a selector to agent ids, enforcing who may stop what. */
@@ -316,6 +421,32 @@ export class RevocationService {
       this.logger.warn({ agentId, err: error }, 'Could not push lease.revoked');
     }
   }
+}
+
+const ACTOR = 'killswitch';
+
+const actorOf = (principal: UserPrincipal) => `${principal.name} (${principal.userId})`;
+
+/** The timeline's "fence" step: how many agents this call fenced, and how long it took. */
+function fenceEntry(
+  opening: Opening & { via?: string },
+  fenced: number,
+  answer?: RevocationAnswer,
+): StoredEntry {
+  const already = answer?.alreadyRevokedIds.length ?? 0;
+  const missing = answer?.missingIds.length ?? 0;
+  const now = Date.now();
+  return {
+    at: now,
+    actor: `${opening.openedBy.name} (${opening.openedBy.userId})`,
+    via: opening.openedFrom.via,
+    step: 'fence',
+    outcome: `${fenced} agents fenced`,
+    detail:
+      `in ${now - opening.openedAt} ms` +
+      (already ? `; ${already} were already revoked` : '') +
+      (missing ? `; ${missing} not found` : ''),
+  };
 }
 
 /** Fenced by this incident: by this call, or by the incident's own follow-up job. */

@@ -1,0 +1,170 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Agent, AgentsRepository, newAgentId } from '@app/agents';
+import { configWith } from '@app/config';
+import { IncidentsRepository } from '@app/incidents';
+import { LeasesRepository } from '../../leases/src/leases.repository';
+import { RedisService } from '@app/redis';
+import { FENCE_BATCH, RevocationRepository } from './revocation.repository';
+
+// The fence, lease marking and incident opening scripts against a real Redis.
+describe('fence scripts (real Redis)', () => {
+  const config = configWith({
+    redisUrl: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    keyPrefix: `test-int-${randomUUID().slice(0, 8)}`,
+  });
+  const redis = new RedisService(config);
+  let agents: AgentsRepository;
+  let leases: LeasesRepository;
+  let incidents: IncidentsRepository;
+  let revocations: RevocationRepository;
+
+  beforeAll(async () => {
+    await redis.connect();
+    agents = new AgentsRepository(redis);
+    leases = new LeasesRepository(redis);
+    incidents = new IncidentsRepository(redis);
+    revocations = new RevocationRepository(redis);
+  });
+
+  afterAll(async () => {
+    // SCAN, never KEYS: other tests share this Redis.
+    for await (const keys of redis.client.scanStream({
+      match: `${config.keyPrefix}:*`,
+      count: 500,
+    })) {
+      if ((keys as string[]).length > 0) {
+        await redis.client.unlink(...(keys as string[]));
+      }
+    }
+    await redis.onApplicationShutdown();
+  });
+
+  async function agent(owner = 'usr_0000000000000001'): Promise<Agent> {
+    const created: Agent = {
+      id: newAgentId(),
+      name: 'int',
+      owner,
+      labels: {},
+      allowedActions: [],
+      status: 'active',
+      epoch: 1,
+      createdAt: new Date().toISOString(),
+    };
+    await agents.create(created);
+    return created;
+  }
+
+  const lease = async (agentId: string) => {
+    const hash = randomBytes(32).toString('hex');
+    const issued = await leases.issue(agentId, hash, `lse_${hash.slice(0, 16)}`, 60_000, 600_000);
+    expect(issued.kind).toBe('ok');
+    return hash;
+  };
+
+  it('fences agents across several batches, each once, and reports the others as they are', async () => {
+    const fleet = await Promise.all(Array.from({ length: FENCE_BATCH * 2 + 7 }, () => agent()));
+    const before = fleet[3].id;
+    await revocations.fence(before, 'earlier | with a bar', 'usr_x', 'inc_0000000000000001');
+    const missing = newAgentId();
+    const ids = [...fleet.map((a) => a.id), missing];
+
+    const results = await revocations.fenceMany(
+      ids,
+      'bulk',
+      'usr_r',
+      'inc_0000000000000002',
+      false,
+    );
+
+    expect(results.size).toBe(ids.length);
+    expect(results.get(missing)).toEqual({ kind: 'missing' });
+    expect(results.get(before)).toMatchObject({
+      kind: 'already',
+      epoch: 2,
+      incidentId: 'inc_0000000000000001',
+      reason: 'earlier | with a bar',
+      owner: 'usr_0000000000000001',
+    });
+    const fenced = [...results.values()].filter((r) => r.kind === 'revoked');
+    expect(fenced).toHaveLength(fleet.length - 1);
+    expect(fenced.every((r) => r.kind === 'revoked' && r.epoch === 2)).toBe(true);
+    const stored = await agents.getMany(fleet.map((a) => a.id));
+    expect(stored.every((a) => a?.status === 'revoked' && a.epoch === 2)).toBe(true);
+    expect(stored.filter((a) => a?.incidentId === 'inc_0000000000000002')).toHaveLength(
+      fleet.length - 1,
+    );
+
+    // Fencing again changes nothing: no epoch moves.
+    const again = await revocations.fenceMany(ids, 'x', 'usr_r', 'inc_0000000000000003', false);
+    expect([...again.values()].filter((r) => r.kind === 'revoked')).toHaveLength(0);
+    expect((await agents.get(fleet[0].id))?.epoch).toBe(2);
+  });
+
+  it("refuses, writing nothing, to fence another owner's agent for an owner", async () => {
+    const theirs = await agent('usr_0000000000000002');
+    const member = JSON.stringify({ test: randomUUID() });
+    const result = await revocations.fenceOne(
+      theirs.id,
+      { reason: 'x', revokedBy: 'usr_1', incidentId: 'inc_0000000000000004', owner: 'usr_1' },
+      { member, dueAt: Date.now() + 5000 },
+    );
+    expect(result).toEqual({ kind: 'forbidden' });
+    expect(await agents.get(theirs.id)).toMatchObject({ status: 'active', epoch: 1 });
+    // The record written before the fence is there for the caller to clear.
+    expect(await revocations.dueUnconfirmed(Date.now() + 10_000, 100)).toContain(member);
+    await revocations.confirm(member);
+    expect(await revocations.dueUnconfirmed(Date.now() + 10_000, 100)).not.toContain(member);
+
+    const own = await revocations.fenceOne(
+      theirs.id,
+      {
+        reason: 'x',
+        revokedBy: 'usr_0000000000000002',
+        incidentId: 'inc_0000000000000004',
+        owner: 'usr_0000000000000002',
+      },
+      { member, dueAt: Date.now() + 5000 },
+    );
+    expect(own).toMatchObject({ kind: 'revoked', epoch: 2, owner: 'usr_0000000000000002' });
+    await revocations.confirm(member);
+  });
+
+  it("marks the revoked epoch's leases for the record and leaves a later epoch's alone", async () => {
+    const { id } = await agent();
+    const old = [await lease(id), await lease(id)];
+    const fenced = await revocations.fence(id, 'stop', 'usr_r', 'inc_0000000000000005');
+    expect(fenced.kind).toBe('revoked');
+    // Dead from the fence on, before any marking.
+    expect((await leases.touch(id, old[0], false)).kind).toBe('revoked');
+    expect((await revocations.reinstate(id, 'ok', 'usr_a')).kind).toBe('active');
+    const fresh = await lease(id);
+
+    expect(await revocations.markLeases(id, 1, 1_800_000_000_000, 'stop', 'inc_5')).toBe(2);
+    expect(await revocations.markLeases(id, 1, 1_800_000_000_000, 'stop', 'inc_5')).toBe(0);
+    expect(await leases.touch(id, old[1], false)).toMatchObject({
+      kind: 'revoked',
+      reason: 'stop',
+      incidentId: 'inc_5',
+    });
+    expect((await leases.touch(id, fresh, true)).kind).toBe('active');
+  });
+
+  it('opens an incident once, whoever writes it first', async () => {
+    const input = {
+      id: 'inc_00000000000000a1',
+      reason: 'r',
+      openedBy: { userId: 'usr_1', name: 'R', role: 'responder' as const },
+      openedFrom: { via: 'api' as const },
+      openedAt: Date.now(),
+      rollback: 'epoch' as const,
+      agentIds: Array.from({ length: 2500 }, (_, i) => `agt_${String(i).padStart(16, '0')}`),
+      timeline: [{ at: Date.now(), actor: 'R', via: 'api', step: 'revoke', outcome: 'requested' }],
+    };
+    expect(await incidents.create(input)).toBe(true);
+    expect(await incidents.create({ ...input, reason: 'second' })).toBe(false);
+    const incident = await incidents.get(input.id);
+    expect(incident).toMatchObject({ reason: 'r', agents: 2500, status: 'open' });
+    expect(incident?.agentIds).toEqual(input.agentIds);
+    expect(incident?.timeline).toHaveLength(1);
+  });
+});
