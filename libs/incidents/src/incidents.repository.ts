@@ -90,8 +90,7 @@ export class IncidentsRepository {
       [
         Object.keys(fields).length,
         ...Object.entries(fields).flat(),
-        input.agentIds.length,
-        ...input.agentIds,
+        input.agentIds.join(' '),
         ...input.timeline.map((entry) => JSON.stringify(entry)),
       ],
     );
@@ -121,8 +120,18 @@ export class IncidentsRepository {
     await pipeline.exec();
   }
 
-  agentIds(incidentId: string): Promise<string[]> {
-    return this.redis.client.lrange(this.keys.incidentAgents(incidentId), 0, -1);
+  async agentIds(incidentId: string): Promise<string[]> {
+    const key = this.keys.incidentAgents(incidentId);
+    try {
+      const ids = await this.redis.client.get(key);
+      return ids ? ids.split(' ') : [];
+    } catch (error) {
+      // Incidents opened by 0.1 kept their agents in a list.
+      if (error instanceof Error && error.message.startsWith('WRONGTYPE')) {
+        return this.redis.client.lrange(key, 0, -1);
+      }
+      throw error;
+    }
   }
 
   /** Sets how many agents this incident fenced (its follow-up total). */

@@ -39,7 +39,7 @@
  * | `<p>:revocation:unconfirmed`          | zset   | JSON of a single-agent revocation (agent, incident, who, why) written just before its fence, removed once its incident and follow-up exist; scored by when the sweeper may finish it (ms) |
  * | `<p>:{<agentId>}:followup:<incidentId>` | hash | what one incident's follow-up did to the agent: halted, aborted, rolledBack (exact counters) |
  * | `<p>:{<incidentId>}:incident`         | hash   | id, status, reason, openedBy, openedFrom, openedAt, rollback policy, total, done, counts, resolution |
- * | `<p>:{<incidentId>}:agents`           | list   | the agent ids the revocation selected                                       |
+ * | `<p>:{<incidentId>}:agents`           | string | the agent ids the revocation selected, space-separated (one piece: cheap at 10,000) |
  * | `<p>:{<incidentId>}:timeline`         | list   | JSON `{at, actor, via, step, outcome, detail?, agentId?, actionId?}`, oldest first |
  * | `<p>:{<incidentId>}:review`           | list   | JSON `{agentId, actionId?, type?, why}`: what could not be undone          |
  * | `<p>:{<incidentId>}:reported`         | set    | agents whose follow-up has been counted (makes reporting exactly-once)      |

@@ -166,5 +166,8 @@ describe('fence scripts (real Redis)', () => {
     expect(incident).toMatchObject({ reason: 'r', agents: 2500, status: 'open' });
     expect(incident?.agentIds).toEqual(input.agentIds);
     expect(incident?.timeline).toHaveLength(1);
+    // Incidents written before the agents were one string kept them in a list.
+    await redis.client.rpush(redis.keys.incidentAgents('inc_00000000000000a2'), 'agt_1', 'agt_2');
+    expect(await incidents.agentIds('inc_00000000000000a2')).toEqual(['agt_1', 'agt_2']);
   });
 });
