@@ -1,4 +1,5 @@
 import { IncidentsRepository } from '@app/incidents';
+import { RedisService } from '@app/redis';
 import { RunningApp, startKillswitch, testConfig } from './support/apps';
 import { createAgent, createUser, issueLease, TestUser } from './support/factories';
 import { Api } from './support/http';
@@ -271,6 +272,9 @@ describe('the revocation engine', () => {
     for (let n = 0; n < 3; n++) {
       queued.push((await lease.post('/v1/actions', { type: 'slow.job', params: { n } })).body.id);
     }
+    // A record nobody can read is dropped, not retried forever.
+    const redis = ks.app.get(RedisService, { strict: false });
+    await redis.client.zadd(redis.keys.revocationUnconfirmed(), 0, 'not json');
     // The process "dies" between the fence and the incident: the write of the incident fails.
     const repository = ks.app.get(IncidentsRepository, { strict: false });
     const create = jest
@@ -311,6 +315,7 @@ describe('the revocation engine', () => {
     for (const id of queued) {
       expect(['halted', 'aborted']).toContain((await actionOf(id)).status);
     }
+    expect(await redis.client.zcard(redis.keys.revocationUnconfirmed())).toBe(0);
     // Asking again answers with the incident the sweeper opened; nothing is opened twice.
     const again = await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'again' });
     expect(again.body).toMatchObject({ alreadyRevoked: true, incidentId: fenced.incidentId });

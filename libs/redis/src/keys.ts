@@ -5,8 +5,9 @@
  * deployments can share one Redis. Keys that a Lua script or MULTI touches together share one
  * `{hash tag}`, so the schema works unchanged on Redis Cluster:
  * - `{auth}`: users and API keys (small, rarely written; one slot keeps user creation atomic).
- * - `{agt_…}` (the agent id itself): an agent and its leases, so that revoking it (status,
- *   epoch and every lease at once) is one Lua script on one slot.
+ * - `{agt_…}` (the agent id itself): an agent, its leases and its actions, so that a heartbeat,
+ *   a submission or an action's start is one Lua script on one slot. (The bulk fence alone
+ *   batches many agents' hashes into one script: see fence-agents.lua.)
  * Indexes that span agents (listing, labels, owners) live outside any agent's slot and are
  * written before the agent itself, so a crash leaves at worst an index entry to skip.
  *

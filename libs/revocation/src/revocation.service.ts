@@ -256,7 +256,13 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
   async sweep(now = Date.now()): Promise<number> {
     const due = await this.revocations.dueUnconfirmed(now, 100);
     for (const member of due) {
-      const { agentId, opening } = JSON.parse(member) as { agentId: string; opening: Opening };
+      const record = parseRecord(member);
+      if (!record) {
+        this.logger.warn({ member }, 'Dropped an unreadable revocation record');
+        await this.revocations.confirm(member);
+        continue;
+      }
+      const { agentId, opening } = record;
       const [agent] = await this.agents.findMany([agentId]);
       if (agent?.incidentId === opening.id) {
         const status = await this.incidents.status(opening.id);
@@ -424,6 +430,17 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
 }
 
 const ACTOR = 'killswitch';
+
+function parseRecord(member: string): { agentId: string; opening: Opening } | undefined {
+  try {
+    const record = JSON.parse(member) as { agentId?: unknown; opening?: Partial<Opening> };
+    return typeof record.agentId === 'string' && typeof record.opening?.id === 'string'
+      ? (record as { agentId: string; opening: Opening })
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 const actorOf = (principal: UserPrincipal) => `${principal.name} (${principal.userId})`;
 
