@@ -138,7 +138,12 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       ]),
     ]);
     this.logger.log(
-      { incidentId: opening.id, by: principal.userId, agents: answer.agents, via: opening.via },
+      {
+        incidentId: opening.id,
+        by: principal.userId,
+        agents: answer.agents,
+        via: opening.openedFrom.via,
+      },
       'Revocation fenced',
     );
     return answer;
@@ -215,7 +220,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
         this.logger.warn({ err: error, incidentId: opening.id }, 'Could not clear a fence record'),
       );
     this.logger.log(
-      { incidentId: opening.id, by: principal.userId, agents: 1, via: opening.via },
+      { incidentId: opening.id, by: principal.userId, agents: 1, via: opening.openedFrom.via },
       'Revocation fenced',
     );
     return {
@@ -333,11 +338,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
-  private opening(
-    principal: UserPrincipal,
-    agentIds: string[],
-    request: RevokeRequest,
-  ): Opening & { via: string } {
+  private opening(principal: UserPrincipal, agentIds: string[], request: RevokeRequest): Opening {
     const openedAt = Date.now();
     const origin = request.origin ?? { via: principal.via };
     return {
@@ -348,7 +349,6 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       openedAt,
       rollback: request.rollback ?? 'epoch',
       agentIds,
-      via: origin.via,
       request: {
         at: openedAt,
         actor: actorOf(principal),
@@ -445,11 +445,7 @@ function parseRecord(member: string): { agentId: string; opening: Opening } | un
 const actorOf = (principal: UserPrincipal) => `${principal.name} (${principal.userId})`;
 
 /** The timeline's "fence" step: how many agents this call fenced, and how long it took. */
-function fenceEntry(
-  opening: Opening & { via?: string },
-  fenced: number,
-  answer?: RevocationAnswer,
-): StoredEntry {
+function fenceEntry(opening: Opening, fenced: number, answer?: RevocationAnswer): StoredEntry {
   const already = answer?.alreadyRevokedIds.length ?? 0;
   const missing = answer?.missingIds.length ?? 0;
   const now = Date.now();
