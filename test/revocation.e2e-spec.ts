@@ -1,5 +1,6 @@
 import { IncidentsRepository } from '@app/incidents';
 import { RedisService } from '@app/redis';
+import { RevocationRepository } from '@app/revocation';
 import { RunningApp, startKillswitch, testConfig } from './support/apps';
 import { createAgent, createUser, issueLease, TestUser } from './support/factories';
 import { Api } from './support/http';
@@ -319,6 +320,39 @@ describe('the revocation engine', () => {
     // Asking again answers with the incident the sweeper opened; nothing is opened twice.
     const again = await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'again' });
     expect(again.body).toMatchObject({ alreadyRevoked: true, incidentId: fenced.incidentId });
+  }, 60_000);
+
+  it('finishes a bulk stop whose request died before fencing: the held fan-out job fences', async () => {
+    const label = { fleet: `held-${Date.now()}` };
+    const fleet = await Promise.all([1, 2, 3].map(() => agentApi(owner.api, label)));
+    // The process "dies" after queueing the fan-out job, before any agent is fenced.
+    const repository = ks.app.get(RevocationRepository, { strict: false });
+    const fenceMany = jest
+      .spyOn(repository, 'fenceMany')
+      .mockRejectedValueOnce(new Error('the process died here'));
+    let failed;
+    try {
+      failed = await responder.api.post('/v1/revocations', {
+        selector: { labels: label },
+        reason: 'fleet compromised',
+      });
+    } finally {
+      fenceMany.mockRestore();
+    }
+    expect(failed.status).toBe(500);
+    // The incident was opened before the fence; its held fan-out job finishes the fence.
+    const listed = (await responder.api.get('/v1/incidents?limit=5')).body.items;
+    const incident = listed.find((i: any) => i.reason === 'fleet compromised' && i.agents === 3);
+    expect(incident).toBeDefined();
+    const done = await incidentDone(incident.id);
+    expect(done.counts.fenced).toBe(3);
+    for (const { agent, lease } of fleet) {
+      expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body).toMatchObject({
+        status: 'revoked',
+        incidentId: incident.id,
+      });
+      expect((await lease.post('/v1/leases/heartbeat', {})).status).toBe(401);
+    }
   }, 60_000);
 
   it('revokes 1,000 agents by label: all fenced when the call returns, all halted when done', async () => {
