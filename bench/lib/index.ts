@@ -27,6 +27,8 @@ export {
   benchPrefix,
   claimPrefix,
   countPrefix,
+  commandStats,
+  commandStatsBetween,
   deletePrefix,
   harnessConnection,
   redisCpuSeconds,

@@ -193,3 +193,30 @@ export async function watchSlowlog(url: string, thresholdMicros: number) {
     },
   };
 }
+
+/** Calls and microseconds of Redis CPU per command so far (`INFO commandstats`). */
+export type CommandStats = Map<string, { calls: number; micros: number }>;
+
+export async function commandStats(url: string): Promise<CommandStats> {
+  const info = await withRedis(url, (redis) => redis.info('commandstats'));
+  const stats: CommandStats = new Map();
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+    stats.set(match[1], { calls: Number(match[2]), micros: Number(match[3]) });
+  }
+  return stats;
+}
+
+/** What ran between two readings, the costliest first (commands over `minMicros` in all). */
+export function commandStatsBetween(
+  before: CommandStats,
+  after: CommandStats,
+  minMicros = 500,
+): { command: string; calls: number; micros: number }[] {
+  return [...after]
+    .map(([command, now]) => {
+      const then = before.get(command) ?? { calls: 0, micros: 0 };
+      return { command, calls: now.calls - then.calls, micros: now.micros - then.micros };
+    })
+    .filter((delta) => delta.micros >= minMicros)
+    .sort((a, b) => b.micros - a.micros);
+}

@@ -4,6 +4,8 @@ import { Queue } from 'bullmq';
 import { io, type Socket } from 'socket.io-client';
 import {
   claimPrefix,
+  commandStats,
+  commandStatsBetween,
   count,
   createUser,
   distribution,
@@ -36,6 +38,7 @@ const PUSH_WAIT_MS = 2000;
 
 const verdict = (met: boolean) => (met ? 'met' : 'NOT met');
 const load1 = () => loadavg()[0].toFixed(2);
+const ratio = (value: number, baseline: number) => `${(value / baseline).toFixed(1)}x`;
 
 interface Leased {
   agentId: string;
@@ -46,6 +49,8 @@ interface Leased {
 interface Sample {
   /** Whether heartbeat and introspection probes ran beside the call. */
   probed: boolean;
+  /** The baseline: an authenticated one-read request on the same connection, just before. */
+  baseline: number;
   revoke: number;
   heartbeat: number;
   introspect: number;
@@ -199,6 +204,14 @@ async function run(ctx: BenchContext): Promise<void> {
       status === 401 && (body as { status?: string } | undefined)?.status === 'revoked';
     const isInactive = (status: number, body: unknown) =>
       status === 200 && (body as { active?: boolean } | undefined)?.active === false;
+    // The baseline: what any authenticated request with one Redis read costs on this
+    // connection, right now (the floor the revocation is compared to).
+    const read = await phone.send('GET', `/v1/agents/${agent.agentId}`, {
+      token: responder.apiKey,
+    });
+    if (read.status !== 200) {
+      throw new Error(`the baseline read answered ${read.status}`);
+    }
     const sentAt = performance.now();
     const deadline = sentAt + 5000;
     const revokeCall = phone.send<{ status?: string }>(
@@ -236,6 +249,7 @@ async function run(ctx: BenchContext): Promise<void> {
     if (index >= WARMUP_REVOCATIONS) {
       samples.push({
         probed,
+        baseline: read.answeredAt - read.sentAt,
         revoke: revoked.answeredAt - sentAt,
         heartbeat: heartbeat - sentAt,
         introspect: introspect - sentAt,
@@ -258,6 +272,7 @@ async function run(ctx: BenchContext): Promise<void> {
       samples.map((s) => (s.probed ? Math.max(s.heartbeat, s.introspect) : s.revoke)),
     ),
     push: distribution(samples.map((s) => s.push).filter((ms) => !Number.isNaN(ms))),
+    baseline: distribution(samples.map((s) => s.baseline)),
   };
   const lostPushes = samples.length - dist.push.count;
   const latencyRow = (label: string, d: Distribution) => [
@@ -320,6 +335,7 @@ async function run(ctx: BenchContext): Promise<void> {
   await slowlog.reset();
 
   ctx.log(`(b) revoking fleet=bench`);
+  const statsBefore = await commandStats(redisUrl);
   const bulk = await phone.send<{ incidentId: string; agents: number }>('POST', '/v1/revocations', {
     token: responder.apiKey,
     json: { selector: { labels: { fleet: 'bench' } }, reason: 'bench: bulk revocation' },
@@ -331,6 +347,9 @@ async function run(ctx: BenchContext): Promise<void> {
     );
   }
   const fenceMs = bulk.answeredAt - bulk.sentAt;
+  // Redis CPU while the call ran (the follow-up is held until it answers): how much of the
+  // call is Redis' own work.
+  const redisDuringCall = commandStatsBetween(statsBefore, await commandStats(redisUrl));
   const incidentId = bulk.body.incidentId;
   const incidentKey = `${prefix}:{${incidentId}}:incident`;
   let state: (string | null)[] = [];
@@ -399,6 +418,7 @@ async function run(ctx: BenchContext): Promise<void> {
           latencyRow('  fence visible to both', dist.fence),
           latencyRow(`fence visible, all (${dist.fenceAll.count})`, dist.fenceAll),
           latencyRow('lease.revoked push received', dist.push),
+          latencyRow(`baseline: GET /v1/agents/:id (${dist.baseline.count})`, dist.baseline),
         ],
       ),
       `lease.revoked pushes received: ${dist.push.count} of ${samples.length}` +
@@ -410,7 +430,11 @@ async function run(ctx: BenchContext): Promise<void> {
           : ''),
       '',
       `p99 to fence visible ${fineMs(dist.fenceAll.p99)}; target < ${TARGET_FENCE_P99_MS} ms: ` +
-        verdict(dist.fenceAll.p99 < TARGET_FENCE_P99_MS),
+        `${verdict(dist.fenceAll.p99 < TARGET_FENCE_P99_MS)}. The baseline (an authenticated ` +
+        'request with one Redis read, on the same connection just before each revocation) has ' +
+        `p50 ${fineMs(dist.baseline.p50)} and p99 ${fineMs(dist.baseline.p99)} on this machine ` +
+        `now: the fence p50 is ${ratio(dist.fenceAll.p50, dist.baseline.p50)} and its p99 ` +
+        `${ratio(dist.fenceAll.p99, dist.baseline.p99)} of the baseline's`,
       '',
       `revoke (b): ${count(fleet)} agents (label fleet=bench) with ${count(totalActions)} queued ` +
         `actions (${perAgent} each; actions queue paused so none runs), set up over HTTP in ` +
@@ -434,6 +458,12 @@ async function run(ctx: BenchContext): Promise<void> {
           ],
           ['  the same, by the incident (doneAt - openedAt)', fineMs(serverHaltMs), '', ''],
         ],
+      ),
+      'Redis CPU during the call (INFO commandstats; commands run by a script are counted in ' +
+        'the script and again on their own line):',
+      ...redisDuringCall.map(
+        (c) =>
+          `  ${c.command.padEnd(10)} ${count(c.calls).padStart(7)} calls  ${fineMs(c.micros / 1000)}`,
       ),
       `incident ${incident.status}, progress ${incident.progress.done}/${incident.progress.total}, ` +
         `counts ${JSON.stringify(incident.counts)}; halted == ${count(totalActions)}: ` +
