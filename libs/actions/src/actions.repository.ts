@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { join } from 'node:path';
 import { AppConfig } from '@app/config';
-import { defineScript, Keys, RedisService, runScript } from '@app/redis';
+import { Confirmations, defineScript, Keys, RedisService, runScript } from '@app/redis';
 import { Action, ACTION_FIELDS, actionFromFields, agentOfAction } from './action';
 import type { ControlMessage } from './actions.queue';
 
@@ -25,12 +25,14 @@ export type FinalStatus = 'succeeded' | 'failed' | 'aborted' | 'retrying';
 @Injectable()
 export class ActionsRepository {
   private readonly keys: Keys;
+  private readonly unconfirmed: Confirmations;
 
   constructor(
     private readonly redis: RedisService,
     private readonly config: AppConfig,
   ) {
     this.keys = redis.keys;
+    this.unconfirmed = new Confirmations(redis.client, redis.keys.gateUnconfirmed());
     defineScript(redis.client, 'ksSubmitAction', script('submit-action'), 7);
     defineScript(redis.client, 'ksStartAction', script('start-action'), 4);
     defineScript(redis.client, 'ksFinishAction', script('finish-action'), 5);
@@ -284,28 +286,20 @@ export class ActionsRepository {
     return actions;
   }
 
-  /** Marks a submission as not yet confirmed in the queue (see `ActionsSweeper`). */
+  /** Marks a submission as not yet confirmed in the queue (see `ActionsService.sweep`). */
   async markUnconfirmed(agentId: string, actionId: string, checkAt: number): Promise<void> {
-    await this.redis.client.zadd(this.keys.gateUnconfirmed(), checkAt, `${agentId}|${actionId}`);
+    await this.unconfirmed.mark(`${agentId}|${actionId}`, checkAt);
   }
 
-  async confirm(agentId: string, actionId: string): Promise<void> {
-    await this.redis.client.zrem(this.keys.gateUnconfirmed(), `${agentId}|${actionId}`);
+  confirm(agentId: string, actionId: string): Promise<void> {
+    return this.unconfirmed.confirm(`${agentId}|${actionId}`);
   }
 
   async dueUnconfirmed(
     now: number,
     count: number,
   ): Promise<{ agentId: string; actionId: string }[]> {
-    const members = await this.redis.client.zrangebyscore(
-      this.keys.gateUnconfirmed(),
-      '-inf',
-      now,
-      'LIMIT',
-      0,
-      count,
-    );
-    return members.map((member) => {
+    return (await this.unconfirmed.due(now, count)).map((member) => {
       const [agentId, actionId] = member.split('|');
       return { agentId, actionId };
     });

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AgentsService, canSeeAll } from '@app/agents';
 import type { Principal } from '@app/auth';
-import { DomainError, forbidden, notFound } from '@app/core';
+import { DomainError, forbidden, notFound, runEvery } from '@app/core';
 import { Action, agentOfAction, newActionId } from './action';
 import { ActionTypesService } from './action-types.service';
 import { ActionsQueue } from './actions.queue';
@@ -21,8 +21,7 @@ const SWEEP_EVERY_MS = 2000;
 @Injectable()
 export class ActionsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ActionsService.name);
-  private sweeper?: NodeJS.Timeout;
-  private sweeping?: Promise<void>;
+  private sweeper?: { stop(): Promise<void> };
 
   constructor(
     private readonly actions: ActionsRepository,
@@ -137,18 +136,15 @@ export class ActionsService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   onApplicationBootstrap(): void {
-    this.sweeper = setInterval(() => {
-      this.sweeping ??= this.sweep()
-        .then(() => undefined)
-        .catch((error: unknown) => this.logger.warn({ err: error }, 'Gate sweep failed'))
-        .finally(() => (this.sweeping = undefined));
-    }, SWEEP_EVERY_MS);
-    this.sweeper.unref();
+    this.sweeper = runEvery(
+      SWEEP_EVERY_MS,
+      () => this.sweep(),
+      (error) => this.logger.warn({ err: error }, 'Gate sweep failed'),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.sweeper);
-    await this.sweeping;
+    await this.sweeper?.stop();
   }
 
   /**

@@ -1,17 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { Agent, AgentsRepository, newAgentId } from '@app/agents';
 import { configWith } from '@app/config';
 import { RedisService } from '@app/redis';
 import { RevocationRepository } from '@app/revocation';
 import { newActionId } from './action';
 import { ActionsRepository } from './actions.repository';
+import { deletePrefix, REDIS_URL, testPrefix } from '../../../test/support/redis';
 
 // The Lua scripts of the gate and the fence against a real Redis, below the HTTP layer.
 describe('gate and fence scripts (real Redis)', () => {
-  const config = configWith({
-    redisUrl: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
-    keyPrefix: `test-int-${randomUUID().slice(0, 8)}`,
-  });
+  const config = configWith({ redisUrl: REDIS_URL, keyPrefix: testPrefix('gate') });
   const redis = new RedisService(config);
   let agents: AgentsRepository;
   let actions: ActionsRepository;
@@ -25,15 +22,7 @@ describe('gate and fence scripts (real Redis)', () => {
   });
 
   afterAll(async () => {
-    // SCAN, never KEYS: other tests share this Redis.
-    for await (const keys of redis.client.scanStream({
-      match: `${config.keyPrefix}:*`,
-      count: 500,
-    })) {
-      if ((keys as string[]).length > 0) {
-        await redis.client.unlink(...(keys as string[]));
-      }
-    }
+    await deletePrefix(config.keyPrefix);
     await redis.onApplicationShutdown();
   });
 

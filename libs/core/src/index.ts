@@ -4,3 +4,4 @@ export { loggingModule, redactedPaths } from './logging';
 export { createHttpApp, type HttpAppOptions } from './http-app';
 export { runMain } from './run-main';
 export { settleWithin } from './deadline';
+export { runEvery } from './periodic';

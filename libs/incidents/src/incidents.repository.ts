@@ -18,6 +18,17 @@ const script = (name: string) => join(__dirname, 'lua', `${name}.lua`);
 /** A timeline entry as stored: `at` in epoch milliseconds. */
 export type StoredEntry = Omit<TimelineEntry, 'at'> & { at: number };
 
+/** What opens an incident; all of it is known before anything is fenced. */
+export interface IncidentOpening {
+  id: string;
+  reason: string;
+  openedBy: Actor;
+  openedFrom: Origin;
+  openedAt: number;
+  rollback: RollbackPolicy;
+  agentIds: string[];
+}
+
 const SUMMARY_FIELDS = [
   'id',
   'status',
@@ -54,17 +65,9 @@ export class IncidentsRepository {
    * Opens an incident, once: a second call with the same id changes nothing and answers false.
    * `owners` are indexed at once (their agents' follow-up indexes them too).
    */
-  async create(input: {
-    id: string;
-    reason: string;
-    openedBy: Actor;
-    openedFrom: Origin;
-    openedAt: number;
-    rollback: RollbackPolicy;
-    agentIds: string[];
-    timeline: StoredEntry[];
-    owners?: string[];
-  }): Promise<boolean> {
+  async create(
+    input: IncidentOpening & { timeline: StoredEntry[]; owners?: string[] },
+  ): Promise<boolean> {
     const k = this.keys;
     const fields: Record<string, string | number> = {
       id: input.id,

@@ -1,5 +1,9 @@
 export * from './incident';
 export { IncidentsModule } from './incidents.module';
 export { IncidentsService } from './incidents.service';
-export { IncidentsRepository, type StoredEntry } from './incidents.repository';
+export {
+  IncidentsRepository,
+  type IncidentOpening,
+  type StoredEntry,
+} from './incidents.repository';
 export { renderIncidentMarkdown } from './incident.markdown';

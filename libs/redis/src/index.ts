@@ -10,3 +10,4 @@ export {
   type ConnectionRole,
 } from './connection';
 export { defineScript, runScript } from './scripts';
+export { Confirmations } from './confirmations';

@@ -5,13 +5,11 @@ import { IncidentsRepository } from '@app/incidents';
 import { LeasesRepository } from '../../leases/src/leases.repository';
 import { RedisService } from '@app/redis';
 import { FENCE_BATCH, RevocationRepository } from './revocation.repository';
+import { deletePrefix, REDIS_URL, testPrefix } from '../../../test/support/redis';
 
 // The fence, lease marking and incident opening scripts against a real Redis.
 describe('fence scripts (real Redis)', () => {
-  const config = configWith({
-    redisUrl: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
-    keyPrefix: `test-int-${randomUUID().slice(0, 8)}`,
-  });
+  const config = configWith({ redisUrl: REDIS_URL, keyPrefix: testPrefix('fence') });
   const redis = new RedisService(config);
   let agents: AgentsRepository;
   let leases: LeasesRepository;
@@ -27,15 +25,7 @@ describe('fence scripts (real Redis)', () => {
   });
 
   afterAll(async () => {
-    // SCAN, never KEYS: other tests share this Redis.
-    for await (const keys of redis.client.scanStream({
-      match: `${config.keyPrefix}:*`,
-      count: 500,
-    })) {
-      if ((keys as string[]).length > 0) {
-        await redis.client.unlink(...(keys as string[]));
-      }
-    }
+    await deletePrefix(config.keyPrefix);
     await redis.onApplicationShutdown();
   });
 

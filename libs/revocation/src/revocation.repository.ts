@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { join } from 'node:path';
-import { defineScript, Keys, RedisService, runScript } from '@app/redis';
+import { Confirmations, defineScript, Keys, RedisService, runScript } from '@app/redis';
 
 const script = (name: string) => join(__dirname, 'lua', `${name}.lua`);
 
@@ -27,9 +27,11 @@ export const FENCE_BATCH = 500;
 @Injectable()
 export class RevocationRepository {
   private readonly keys: Keys;
+  private readonly unconfirmed: Confirmations;
 
   constructor(private readonly redis: RedisService) {
     this.keys = redis.keys;
+    this.unconfirmed = new Confirmations(redis.client, redis.keys.revocationUnconfirmed());
     defineScript(redis.client, 'ksFenceAgents', script('fence-agents'), 'any');
     defineScript(redis.client, 'ksMarkLeases', script('mark-leases'), 1);
     defineScript(redis.client, 'ksReinstateAgent', script('reinstate-agent'), 1);
@@ -47,8 +49,7 @@ export class RevocationRepository {
     fence: { reason: string; revokedBy: string; incidentId: string; owner: string },
     intent: { member: string; dueAt: number },
   ): Promise<FenceResult | { kind: 'forbidden' }> {
-    const client = this.redis.client;
-    const marked = client.zadd(this.keys.revocationUnconfirmed(), intent.dueAt, intent.member);
+    const marked = this.unconfirmed.mark(intent.member, intent.dueAt);
     const fenced = this.fenceBatch([agentId], fence.reason, fence.revokedBy, fence.incidentId, {
       publish: true,
       owner: fence.owner,
@@ -60,20 +61,13 @@ export class RevocationRepository {
   }
 
   /** Removes a single revocation's record once its incident and follow-up exist. */
-  async confirm(member: string): Promise<void> {
-    await this.redis.client.zrem(this.keys.revocationUnconfirmed(), member);
+  confirm(member: string): Promise<void> {
+    return this.unconfirmed.confirm(member);
   }
 
   /** Single revocations whose incident or follow-up may have been lost to a crash. */
   dueUnconfirmed(now: number, count: number): Promise<string[]> {
-    return this.redis.client.zrangebyscore(
-      this.keys.revocationUnconfirmed(),
-      '-inf',
-      now,
-      'LIMIT',
-      0,
-      count,
-    );
+    return this.unconfirmed.due(now, count);
   }
 
   async fence(

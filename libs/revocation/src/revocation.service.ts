@@ -1,9 +1,9 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AgentsService, canSeeAll } from '@app/agents';
 import type { UserPrincipal } from '@app/auth';
-import { badRequest, conflict, DomainError, forbidden, notFound } from '@app/core';
+import { badRequest, conflict, DomainError, forbidden, notFound, runEvery } from '@app/core';
 import {
-  Actor,
+  IncidentOpening,
   IncidentsRepository,
   isoMs,
   newIncidentId,
@@ -59,23 +59,13 @@ const FANOUT_HELD_MS = 10_000;
 const CONFIRM_WITHIN_MS = 5000;
 const SWEEP_EVERY_MS = 2000;
 
-/** What opens an incident: all of it is known before the fence. */
-interface Opening {
-  id: string;
-  reason: string;
-  openedBy: Actor;
-  openedFrom: Origin;
-  openedAt: number;
-  rollback: RollbackPolicy;
-  agentIds: string[];
-  request: StoredEntry;
-}
+/** An incident's opening with its first timeline entry (who asked, from where). */
+type Opening = IncidentOpening & { request: StoredEntry };
 
 @Injectable()
 export class RevocationService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RevocationService.name);
-  private sweeper?: NodeJS.Timeout;
-  private sweeping?: Promise<void>;
+  private sweeper?: { stop(): Promise<void> };
 
   constructor(
     private readonly agents: AgentsService,
@@ -239,18 +229,15 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
   }
 
   onApplicationBootstrap(): void {
-    this.sweeper = setInterval(() => {
-      this.sweeping ??= this.sweep()
-        .then(() => undefined)
-        .catch((error: unknown) => this.logger.warn({ err: error }, 'Revocation sweep failed'))
-        .finally(() => (this.sweeping = undefined));
-    }, SWEEP_EVERY_MS);
-    this.sweeper.unref();
+    this.sweeper = runEvery(
+      SWEEP_EVERY_MS,
+      () => this.sweep(),
+      (error) => this.logger.warn({ err: error }, 'Revocation sweep failed'),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.sweeper);
-    await this.sweeping;
+    await this.sweeper?.stop();
   }
 
   /**
