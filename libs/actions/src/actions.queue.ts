@@ -84,7 +84,9 @@ export class ActionsQueue implements OnApplicationShutdown {
       'execute',
       { agentId, actionId, attemptOffset: attemptsMade },
       {
-        jobId: actionId,
+        // Not the action id: a job of that id may have run already (the action's own, or a
+        // sweep's that found it running inline elsewhere), and would make this add a no-op.
+        jobId: `${actionId}-retry${attemptsMade}`,
         delay: delayMs,
         attempts: Math.max(1, this.config.actionMaxAttempts - attemptsMade),
       },

@@ -16,9 +16,9 @@ export type SubmitResult =
 
 export type StartResult =
   | { kind: 'run'; type: string; params: unknown; epoch: number }
-  | { kind: 'halted' }
+  | { kind: 'halted'; released: string[] }
   | { kind: 'done'; status: string }
-  | { kind: 'gone' };
+  | { kind: 'gone'; released: string[] };
 
 export type FinalStatus = 'succeeded' | 'failed' | 'aborted' | 'retrying';
 
@@ -26,6 +26,8 @@ export type FinalStatus = 'succeeded' | 'failed' | 'aborted' | 'retrying';
 export class ActionsRepository {
   private readonly keys: Keys;
   private readonly unconfirmed: Confirmations;
+  /** How long an ended action stays readable (ACTION_RETENTION_DAYS). */
+  private readonly retentionMs: number;
 
   constructor(
     private readonly redis: RedisService,
@@ -33,8 +35,9 @@ export class ActionsRepository {
   ) {
     this.keys = redis.keys;
     this.unconfirmed = new Confirmations(redis.client, redis.keys.gateUnconfirmed());
+    this.retentionMs = config.actionRetentionDays * 24 * 3600 * 1000;
     defineScript(redis.client, 'ksSubmitAction', script('submit-action'), 7);
-    defineScript(redis.client, 'ksStartAction', script('start-action'), 4);
+    defineScript(redis.client, 'ksStartAction', script('start-action'), 5);
     defineScript(redis.client, 'ksFinishAction', script('finish-action'), 5);
     defineScript(redis.client, 'ksHaltQueued', script('halt-queued'), 3);
     defineScript(redis.client, 'ksClaimRollback', script('claim-rollback'), 1);
@@ -91,7 +94,16 @@ export class ActionsRepository {
     }
   }
 
-  async start(agentId: string, actionId: string, attempt: number): Promise<StartResult> {
+  /**
+   * The fence at job start. `runner` is the job's id: the one job that may start the action
+   * again (its re-run after a crash) once it is running.
+   */
+  async start(
+    agentId: string,
+    actionId: string,
+    attempt: number,
+    runner: string,
+  ): Promise<StartResult> {
     const k = this.keys;
     const reply = await runScript<string[]>(
       this.redis.client,
@@ -101,8 +113,16 @@ export class ActionsRepository {
         k.action(agentId, actionId),
         k.actionHistory(agentId, actionId),
         k.agentRunning(agentId),
+        k.agentPending(agentId),
       ],
-      [attempt, k.events(), k.agentFollowup(agentId, '')],
+      [
+        attempt,
+        k.events(),
+        k.agentFollowup(agentId, ''),
+        runner,
+        this.retentionMs,
+        this.config.actionAgentConcurrency,
+      ],
     );
     switch (reply[0]) {
       case 'run':
@@ -113,11 +133,11 @@ export class ActionsRepository {
           epoch: Number(reply[3]),
         };
       case 'halted':
-        return { kind: 'halted' };
+        return { kind: 'halted', released: reply.slice(1) };
       case 'done':
         return { kind: 'done', status: reply[1] };
       default:
-        return { kind: 'gone' };
+        return { kind: 'gone', released: reply.slice(1) };
     }
   }
 
@@ -145,7 +165,7 @@ export class ActionsRepository {
         outcome.undo === undefined ? '' : JSON.stringify(outcome.undo),
         outcome.error ?? '',
         k.events(),
-        this.config.actionRetentionDays * 24 * 3600 * 1000,
+        this.retentionMs,
         this.config.actionAgentConcurrency,
         k.agentFollowup(agentId, ''),
       ],
@@ -153,14 +173,17 @@ export class ActionsRepository {
     return reply.slice(1);
   }
 
-  /** Halts one batch of an agent's stale queued actions: `{halted, examined}`. */
+  /**
+   * Halts one batch of an agent's stale queued actions: `{halted, examined, released}`, where
+   * `released` are a reinstated agent's newer actions moved into the room this made.
+   */
   async haltQueuedBatch(
     agentId: string,
     batch: number,
     detail: string,
-  ): Promise<{ halted: number; examined: number }> {
+  ): Promise<{ halted: number; examined: number; released: string[] }> {
     const k = this.keys;
-    const [halted, examined] = await runScript<[number, number]>(
+    const [halted, examined, ...released] = await runScript<[number, number, ...string[]]>(
       this.redis.client,
       'ksHaltQueued',
       [k.agent(agentId), k.agentPending(agentId), k.agentRunning(agentId)],
@@ -169,11 +192,12 @@ export class ActionsRepository {
         batch,
         k.events(),
         detail,
-        this.config.actionRetentionDays * 24 * 3600 * 1000,
+        this.retentionMs,
         k.agentFollowup(agentId, ''),
+        this.config.actionAgentConcurrency,
       ],
     );
-    return { halted, examined };
+    return { halted, examined, released };
   }
 
   claimRollback(

@@ -77,13 +77,19 @@ export class ActionsService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /**
-   * Halts every queued action of a fenced agent, in batches that keep each Redis call short.
-   * Released actions are not touched here: the fence at job start halts them.
+   * Halts every queued action of a fenced agent, released ones not yet started included, in
+   * batches that keep each Redis call short. If the agent was reinstated meanwhile, its newer
+   * actions are released into the room this makes.
    */
   async haltQueued(agentId: string, detail = 'agent revoked'): Promise<number> {
     let total = 0;
     for (;;) {
-      const { halted, examined } = await this.actions.haltQueuedBatch(agentId, 200, detail);
+      const { halted, examined, released } = await this.actions.haltQueuedBatch(
+        agentId,
+        200,
+        detail,
+      );
+      await this.queue.release(agentId, released);
       total += halted;
       if (examined < 200 || halted === 0) {
         return total;

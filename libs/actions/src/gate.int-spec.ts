@@ -59,7 +59,7 @@ describe('gate and fence scripts (real Redis)', () => {
     expect(first.kind === 'ok' && first.released).toHaveLength(1);
     expect(second.kind === 'ok' && second.released).toEqual([]);
     const released = first.kind === 'ok' ? first.released[0] : '';
-    expect((await actions.start(id, released, 1)).kind).toBe('run');
+    expect((await actions.start(id, released, 1, 'job-1')).kind).toBe('run');
     const next = await actions.finish(id, released, 'succeeded', { undo: { x: 1 } });
     expect(next).toHaveLength(1);
     // Finishing again is idempotent and answers the same release.
@@ -73,7 +73,7 @@ describe('gate and fence scripts (real Redis)', () => {
     const fenced = await revocations.fence(id, 'test', 'usr_x', 'inc_0000000000000001');
     expect(fenced).toMatchObject({ kind: 'revoked', epoch: 2 });
     expect(await submit(id, 1)).toEqual({ kind: 'revoked' });
-    expect(await actions.start(id, released, 1)).toEqual({ kind: 'halted' });
+    expect(await actions.start(id, released, 1, 'job-1')).toEqual({ kind: 'halted', released: [] });
     expect(await actions.followupCounts(id, 'inc_0000000000000001')).toMatchObject({ halted: 1 });
     // The second fence is a no-op that names the first incident.
     expect(await revocations.fence(id, 'again', 'usr_x', 'inc_0000000000000002')).toMatchObject({
@@ -99,14 +99,57 @@ describe('gate and fence scripts (real Redis)', () => {
     expect(batches.reduce((a, b) => a + b, 0)).toBe(450);
     expect(Math.max(...batches)).toBeLessThanOrEqual(201);
     expect((await actions.followupCounts(id, 'inc_0000000000000003')).halted).toBe(450);
-    expect(await actions.haltQueuedBatch(id, 200, 'test')).toEqual({ halted: 0, examined: 0 });
+    expect(await actions.haltQueuedBatch(id, 200, 'test')).toEqual({
+      halted: 0,
+      examined: 0,
+      released: [],
+    });
+  });
+
+  it('lets only the job that marked an action running start it again', async () => {
+    const { id } = await agent();
+    const submitted = await submit(id);
+    const actionId = submitted.kind === 'ok' ? submitted.released[0] : '';
+    expect((await actions.start(id, actionId, 1, 'job-a')).kind).toBe('run');
+    // A second job for it (a sweep, a duplicate) does nothing while it runs.
+    expect(await actions.start(id, actionId, 1, 'job-b')).toEqual({
+      kind: 'done',
+      status: 'running',
+    });
+    // The job that runs it, re-run after a crash, resumes it.
+    expect((await actions.start(id, actionId, 1, 'job-a')).kind).toBe('run');
+  });
+
+  it("releases a reinstated agent's new action when its stale one is halted at start", async () => {
+    const { id } = await agent();
+    const old = await submit(id);
+    const oldId = old.kind === 'ok' ? old.released[0] : '';
+    await revocations.fenceMany([id], 'test', 'usr_x', 'inc_0000000000000004', false);
+    expect((await revocations.reinstate(id, 'ok', 'usr_a')).kind).toBe('active');
+    // Epoch 3 now; the stale action still holds the agent's only running slot.
+    const fresh = await submit(id, 3);
+    expect(fresh).toEqual({ kind: 'ok', released: [] });
+    const halted = await actions.start(id, oldId, 1, 'job-old');
+    expect(halted.kind).toBe('halted');
+    expect(halted.kind === 'halted' && halted.released).toHaveLength(1);
+  });
+
+  it('halts an action waiting out a retry when its agent is revoked', async () => {
+    const { id } = await agent();
+    const submitted = await submit(id);
+    const actionId = submitted.kind === 'ok' ? submitted.released[0] : '';
+    await actions.start(id, actionId, 1, 'job-1');
+    await actions.finish(id, actionId, 'retrying', { error: 'tool down' });
+    await revocations.fenceMany([id], 'test', 'usr_x', 'inc_0000000000000005', false);
+    expect(await actions.haltQueuedBatch(id, 200, 'revoked')).toMatchObject({ halted: 1 });
+    expect((await actions.get(actionId))?.status).toBe('halted');
   });
 
   it('claims a rollback once and settles it once', async () => {
     const { id } = await agent();
     const submitted = await submit(id);
     const actionId = submitted.kind === 'ok' ? submitted.released[0] : '';
-    await actions.start(id, actionId, 1);
+    await actions.start(id, actionId, 1, 'job-1');
     await actions.finish(id, actionId, 'succeeded', { undo: { doc: 1 } });
     expect(await actions.claimRollback(id, actionId, 'inc_a')).toBe('claimed');
     expect(await actions.claimRollback(id, actionId, 'inc_a')).toBe('interrupted');

@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Redis from 'ioredis';
 
 /**
  * Registers a Lua script on a connection. ioredis sends it by SHA (EVALSHA) and falls back to
  * EVAL once after a Redis restart flushed the script cache, so the text is read from disk once.
+ *
+ * A line `--- @include "other.lua"` is replaced by that file (beside this one), so that steps
+ * several scripts share (releasing an agent's next action, halting one) are written once.
  *
  * @param file - absolute path of the `.lua` file, next to the repository that calls it.
  * @param numberOfKeys - how many KEYS every call passes, or `'any'` for scripts that take a
@@ -18,14 +22,25 @@ export function defineScript(
   if (typeof (client as unknown as Record<string, unknown>)[name] === 'function') {
     return;
   }
+  const lua = readScript(file);
   if (numberOfKeys === 'any') {
-    client.defineCommand(name, { lua: readFileSync(file, 'utf8') });
+    client.defineCommand(name, { lua });
     const names = anyKeys.get(client) ?? new Set<string>();
     names.add(name);
     anyKeys.set(client, names);
     return;
   }
-  client.defineCommand(name, { lua: readFileSync(file, 'utf8'), numberOfKeys });
+  client.defineCommand(name, { lua, numberOfKeys });
+}
+
+/** A script's text with its `--- @include "file.lua"` lines expanded. */
+export function readScript(file: string, including: string[] = []): string {
+  if (including.includes(file)) {
+    throw new Error(`Lua include cycle: ${[...including, file].join(' -> ')}`);
+  }
+  return readFileSync(file, 'utf8').replace(/^--- @include "([^"]+)"$/gm, (_line, name: string) =>
+    readScript(join(dirname(file), name), [...including, file]).trimEnd(),
+  );
 }
 
 /** Scripts defined with `numberOfKeys: 'any'`, per connection. */

@@ -5,6 +5,7 @@ import {
   ActionsRepository,
   ActionsService,
   ActionTypesService,
+  ExecutionError,
   ExecutorRegistry,
 } from '@app/actions';
 import { AgentsService } from '@app/agents';
@@ -165,7 +166,8 @@ export class FollowupService {
     const running: Action[] = [];
     for (const id of released) {
       const action = await this.ledger.get(id);
-      if (action?.status === 'running' || action?.status === 'retrying') {
+      // Retrying ones were halted with the queue (halt-queued.lua): only running ones remain.
+      if (action?.status === 'running') {
         running.push(action);
         await this.actions.abort(id);
       }
@@ -178,9 +180,7 @@ export class FollowupService {
     while (pending.length > 0 && Date.now() < deadline) {
       await sleep(100);
       const states = await Promise.all(pending.map((a) => this.ledger.get(a.id)));
-      const stopped = states.filter(
-        (a): a is Action => a !== undefined && a.status !== 'running' && a.status !== 'retrying',
-      );
+      const stopped = states.filter((a): a is Action => a !== undefined && a.status !== 'running');
       await this.incidents.append(
         incidentId,
         stopped.map((a) =>
@@ -193,9 +193,6 @@ export class FollowupService {
       );
       const stoppedIds = new Set(stopped.map((a) => a.id));
       pending = pending.filter((a) => !stoppedIds.has(a.id));
-      // A retrying action's job may sit in backoff: the abort cannot reach it, but the fence at
-      // its next start will halt it.
-      pending = pending.filter((a) => a.status !== 'retrying');
     }
     return pending;
   }
@@ -264,6 +261,11 @@ export class FollowupService {
         return { ok: true };
       } catch (failure) {
         error = failure instanceof Error ? failure.message : String(failure);
+        // Not retryable (the tool server answered 2xx, but not JSON): it may have applied the
+        // undo, and a compensation is sent at most once.
+        if (failure instanceof ExecutionError && !failure.retryable) {
+          break;
+        }
         if (attempt < this.config.actionMaxAttempts) {
           await sleep(this.config.actionBackoffMs * 2 ** (attempt - 1));
         }

@@ -111,14 +111,16 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
   private async process(job: Job<ExecuteActionJob>): Promise<void> {
     const { agentId, actionId } = job.data;
     const attempt = (job.data.attemptOffset ?? 0) + job.attemptsMade + 1;
-    const first = await this.runOne(agentId, actionId, attempt);
+    // The runner: this job alone may start again an action it marked running (its re-run).
+    const runner = job.id ?? actionId;
+    const first = await this.runOne(agentId, actionId, attempt, runner);
     if (first.kind === 'retry') {
       throw first.error; // BullMQ retries this job with backoff
     }
     let next = first.released;
     for (let n = 0; n < INLINE_LIMIT && next.length === 1 && !this.shutdown.signal.aborted; n++) {
       const id = next[0];
-      const outcome = await this.runOne(agentId, id, 1);
+      const outcome = await this.runOne(agentId, id, 1, runner);
       if (outcome.kind === 'retry') {
         await this.queue.retryLater(agentId, id, 1, this.config.actionBackoffMs);
         return;
@@ -133,15 +135,20 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
     agentId: string,
     actionId: string,
     attempt: number,
+    runner: string,
   ): Promise<{ kind: 'released'; released: string[] } | { kind: 'retry'; error: unknown }> {
-    const start = await this.actions.start(agentId, actionId, attempt);
+    const start = await this.actions.start(agentId, actionId, attempt, runner);
     switch (start.kind) {
       case 'gone':
       case 'halted':
-        return { kind: 'released', released: [] };
+        return { kind: 'released', released: start.released };
       case 'done':
-        // A re-run after a crash past the finish: resume the chain where it stopped.
-        return { kind: 'released', released: await this.resumeChain(agentId, actionId) };
+        // Running under another job (which owns the chain from there): nothing to do here.
+        // Ended: a re-run after a crash past the finish; resume the chain where it stopped.
+        return {
+          kind: 'released',
+          released: start.status === 'running' ? [] : await this.resumeChain(agentId, actionId),
+        };
       case 'run':
         break;
     }

@@ -6,14 +6,13 @@
 --       3 undo JSON or '', 4 error or '', 5 events channel, 6 retention ms,
 --       7 default concurrency, 8 follow-up key prefix (without the incident id)
 -- Returns {'ok', released...}
+--- @include "gate.lua"
 local action = redis.call('HMGET', KEYS[2], 'status', 'type', 'agentId', 'released')
 local actionId = string.match(KEYS[2], ':action:(.+)$')
 if not action[1] then
   return {'ok'}
 end
-local status = action[1]
-local terminal = status ~= 'queued' and status ~= 'running' and status ~= 'retrying'
-if terminal then
+if not is_live(action[1]) then
   local reply = {'ok'}
   if action[4] and action[4] ~= '' then
     for id in string.gmatch(action[4], '[^,]+') do
@@ -22,8 +21,7 @@ if terminal then
   end
   return reply
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms()
 redis.call('HSET', KEYS[2], 'status', ARGV[1], 'updatedAt', now)
 if ARGV[2] ~= '' then
   redis.call('HSET', KEYS[2], 'result', ARGV[2])
@@ -37,8 +35,7 @@ if ARGV[4] ~= '' then
   entry.detail = ARGV[4]
 end
 redis.call('RPUSH', KEYS[3], cjson.encode(entry))
-redis.call('PUBLISH', ARGV[5], cjson.encode({event = 'action.updated', agentId = action[3],
-  actionId = actionId, type = action[2], status = ARGV[1], at = now}))
+publish_update(ARGV[5], action[3], actionId, action[2], ARGV[1], now)
 if ARGV[1] == 'retrying' then
   return {'ok'}
 end
@@ -46,23 +43,15 @@ redis.call('HSET', KEYS[2], 'finishedAt', now)
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 redis.call('PEXPIRE', KEYS[3], ARGV[6])
 redis.call('SREM', KEYS[4], actionId)
-local reply = {'ok'}
-local agent = redis.call('HMGET', KEYS[1], 'status', 'concurrency', 'incidentId')
-if ARGV[1] == 'aborted' and agent[3] and agent[3] ~= '' then
-  redis.call('HINCRBY', ARGV[8] .. agent[3], 'aborted', 1)
+local incidentId = redis.call('HGET', KEYS[1], 'incidentId')
+if ARGV[1] == 'aborted' and incidentId and incidentId ~= '' then
+  redis.call('HINCRBY', ARGV[8] .. incidentId, 'aborted', 1)
 end
-if agent[1] == 'active' then
-  local concurrency = tonumber(agent[2] or ARGV[7])
-  local released = {}
-  while redis.call('SCARD', KEYS[4]) < concurrency do
-    local nextId = redis.call('LPOP', KEYS[5])
-    if not nextId then
-      break
-    end
-    redis.call('SADD', KEYS[4], nextId)
-    table.insert(reply, nextId)
-    table.insert(released, nextId)
-  end
-  redis.call('HSET', KEYS[2], 'released', table.concat(released, ','))
+local released = release_next(KEYS[1], KEYS[4], KEYS[5], ARGV[7])
+-- Kept so that a re-run of this finish (after a crash) answers the same release.
+redis.call('HSET', KEYS[2], 'released', table.concat(released, ','))
+local reply = {'ok'}
+for _, id in ipairs(released) do
+  table.insert(reply, id)
 end
 return reply

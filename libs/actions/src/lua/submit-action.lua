@@ -7,6 +7,7 @@
 --       9 action key prefix (without the id)
 -- Returns {'ok', released...} | {'existing', actionId, status} | {'revoked'} | {'invalid'}
 --       | {'forbidden'} (the type is not in the agent's allowedActions)
+--- @include "gate.lua"
 local agent = redis.call('HMGET', KEYS[1], 'status', 'epoch', 'concurrency', 'allowedActions')
 if not agent[1] then
   return {'invalid'}
@@ -29,8 +30,7 @@ if ARGV[5] ~= '' then
     return {'existing', existing, redis.call('HGET', ARGV[9] .. existing, 'status') or 'unknown'}
   end
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms()
 local seq = redis.call('HINCRBY', KEYS[1], 'actionSeq', 1)
 local agentId = string.match(KEYS[1], '{(.-)}')
 redis.call('HSET', KEYS[2], 'id', ARGV[1], 'agentId', agentId, 'type', ARGV[3],
@@ -46,23 +46,15 @@ redis.call('RPUSH', KEYS[5], ARGV[1])
 local excess = redis.call('ZCARD', KEYS[4]) - tonumber(ARGV[8])
 if excess > 0 then
   for _, old in ipairs(redis.call('ZRANGE', KEYS[4], 0, excess - 1)) do
-    local status = redis.call('HGET', ARGV[9] .. old, 'status')
-    if status ~= 'queued' and status ~= 'running' and status ~= 'retrying' then
+    if not is_live(redis.call('HGET', ARGV[9] .. old, 'status')) then
       redis.call('DEL', ARGV[9] .. old, ARGV[9] .. old .. ':history')
       redis.call('ZREM', KEYS[4], old)
     end
   end
 end
-redis.call('PUBLISH', ARGV[7], cjson.encode({event = 'action.updated', agentId = agentId,
-  actionId = ARGV[1], type = ARGV[3], status = 'queued', at = now}))
-local concurrency = tonumber(agent[3] or ARGV[6])
+publish_update(ARGV[7], agentId, ARGV[1], ARGV[3], 'queued', now)
 local reply = {'ok'}
-while redis.call('SCARD', KEYS[6]) < concurrency do
-  local nextId = redis.call('LPOP', KEYS[5])
-  if not nextId then
-    break
-  end
-  redis.call('SADD', KEYS[6], nextId)
-  table.insert(reply, nextId)
+for _, id in ipairs(release_next(KEYS[1], KEYS[6], KEYS[5], ARGV[6])) do
+  table.insert(reply, id)
 end
 return reply
