@@ -44,9 +44,12 @@ const archived = new Set<string>();
 
 export function createToolServer(secret: string): Server {
   return createServer((request, response) => {
-    let raw = '';
-    request.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+    // Joined as bytes, then decoded: a character split across two chunks stays whole, and so
+    // does the signature check.
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
       const reply = (status: number, body: unknown) => {
         response.writeHead(status, { 'content-type': 'application/json' });
         response.end(JSON.stringify(body));

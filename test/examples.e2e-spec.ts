@@ -6,7 +6,8 @@ import { Api } from './support/http';
 import { deletePrefix, waitFor } from './support/redis';
 
 describe('examples/tool-server.ts against the real gate', () => {
-  const config = testConfig();
+  // Room for a request large enough to reach the tool server in several chunks.
+  const config = testConfig({ maxBodyBytes: 1024 * 1024 });
   const secret = 'example-secret-0123456789';
   let ks: RunningApp;
   let tool: Server;
@@ -25,7 +26,7 @@ describe('examples/tool-server.ts against the real gate', () => {
     await deletePrefix(config.keyPrefix);
   });
 
-  async function submitArchive(typeSecret: string) {
+  async function submitArchive(typeSecret: string, extra: Record<string, unknown> = {}) {
     await ks.admin.put('/v1/action-types/email.archive', {
       executor: { kind: 'webhook', url: `${toolUrl}/archive`, secret: typeSecret, timeoutMs: 2000 },
       reversible: false,
@@ -38,7 +39,7 @@ describe('examples/tool-server.ts against the real gate', () => {
     const agentApi = new Api(ks.url, lease.body.token);
     const submitted = await agentApi.post('/v1/actions', {
       type: 'email.archive',
-      params: { messageId: 'm-42' },
+      params: { messageId: 'm-42', ...extra },
     });
     let action: any;
     await waitFor(async () => {
@@ -55,6 +56,12 @@ describe('examples/tool-server.ts against the real gate', () => {
       result: { archived: 'm-42' },
       undo: { messageId: 'm-42' },
     });
+  });
+
+  it('checks the signature of a large body whose characters straddle its chunks', async () => {
+    // 300 KB of 3-byte characters arrive in several chunks, some cut inside a character.
+    const action = await submitArchive(secret, { note: '€'.repeat(100_000) });
+    expect(action).toMatchObject({ status: 'succeeded', undo: { messageId: 'm-42' } });
   });
 
   it('refuses requests signed with another secret', async () => {

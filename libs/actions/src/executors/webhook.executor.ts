@@ -63,7 +63,17 @@ export class WebhookExecutor implements ActionExecutor<WebhookSpec> {
           : `request failed: ${typeof message === 'string' ? message : String(error)}`,
       );
     }
-    const text = await response.text().catch(() => '');
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      // Cut while reading the answer (timeout, abort): not a success without its undo.
+      if (request.signal.aborted) {
+        throw new ExecutionError('aborted', false);
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      throw new ExecutionError(`the answer could not be read: ${message}`);
+    }
     if (!response.ok) {
       throw new ExecutionError(`tool server answered ${response.status}: ${text.slice(0, 200)}`);
     }
