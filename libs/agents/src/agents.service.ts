@@ -136,9 +136,12 @@ export class AgentsService {
     if (labels.length === 0) {
       throw new DomainError('bad_request', 'At least one label is needed');
     }
-    const sets = await Promise.all(labels.map(([k, v]) => this.agents.labelMembers(k, v)));
-    const [first, ...rest] = sets;
-    return first.filter((id) => rest.every((set) => set.includes(id)));
+    const [first, ...rest] = await Promise.all(
+      labels.map(([k, v]) => this.agents.labelMembers(k, v)),
+    );
+    // Sets, not arrays: 10,000 agents under two labels would otherwise take seconds.
+    const others = rest.map((ids) => new Set(ids));
+    return first.filter((id) => others.every((set) => set.has(id)));
   }
 }
 
