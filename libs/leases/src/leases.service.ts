@@ -93,17 +93,12 @@ export class LeasesService implements LeaseVerifier {
   }
 
   /**
-   * RFC 7662 introspection. Fails closed: if the state cannot be read, the token is reported
-   * inactive, never active.
+   * RFC 7662 introspection. Fails closed: if the state cannot be read, the error filter
+   * answers 503, never "active".
    */
   async introspect(token: string): Promise<Introspection> {
     const parsed = parseLeaseToken(token);
-    let state: LeaseState;
-    try {
-      state = await this.touch(parsed, false);
-    } catch {
-      return { active: false };
-    }
+    const state = await this.touch(parsed, false);
     if (state.kind !== 'active' || !parsed) {
       return { active: false };
     }
