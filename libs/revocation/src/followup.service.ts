@@ -108,7 +108,8 @@ export class FollowupService {
     if (!incident) {
       return;
     }
-    const agent = await this.agents.find(agentId).catch(() => undefined);
+    // Only a missing agent is skipped; a Redis error fails the job, which is retried.
+    const [agent] = await this.agents.findMany([agentId]);
     if (agent) {
       await Promise.all([
         this.incidents.indexForOwners(incidentId, Date.parse(incident.openedAt), [agent.owner]),
