@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { io, Socket } from 'socket.io-client';
+import { DevicesService } from '@app/devices';
+import { RevocationService } from '@app/revocation';
 import { RunningApp, startKillswitch, startRelay, testConfig } from './support/apps';
 import { createAgent, createUser, issueLease, TestUser } from './support/factories';
 import { Api } from './support/http';
@@ -125,6 +127,37 @@ describe('the mobile relay', () => {
     for (const agent of agents) {
       expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body.status).toBe('revoked');
     }
+  });
+
+  it('keeps the phone paired when Redis cannot be read, and carries out the stop sent again', async () => {
+    const agent = await createAgent(owner.api);
+    const { socket } = await phone(owner);
+    const unreachable = () => new Error('Connection is closed.');
+    const requestId = randomUUID();
+    // The device check cannot read Redis: not a revocation.
+    const devices = relay.app.get(DevicesService, { strict: false });
+    const check = jest.spyOn(devices, 'authenticate').mockRejectedValueOnce(unreachable());
+    try {
+      const ack = await socket.timeout(5000).emitWithAck('stop', { agentId: agent.id, requestId });
+      expect(ack).toMatchObject({ ok: false, code: 'unavailable' });
+    } finally {
+      check.mockRestore();
+    }
+    // The revocation itself cannot reach Redis, after the requestId was claimed.
+    const revocation = relay.app.get(RevocationService, { strict: false });
+    const revoke = jest.spyOn(revocation, 'revokeOne').mockRejectedValueOnce(unreachable());
+    try {
+      const ack = await socket.timeout(5000).emitWithAck('stop', { agentId: agent.id, requestId });
+      expect(ack).toMatchObject({ ok: false, code: 'unavailable' });
+    } finally {
+      revoke.mockRestore();
+    }
+    expect(socket.connected).toBe(true);
+    expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body.status).toBe('active');
+    // The same stop, sent again, is carried out (not "still being carried out").
+    const again = await socket.timeout(5000).emitWithAck('stop', { agentId: agent.id, requestId });
+    expect(again).toMatchObject({ ok: true, agents: 1 });
+    expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body.status).toBe('revoked');
   });
 
   it('lets a viewer stop nothing and an owner stop only their own agents', async () => {

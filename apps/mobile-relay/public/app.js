@@ -444,7 +444,8 @@ function flush(failedToo) {
     S.inflight.add(item.requestId);
     S.socket.timeout(ACK_MS).emit('stop', payloadOf(item), (err, ack) => {
       S.inflight.delete(item.requestId);
-      if (!err) return settle(item, ack);
+      // Redis was unreachable for a moment: the stop was not carried out; send it again.
+      if (!err && !(ack && ack.code === 'unavailable')) return settle(item, ack);
       renderPending();
       scheduleHttp(); // no answer: retry shortly, on whichever path works then
     });

@@ -73,8 +73,19 @@ export class DevicesGateway implements OnGatewayInit, OnGatewayConnection {
   @SubscribeMessage('stop')
   async stop(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<StopAck> {
     const { token } = socket.data as DeviceSocketData;
-    // Checked again at every stop: a device revoked since it connected may not act.
-    const auth = await this.devices.authenticate(token).catch(() => undefined);
+    // Checked again at every stop: a device revoked since it connected may not act. A state
+    // that cannot be read is not a revocation: the phone keeps its pairing and sends again.
+    let auth: AuthenticatedDevice | undefined;
+    try {
+      auth = await this.devices.authenticate(token);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'Stop not carried out: device state unreadable');
+      return {
+        ok: false,
+        error: 'killswitch cannot read its state right now; sending again',
+        code: 'unavailable',
+      };
+    }
     if (!auth) {
       socket.disconnect(true);
       return {

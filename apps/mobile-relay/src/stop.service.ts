@@ -50,15 +50,22 @@ export class StopService {
       );
     }
     const key = this.redis.keys.stopRequest(device.id, requestId);
+    let claimed = false;
     try {
-      const claimed = await this.redis.client.set(key, PENDING, 'EX', REMEMBER_SECONDS, 'NX');
-      if (claimed !== 'OK') {
+      claimed = (await this.redis.client.set(key, PENDING, 'EX', REMEMBER_SECONDS, 'NX')) === 'OK';
+      if (!claimed) {
         return await this.answerOf(key);
       }
       const ack = await this.perform(principal, device, request);
       await this.redis.client.set(key, JSON.stringify(ack), 'EX', REMEMBER_SECONDS);
       return ack;
     } catch (error) {
+      // Not carried out (or not known to be): release the claim so that a resend of this
+      // stop is carried out, not told for 24 h that it is "still being carried out". A resend
+      // of a stop that did land is harmless: the agent is already revoked.
+      if (claimed) {
+        await this.redis.client.del(key).catch(() => undefined);
+      }
       if (isRedisUnavailable(error)) {
         return fail('unavailable', 'killswitch cannot reach Redis right now; try again');
       }

@@ -99,7 +99,13 @@ export class DevicesService {
     if (!device) {
       return undefined;
     }
-    const user = await this.users.get(device.userId).catch(() => undefined);
+    // A deleted user's device is invalid; a Redis error is not, and propagates.
+    const user = await this.users.get(device.userId).catch((error: unknown) => {
+      if (error instanceof DomainError && error.code === 'not_found') {
+        return undefined;
+      }
+      throw error;
+    });
     if (!user) {
       return undefined;
     }
