@@ -322,7 +322,7 @@ describe('the revocation engine', () => {
     expect(again.body).toMatchObject({ alreadyRevoked: true, incidentId: fenced.incidentId });
   }, 60_000);
 
-  it('finishes a bulk stop whose request died before fencing: the held fan-out job fences', async () => {
+  it('finishes a bulk stop whose request died before fencing: the sweeper queues its fan-out, which fences', async () => {
     const label = { fleet: `held-${Date.now()}` };
     const fleet = await Promise.all([1, 2, 3].map(() => agentApi(owner.api, label)));
     // The process "dies" after queueing the fan-out job, before any agent is fenced.
@@ -340,7 +340,7 @@ describe('the revocation engine', () => {
       fenceMany.mockRestore();
     }
     expect(failed.status).toBe(500);
-    // The incident was opened before the fence; its held fan-out job finishes the fence.
+    // The incident was opened before the fence; the sweeper queues its fan-out, which fences.
     const listed = (await responder.api.get('/v1/incidents?limit=5')).body.items;
     const incident = listed.find((i: any) => i.reason === 'fleet compromised' && i.agents === 3);
     expect(incident).toBeDefined();

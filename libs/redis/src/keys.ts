@@ -37,7 +37,7 @@
  * | `<p>:{<agentId>}:idem:<key>`          | string | actionId first submitted with that idempotency key (24 h) |
  * | `<p>:action-types`                    | hash   | action type → JSON definition (executor, reversible, compensation) |
  * | `<p>:gate:unconfirmed`                | zset   | `<agentId>|<actionId>` submitted but whose queue job is not yet confirmed, scored by when to re-check (ms) |
- * | `<p>:revocation:unconfirmed`          | zset   | JSON of a single-agent revocation (agent, incident, who, why) written just before its fence, removed once its incident and follow-up exist; scored by when the sweeper may finish it (ms) |
+ * | `<p>:revocation:unconfirmed`          | zset   | JSON of a stop written just before its fence (one agent: agent, incident, who, why; bulk: the incident), removed once its incident and follow-up exist; scored by when the sweeper may finish it (ms) |
  * | `<p>:{<agentId>}:followup:<incidentId>` | hash | what one incident's follow-up did to the agent: halted, aborted, rolledBack (exact counters) |
  * | `<p>:{<incidentId>}:incident`         | hash   | id, status, reason, openedBy, openedFrom, openedAt, rollback policy, total, done, counts, resolution |
  * | `<p>:{<incidentId>}:agents`           | string | the agent ids the revocation selected, space-separated (one piece: cheap at 10,000) |

@@ -1,5 +1,5 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { Job, Queue } from 'bullmq';
+import { Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { AppConfig } from '@app/config';
 import { settleWithin } from '@app/core';
@@ -38,31 +38,9 @@ export class RevocationQueue implements OnApplicationShutdown {
     });
   }
 
-  /**
-   * Queues an incident's fan-out. With `heldMs`, the job waits that long unless {@link start}
-   * releases it first: a bulk revocation holds it while the call fences, so that the two do
-   * not compete for Redis, and if the call dies mid-fence the job runs on its own.
-   */
-  followIncident(incidentId: string, heldMs = 0): Promise<Job<RevocationJob>> {
-    return this.queue.add(
-      'incident',
-      { kind: 'incident', incidentId },
-      { jobId: incidentId, delay: heldMs },
-    );
-  }
-
-  /** Lets a held fan-out run now; a job that is already running or done is left alone. */
-  async start(job: Job<RevocationJob>): Promise<void> {
-    try {
-      await job.promote();
-    } catch (error) {
-      if (!(
-        error instanceof Error &&
-        /not in the delayed state|^Missing key for job/.test(error.message)
-      )) {
-        throw error;
-      }
-    }
+  /** Queues an incident's fan-out (fence what is left, then one job per agent). */
+  async followIncident(incidentId: string): Promise<void> {
+    await this.queue.add('incident', { kind: 'incident', incidentId }, { jobId: incidentId });
   }
 
   async followAgents(

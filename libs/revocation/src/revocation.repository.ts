@@ -49,18 +49,28 @@ export class RevocationRepository {
     fence: { reason: string; revokedBy: string; incidentId: string; owner: string },
     intent: { member: string; dueAt: number },
   ): Promise<FenceResult | { kind: 'forbidden' }> {
-    const marked = this.unconfirmed.mark(intent.member, intent.dueAt);
+    const marked = this.markUnconfirmed(intent.member, intent.dueAt);
     const fenced = this.fenceBatch([agentId], fence.reason, fence.revokedBy, fence.incidentId, {
       publish: true,
       owner: fence.owner,
     });
-    // Only the fence's own failure fails the call: without the record, a crash before the
-    // incident is written is not recovered, but the agent stays stopped (fail closed).
-    const [, reply] = await Promise.all([marked.catch(() => 0), fenced]);
+    const [, reply] = await Promise.all([marked, fenced]);
     return reply[0];
   }
 
-  /** Removes a single revocation's record once its incident and follow-up exist. */
+  /**
+   * Records a stop for the sweeper, due at `dueAt`. Sent at once, so that commands issued after
+   * it on this connection (the incident, the fence) run after it. Its failure fails nothing:
+   * without the record a crash is not recovered, but the agents stay stopped (fail closed).
+   */
+  markUnconfirmed(member: string, dueAt: number): Promise<void> {
+    return this.unconfirmed.mark(member, dueAt).then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  /** Removes a stop's record once its incident and follow-up exist. */
   confirm(member: string): Promise<void> {
     return this.unconfirmed.confirm(member);
   }

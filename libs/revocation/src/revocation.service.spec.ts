@@ -22,15 +22,14 @@ function serviceWith(fence: (agentId: string, incidentId: string) => FenceResult
     {
       fenceMany: (ids: string[], _reason: string, _by: string, incidentId: string) =>
         Promise.resolve(new Map(ids.map((id) => [id, fence(id, incidentId)]))),
+      markUnconfirmed: () => Promise.resolve(),
+      confirm: () => Promise.resolve(),
     } as unknown as RevocationRepository,
     {
       create: () => Promise.resolve(),
       append: () => Promise.resolve(),
     } as unknown as IncidentsRepository,
-    {
-      followIncident: () => Promise.resolve({}),
-      start: () => Promise.resolve(),
-    } as unknown as RevocationQueue,
+    { followIncident: () => Promise.resolve() } as unknown as RevocationQueue,
     { leaseRevoked: (event: LeaseRevokedEvent) => pushed.push(event) } as unknown as AgentNotifier,
   );
   return { service, pushed };

@@ -51,11 +51,8 @@ export interface ReinstateResult {
 // Pushing to agents inline is what makes a single stop reach the agent in milliseconds; for
 // bulk revocations the follow-up jobs push instead, so the call answers fast.
 export const INLINE_PUSH_LIMIT = 100;
-// A bulk revocation's fan-out job waits this long unless the call releases it once it has
-// fenced: after a crash mid-fence, the job finishes the fence on its own.
-const FANOUT_HELD_MS = 10_000;
-// A single revocation whose incident is not written this long after its fence began is
-// finished by the sweeper: the window a crash between the fence and the incident can leave.
+// A revocation whose follow-up is not queued this long after it began is finished by the
+// sweeper: the window a crash between the fence and the follow-up can leave.
 const CONFIRM_WITHIN_MS = 5000;
 const SWEEP_EVERY_MS = 2000;
 
@@ -95,12 +92,13 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       );
     }
     const opening = this.opening(principal, agentIds, request);
-    // The incident and its fan-out job exist before the fence, so that a crash mid-fence is
-    // finished by the job; the job is held until the fence is done, so the two do not race.
-    // The incident goes out on the same connection just before the fence, so Redis writes it
-    // first without the call waiting a round trip for it.
-    const fanout = await this.queue.followIncident(opening.id, FANOUT_HELD_MS);
-    const [, results] = await Promise.all([
+    // On one connection, in this order: a record for the sweeper, the incident, the fences.
+    // Redis runs them in that order without the call waiting between them, and if this process
+    // dies before the follow-up is queued, the sweeper queues it (the fan-out fences whatever
+    // the call did not).
+    const record = JSON.stringify({ incidentId: opening.id });
+    const [, , results] = await Promise.all([
+      this.revocations.markUnconfirmed(record, opening.openedAt + CONFIRM_WITHIN_MS),
       this.incidents.create({ ...opening, timeline: [opening.request] }),
       this.revocations.fenceMany(
         agentIds,
@@ -111,8 +109,6 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       ),
     ]);
     // Pushed before anything else: the agent's own stop signal is the latency that matters.
-    // "Ours" includes agents our follow-up job fenced first (after a crash, or a slow call
-    // whose hold ran out), so that no push is lost to that race.
     if (results.size <= INLINE_PUSH_LIMIT) {
       for (const [agentId, result] of results) {
         if (isOurs(result, opening.id)) {
@@ -122,11 +118,12 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     }
     const answer = this.summarize(opening.id, results);
     await Promise.all([
-      this.queue.start(fanout),
+      this.queue.followIncident(opening.id),
       this.incidents.append(opening.id, [
         fenceEntry(opening, answer.agents - answer.alreadyRevokedIds.length, answer),
       ]),
     ]);
+    this.confirmLater(record, opening.id);
     this.logger.log(
       {
         incidentId: opening.id,
@@ -202,13 +199,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       }),
       this.queue.followIncident(opening.id),
     ]);
-    // Not awaited: the answer does not depend on it, and a record left behind only makes the
-    // sweeper check an incident that exists.
-    this.revocations
-      .confirm(intent)
-      .catch((error: unknown) =>
-        this.logger.warn({ err: error, incidentId: opening.id }, 'Could not clear a fence record'),
-      );
+    this.confirmLater(intent, opening.id);
     this.logger.log(
       { incidentId: opening.id, by: principal.userId, agents: 1, via: opening.openedFrom.via },
       'Revocation fenced',
@@ -241,9 +232,11 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
   }
 
   /**
-   * Finishes single revocations whose request died between the fence and the incident: opens
-   * the incident (once, whoever gets there first) and queues its follow-up (idempotent, job id
-   * = incident id). Safe on every instance. Returns how many records it looked at.
+   * Finishes revocations whose request died before their follow-up was queued. A single stop's
+   * record holds what opens its incident: if the agent was fenced, the incident is opened
+   * (once, whoever gets there first). Either way, an incident still `open` gets its follow-up
+   * (idempotent: job id = incident id). Safe on every instance. Returns how many records it
+   * looked at.
    */
   async sweep(now = Date.now()): Promise<number> {
     const due = await this.revocations.dueUnconfirmed(now, 100);
@@ -251,38 +244,47 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       const record = parseRecord(member);
       if (!record) {
         this.logger.warn({ member }, 'Dropped an unreadable revocation record');
-        await this.revocations.confirm(member);
-        continue;
-      }
-      const { agentId, opening } = record;
-      const [agent] = await this.agents.findMany([agentId]);
-      if (agent?.incidentId === opening.id) {
-        const status = await this.incidents.status(opening.id);
-        if (!status) {
-          await this.incidents.create({
-            ...opening,
-            timeline: [
-              opening.request,
-              {
-                ...fenceEntry(opening, 1),
-                actor: ACTOR,
-                detail: 'the request that fenced the agent ended before opening its incident',
-              },
-            ],
-            owners: [agent.owner],
-          });
-        }
-        if (!status || status === 'open') {
-          await this.queue.followIncident(opening.id);
-          this.logger.warn(
-            { agentId, incidentId: opening.id },
-            'Opened the incident and follow-up of a revocation whose request did not finish',
-          );
-        }
+      } else if ('opening' in record) {
+        await this.finishSingle(record.agentId, record.opening);
+      } else if ((await this.incidents.status(record.incidentId)) === 'open') {
+        await this.queue.followIncident(record.incidentId);
+        this.logger.warn(
+          { incidentId: record.incidentId },
+          'Queued the follow-up of a revocation whose request did not finish',
+        );
       }
       await this.revocations.confirm(member);
     }
     return due.length;
+  }
+
+  private async finishSingle(agentId: string, opening: Opening): Promise<void> {
+    const [agent] = await this.agents.findMany([agentId]);
+    if (agent?.incidentId !== opening.id) {
+      return; // never fenced by this stop
+    }
+    const status = await this.incidents.status(opening.id);
+    if (!status) {
+      await this.incidents.create({
+        ...opening,
+        timeline: [
+          opening.request,
+          {
+            ...fenceEntry(opening, 1),
+            actor: ACTOR,
+            detail: 'the request that fenced the agent ended before opening its incident',
+          },
+        ],
+        owners: [agent.owner],
+      });
+    }
+    if (!status || status === 'open') {
+      await this.queue.followIncident(opening.id);
+      this.logger.warn(
+        { agentId, incidentId: opening.id },
+        'Opened the incident and follow-up of a revocation whose request did not finish',
+      );
+    }
   }
 
   /** Lets a revoked agent act again under a new epoch. Callers must be admins. */
@@ -323,6 +325,19 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
           reinstatedAt: isoMs(result.reinstatedAt),
         };
     }
+  }
+
+  /**
+   * Clears a stop's record once its incident and follow-up exist. Not awaited: the answer does
+   * not depend on it, and a record left behind only makes the sweeper check an incident that
+   * is already followed.
+   */
+  private confirmLater(record: string, incidentId: string): void {
+    this.revocations
+      .confirm(record)
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error, incidentId }, 'Could not clear a revocation record'),
+      );
   }
 
   private opening(principal: UserPrincipal, agentIds: string[], request: RevokeRequest): Opening {
@@ -418,12 +433,20 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
 
 const ACTOR = 'killswitch';
 
-function parseRecord(member: string): { agentId: string; opening: Opening } | undefined {
+/** A record of `revocation:unconfirmed`: a single stop's opening, or a bulk stop's incident. */
+type StopRecord = { agentId: string; opening: Opening } | { incidentId: string };
+
+function parseRecord(member: string): StopRecord | undefined {
   try {
-    const record = JSON.parse(member) as { agentId?: unknown; opening?: Partial<Opening> };
-    return typeof record.agentId === 'string' && typeof record.opening?.id === 'string'
-      ? (record as { agentId: string; opening: Opening })
-      : undefined;
+    const record = JSON.parse(member) as Partial<{
+      agentId: unknown;
+      opening: Partial<Opening>;
+      incidentId: unknown;
+    }>;
+    if (typeof record.agentId === 'string' && typeof record.opening?.id === 'string') {
+      return record as StopRecord;
+    }
+    return typeof record.incidentId === 'string' ? { incidentId: record.incidentId } : undefined;
   } catch {
     return undefined;
   }
