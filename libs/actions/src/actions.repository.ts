@@ -36,12 +36,12 @@ export class ActionsRepository {
     this.keys = redis.keys;
     this.unconfirmed = new Confirmations(redis.client, redis.keys.gateUnconfirmed());
     this.retentionMs = config.actionRetentionDays * 24 * 3600 * 1000;
-    defineScript(redis.client, 'ksSubmitAction', script('submit-action'), 7);
-    defineScript(redis.client, 'ksStartAction', script('start-action'), 5);
-    defineScript(redis.client, 'ksFinishAction', script('finish-action'), 5);
-    defineScript(redis.client, 'ksHaltQueued', script('halt-queued'), 3);
-    defineScript(redis.client, 'ksClaimRollback', script('claim-rollback'), 1);
-    defineScript(redis.client, 'ksSettleRollback', script('settle-rollback'), 3);
+    defineScript(redis.client, 'ksSubmitAction', script('submit-action'));
+    defineScript(redis.client, 'ksStartAction', script('start-action'));
+    defineScript(redis.client, 'ksFinishAction', script('finish-action'));
+    defineScript(redis.client, 'ksHaltQueued', script('halt-queued'));
+    defineScript(redis.client, 'ksClaimRollback', script('claim-rollback'));
+    defineScript(redis.client, 'ksSettleRollback', script('settle-rollback'));
   }
 
   async submit(input: {
@@ -64,9 +64,7 @@ export class ActionsRepository {
         k.agentActions(agentId),
         k.agentPending(agentId),
         k.agentRunning(agentId),
-        input.idempotencyKey
-          ? k.idempotency(agentId, input.idempotencyKey)
-          : k.action(agentId, actionId),
+        ...(input.idempotencyKey ? [k.idempotency(agentId, input.idempotencyKey)] : []),
       ],
       [
         actionId,

@@ -14,9 +14,9 @@ export class UsersRepository {
 
   constructor(private readonly redis: RedisService) {
     this.keys = redis.keys;
-    defineScript(redis.client, 'ksCreateFirstAdmin', script('create-first-admin'), 5);
-    defineScript(redis.client, 'ksRevokeUserKeys', script('revoke-user-keys'), 1);
-    defineScript(redis.client, 'ksAuthenticateKey', script('authenticate-key'), 1);
+    defineScript(redis.client, 'ksCreateFirstAdmin', script('create-first-admin'));
+    defineScript(redis.client, 'ksRevokeUserKeys', script('revoke-user-keys'));
+    defineScript(redis.client, 'ksAuthenticateKey', script('authenticate-key'));
   }
 
   async create(user: User, keyHash: string): Promise<void> {

@@ -18,8 +18,8 @@ export class DevicesRepository {
 
   constructor(private readonly redis: RedisService) {
     this.keys = redis.keys;
-    defineScript(redis.client, 'ksPairDevice', script('pair-device'), 2);
-    defineScript(redis.client, 'ksRevokeDevice', script('revoke-device'), 1);
+    defineScript(redis.client, 'ksPairDevice', script('pair-device'));
+    defineScript(redis.client, 'ksRevokeDevice', script('revoke-device'));
   }
 
   /** Stores a pairing code; false if that code is taken (the caller draws another). */

@@ -57,8 +57,8 @@ export class IncidentsRepository {
 
   constructor(private readonly redis: RedisService) {
     this.keys = redis.keys;
-    defineScript(redis.client, 'ksReportAgent', script('report-agent'), 4);
-    defineScript(redis.client, 'ksOpenIncident', script('open-incident'), 3);
+    defineScript(redis.client, 'ksReportAgent', script('report-agent'));
+    defineScript(redis.client, 'ksOpenIncident', script('open-incident'));
   }
 
   /**

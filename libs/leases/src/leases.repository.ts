@@ -33,8 +33,8 @@ export class LeasesRepository {
 
   constructor(private readonly redis: RedisService) {
     this.keys = redis.keys;
-    defineScript(redis.client, 'ksIssueLease', script('issue-lease'), 3);
-    defineScript(redis.client, 'ksTouchLease', script('touch-lease'), 2);
+    defineScript(redis.client, 'ksIssueLease', script('issue-lease'));
+    defineScript(redis.client, 'ksTouchLease', script('touch-lease'));
   }
 
   async issue(

@@ -32,9 +32,9 @@ export class RevocationRepository {
   constructor(private readonly redis: RedisService) {
     this.keys = redis.keys;
     this.unconfirmed = new Confirmations(redis.client, redis.keys.revocationUnconfirmed());
-    defineScript(redis.client, 'ksFenceAgents', script('fence-agents'), 'any');
-    defineScript(redis.client, 'ksMarkLeases', script('mark-leases'), 1);
-    defineScript(redis.client, 'ksReinstateAgent', script('reinstate-agent'), 1);
+    defineScript(redis.client, 'ksFenceAgents', script('fence-agents'));
+    defineScript(redis.client, 'ksMarkLeases', script('mark-leases'));
+    defineScript(redis.client, 'ksReinstateAgent', script('reinstate-agent'));
   }
 
   /**

@@ -1,7 +1,7 @@
 -- Records a new action at the end of its agent's queue, and releases the head of that queue to
 -- the worker queue while the agent runs fewer actions than its concurrency allows.
 -- KEYS: 1 agent, 2 action, 3 history, 4 agent's actions zset, 5 pending list, 6 running set,
---       7 idempotency key (or the action key again when there is none)
+--       7 idempotency key (only when there is one)
 -- ARGV: 1 actionId, 2 lease epoch, 3 type, 4 params JSON, 5 idempotency key or '',
 --       6 default concurrency, 7 events channel, 8 ledger length kept per agent,
 --       9 action key prefix (without the id)
