@@ -21,6 +21,10 @@ describe('gate and fence scripts (real Redis)', () => {
     revocations = new RevocationRepository(redis);
   });
 
+  /** Fences one agent, as a single stop does. */
+  const fence = async (agentId: string, reason: string, by: string, incidentId: string) =>
+    (await revocations.fenceMany([agentId], reason, by, incidentId, true)).get(agentId);
+
   afterAll(async () => {
     await deletePrefix(config.keyPrefix);
     await redis.onApplicationShutdown();
@@ -70,13 +74,13 @@ describe('gate and fence scripts (real Redis)', () => {
     const { id } = await agent();
     const submitted = await submit(id);
     const released = submitted.kind === 'ok' ? submitted.released[0] : '';
-    const fenced = await revocations.fence(id, 'test', 'usr_x', 'inc_0000000000000001');
+    const fenced = await fence(id, 'test', 'usr_x', 'inc_0000000000000001');
     expect(fenced).toMatchObject({ kind: 'revoked', epoch: 2 });
     expect(await submit(id, 1)).toEqual({ kind: 'revoked' });
     expect(await actions.start(id, released, 1, 'job-1')).toEqual({ kind: 'halted', released: [] });
     expect(await actions.followupCounts(id, 'inc_0000000000000001')).toMatchObject({ halted: 1 });
     // The second fence is a no-op that names the first incident.
-    expect(await revocations.fence(id, 'again', 'usr_x', 'inc_0000000000000002')).toMatchObject({
+    expect(await fence(id, 'again', 'usr_x', 'inc_0000000000000002')).toMatchObject({
       kind: 'already',
       incidentId: 'inc_0000000000000001',
     });
@@ -87,7 +91,7 @@ describe('gate and fence scripts (real Redis)', () => {
     for (let i = 0; i < 450; i++) {
       await submit(id);
     }
-    await revocations.fence(id, 'test', 'usr_x', 'inc_0000000000000003');
+    await fence(id, 'test', 'usr_x', 'inc_0000000000000003');
     const batches: number[] = [];
     for (;;) {
       const { halted, examined } = await actions.haltQueuedBatch(id, 200, 'test');

@@ -70,6 +70,12 @@ export interface Incident {
 export type IncidentSummary = Omit<Incident, 'timeline' | 'needsReview' | 'agentIds'>;
 
 export const INCIDENT_ID = /^inc_[0-9a-f]{16}$/;
+
+/** Who the timeline names for steps killswitch takes on its own (follow-up, sweeps). */
+export const SYSTEM_ACTOR = 'killswitch';
+
+/** How the timeline names a person: `Name (usr_…)`. */
+export const actorName = (who: { name: string; userId: string }) => `${who.name} (${who.userId})`;
 export const newIncidentId = () => `inc_${randomBytes(8).toString('hex')}`;
 
 export { isoMs } from '@app/core';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { canSeeAll } from '@app/agents';
 import type { UserPrincipal } from '@app/auth';
 import { conflict, forbidden, notFound } from '@app/core';
-import { Incident, IncidentStatus, IncidentSummary } from './incident';
+import { actorName, Incident, IncidentStatus, IncidentSummary } from './incident';
 import { IncidentsRepository } from './incidents.repository';
 import { renderIncidentMarkdown } from './incident.markdown';
 
@@ -68,7 +68,7 @@ export class IncidentsService {
     const actor = { userId: principal.userId, name: principal.name, role: principal.role };
     await this.incidents.resolve(incidentId, actor, note, {
       at: Date.now(),
-      actor: `${principal.name} (${principal.userId})`,
+      actor: actorName(principal),
       via: principal.via,
       step: 'resolve',
       outcome: 'resolved',

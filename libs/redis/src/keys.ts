@@ -48,7 +48,7 @@
  * | `<p>:owner:<userId>:incidents`        | zset   | incidents that involve the user's agents, scored by opening time           |
  * | `<p>:{bull}:actions:*`                | BullMQ | the action queue (BullMQ's own keys, one hash tag)       |
  * | `<p>:{bull}:revocation:*`             | BullMQ | durable revocation follow-up (fan-out, halt, abort, roll back, report) |
- * | `<p>:events` (pub/sub channel)        | —      | JSON status events: action.updated, agent.updated         |
+ * | `<p>:events` (pub/sub channel)        | —      | JSON status events: action.updated, agent.updated, incident.updated |
  */
 export class Keys {
   constructor(readonly prefix: string) {}

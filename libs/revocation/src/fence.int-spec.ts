@@ -24,6 +24,10 @@ describe('fence scripts (real Redis)', () => {
     revocations = new RevocationRepository(redis);
   });
 
+  /** Fences one agent, as a single stop does. */
+  const fence = async (agentId: string, reason: string, by: string, incidentId: string) =>
+    (await revocations.fenceMany([agentId], reason, by, incidentId, true)).get(agentId);
+
   afterAll(async () => {
     await deletePrefix(config.keyPrefix);
     await redis.onApplicationShutdown();
@@ -54,7 +58,7 @@ describe('fence scripts (real Redis)', () => {
   it('fences agents across several batches, each once, and reports the others as they are', async () => {
     const fleet = await Promise.all(Array.from({ length: FENCE_BATCH * 2 + 7 }, () => agent()));
     const before = fleet[3].id;
-    await revocations.fence(before, 'earlier | with a bar', 'usr_x', 'inc_0000000000000001');
+    await fence(before, 'earlier | with a bar', 'usr_x', 'inc_0000000000000001');
     const missing = newAgentId();
     const ids = [...fleet.map((a) => a.id), missing];
 
@@ -122,8 +126,8 @@ describe('fence scripts (real Redis)', () => {
   it("marks the revoked epoch's leases for the record and leaves a later epoch's alone", async () => {
     const { id } = await agent();
     const old = [await lease(id), await lease(id)];
-    const fenced = await revocations.fence(id, 'stop', 'usr_r', 'inc_0000000000000005');
-    expect(fenced.kind).toBe('revoked');
+    const fenced = await fence(id, 'stop', 'usr_r', 'inc_0000000000000005');
+    expect(fenced?.kind).toBe('revoked');
     // Dead from the fence on, before any marking.
     expect((await leases.touch(id, old[0], false)).kind).toBe('revoked');
     expect((await revocations.reinstate(id, 'ok', 'usr_a')).kind).toBe('active');

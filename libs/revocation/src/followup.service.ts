@@ -16,13 +16,13 @@ import {
   ReviewItem,
   RollbackPolicy,
   StoredEntry,
+  SYSTEM_ACTOR,
 } from '@app/incidents';
 import { AgentNotifier } from '@app/realtime';
-import { RevocationRepository } from './revocation.repository';
+import { isOurs, RevocationRepository } from './revocation.repository';
 import { RevocationQueue } from './revocation.queue';
 import { INLINE_PUSH_LIMIT } from './revocation.service';
 
-const ACTOR = 'killswitch';
 // How long the abort step waits for a running action to stop before listing it for review.
 const ABORT_WAIT_MS = 15_000;
 
@@ -69,10 +69,7 @@ export class FollowupService {
         agentIds.length <= INLINE_PUSH_LIMIT,
       );
       for (const [agentId, result] of results) {
-        if (
-          result.kind === 'revoked' ||
-          (result.kind === 'already' && result.incidentId === incidentId)
-        ) {
+        if (isOurs(result, incidentId)) {
           ours.push({ agentId, revokedEpoch: result.epoch - 1 });
         }
       }
@@ -354,5 +351,5 @@ function windowOf(policy: RollbackPolicy, recent: Action[], revokedEpoch: number
 }
 
 function entry(step: string, outcome: string, extra: Partial<StoredEntry> = {}): StoredEntry {
-  return { at: Date.now(), actor: ACTOR, step, outcome, ...extra };
+  return { at: Date.now(), actor: SYSTEM_ACTOR, step, outcome, ...extra };
 }

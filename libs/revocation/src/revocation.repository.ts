@@ -16,8 +16,18 @@ export type FenceResult =
     }
   | { kind: 'missing' };
 
+/** Fenced by this incident: by this call, or by the incident's own follow-up job. */
+export function isOurs(
+  result: FenceResult,
+  incidentId: string,
+): result is Exclude<FenceResult, { kind: 'missing' }> {
+  return (
+    result.kind === 'revoked' || (result.kind === 'already' && result.incidentId === incidentId)
+  );
+}
+
 export type ReinstateResult =
-  | { kind: 'active'; epoch: number; reinstatedAt: number }
+  | { kind: 'active'; epoch: number; reinstatedAt: number; incidentId?: string }
   | { kind: 'not_revoked'; epoch: number }
   | { kind: 'missing' };
 
@@ -78,16 +88,6 @@ export class RevocationRepository {
   /** Single revocations whose incident or follow-up may have been lost to a crash. */
   dueUnconfirmed(now: number, count: number): Promise<string[]> {
     return this.unconfirmed.due(now, count);
-  }
-
-  async fence(
-    agentId: string,
-    reason: string,
-    revokedBy: string,
-    incidentId: string,
-  ): Promise<FenceResult> {
-    const results = await this.fenceMany([agentId], reason, revokedBy, incidentId, true);
-    return results.get(agentId) ?? { kind: 'missing' };
   }
 
   /**
@@ -184,7 +184,12 @@ export class RevocationRepository {
     );
     switch (reply[0]) {
       case 'active':
-        return { kind: 'active', epoch: Number(reply[1]), reinstatedAt: Number(reply[2]) };
+        return {
+          kind: 'active',
+          epoch: Number(reply[1]),
+          reinstatedAt: Number(reply[2]),
+          incidentId: reply[3] || undefined,
+        };
       case 'not_revoked':
         return { kind: 'not_revoked', epoch: Number(reply[1]) };
       default:

@@ -3,6 +3,7 @@ import { AgentsService, canSeeAll } from '@app/agents';
 import type { UserPrincipal } from '@app/auth';
 import { badRequest, conflict, DomainError, forbidden, notFound, runEvery } from '@app/core';
 import {
+  actorName,
   IncidentOpening,
   IncidentsRepository,
   isoMs,
@@ -10,9 +11,10 @@ import {
   Origin,
   RollbackPolicy,
   StoredEntry,
+  SYSTEM_ACTOR,
 } from '@app/incidents';
 import { AgentNotifier } from '@app/realtime';
-import { FenceResult, RevocationRepository } from './revocation.repository';
+import { FenceResult, isOurs, RevocationRepository } from './revocation.repository';
 import { RevocationQueue } from './revocation.queue';
 import { describeSelector, Selector } from './selector';
 
@@ -175,19 +177,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     }
     if (result.kind === 'already' && result.incidentId !== opening.id) {
       await this.revocations.confirm(intent);
-      return {
-        incidentId: result.incidentId ?? '',
-        revokedAt: result.revokedAt ? isoMs(result.revokedAt) : '',
-        agents: 1,
-        agentIds: [agentId],
-        alreadyRevokedIds: [agentId],
-        missingIds: [],
-        agentId,
-        status: 'revoked' as const,
-        epoch: result.epoch,
-        reason: result.reason,
-        alreadyRevoked: true,
-      };
+      return singleAnswer(agentId, result.incidentId ?? '', result, result.reason, true);
     }
     this.push(agentId, reason, isoMs(result.revokedAt), opening.id);
     // The owner may read the incident as soon as the call returns.
@@ -204,19 +194,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       { incidentId: opening.id, by: principal.userId, agents: 1, via: opening.openedFrom.via },
       'Revocation fenced',
     );
-    return {
-      incidentId: opening.id,
-      revokedAt: isoMs(result.revokedAt),
-      agents: 1,
-      agentIds: [agentId],
-      alreadyRevokedIds: [],
-      missingIds: [],
-      agentId,
-      status: 'revoked' as const,
-      epoch: result.epoch,
-      reason,
-      alreadyRevoked: false,
-    };
+    return singleAnswer(agentId, opening.id, result, reason, false);
   }
 
   onApplicationBootstrap(): void {
@@ -271,7 +249,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
           opening.request,
           {
             ...fenceEntry(opening, 1),
-            actor: ACTOR,
+            actor: SYSTEM_ACTOR,
             detail: 'the request that fenced the agent ended before opening its incident',
           },
         ],
@@ -293,7 +271,6 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     agentId: string,
     reason: string,
   ): Promise<ReinstateResult> {
-    const before = await this.agents.find(agentId);
     const result = await this.revocations.reinstate(agentId, reason, principal.userId);
     switch (result.kind) {
       case 'missing':
@@ -301,11 +278,11 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       case 'not_revoked':
         throw conflict(`Agent ${agentId} is not revoked`);
       case 'active':
-        if (before.incidentId) {
-          await this.incidents.append(before.incidentId, [
+        if (result.incidentId) {
+          await this.incidents.append(result.incidentId, [
             {
               at: result.reinstatedAt,
-              actor: `${principal.name} (${principal.userId})`,
+              actor: actorName(principal),
               via: principal.via,
               step: 'reinstate',
               outcome: `agent active again at epoch ${result.epoch}`,
@@ -353,7 +330,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       agentIds,
       request: {
         at: openedAt,
-        actor: actorOf(principal),
+        actor: actorName(principal),
         via: origin.deviceName ? `${origin.via}: ${origin.deviceName}` : origin.via,
         step: 'revoke',
         outcome: 'requested',
@@ -431,8 +408,6 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
   }
 }
 
-const ACTOR = 'killswitch';
-
 /** A record of `revocation:unconfirmed`: a single stop's opening, or a bulk stop's incident. */
 type StopRecord = { agentId: string; opening: Opening } | { incidentId: string };
 
@@ -452,7 +427,28 @@ function parseRecord(member: string): StopRecord | undefined {
   }
 }
 
-const actorOf = (principal: UserPrincipal) => `${principal.name} (${principal.userId})`;
+/** The answer to a single-agent revocation (`POST /v1/agents/:id/revoke`). */
+function singleAnswer(
+  agentId: string,
+  incidentId: string,
+  fenced: { epoch: number; revokedAt: number },
+  reason: string,
+  alreadyRevoked: boolean,
+) {
+  return {
+    incidentId,
+    revokedAt: isoMs(fenced.revokedAt),
+    agents: 1,
+    agentIds: [agentId],
+    alreadyRevokedIds: alreadyRevoked ? [agentId] : [],
+    missingIds: [],
+    agentId,
+    status: 'revoked' as const,
+    epoch: fenced.epoch,
+    reason,
+    alreadyRevoked,
+  };
+}
 
 /** The timeline's "fence" step: how many agents this call fenced, and how long it took. */
 function fenceEntry(opening: Opening, fenced: number, answer?: RevocationAnswer): StoredEntry {
@@ -461,7 +457,7 @@ function fenceEntry(opening: Opening, fenced: number, answer?: RevocationAnswer)
   const now = Date.now();
   return {
     at: now,
-    actor: `${opening.openedBy.name} (${opening.openedBy.userId})`,
+    actor: actorName(opening.openedBy),
     via: opening.openedFrom.via,
     step: 'fence',
     outcome: `${fenced} agents fenced`,
@@ -470,14 +466,4 @@ function fenceEntry(opening: Opening, fenced: number, answer?: RevocationAnswer)
       (already ? `; ${already} were already revoked` : '') +
       (missing ? `; ${missing} not found` : ''),
   };
-}
-
-/** Fenced by this incident: by this call, or by the incident's own follow-up job. */
-function isOurs(
-  result: FenceResult,
-  incidentId: string,
-): result is Exclude<FenceResult, { kind: 'missing' }> {
-  return (
-    result.kind === 'revoked' || (result.kind === 'already' && result.incidentId === incidentId)
-  );
 }

@@ -35,9 +35,9 @@ for i, key in ipairs(KEYS) do
     redis.call('HSET', key, 'status', 'revoked', 'epoch', epoch, 'revokedAt', now,
       'revokeReason', ARGV[1], 'revokedBy', ARGV[2], 'incidentId', ARGV[3])
     if ARGV[5] == '1' then
+      -- Subscribers read the agent itself (the relay): the id is all the event carries.
       redis.call('PUBLISH', ARGV[4], cjson.encode({event = 'agent.updated',
-        agentId = string.match(key, '{(.-)}'), status = 'revoked', epoch = epoch,
-        revokedAt = tonumber(now), revokeReason = ARGV[1], incidentId = ARGV[3]}))
+        agentId = string.match(key, '{(.-)}')}))
     end
     out[i] = 'revoked|' .. epoch .. '|' .. now .. '|' .. owner
   end

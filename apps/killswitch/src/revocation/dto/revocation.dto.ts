@@ -12,7 +12,7 @@ import {
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
-import type { RollbackPolicy } from '@app/incidents';
+import { INCIDENT_ID, type RollbackPolicy } from '@app/incidents';
 import { isSelector, SELECTOR_SHAPES, type Selector } from '@app/revocation';
 
 @ValidatorConstraint({ name: 'selector' })
@@ -74,7 +74,7 @@ export class RevocationDto extends RevokeAgentDto {
 }
 
 export class IncidentIdParams {
-  @Matches(/^inc_[0-9a-f]{16}$/, {
+  @Matches(INCIDENT_ID, {
     message: 'id must be an incident id such as inc_3f9a1c2b4d5e6f70',
   })
   id!: string;
