@@ -199,6 +199,50 @@ describe('the revocation engine', () => {
     ).toBe(403);
   });
 
+  it("rolls back only the revoked epoch's actions by default, or those since a given time", async () => {
+    const { agent, lease } = await agentApi(owner.api);
+    const archive = async (api: Api, messageId: string) => {
+      const id = (await api.post('/v1/actions', { type: 'mail.archive', params: { messageId } }))
+        .body.id as string;
+      await waitFor(async () => (await actionOf(id)).status === 'succeeded', 10_000, messageId);
+      return id;
+    };
+    const undoneIds = () =>
+      tools.received('/unarchive').map((r) => r.body.params.messageId as string);
+    const stop = async (body: Record<string, unknown>) => {
+      const revoked = await owner.api.post(`/v1/agents/${agent.id}/revoke`, body);
+      expect(revoked.status).toBe(200);
+      return incidentDone(revoked.body.incidentId);
+    };
+    const again = async () => {
+      expect(
+        (await ks.admin.post(`/v1/agents/${agent.id}/reinstate`, { reason: 'fixed' })).status,
+      ).toBe(200);
+      return api(await issueLease(owner.api, agent.id, 120));
+    };
+    const api = (issued: { token: string }) => owner.api.as(issued.token);
+
+    const first = await archive(lease, `epoch1-${agent.id}`);
+    await stop({ reason: 'keep epoch 1', rollback: 'none' });
+    const second = await archive(await again(), `epoch2-${agent.id}`);
+    // Default window: the epoch just revoked. What the agent did before stays done.
+    const byDefault = await stop({ reason: 'epoch 2 only' });
+    expect(byDefault.counts.rolledBack).toBe(1);
+    expect(undoneIds()).toContain(`epoch2-${agent.id}`);
+    expect(undoneIds()).not.toContain(`epoch1-${agent.id}`);
+    expect((await actionOf(first)).status).toBe('succeeded');
+    expect((await actionOf(second)).status).toBe('rolled_back');
+
+    // {since}: everything done since then, across epochs; what was undone is not undone twice.
+    const since = new Date(Date.now() - 60_000).toISOString();
+    const third = await archive(await again(), `epoch3-${agent.id}`);
+    const bySince = await stop({ reason: 'the last minute', rollback: { since } });
+    expect(bySince.counts.rolledBack).toBe(2);
+    expect((await actionOf(first)).status).toBe('rolled_back');
+    expect((await actionOf(third)).status).toBe('rolled_back');
+    expect(undoneIds().filter((id) => id === `epoch2-${agent.id}`)).toHaveLength(1);
+  });
+
   describe('authorization', () => {
     it('lets an owner revoke only their own agents, and never in bulk', async () => {
       const { agent } = await agentApi(otherOwner.api);
