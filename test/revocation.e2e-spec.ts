@@ -1,6 +1,6 @@
 import { IncidentsRepository } from '@app/incidents';
 import { RedisService } from '@app/redis';
-import { RevocationRepository } from '@app/revocation';
+import { FollowupService, RevocationRepository } from '@app/revocation';
 import { RunningApp, startKillswitch, testConfig } from './support/apps';
 import { createAgent, createUser, issueLease, TestUser } from './support/factories';
 import { Api } from './support/http';
@@ -241,6 +241,30 @@ describe('the revocation engine', () => {
     expect((await actionOf(first)).status).toBe('rolled_back');
     expect((await actionOf(third)).status).toBe('rolled_back');
     expect(undoneIds().filter((id) => id === `epoch2-${agent.id}`)).toHaveLength(1);
+  });
+
+  it('finishes an incident whose agent follow-up gave up, listing the agent for review', async () => {
+    const { agent } = await agentApi(owner.api);
+    const followup = ks.app.get(FollowupService, { strict: false });
+    const failing = jest
+      .spyOn(followup, 'followAgent')
+      .mockRejectedValue(new Error('tool server unreachable'));
+    try {
+      const revoked = await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'x' });
+      const incidentId = revoked.body.incidentId as string;
+      await waitFor(() => failing.mock.calls.length > 0, 10_000, 'a failed follow-up');
+      // What the worker does once the job's last retry has failed.
+      await followup.gaveUp(
+        { kind: 'agent', incidentId, agentId: agent.id, revokedEpoch: 1 },
+        'tool server unreachable',
+      );
+      const incident = await incidentDone(incidentId);
+      expect(incident.needsReview).toEqual([
+        expect.objectContaining({ agentId: agent.id, why: expect.stringMatching(/gave up/) }),
+      ]);
+    } finally {
+      failing.mockRestore();
+    }
   });
 
   describe('authorization', () => {

@@ -20,7 +20,7 @@ import {
 } from '@app/incidents';
 import { AgentNotifier } from '@app/realtime';
 import { isOurs, RevocationRepository } from './revocation.repository';
-import { RevocationQueue } from './revocation.queue';
+import { RevocationJob, RevocationQueue } from './revocation.queue';
 import { INLINE_PUSH_LIMIT } from './revocation.service';
 
 // How long the abort step waits for a running action to stop before listing it for review.
@@ -156,6 +156,27 @@ export class FollowupService {
       { incidentId, agentId, ...counts, review: review.length, done, total, status },
       'Agent followed up',
     );
+  }
+
+  /**
+   * A follow-up job used up its retries: say so on the incident rather than leave it waiting.
+   * An agent's follow-up is reported with what it did and a review item, so the incident can
+   * still finish; a fan-out that failed is recorded on the timeline.
+   */
+  async gaveUp(job: RevocationJob, error: string): Promise<void> {
+    if (job.kind === 'incident') {
+      await this.incidents.append(job.incidentId, [
+        entry('follow-up', 'failed', { detail: `the fan-out gave up: ${error}` }),
+      ]);
+      return;
+    }
+    const counts = await this.ledger.followupCounts(job.agentId, job.incidentId);
+    await this.incidents.reportAgent(job.incidentId, job.agentId, counts, [
+      {
+        agentId: job.agentId,
+        why: `follow-up gave up after its retries (${error}): check this agent's actions by hand`,
+      },
+    ]);
   }
 
   /** Aborts the agent's running actions wherever they run; answers those that did not stop. */

@@ -45,12 +45,22 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
       stalledInterval: 5_000,
     });
     this.worker.on('error', (error) => this.logger.warn({ err: error }, 'Revocation worker error'));
-    this.worker.on('failed', (job, error) =>
+    this.worker.on('failed', (job, error) => {
+      const last = job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1);
       this.logger.warn(
         { err: error, job: job?.id },
-        'Revocation follow-up attempt failed; it will retry',
-      ),
-    );
+        last
+          ? 'Revocation follow-up gave up after its retries'
+          : 'Revocation follow-up attempt failed; it will retry',
+      );
+      if (last) {
+        this.followup
+          .gaveUp(job.data, error.message)
+          .catch((reason: unknown) =>
+            this.logger.warn({ err: reason, job: job.id }, 'Could not record a failed follow-up'),
+          );
+      }
+    });
     await this.worker.waitUntilReady();
   }
 
