@@ -16,8 +16,8 @@ export type LeaseState =
       epoch: number;
       issuedAt: number;
       expiresAt: number;
-      allowedActions: string[];
-      owner: string;
+      /** Only when described (introspection). */
+      described?: { allowedActions: string[]; owner: string };
     }
   | { kind: 'revoked'; reason: string; revokedAt?: number; incidentId?: string }
   | { kind: 'expired'; expiresAt: number }
@@ -67,13 +67,20 @@ export class LeasesRepository {
     }
   }
 
-  /** Reads a lease's state; with `renew`, extends a live one in the same atomic step. */
-  async touch(agentId: string, tokenHash: string, renew: boolean): Promise<LeaseState> {
+  /**
+   * Reads a lease's state. `renew` extends a live one in the same atomic step; `describe` also
+   * reads the agent's allowedActions and owner (introspection).
+   */
+  async touch(
+    agentId: string,
+    tokenHash: string,
+    mode: 'renew' | 'peek' | 'describe',
+  ): Promise<LeaseState> {
     const reply = await runScript<string[]>(
       this.redis.client,
       'ksTouchLease',
       [this.keys.agent(agentId), this.keys.lease(agentId, tokenHash)],
-      [renew ? 'renew' : 'peek'],
+      [mode],
     );
     switch (reply[0]) {
       case 'active':
@@ -83,8 +90,14 @@ export class LeasesRepository {
           epoch: Number(reply[2]),
           issuedAt: Number(reply[3]),
           expiresAt: Number(reply[4]),
-          allowedActions: JSON.parse(reply[5]) as string[],
-          owner: reply[6],
+          ...(reply.length > 5
+            ? {
+                described: {
+                  allowedActions: JSON.parse(reply[5]) as string[],
+                  owner: reply[6],
+                },
+              }
+            : {}),
         };
       case 'revoked':
         return {

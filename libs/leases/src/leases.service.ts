@@ -75,7 +75,7 @@ export class LeasesService implements LeaseVerifier {
 
   /** Renews a live lease, or throws the reason it is dead (401 with `status`). */
   async heartbeat(token: string): Promise<Heartbeat> {
-    const state = await this.touch(parseLeaseToken(token), true);
+    const state = await this.touch(parseLeaseToken(token), 'renew');
     if (state.kind !== 'active') {
       throw deadLease(state);
     }
@@ -85,7 +85,7 @@ export class LeasesService implements LeaseVerifier {
   /** Reads without renewing (introspection, socket handshakes, the auth guard). */
   async verify(token: string): Promise<AgentPrincipal> {
     const parsed = parseLeaseToken(token);
-    const state = await this.touch(parsed, false);
+    const state = await this.touch(parsed, 'peek');
     if (state.kind !== 'active' || !parsed) {
       throw deadLease(state);
     }
@@ -98,29 +98,32 @@ export class LeasesService implements LeaseVerifier {
    */
   async introspect(token: string): Promise<Introspection> {
     const parsed = parseLeaseToken(token);
-    const state = await this.touch(parsed, false);
-    if (state.kind !== 'active' || !parsed) {
+    const state = await this.touch(parsed, 'describe');
+    if (state.kind !== 'active' || !parsed || !state.described) {
       return { active: false };
     }
     return {
       active: true,
       sub: parsed.agentId,
       client_id: parsed.agentId,
-      scope: state.allowedActions.join(' '),
+      scope: state.described.allowedActions.join(' '),
       exp: Math.floor(state.expiresAt / 1000),
       iat: Math.floor(state.issuedAt / 1000),
       token_type: 'Bearer',
       lease_id: state.leaseId,
       epoch: state.epoch,
-      owner: state.owner,
+      owner: state.described.owner,
     };
   }
 
-  private async touch(parsed: ParsedLeaseToken | undefined, renew: boolean): Promise<LeaseState> {
+  private async touch(
+    parsed: ParsedLeaseToken | undefined,
+    mode: 'renew' | 'peek' | 'describe',
+  ): Promise<LeaseState> {
     if (!parsed) {
       return { kind: 'invalid' };
     }
-    return this.leases.touch(parsed.agentId, parsed.hash, renew);
+    return this.leases.touch(parsed.agentId, parsed.hash, mode);
   }
 }
 

@@ -129,18 +129,18 @@ describe('fence scripts (real Redis)', () => {
     const fenced = await fence(id, 'stop', 'usr_r', 'inc_0000000000000005');
     expect(fenced?.kind).toBe('revoked');
     // Dead from the fence on, before any marking.
-    expect((await leases.touch(id, old[0], false)).kind).toBe('revoked');
+    expect((await leases.touch(id, old[0], 'peek')).kind).toBe('revoked');
     expect((await revocations.reinstate(id, 'ok', 'usr_a')).kind).toBe('active');
     const fresh = await lease(id);
 
     expect(await revocations.markLeases(id, 1, 1_800_000_000_000, 'stop', 'inc_5')).toBe(2);
     expect(await revocations.markLeases(id, 1, 1_800_000_000_000, 'stop', 'inc_5')).toBe(0);
-    expect(await leases.touch(id, old[1], false)).toMatchObject({
+    expect(await leases.touch(id, old[1], 'peek')).toMatchObject({
       kind: 'revoked',
       reason: 'stop',
       incidentId: 'inc_5',
     });
-    expect((await leases.touch(id, fresh, true)).kind).toBe('active');
+    expect((await leases.touch(id, fresh, 'renew')).kind).toBe('active');
   });
 
   it('opens an incident once, whoever writes it first', async () => {

@@ -1,8 +1,10 @@
 -- Checks a lease against its agent and, with ARGV[1] == 'renew', extends it by its TTL
 -- (never past its maximum lifetime). One script, so a revocation can never slip between the
--- check and the renewal.
+-- check and the renewal. ARGV[1] == 'describe' (introspection) also answers the agent's
+-- allowedActions and owner, which heartbeats and the guard do not need.
 -- KEYS: 1 agent hash, 2 lease hash
--- Returns {'active', leaseId, epoch, issuedAt, expiresAt, allowedActions, owner}
+-- ARGV: 1 'renew' | 'peek' | 'describe'
+-- Returns {'active', leaseId, epoch, issuedAt, expiresAt[, allowedActions, owner]}
 --       | {'revoked', reason, revokedAt, incidentId} | {'expired', expiresAt} | {'invalid'}
 local lease = redis.call('HMGET', KEYS[2], 'leaseId', 'epoch', 'issuedAt', 'expiresAt',
   'maxExpiresAt', 'ttlMs', 'revokedAt', 'revokeReason', 'incidentId')
@@ -10,7 +12,7 @@ if not lease[1] then
   return {'invalid'}
 end
 local agent = redis.call('HMGET', KEYS[1], 'status', 'epoch', 'revokedAt', 'revokeReason',
-  'incidentId', 'allowedActions', 'owner')
+  'incidentId')
 if not agent[1] then
   return {'invalid'}
 end
@@ -34,4 +36,9 @@ if ARGV[1] == 'renew' then
     redis.call('HSET', KEYS[2], 'expiresAt', expiresAt)
   end
 end
-return {'active', lease[1], lease[2], lease[3], tostring(expiresAt), agent[6] or '[]', agent[7] or ''}
+if ARGV[1] == 'describe' then
+  local described = redis.call('HMGET', KEYS[1], 'allowedActions', 'owner')
+  return {'active', lease[1], lease[2], lease[3], tostring(expiresAt), described[1] or '[]',
+    described[2] or ''}
+end
+return {'active', lease[1], lease[2], lease[3], tostring(expiresAt)}
