@@ -148,8 +148,9 @@ describe('agent SDK against a real killswitch', () => {
       await waitFor(() => counting.answered >= 3, 10_000, 'a few renewals');
       expect(session.signal.aborted).toBe(false);
 
-      const revocation = await revokeAgent(owner.api, agent.id, 'no push for you');
+      // Counted before the call: a heartbeat sent while it runs may be the one that sees it.
       const heartbeatsAtRevocation = counting.sent;
+      const revocation = await revokeAgent(owner.api, agent.id, 'no push for you');
       const { reason } = await aborted(session.signal, 5_000, 'the session');
 
       expect(reason).toEqual({
@@ -177,8 +178,8 @@ describe('agent SDK against a real killswitch', () => {
       await waitFor(() => counting.answered >= 3, 10_000, 'a few renewals');
       expect(session.signal.aborted).toBe(false);
 
-      expect((await owner.api.delete(`/v1/agents/${agent.id}`)).status).toBe(200);
       const heartbeatsAtDeletion = counting.sent;
+      expect((await owner.api.delete(`/v1/agents/${agent.id}`)).status).toBe(200);
       const { reason } = await aborted(session.signal, 5_000, 'the session');
 
       expect(reason).toMatchObject({ cause: 'invalid' });
