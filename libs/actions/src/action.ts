@@ -49,7 +49,7 @@ export interface Action {
 }
 
 /** Action ids carry their agent's id, so one lookup finds the agent's slot. */
-const ACTION_ID = /^act_([0-9a-f]{16})_[0-9a-f]{16}$/;
+export const ACTION_ID = /^act_([0-9a-f]{16})_[0-9a-f]{16}$/;
 
 export const newActionId = (agentId: string) =>
   `act_${agentId.slice(4)}_${randomBytes(8).toString('hex')}`;

@@ -7,7 +7,6 @@ import type Redis from 'ioredis';
 
 export const ACTIONS_QUEUE = 'actions';
 
-/** Message on the control channel: abort this action wherever it runs. */
 /** Messages on the control channel that every worker process listens to. */
 export type ControlMessage =
   /** Abort this action wherever it runs. */

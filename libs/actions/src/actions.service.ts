@@ -56,22 +56,21 @@ export class ActionsService implements OnApplicationBootstrap, OnApplicationShut
       params: JSON.stringify(input.params ?? {}),
       idempotencyKey: input.idempotencyKey,
     });
+    if (result.kind === 'ok') {
+      await this.queue.release(agentId, result.released);
+    }
+    // Released (or refused, or answered by an earlier submission): nothing left to sweep.
+    await this.actions.confirm(agentId, actionId);
     switch (result.kind) {
       case 'revoked':
-        await this.actions.confirm(agentId, actionId);
         throw new DomainError('lease_revoked', 'The agent was revoked', { status: 'revoked' });
       case 'invalid':
-        await this.actions.confirm(agentId, actionId);
         throw new DomainError('lease_invalid', 'The agent no longer exists', { status: 'invalid' });
       case 'forbidden':
-        await this.actions.confirm(agentId, actionId);
         throw forbidden(`Agent ${agentId} is not allowed to perform ${input.type}`);
       case 'existing':
-        await this.actions.confirm(agentId, actionId);
         return { id: result.actionId, status: result.status };
       case 'ok':
-        await this.queue.release(agentId, result.released);
-        await this.actions.confirm(agentId, actionId);
         return { id: actionId, status: 'queued' };
     }
   }

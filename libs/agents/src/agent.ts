@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isoMs } from '@app/core';
 
 export type AgentStatus = 'active' | 'revoked';
 
@@ -92,7 +93,7 @@ export function agentFromFields(values: (string | null)[]): Agent | undefined {
   }
   if (status === 'revoked') {
     if (revokedAt) {
-      agent.revokedAt = new Date(Number(revokedAt)).toISOString();
+      agent.revokedAt = isoMs(Number(revokedAt));
     }
     if (revokeReason) {
       agent.revokeReason = revokeReason;

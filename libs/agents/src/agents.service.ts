@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError, forbidden, notFound } from '@app/core';
+import { badRequest, forbidden, notFound } from '@app/core';
 import { roleAtLeast, UserPrincipal } from '@app/auth';
 import { Agent, newAgentId } from './agent';
 import { AgentsRepository } from './agents.repository';
@@ -134,7 +134,7 @@ export class AgentsService {
   /** Agent ids carrying all the given labels (for bulk revocation). */
   async idsWithLabels(labels: [string, string][]): Promise<string[]> {
     if (labels.length === 0) {
-      throw new DomainError('bad_request', 'At least one label is needed');
+      throw badRequest('At least one label is needed');
     }
     const [first, ...rest] = await Promise.all(
       labels.map(([k, v]) => this.agents.labelMembers(k, v)),

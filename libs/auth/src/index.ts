@@ -10,5 +10,5 @@ export {
 } from './lease-verifier';
 export { AuthModule } from './auth.module';
 export { AuthGuard } from './auth.guard';
-export { UsersService, type CreatedUser } from './users.service';
+export { UsersService, USER_ID, type CreatedUser } from './users.service';
 export { UsersRepository } from './users.repository';

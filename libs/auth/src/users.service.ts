@@ -12,6 +12,7 @@ export interface CreatedUser extends User {
 }
 
 export const newUserId = () => `usr_${randomBytes(8).toString('hex')}`;
+export const USER_ID = /^usr_[0-9a-f]{16}$/;
 
 @Injectable()
 export class UsersService {

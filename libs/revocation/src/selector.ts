@@ -1,4 +1,5 @@
 import { AGENT_ID, isLabels } from '@app/agents';
+import { USER_ID } from '@app/auth';
 
 /** Which agents a revocation hits. */
 export type Selector =
@@ -25,7 +26,7 @@ export function isSelector(value: unknown): value is Selector {
     return isLabels(v.labels, 1);
   }
   if ('owner' in v) {
-    return typeof v.owner === 'string' && /^usr_[0-9a-f]{16}$/.test(v.owner);
+    return typeof v.owner === 'string' && USER_ID.test(v.owner);
   }
   return v.all === true;
 }

@@ -21,7 +21,6 @@ export class AgentsGateway implements OnGatewayInit {
       const token = typeof auth?.token === 'string' ? auth.token : '';
       this.leases.verify(token).then(
         async (principal) => {
-          (socket.data as { agentId?: string }).agentId = principal.agentId;
           await socket.join(agentRoom(principal.agentId));
           next();
         },

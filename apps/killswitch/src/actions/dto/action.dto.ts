@@ -14,6 +14,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { ACTION_ID } from '@app/actions';
 import { ACTION_TYPE } from '../../agents/dto/agent.dto';
 
 export class ExecutorDto {
@@ -91,7 +92,7 @@ export class SubmittedActionDto {
 }
 
 export class ActionIdParams {
-  @Matches(/^act_[0-9a-f]{16}_[0-9a-f]{16}$/, { message: 'id must be an action id' })
+  @Matches(ACTION_ID, { message: 'id must be an action id' })
   id!: string;
 }
 

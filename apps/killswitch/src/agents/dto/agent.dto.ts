@@ -1,5 +1,6 @@
 import { PageLimit } from '../../common/page-limit.decorator';
 import { AGENT_ID, isLabels } from '@app/agents';
+import { USER_ID } from '@app/auth';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
@@ -112,7 +113,7 @@ export class ListAgentsQuery {
 
   @ApiPropertyOptional({ example: 'usr_3f9a1c2b4d5e6f70' })
   @IsOptional()
-  @Matches(/^usr_[0-9a-f]{16}$/, { message: 'owner must be a user id' })
+  @Matches(USER_ID, { message: 'owner must be a user id' })
   owner?: string;
 
   @PageLimit(500)

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsString, Length, Matches } from 'class-validator';
-import { ROLES } from '@app/auth';
+import { ROLES, USER_ID } from '@app/auth';
 import type { Role } from '@app/auth';
 
 export class CreateUserDto {
@@ -32,6 +32,6 @@ export class UserListDto {
 
 export class UserIdParams {
   @IsString()
-  @Matches(/^usr_[0-9a-f]{16}$/, { message: 'id must be a user id such as usr_3f9a1c2b4d5e6f70' })
+  @Matches(USER_ID, { message: 'id must be a user id such as usr_3f9a1c2b4d5e6f70' })
   id!: string;
 }
