@@ -286,3 +286,40 @@ describe('two relays and two killswitch instances on one Redis', () => {
     );
   });
 });
+
+describe('pairing attempts', () => {
+  const config = testConfig();
+  let ks: RunningApp;
+  let relay: RunningApp;
+
+  beforeAll(async () => {
+    ks = await startKillswitch(config);
+    relay = await startRelay(config);
+  });
+
+  afterAll(async () => {
+    await relay?.close();
+    await ks?.close();
+    await deletePrefix(config.keyPrefix);
+  });
+
+  it('are limited per client even when it claims another address each time', async () => {
+    const pair = (code: string, forwardedFor: string) =>
+      new Api(relay.url).request<{ message?: string }>(
+        'POST',
+        '/v1/pair',
+        { code, deviceName: 'x' },
+        {
+          'x-forwarded-for': forwardedFor,
+        },
+      );
+    for (let i = 0; i < 10; i++) {
+      expect((await pair('AAAA-BBBB-CC', `203.0.113.${i}`)).status).toBe(401);
+    }
+    const owner = await createUser(ks, 'owner');
+    const code = (await owner.api.post('/v1/devices/pairing-codes')).body.code as string;
+    const refused = await pair(code, '198.51.100.7');
+    expect(refused.status).toBe(429);
+    expect(refused.body.message).toMatch(/Too many wrong pairing codes/);
+  });
+});

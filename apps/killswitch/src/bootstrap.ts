@@ -15,6 +15,7 @@ export async function createKillswitchApp(
 ): Promise<NestFastifyApplication> {
   const app = await createHttpApp(KillswitchModule.forRoot(config) as never, {
     bodyLimit: config.maxBodyBytes,
+    trustProxyHops: config.trustProxyHops,
     ...options,
   });
   app.useWebSocketAdapter(new RedisIoAdapter(app));

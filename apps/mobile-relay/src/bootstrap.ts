@@ -12,6 +12,7 @@ export async function createRelayApp(
 ): Promise<NestFastifyApplication> {
   const app = await createHttpApp(RelayModule.forRoot(config) as never, {
     bodyLimit: config.maxBodyBytes,
+    trustProxyHops: config.trustProxyHops,
     ...options,
   });
   app.useWebSocketAdapter(new RedisIoAdapter(app));

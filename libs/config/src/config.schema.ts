@@ -61,6 +61,11 @@ export const configSchema = z.object({
   LEASE_MAX_TTL_SECONDS: positiveInt('LEASE_MAX_TTL_SECONDS', 300),
   LEASE_MAX_LIFETIME_SECONDS: positiveInt('LEASE_MAX_LIFETIME_SECONDS', 12 * 3600),
   MAX_BODY_BYTES: positiveInt('MAX_BODY_BYTES', 64 * 1024),
+  TRUST_PROXY_HOPS: z.coerce
+    .number({ error: 'TRUST_PROXY_HOPS must be a whole number of proxies (0 for none)' })
+    .int('TRUST_PROXY_HOPS must be a whole number of proxies (0 for none)')
+    .min(0, 'TRUST_PROXY_HOPS must be a whole number of proxies (0 for none)')
+    .default(0),
   ACTION_AGENT_CONCURRENCY: positiveInt('ACTION_AGENT_CONCURRENCY', 1),
   ACTION_WORKER_CONCURRENCY: positiveInt('ACTION_WORKER_CONCURRENCY', 32),
   ACTION_MAX_ATTEMPTS: positiveInt('ACTION_MAX_ATTEMPTS', 3),

@@ -26,6 +26,11 @@ export class AppConfig {
   readonly leaseMaxTtlSeconds!: number;
   readonly leaseMaxLifetimeSeconds!: number;
   readonly maxBodyBytes!: number;
+  /**
+   * Proxies in front of the apps whose X-Forwarded-For is believed (0: none, the socket's
+   * address is the client's). Pairing attempts are limited per client address.
+   */
+  readonly trustProxyHops!: number;
   readonly actionAgentConcurrency!: number;
   readonly actionWorkerConcurrency!: number;
   readonly actionMaxAttempts!: number;
@@ -79,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     leaseMaxTtlSeconds: c.LEASE_MAX_TTL_SECONDS,
     leaseMaxLifetimeSeconds: c.LEASE_MAX_LIFETIME_SECONDS,
     maxBodyBytes: c.MAX_BODY_BYTES,
+    trustProxyHops: c.TRUST_PROXY_HOPS,
     actionAgentConcurrency: c.ACTION_AGENT_CONCURRENCY,
     actionWorkerConcurrency: c.ACTION_WORKER_CONCURRENCY,
     actionMaxAttempts: c.ACTION_MAX_ATTEMPTS,

@@ -7,6 +7,8 @@ import { HttpExceptionFilter } from './http-exception.filter';
 export interface HttpAppOptions {
   /** Largest request body accepted, in bytes; larger ones get 413. */
   bodyLimit?: number;
+  /** Proxies whose X-Forwarded-For is believed; 0 (the default) believes none. */
+  trustProxyHops?: number;
   /** Logs buffered until the pino logger is ready; off in tests that pass their own logger. */
   bufferLogs?: boolean;
   /** No framework logs at all before pino takes over (tests). */
@@ -24,7 +26,11 @@ export async function createHttpApp(
 ): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     rootModule,
-    new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 64 * 1024, trustProxy: true }),
+    new FastifyAdapter({
+      bodyLimit: options.bodyLimit ?? 64 * 1024,
+      // A client may send any X-Forwarded-For: believed only from proxies the operator names.
+      trustProxy: options.trustProxyHops ? options.trustProxyHops : false,
+    }),
     // abortOnError off: start-up failures reach runMain, which prints one line and exits 1.
     {
       bufferLogs: options.bufferLogs ?? true,
