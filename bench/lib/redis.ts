@@ -21,8 +21,8 @@ export function claimPrefix(
 ): string {
   const prefix = benchPrefix(name);
   ctx.defer(`delete ${prefix}:*`, async () => {
-    const deleted = await deletePrefix(ctx.redisUrl, prefix);
-    const left = await countPrefix(ctx.redisUrl, prefix);
+    const deleted = await deletePrefix(prefix, ctx.redisUrl);
+    const left = await countPrefix(prefix, ctx.redisUrl);
     ctx.log(`deleted ${deleted} keys under ${prefix}:*, ${left} left`);
     if (left > 0) {
       throw new Error(`${left} keys under ${prefix}:* survived the clean-up`);
@@ -70,7 +70,7 @@ async function scanPrefix(
  *
  * @returns how many keys were deleted.
  */
-export function deletePrefix(url: string, prefix: string): Promise<number> {
+export function deletePrefix(prefix: string, url: string): Promise<number> {
   return withRedis(url, async (redis) => {
     let deleted = 0;
     await scanPrefix(redis, prefix, async (keys) => {
@@ -81,7 +81,7 @@ export function deletePrefix(url: string, prefix: string): Promise<number> {
 }
 
 /** Counts the keys under a prefix (to prove a clean-up left nothing behind). */
-export function countPrefix(url: string, prefix: string): Promise<number> {
+export function countPrefix(prefix: string, url: string): Promise<number> {
   return withRedis(url, async (redis) => {
     let count = 0;
     await scanPrefix(redis, prefix, (keys) => {
