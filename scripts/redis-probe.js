@@ -25,4 +25,14 @@ async function redisAnswers(url) {
   }
 }
 
-module.exports = { redisAnswers };
+/** Whether a Redis answers at `url` within `timeoutMs` (asking every 100 ms). */
+async function waitUntilAnswers(url, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await redisAnswers(url)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
+module.exports = { redisAnswers, waitUntilAnswers };

@@ -4,7 +4,7 @@
 const { spawn, spawnSync } = require('node:child_process');
 const { mkdirSync } = require('node:fs');
 const { join } = require('node:path');
-const { redisAnswers } = require('./redis-probe');
+const { redisAnswers, waitUntilAnswers } = require('./redis-probe');
 
 const root = join(__dirname, '..');
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -14,15 +14,6 @@ let stopping = false;
 
 function log(line) {
   process.stdout.write(`[start] ${line}\n`);
-}
-
-async function waitUntilAnswers(url, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await redisAnswers(url)) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return false;
 }
 
 function startChild(name, command, args, options = {}) {

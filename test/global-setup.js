@@ -3,7 +3,7 @@
 // port is started when none answers at TEST_REDIS_URL (default redis://127.0.0.1:6379).
 const { spawn, spawnSync } = require('node:child_process');
 const { createServer } = require('node:net');
-const { redisAnswers } = require('../scripts/redis-probe');
+const { redisAnswers, waitUntilAnswers } = require('../scripts/redis-probe');
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -32,11 +32,14 @@ module.exports = async function globalSetup() {
   const child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore', detached: true },
+    { stdio: 'ignore' },
   );
+  // Not left running if the suite is interrupted before the teardown.
+  process.on('exit', () => child.kill());
   const own = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 100 && !(await redisAnswers(own)); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  if (!(await waitUntilAnswers(own, 5000))) {
+    child.kill();
+    throw new Error(`Started redis-server on port ${port}, but it did not answer within 5 s`);
   }
   process.stdout.write(`\n[test] no Redis at ${url}: started a throwaway one at ${own}\n`);
   process.env.TEST_REDIS_URL = own;
