@@ -23,13 +23,13 @@
  * | `<p>:{auth}:user:<userId>:devices`    | hash   | deviceId → sha256 of its token                  |
  * | `<p>:pair-failures:<ip>`              | string | failed pairing attempts from one address (15 min window) |
  * | `<p>:stop-request:<deviceId>:<requestId>` | string | the answer to a device's stop, so a resend never stops twice (24 h) |
- * | `<p>:{<agentId>}:agent`               | hash   | id, name, owner, labels, allowedActions (JSON), status, epoch, createdAt, revokedAt/revokeReason/revokedBy/incidentId |
+ * | `<p>:{<agentId>}:agent`               | hash   | id, name, owner, labels, allowedActions (JSON), concurrency, status, epoch, createdAt, actionSeq, revokedAt/revokeReason/revokedBy/incidentId, reinstatedAt/reinstateReason/reinstatedBy |
  * | `<p>:{<agentId>}:leases`              | zset   | sha256 of each lease token, scored by when its record may be forgotten (ms) |
- * | `<p>:{<agentId>}:lease:<sha256>`      | hash   | leaseId, epoch, issuedAt, expiresAt, maxExpiresAt, ttlMs (ms); revokedAt, revokeReason once revoked |
+ * | `<p>:{<agentId>}:lease:<sha256>`      | hash   | leaseId, epoch, issuedAt, expiresAt, maxExpiresAt, ttlMs (ms); revokedAt, revokeReason, incidentId once marked revoked |
  * | `<p>:agents`                          | zset   | `<createdAt ms, 15 digits>:<agentId>`, all scores 0 (lexicographic paging) |
  * | `<p>:owner:<userId>:agents`           | zset   | same members, the agents one user owns          |
  * | `<p>:label:<key>=<value>`             | set    | agentIds carrying that label                    |
- * | `<p>:{<agentId>}:action:<actionId>`   | hash   | one action: type, params, status, epoch, seq, attempts, result, undo, error, times |
+ * | `<p>:{<agentId>}:action:<actionId>`   | hash   | one action: type, params, status, epoch, seq, attempts, runner (the job that runs it), result, undo, error, released (what its end released), times |
  * | `<p>:{<agentId>}:action:<actionId>:history` | list | JSON `{status, at, detail?}` per status change, oldest first |
  * | `<p>:{<agentId>}:actions`             | zset   | actionIds scored by submission sequence (the agent's ledger order) |
  * | `<p>:{<agentId>}:pending`             | list   | actionIds queued but not yet released to the worker queue, in order |
@@ -49,6 +49,7 @@
  * | `<p>:{bull}:actions:*`                | BullMQ | the action queue (BullMQ's own keys, one hash tag)       |
  * | `<p>:{bull}:revocation:*`             | BullMQ | durable revocation follow-up (fan-out, halt, abort, roll back, report) |
  * | `<p>:events` (pub/sub channel)        | —      | JSON status events: action.updated, agent.updated, incident.updated |
+ * | `<p>:control` (pub/sub channel)       | —      | JSON messages to every worker process: `{abort: actionId}`, `{typeChanged: type}` |
  */
 export class Keys {
   constructor(readonly prefix: string) {}
