@@ -503,7 +503,9 @@ async function sendHttp(item) {
 function settle(item, ack) {
   if (!ack || !ack.ok) {
     // The relay answered no: keep it, visible, until the user retries or discards it.
-    item.error = errText(ack && ack.error) || 'The relay refused this stop.';
+    // The socket's ack carries the sentence in `error`; the HTTP fallback's error body in
+    // `message` (with the code in `error`).
+    item.error = errText(ack && (ack.message || ack.error)) || 'The relay refused this stop.';
     saveQueue();
     $('notice').textContent = '';
     $('alert').textContent = `Stop not done (${item.label}): ${item.error}`;

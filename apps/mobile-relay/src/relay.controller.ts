@@ -64,7 +64,11 @@ export class RelayController {
     @Req() request: RequestWithPrincipal,
     @Body() body: Record<string, unknown> | undefined,
   ) {
-    const device = request.device ?? { id: 'unknown', name: 'unknown' };
+    const device = request.device;
+    if (!device) {
+      // The device guard sets it; without it, stops of different phones would share requestIds.
+      throw new Error('the device guard did not identify the device');
+    }
     const ack = await this.stops.stop(principal, device, body ?? {});
     if (!ack.ok) {
       throw new DomainError(ack.code, ack.error, { ok: false });
