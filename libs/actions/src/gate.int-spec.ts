@@ -1,50 +1,26 @@
-import { Agent, AgentsRepository, newAgentId } from '@app/agents';
-import { configWith } from '@app/config';
-import { RedisService } from '@app/redis';
+import { AgentsRepository } from '@app/agents';
 import { RevocationRepository } from '@app/revocation';
 import { newActionId } from './action';
 import { ActionsRepository } from './actions.repository';
-import { deletePrefix, REDIS_URL, testPrefix } from '../../../test/support/redis';
+import { fenceAgent, redisForSpec, storeAgent } from '../../../test/support/int';
 
 // The Lua scripts of the gate and the fence against a real Redis, below the HTTP layer.
 describe('gate and fence scripts (real Redis)', () => {
-  const config = configWith({ redisUrl: REDIS_URL, keyPrefix: testPrefix('gate') });
-  const redis = new RedisService(config);
+  const { config, redis } = redisForSpec('gate');
   let agents: AgentsRepository;
   let actions: ActionsRepository;
   let revocations: RevocationRepository;
 
-  beforeAll(async () => {
-    await redis.connect();
+  beforeAll(() => {
     agents = new AgentsRepository(redis);
     actions = new ActionsRepository(redis, config);
     revocations = new RevocationRepository(redis);
   });
 
-  /** Fences one agent, as a single stop does. */
-  const fence = async (agentId: string, reason: string, by: string, incidentId: string) =>
-    (await revocations.fenceMany([agentId], reason, by, incidentId, true)).get(agentId);
-
-  afterAll(async () => {
-    await deletePrefix(config.keyPrefix);
-    await redis.onApplicationShutdown();
-  });
-
-  async function agent(concurrency?: number): Promise<Agent> {
-    const created: Agent = {
-      id: newAgentId(),
-      name: 'int',
-      owner: 'usr_0000000000000000',
-      labels: {},
-      allowedActions: ['t'],
-      status: 'active',
-      epoch: 1,
-      createdAt: new Date().toISOString(),
-      ...(concurrency ? { concurrency } : {}),
-    };
-    await agents.create(created);
-    return created;
-  }
+  const fence = (agentId: string, reason: string, by: string, incidentId: string) =>
+    fenceAgent(revocations, agentId, reason, by, incidentId);
+  const agent = (concurrency?: number) =>
+    storeAgent(agents, { allowedActions: ['t'], ...(concurrency ? { concurrency } : {}) });
 
   const submit = (agentId: string, epoch = 1, idempotencyKey?: string) =>
     actions.submit({

@@ -1,52 +1,28 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Agent, AgentsRepository, newAgentId } from '@app/agents';
-import { configWith } from '@app/config';
+import { AgentsRepository, newAgentId } from '@app/agents';
 import { IncidentsRepository } from '@app/incidents';
 import { LeasesRepository } from '../../leases/src/leases.repository';
-import { RedisService } from '@app/redis';
 import { FENCE_BATCH, RevocationRepository } from './revocation.repository';
-import { deletePrefix, REDIS_URL, testPrefix } from '../../../test/support/redis';
+import { fenceAgent, redisForSpec, storeAgent } from '../../../test/support/int';
 
 // The fence, lease marking and incident opening scripts against a real Redis.
 describe('fence scripts (real Redis)', () => {
-  const config = configWith({ redisUrl: REDIS_URL, keyPrefix: testPrefix('fence') });
-  const redis = new RedisService(config);
+  const { redis } = redisForSpec('fence');
   let agents: AgentsRepository;
   let leases: LeasesRepository;
   let incidents: IncidentsRepository;
   let revocations: RevocationRepository;
 
-  beforeAll(async () => {
-    await redis.connect();
+  beforeAll(() => {
     agents = new AgentsRepository(redis);
     leases = new LeasesRepository(redis);
     incidents = new IncidentsRepository(redis);
     revocations = new RevocationRepository(redis);
   });
 
-  /** Fences one agent, as a single stop does. */
-  const fence = async (agentId: string, reason: string, by: string, incidentId: string) =>
-    (await revocations.fenceMany([agentId], reason, by, incidentId, true)).get(agentId);
-
-  afterAll(async () => {
-    await deletePrefix(config.keyPrefix);
-    await redis.onApplicationShutdown();
-  });
-
-  async function agent(owner = 'usr_0000000000000001'): Promise<Agent> {
-    const created: Agent = {
-      id: newAgentId(),
-      name: 'int',
-      owner,
-      labels: {},
-      allowedActions: [],
-      status: 'active',
-      epoch: 1,
-      createdAt: new Date().toISOString(),
-    };
-    await agents.create(created);
-    return created;
-  }
+  const fence = (agentId: string, reason: string, by: string, incidentId: string) =>
+    fenceAgent(revocations, agentId, reason, by, incidentId);
+  const agent = (owner?: string) => storeAgent(agents, owner ? { owner } : {});
 
   const lease = async (agentId: string) => {
     const hash = randomBytes(32).toString('hex');
