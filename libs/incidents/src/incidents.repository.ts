@@ -222,22 +222,38 @@ export class IncidentsRepository {
   }
 
   /** Incident ids, newest first, before the opening time `before` (exclusive). */
-  async page(owner: string | undefined, before: number | undefined, count: number) {
+  /**
+   * Incidents newest first, after `before` (exclusive): the cursor is the last one's opening
+   * time and id, so incidents opened in the same millisecond are neither skipped nor repeated
+   * (Redis orders equal scores by member; newest first, that order is reversed).
+   */
+  async page(
+    owner: string | undefined,
+    before: { openedAt: number; id: string } | undefined,
+    count: number,
+  ) {
     const key = owner ? this.keys.ownerIncidents(owner) : this.keys.incidentsIndex();
+    // Those opened in the cursor's millisecond are read again, then skipped up to the cursor.
+    const extra = before
+      ? await this.redis.client.zcount(key, before.openedAt, before.openedAt)
+      : 0;
     const flat = await this.redis.client.zrange(
       key,
-      before === undefined ? '+inf' : `(${before}`,
+      before === undefined ? '+inf' : before.openedAt,
       '-inf',
       'BYSCORE',
       'REV',
       'LIMIT',
       0,
-      count,
+      count + extra,
       'WITHSCORES',
     );
     const page: { id: string; openedAt: number }[] = [];
-    for (let i = 0; i < flat.length; i += 2) {
-      page.push({ id: flat[i], openedAt: Number(flat[i + 1]) });
+    for (let i = 0; i < flat.length && page.length < count; i += 2) {
+      const entry = { id: flat[i], openedAt: Number(flat[i + 1]) };
+      if (!before || entry.openedAt < before.openedAt || entry.id < before.id) {
+        page.push(entry);
+      }
     }
     return page;
   }

@@ -32,11 +32,11 @@ export class IncidentsService {
 
   async list(
     principal: UserPrincipal,
-    query: { status?: IncidentStatus; limit: number; cursor?: number },
+    query: { status?: IncidentStatus; limit: number; cursor?: string },
   ): Promise<{ items: IncidentSummary[]; nextCursor: string | null }> {
     const owner = canSeeAll(principal) ? undefined : principal.userId;
     const items: IncidentSummary[] = [];
-    let before = query.cursor;
+    let before = parseCursor(query.cursor);
     // Status filtering reads ahead a bounded number of entries per request.
     for (let scanned = 0; items.length < query.limit && scanned < 2000;) {
       const page = await this.incidents.page(owner, before, Math.max(query.limit, 50));
@@ -47,7 +47,7 @@ export class IncidentsService {
       const summaries = await Promise.all(page.map(({ id }) => this.incidents.summary(id)));
       for (const [i, { openedAt }] of page.entries()) {
         scanned++;
-        before = openedAt;
+        before = { openedAt, id: page[i].id };
         const summary = summaries[i];
         if (summary && (!query.status || summary.status === query.status)) {
           items.push(summary);
@@ -57,7 +57,7 @@ export class IncidentsService {
         }
       }
     }
-    return { items, nextCursor: before === undefined ? null : String(before) };
+    return { items, nextCursor: before === undefined ? null : `${before.openedAt}_${before.id}` };
   }
 
   async resolve(principal: UserPrincipal, incidentId: string, note: string): Promise<Incident> {
@@ -76,4 +76,16 @@ export class IncidentsService {
     });
     return this.get(principal, incidentId);
   }
+}
+
+/** `<openedAt ms>_<incident id>`, as `list` returns it; a bare time (older cursors) also works. */
+function parseCursor(cursor: string | undefined): { openedAt: number; id: string } | undefined {
+  if (cursor === undefined) {
+    return undefined;
+  }
+  const at = cursor.indexOf('_');
+  // A bare time: everything opened in that millisecond counts as seen ('' sorts before all).
+  return at < 0
+    ? { openedAt: Number(cursor), id: '' }
+    : { openedAt: Number(cursor.slice(0, at)), id: cursor.slice(at + 1) };
 }

@@ -140,4 +140,31 @@ describe('fence scripts (real Redis)', () => {
     await redis.client.rpush(redis.keys.incidentAgents('inc_00000000000000a2'), 'agt_1', 'agt_2');
     expect(await incidents.agentIds('inc_00000000000000a2')).toEqual(['agt_1', 'agt_2']);
   });
+
+  it('pages incidents opened in the same millisecond without skipping or repeating one', async () => {
+    const openedAt = 2_000_000_000_000; // after every other incident of this spec
+    const ids = ['b1', 'b2', 'b3', 'b4', 'b5'].map((n) => `inc_00000000000000${n}`);
+    for (const id of ids) {
+      await incidents.create({
+        id,
+        reason: 'r',
+        openedBy: { userId: 'usr_1', name: 'R', role: 'responder' },
+        openedFrom: { via: 'api' },
+        openedAt,
+        rollback: 'epoch',
+        agentIds: ['agt_0000000000000001'],
+        timeline: [],
+      });
+    }
+    const seen: string[] = [];
+    let before: { openedAt: number; id: string } | undefined;
+    for (let pages = 0; pages < 3; pages++) {
+      const page = (await incidents.page(undefined, before, 2)).filter(
+        (entry) => entry.openedAt === openedAt,
+      );
+      seen.push(...page.map((entry) => entry.id));
+      before = page.at(-1);
+    }
+    expect([...seen].sort()).toEqual(ids);
+  });
 });

@@ -24,7 +24,7 @@ export class IncidentsController {
     return this.incidents.list(principal, {
       status: query.status,
       limit: query.limit ?? 50,
-      cursor: query.cursor === undefined ? undefined : Number(query.cursor),
+      cursor: query.cursor,
     });
   }
 

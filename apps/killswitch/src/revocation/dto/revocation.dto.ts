@@ -100,7 +100,7 @@ export class ListIncidentsQuery {
 
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
   @IsOptional()
-  @Matches(/^\d{1,15}$/, { message: 'cursor is not one this API returned' })
+  @Matches(/^\d{1,15}(_inc_[0-9a-f]{16})?$/, { message: 'cursor is not one this API returned' })
   cursor?: string;
 }
 
