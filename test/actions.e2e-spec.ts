@@ -200,6 +200,9 @@ describe('the action gate', () => {
       }
     }
     expect(executed).toBeLessThanOrEqual(rounds);
+    // And none ran twice.
+    const ran = tools.received('/race').map((r) => r.body.actionId as string);
+    expect(new Set(ran).size).toBe(ran.length);
   });
 
   it('returns the first action for a retried idempotency key and runs it once', async () => {
