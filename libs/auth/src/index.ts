@@ -11,4 +11,4 @@ export {
 export { AuthModule } from './auth.module';
 export { AuthGuard } from './auth.guard';
 export { UsersService, USER_ID, type CreatedUser } from './users.service';
-export { UsersRepository } from './users.repository';
+export { toUser, UsersRepository } from './users.repository';

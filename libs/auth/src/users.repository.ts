@@ -106,7 +106,8 @@ export class UsersRepository {
   }
 }
 
-function toUser(fields: (string | null)[]): User | undefined {
+/** A user from its hash's `id, name, role, createdAt` fields, in that order. */
+export function toUser(fields: (string | null)[]): User | undefined {
   const [id, name, role, createdAt] = fields;
   if (!id || !name || !createdAt || !isRole(role)) {
     return undefined;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { join } from 'node:path';
+import { toUser, type User } from '@app/auth';
 import { defineScript, Keys, RedisService, runScript } from '@app/redis';
 
 const script = (name: string) => join(__dirname, 'lua', `${name}.lua`);
@@ -20,6 +21,7 @@ export class DevicesRepository {
     this.keys = redis.keys;
     defineScript(redis.client, 'ksPairDevice', script('pair-device'));
     defineScript(redis.client, 'ksRevokeDevice', script('revoke-device'));
+    defineScript(redis.client, 'ksAuthenticateDevice', script('authenticate-device'));
   }
 
   /** Stores a pairing code; false if that code is taken (the caller draws another). */
@@ -50,21 +52,36 @@ export class DevicesRepository {
     return userId ?? undefined;
   }
 
-  async findByTokenHash(tokenHash: string): Promise<DeviceRecord | undefined> {
-    const [id, userId, name, createdAt] = await this.redis.client.hmget(
-      this.keys.device(tokenHash),
-      'deviceId',
-      'userId',
-      'name',
-      'createdAt',
+  /** A device token's device and its user, in one round trip; undefined if either is gone. */
+  async authenticate(tokenHash: string): Promise<{ device: DeviceRecord; user: User } | undefined> {
+    const fields = await runScript<(string | null)[] | null>(
+      this.redis.client,
+      'ksAuthenticateDevice',
+      [this.keys.device(tokenHash)],
+      [this.keys.user('')],
     );
-    return id && userId && name && createdAt ? { id, userId, name, createdAt } : undefined;
+    if (!fields) {
+      return undefined;
+    }
+    const device = toDevice(fields.slice(0, 4));
+    const user = toUser(fields.slice(4));
+    return device && user ? { device, user } : undefined;
   }
 
   async list(userId: string): Promise<DeviceRecord[]> {
     const hashes = Object.values(await this.redis.client.hgetall(this.keys.userDevices(userId)));
-    const devices = await Promise.all(hashes.map((hash) => this.findByTokenHash(hash)));
-    return devices
+    const pipeline = this.redis.client.pipeline();
+    for (const hash of hashes) {
+      pipeline.hmget(this.keys.device(hash), 'deviceId', 'userId', 'name', 'createdAt');
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    return replies
+      .map(([error, fields]) => {
+        if (error) {
+          throw error;
+        }
+        return toDevice(fields as (string | null)[]);
+      })
       .filter((d): d is DeviceRecord => d !== undefined)
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
@@ -93,4 +110,8 @@ export class DevicesRepository {
   async failures(address: string): Promise<number> {
     return Number((await this.redis.client.get(this.keys.pairFailures(address))) ?? 0);
   }
+}
+
+function toDevice([id, userId, name, createdAt]: (string | null)[]): DeviceRecord | undefined {
+  return id && userId && name && createdAt ? { id, userId, name, createdAt } : undefined;
 }

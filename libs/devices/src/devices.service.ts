@@ -95,20 +95,12 @@ export class DevicesService {
     if (!looksLike('ksd', token)) {
       return undefined;
     }
-    const device = await this.devices.findByTokenHash(hashSecret(token));
-    if (!device) {
+    // A device or user that is gone is an invalid token; a Redis error propagates.
+    const found = await this.devices.authenticate(hashSecret(token));
+    if (!found) {
       return undefined;
     }
-    // A deleted user's device is invalid; a Redis error is not, and propagates.
-    const user = await this.users.get(device.userId).catch((error: unknown) => {
-      if (error instanceof DomainError && error.code === 'not_found') {
-        return undefined;
-      }
-      throw error;
-    });
-    if (!user) {
-      return undefined;
-    }
+    const { device, user } = found;
     return {
       principal: { kind: 'user', userId: user.id, name: user.name, role: user.role, via: 'device' },
       device: { id: device.id, name: device.name },
