@@ -318,6 +318,7 @@ describe('killswitch CLI', () => {
       openedAt: new Date().toISOString(),
       agents: 2,
       agentIds: ['agt_0000000000000001', 'agt_0000000000000002'],
+      rollback: 'epoch',
       counts: { fenced: 2, halted: 1, aborted: 0, rolledBack: 0, needsReview: 0 },
       progress: { done: status === 'done' ? 2 : 1, total: 2 },
       needsReview: [],

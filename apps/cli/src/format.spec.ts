@@ -38,6 +38,7 @@ describe('CLI formatting', () => {
       id: 'inc_0000000000000001',
       status: 'done',
       reason: 'test',
+      rollback: 'epoch',
       openedBy: { userId: 'usr_1', name: 'Dana', role: 'responder' },
       openedFrom: { via: 'phone', deviceName: 'Pixel' },
       openedAt: '2026-03-01T12:00:00.000Z',

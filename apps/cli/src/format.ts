@@ -1,4 +1,4 @@
-import { Agent, Incident, TimelineEntry } from './types';
+import { Agent, Incident, IncidentSummary, TimelineEntry } from './types';
 
 /** How many timeline entries the incident summary shows. */
 export const TIMELINE_TAIL = 20;
@@ -93,7 +93,7 @@ export function formatFrom(from: Incident['openedFrom'] | undefined): string {
   return device ? `${from.via} (${device})` : from.via;
 }
 
-export function incidentsTable(incidents: Incident[]): string {
+export function incidentsTable(incidents: IncidentSummary[]): string {
   return table(
     [
       'ID',
@@ -112,14 +112,14 @@ export function incidentsTable(incidents: Incident[]): string {
       i.id,
       i.status,
       formatTime(i.openedAt),
-      i.openedBy?.name ?? '-',
+      i.openedBy.name,
       formatFrom(i.openedFrom),
       i.agents,
-      i.counts?.halted ?? 0,
-      i.counts?.aborted ?? 0,
-      i.counts?.rolledBack ?? 0,
-      i.counts?.needsReview ?? 0,
-      truncate(i.reason ?? '', 50),
+      i.counts.halted,
+      i.counts.aborted,
+      i.counts.rolledBack,
+      i.counts.needsReview,
+      truncate(i.reason, 50),
     ]),
   );
 }
@@ -140,44 +140,31 @@ function timelineLine(entry: TimelineEntry, day: string): string {
 
 /** The incident as a responder reads it: counts, what needs review, the latest timeline. */
 export function incidentSummary(incident: Incident, tail = TIMELINE_TAIL): string {
-  const counts = incident.counts ?? {
-    fenced: 0,
-    halted: 0,
-    aborted: 0,
-    rolledBack: 0,
-    needsReview: 0,
-  };
-  const by = incident.openedBy
-    ? `${incident.openedBy.name} (${incident.openedBy.role}, ${incident.openedBy.userId})`
-    : '-';
+  const counts = incident.counts;
+  const by = `${incident.openedBy.name} (${incident.openedBy.role}, ${incident.openedBy.userId})`;
   const lines = [
     `Incident ${incident.id}: ${incident.status}`,
     `  Reason:    ${incident.reason}`,
     `  Opened:    ${formatTime(incident.openedAt)} by ${by} from ${formatFrom(incident.openedFrom)}`,
-    `  Agents:    ${incident.agents} (follow-up ${incident.progress?.done ?? 0}/${incident.progress?.total ?? incident.agents} done)`,
+    `  Agents:    ${incident.agents} (follow-up ${incident.progress.done}/${incident.progress.total} done)`,
     `  Fenced ${counts.fenced}, halted ${counts.halted}, aborted ${counts.aborted}, rolled back ${counts.rolledBack}, needs review ${counts.needsReview}`,
   ];
-  if (incident.rollback !== undefined) {
-    const rollback = incident.rollback;
-    lines.push(
-      `  Rollback:  ${typeof rollback === 'string' ? rollback : `actions since ${formatTime(rollback.since)}`}`,
-    );
-  }
+  const rollback = incident.rollback;
+  lines.push(
+    `  Rollback:  ${typeof rollback === 'string' ? rollback : `actions since ${formatTime(rollback.since)}`}`,
+  );
   if (incident.doneAt) {
     lines.push(`  Done:      ${formatTime(incident.doneAt)}`);
   }
   if (incident.resolvedAt) {
     const resolver = incident.resolvedBy;
-    const by =
-      resolver === undefined
-        ? ''
-        : ` by ${typeof resolver === 'string' ? resolver : `${resolver.name} (${resolver.userId})`}`;
+    const by = resolver ? ` by ${resolver.name} (${resolver.userId})` : '';
     lines.push(`  Resolved:  ${formatTime(incident.resolvedAt)}${by}`);
   }
   if (incident.note) {
     lines.push(`  Note:      ${incident.note}`);
   }
-  const review = incident.needsReview ?? [];
+  const review = incident.needsReview;
   if (review.length > 0) {
     lines.push('', `Needs review (${review.length}):`);
     for (const item of review) {

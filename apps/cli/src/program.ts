@@ -16,6 +16,7 @@ import {
   Agent,
   DryRunAnswer,
   Incident,
+  IncidentSummary,
   Me,
   Page,
   RevocationAnswer,
@@ -201,7 +202,7 @@ export function buildProgram(io: Io): Command {
     if (!finished) {
       throw new CliError(
         `stopped watching after ${plural(options.wait, 'second')}: incident ${id} is still ` +
-          `${incident.status} (${incident.progress?.done ?? 0}/${incident.progress?.total ?? incident.agents} agents); ` +
+          `${incident.status} (${incident.progress.done}/${incident.progress.total} agents); ` +
           `the follow-up goes on. Watch again with: killswitch incident ${id}`,
         EXIT.stillRunning,
       );
@@ -353,8 +354,8 @@ export function buildProgram(io: Io): Command {
         writeJson(answer);
         return;
       }
-      const count = answer.agents ?? answer.agentIds?.length ?? (answer.agentId ? 1 : 0);
-      const already = answer.alreadyRevoked ? count : (answer.alreadyRevokedIds?.length ?? 0);
+      const count = answer.agents;
+      const already = answer.alreadyRevokedIds.length;
       write(
         `Revoked ${plural(count, 'agent')} at ${formatTime(answer.revokedAt)}.` +
           (answer.incidentId ? ` Incident ${answer.incidentId}` : ''),
@@ -366,7 +367,7 @@ export function buildProgram(io: Io): Command {
             : 'It was already revoked; that is when and by which incident.',
         );
       }
-      if (answer.missingIds && answer.missingIds.length > 0) {
+      if (answer.missingIds.length > 0) {
         note(`Not found (nothing done): ${listIds(answer.missingIds)}`);
       }
       if (answer.incidentId && options.follow) {
@@ -391,7 +392,7 @@ export function buildProgram(io: Io): Command {
     .option('--json', 'print the raw answer as JSON')
     .action(
       async (options: { status?: string; limit?: number; cursor?: string; json?: boolean }) => {
-        const page = await client().getJson<Page<Incident>>(
+        const page = await client().getJson<Page<IncidentSummary>>(
           `/v1/incidents${query([
             ['status', options.status],
             ['limit', options.limit],

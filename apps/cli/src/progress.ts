@@ -33,8 +33,7 @@ export class ProgressBar {
   ) {}
 
   update(incident: Incident, note = ''): void {
-    const done = incident.progress?.done ?? 0;
-    const total = incident.progress?.total ?? incident.agents ?? 0;
+    const { done, total } = incident.progress;
     const text = clean(
       [
         `${done}/${total} agents`,
