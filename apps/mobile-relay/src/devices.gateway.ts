@@ -17,6 +17,8 @@ import { StopAck, StopRequest, StopService } from './stop.service';
 interface DeviceSocketData {
   token: string;
   auth: AuthenticatedDevice;
+  /** Settles once the connection's snapshot is sent (see `stop`). */
+  snapshotSent?: Promise<void>;
 }
 
 /**
@@ -57,7 +59,12 @@ export class DevicesGateway implements OnGatewayInit, OnGatewayConnection {
   }
 
   async handleConnection(socket: Socket): Promise<void> {
-    const { auth } = socket.data as DeviceSocketData;
+    const data = socket.data as DeviceSocketData;
+    data.snapshotSent = this.sendSnapshot(socket, data.auth);
+    await data.snapshotSent;
+  }
+
+  private async sendSnapshot(socket: Socket, auth: AuthenticatedDevice): Promise<void> {
     const rooms = [deviceRoom(auth.device.id), userRoom(auth.principal.userId)];
     if (canSeeAll(auth.principal)) {
       rooms.push(ALL_AGENTS_ROOM);
@@ -72,7 +79,10 @@ export class DevicesGateway implements OnGatewayInit, OnGatewayConnection {
 
   @SubscribeMessage('stop')
   async stop(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<StopAck> {
-    const { token } = socket.data as DeviceSocketData;
+    const { token, snapshotSent } = socket.data as DeviceSocketData;
+    // A phone sends its pending stops as soon as it reconnects. The snapshot, read before such a
+    // stop lands, must reach it first: arriving after the ack it would show the agent active.
+    await snapshotSent;
     // Checked again at every stop: a device revoked since it connected may not act. A state
     // that cannot be read is not a revocation: the phone keeps its pairing and sends again.
     let auth: AuthenticatedDevice | undefined;
