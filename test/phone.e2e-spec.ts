@@ -9,6 +9,7 @@ import {
 import { Agent, createAgent, createUser, issueLease, TestUser } from './support/factories';
 import { deletePrefix, waitFor } from './support/redis';
 import { ToolServer } from './support/tool-server';
+import { StopService } from '../apps/mobile-relay/src/stop.service';
 
 // Skipped (with a warning) where chromium is not installed; on CI its absence is a failure.
 const hasChromium = chromiumAvailable();
@@ -129,6 +130,9 @@ const hasChromium = chromiumAvailable();
     const second = await createAgent(owner.api, { name: 'calendar-bot', allowedActions: [] });
     // The same phone: its device token is in this browser context's storage.
     const page: Page = await context!.newPage();
+    // Every stop the relay receives from the page, on its socket or over HTTP (a spy that
+    // calls through: the stop is carried out as usual).
+    const received = jest.spyOn(relay.app.get(StopService, { strict: false }), 'stop');
     await page.goto(`${relay.url}/`);
     await page.locator('body[data-state="ready"]').waitFor();
     const row = page
@@ -164,5 +168,11 @@ const hasChromium = chromiumAvailable();
       }
     }
     expect(forSecond).toHaveLength(1);
+    // Sent once: a second send of the same stop would not open a second incident (the agent
+    // is already revoked), so what the relay received is what shows it. A moment for a late
+    // duplicate to arrive.
+    await page.waitForTimeout(1000);
+    expect(received).toHaveBeenCalledTimes(1);
+    received.mockRestore();
   });
 });
