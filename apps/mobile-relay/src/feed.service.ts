@@ -59,20 +59,21 @@ export class FeedService {
     };
   }
 
-  /** The owner of an agent, cached: it never changes. */
-  async ownerOf(agentId: string): Promise<string | undefined> {
-    const cached = this.owners.get(agentId);
-    if (cached) {
-      return cached;
-    }
-    const agent = await this.agents.find(agentId).catch(() => undefined);
-    if (agent) {
+  /** The owners of agents (cached: an agent's owner never changes), read together. */
+  async ownersOf(agentIds: string[]): Promise<string[]> {
+    const missing = agentIds.filter((id) => !this.owners.has(id));
+    if (missing.length > 0) {
+      const agents = await this.agents.findMany(missing);
       if (this.owners.size > 50_000) {
         this.owners.clear();
       }
-      this.owners.set(agentId, agent.owner);
+      for (const agent of agents) {
+        if (agent) {
+          this.owners.set(agent.id, agent.owner);
+        }
+      }
     }
-    return agent?.owner;
+    return agentIds.flatMap((id) => this.owners.get(id) ?? []);
   }
 
   async agent(agentId: string) {
@@ -86,7 +87,7 @@ export class FeedService {
   }
 
   private async withAgentIds<T extends { id: string }>(incident: T) {
-    const agentIds = (await this.incidentsRepository.agentIds(incident.id)).slice(0, 50);
+    const agentIds = await this.incidentsRepository.agentIds(incident.id, 50);
     return { ...incident, agentIds };
   }
 }

@@ -73,7 +73,7 @@ export class RelayEvents implements OnApplicationBootstrap, OnApplicationShutdow
       case 'agent.updated': {
         const agent = event.agentId ? await this.feed.agent(event.agentId) : undefined;
         if (agent) {
-          await this.toAgentWatchers(agent.id, 'agent.updated', agent);
+          this.emitToWatchers(agent.owner, 'agent.updated', agent);
         }
         return;
       }
@@ -86,12 +86,17 @@ export class RelayEvents implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   private async toAgentWatchers(agentId: string | undefined, name: string, payload: unknown) {
-    if (!agentId || !this.namespace) {
+    if (!agentId) {
       return;
     }
-    const owner = await this.feed.ownerOf(agentId);
+    const [owner] = await this.feed.ownersOf([agentId]);
+    this.emitToWatchers(owner, name, payload);
+  }
+
+  /** Responders and admins, and the agent's owner (when known). */
+  private emitToWatchers(owner: string | undefined, name: string, payload: unknown): void {
     const rooms = owner ? [ALL_AGENTS_ROOM, userRoom(owner)] : [ALL_AGENTS_ROOM];
-    this.namespace.local.to(rooms).emit(name, payload);
+    this.namespace?.local.to(rooms).emit(name, payload);
   }
 
   private scheduleIncident(incidentId: string): void {
@@ -113,12 +118,10 @@ export class RelayEvents implements OnApplicationBootstrap, OnApplicationShutdow
     if (!incident || !this.namespace) {
       return;
     }
-    const owners = await Promise.all(incident.agentIds.map((id) => this.feed.ownerOf(id)));
+    const owners = await this.feed.ownersOf(incident.agentIds);
     const rooms = new Set([ALL_AGENTS_ROOM, userRoom(incident.openedBy.userId)]);
     for (const owner of owners) {
-      if (owner) {
-        rooms.add(userRoom(owner));
-      }
+      rooms.add(userRoom(owner));
     }
     this.namespace.local.to([...rooms]).emit('incident.updated', incident);
   }
