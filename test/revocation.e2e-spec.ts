@@ -267,6 +267,33 @@ describe('the revocation engine', () => {
     }
   });
 
+  it("does not stop again an agent reinstated before its stop's follow-up ran", async () => {
+    const single = (await agentApi(owner.api)).agent;
+    const inBulk = (await agentApi(owner.api)).agent;
+    const stopped = [
+      await responder.api.post(`/v1/agents/${single.id}/revoke`, { reason: 'oops' }),
+      await responder.api.post('/v1/revocations', {
+        selector: { agentIds: [inBulk.id] },
+        reason: 'oops',
+      }),
+    ];
+    for (const agent of [single, inBulk]) {
+      expect(
+        (await ks.admin.post(`/v1/agents/${agent.id}/reinstate`, { reason: 'mistake' })).status,
+      ).toBe(200);
+    }
+    for (const reply of stopped) {
+      expect(reply.status).toBe(200);
+      await incidentDone(reply.body.incidentId);
+    }
+    for (const agent of [single, inBulk]) {
+      expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body).toMatchObject({
+        status: 'active',
+        epoch: 3,
+      });
+    }
+  });
+
   describe('authorization', () => {
     it('lets an owner revoke only their own agents, and never in bulk', async () => {
       const { agent } = await agentApi(otherOwner.api);

@@ -66,21 +66,26 @@ export class IncidentsRepository {
    * `owners` are indexed at once (their agents' follow-up indexes them too).
    */
   async create(
-    input: IncidentOpening & { timeline: StoredEntry[]; owners?: string[] },
+    input: IncidentOpening & {
+      timeline: StoredEntry[];
+      owners?: string[];
+      /** Agents already fenced (a single stop): the incident opens as following up. */
+      fenced?: number;
+    },
   ): Promise<boolean> {
     const k = this.keys;
     const fields: Record<string, string | number> = {
       id: input.id,
-      status: 'open',
+      status: input.fenced === undefined ? 'open' : 'following_up',
       reason: input.reason,
       openedBy: JSON.stringify(input.openedBy),
       openedFrom: JSON.stringify(input.openedFrom),
       openedAt: input.openedAt,
       rollback: JSON.stringify(input.rollback),
       agents: input.agentIds.length,
-      total: input.agentIds.length,
+      total: input.fenced ?? input.agentIds.length,
       done: 0,
-      fenced: 0,
+      fenced: input.fenced ?? 0,
       halted: 0,
       aborted: 0,
       rolledBack: 0,

@@ -52,9 +52,7 @@ export class FollowupService {
   async followIncident(incidentId: string): Promise<void> {
     const incident = await this.incidents.summary(incidentId);
     if (!incident) {
-      // A single revocation writes its incident and queues this job at the same time: the job
-      // can be first. Retried with backoff until the incident is there.
-      throw new Error(`Incident ${incidentId} is not written yet`);
+      throw notWrittenYet(incidentId);
     }
     const agentIds = await this.incidents.agentIds(incidentId);
     const ours: { agentId: string; revokedEpoch: number }[] = [];
@@ -103,7 +101,7 @@ export class FollowupService {
   async followAgent(incidentId: string, agentId: string, revokedEpoch: number): Promise<void> {
     const incident = await this.incidents.summary(incidentId);
     if (!incident) {
-      return;
+      throw notWrittenYet(incidentId);
     }
     // Only a missing agent is skipped; a Redis error fails the job, which is retried.
     const [agent] = await this.agents.findMany([agentId]);
@@ -373,4 +371,12 @@ function windowOf(policy: RollbackPolicy, recent: Action[], revokedEpoch: number
 
 function entry(step: string, outcome: string, extra: Partial<StoredEntry> = {}): StoredEntry {
   return { at: Date.now(), actor: SYSTEM_ACTOR, step, outcome, ...extra };
+}
+
+/**
+ * A single stop writes its incident and queues its agent's job at the same time: the job can
+ * be first. It is retried with backoff until the incident is there.
+ */
+function notWrittenYet(incidentId: string): Error {
+  return new Error(`Incident ${incidentId} is not written yet`);
 }

@@ -28,8 +28,12 @@ function serviceWith(fence: (agentId: string, incidentId: string) => FenceResult
     {
       create: () => Promise.resolve(),
       append: () => Promise.resolve(),
+      setFenced: () => Promise.resolve(),
     } as unknown as IncidentsRepository,
-    { followIncident: () => Promise.resolve() } as unknown as RevocationQueue,
+    {
+      followIncident: () => Promise.resolve(),
+      followAgents: () => Promise.resolve(),
+    } as unknown as RevocationQueue,
     { leaseRevoked: (event: LeaseRevokedEvent) => pushed.push(event) } as unknown as AgentNotifier,
   );
   return { service, pushed };

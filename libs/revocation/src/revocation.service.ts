@@ -119,12 +119,21 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       }
     }
     const answer = this.summarize(opening.id, results);
+    const fenced = answer.agents - answer.alreadyRevokedIds.length;
+    // Marked fenced before the fan-out is queued, so that it queues the agents' follow-up
+    // without fencing them again (one reinstated meanwhile would be stopped a second time).
     await Promise.all([
-      this.queue.followIncident(opening.id),
-      this.incidents.append(opening.id, [
-        fenceEntry(opening, answer.agents - answer.alreadyRevokedIds.length, answer),
-      ]),
+      this.incidents.setFenced(opening.id, fenced, fenced > 0 ? 'following_up' : 'done'),
+      this.incidents.append(opening.id, [fenceEntry(opening, fenced, answer)]),
     ]);
+    if (fenced > 0 && results.size <= INLINE_PUSH_LIMIT) {
+      // Small: the call queues each agent's follow-up with the epoch it revoked.
+      await this.queue.followAgents(opening.id, oursOf(results, opening.id));
+    } else if (fenced > 0) {
+      // Large: one fan-out job queues them, off the call's path. An agent reinstated before it
+      // runs is skipped: the epoch it was revoked at is no longer known.
+      await this.queue.followIncident(opening.id);
+    }
     this.confirmLater(record, opening.id);
     this.logger.log(
       {
@@ -181,13 +190,16 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     }
     this.push(agentId, reason, isoMs(result.revokedAt), opening.id);
     // The owner may read the incident as soon as the call returns.
+    // The agent is fenced: its follow-up is queued directly, not through a fan-out that would
+    // fence it again (after a reinstatement, that would stop it a second time).
     await Promise.all([
       this.incidents.create({
         ...opening,
         timeline: [opening.request, fenceEntry(opening, 1)],
         owners: [result.owner],
+        fenced: 1,
       }),
-      this.queue.followIncident(opening.id),
+      this.queue.followAgents(opening.id, [{ agentId, revokedEpoch: result.epoch - 1 }]),
     ]);
     this.confirmLater(intent, opening.id);
     this.logger.log(
@@ -224,7 +236,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
         this.logger.warn({ member }, 'Dropped an unreadable revocation record');
       } else if ('opening' in record) {
         await this.finishSingle(record.agentId, record.opening);
-      } else if ((await this.incidents.status(record.incidentId)) === 'open') {
+      } else if (isFollowing(await this.incidents.status(record.incidentId))) {
         await this.queue.followIncident(record.incidentId);
         this.logger.warn(
           { incidentId: record.incidentId },
@@ -244,6 +256,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     const status = await this.incidents.status(opening.id);
     if (!status) {
       await this.incidents.create({
+        fenced: 1,
         ...opening,
         timeline: [
           opening.request,
@@ -256,8 +269,8 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
         owners: [agent.owner],
       });
     }
-    if (!status || status === 'open') {
-      await this.queue.followIncident(opening.id);
+    if (!status || isFollowing(status)) {
+      await this.queue.followAgents(opening.id, [{ agentId, revokedEpoch: agent.epoch - 1 }]);
       this.logger.warn(
         { agentId, incidentId: opening.id },
         'Opened the incident and follow-up of a revocation whose request did not finish',
@@ -407,6 +420,23 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     }
   }
 }
+
+/** The agents this incident fenced, with the epoch each was revoked at. */
+function oursOf(
+  results: Map<string, FenceResult>,
+  incidentId: string,
+): { agentId: string; revokedEpoch: number }[] {
+  const ours: { agentId: string; revokedEpoch: number }[] = [];
+  for (const [agentId, result] of results) {
+    if (isOurs(result, incidentId)) {
+      ours.push({ agentId, revokedEpoch: result.epoch - 1 });
+    }
+  }
+  return ours;
+}
+
+/** Whether an incident's follow-up may still have to be queued (queueing it is idempotent). */
+const isFollowing = (status: string | undefined) => status === 'open' || status === 'following_up';
 
 /** A record of `revocation:unconfirmed`: a single stop's opening, or a bulk stop's incident. */
 type StopRecord = { agentId: string; opening: Opening } | { incidentId: string };
