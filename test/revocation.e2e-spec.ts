@@ -294,6 +294,19 @@ describe('the revocation engine', () => {
     }
   });
 
+  it('finishes at once a bulk stop whose agents were all revoked already', async () => {
+    const { agent } = await agentApi(owner.api);
+    await responder.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'first' });
+    const again = await responder.api.post('/v1/revocations', {
+      selector: { agentIds: [agent.id] },
+      reason: 'second',
+    });
+    expect(again.body).toMatchObject({ agents: 1, alreadyRevokedIds: [agent.id] });
+    const incident = (await responder.api.get(`/v1/incidents/${again.body.incidentId}`)).body;
+    expect(incident).toMatchObject({ status: 'done', counts: { fenced: 0 } });
+    expect(incident.doneAt).toEqual(expect.any(String));
+  });
+
   describe('authorization', () => {
     it('lets an owner revoke only their own agents, and never in bulk', async () => {
       const { agent } = await agentApi(otherOwner.api);

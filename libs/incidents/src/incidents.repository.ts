@@ -156,6 +156,8 @@ export class IncidentsRepository {
       fenced,
       total: fenced,
       status,
+      // Nothing to follow up: done now (report-agent.lua sets it otherwise).
+      ...(status === 'done' ? { doneAt: Date.now() } : {}),
     });
   }
 
