@@ -5,6 +5,7 @@ import { Confirmations, defineScript, Keys, RedisService, runScript } from '@app
 const script = (name: string) => join(__dirname, 'lua', `${name}.lua`);
 
 export type FenceResult =
+  /** `owner` is '' when fenced without `publish` (bulk revocations do not need it). */
   | { kind: 'revoked'; epoch: number; revokedAt: number; owner: string }
   | {
       kind: 'already';
@@ -95,8 +96,8 @@ export class RevocationRepository {
    * them back to back, a few microseconds per agent, and the client encodes a few commands
    * rather than one per agent.
    *
-   * @param publish - raise `agent.updated` from the script (small revocations); bulk ones
-   *   raise it from their follow-up jobs instead.
+   * @param publish - raise `agent.updated` from the script and answer each agent's owner (small
+   *   revocations); bulk ones raise it from their follow-up jobs instead.
    */
   async fenceMany(
     agentIds: string[],
@@ -132,7 +133,7 @@ export class RevocationRepository {
     incidentId: string,
     options: { publish: boolean; owner: string },
   ): Promise<(FenceResult | { kind: 'forbidden' })[]> {
-    const reply = await runScript<string[]>(
+    const [revokedAt, tokens, ...details] = await runScript<string[]>(
       this.redis.client,
       'ksFenceAgents',
       agentIds.map((agentId) => this.keys.agent(agentId)),
@@ -145,7 +146,7 @@ export class RevocationRepository {
         options.owner,
       ],
     );
-    return reply.map(parseFence);
+    return tokens.split(' ').map((token) => parseFence(token, Number(revokedAt), details));
   }
 
   /**
@@ -198,23 +199,39 @@ export class RevocationRepository {
   }
 }
 
-function parseFence(reply: string): FenceResult | { kind: 'forbidden' } {
-  // The reason comes last: it may itself contain '|'.
-  const [kind, epoch, revokedAt, owner, incidentId] = reply.split('|', 5);
-  switch (kind) {
-    case 'revoked':
-      return { kind, epoch: Number(epoch), revokedAt: Number(revokedAt), owner };
-    case 'already':
+/** One agent's token in a fence script's reply (see fence-agents.lua). */
+function parseFence(
+  token: string,
+  revokedAt: number,
+  details: string[],
+): FenceResult | { kind: 'forbidden' } {
+  switch (token[0]) {
+    case 'r': {
+      const colon = token.indexOf(':');
+      return colon < 0
+        ? { kind: 'revoked', epoch: Number(token.slice(1)), revokedAt, owner: '' }
+        : {
+            kind: 'revoked',
+            epoch: Number(token.slice(1, colon)),
+            revokedAt,
+            owner: token.slice(colon + 1),
+          };
+    }
+    case 'a': {
+      const detail = details[Number(token.slice(1)) - 1] ?? '';
+      // The reason comes last: it may itself contain '|'.
+      const [epoch, before, owner, incident] = detail.split('|', 4);
       return {
-        kind,
+        kind: 'already',
         epoch: Number(epoch),
-        revokedAt: Number(revokedAt),
+        revokedAt: Number(before),
         owner,
-        incidentId: incidentId || undefined,
-        reason: reply.split('|').slice(5).join('|'),
+        incidentId: incident || undefined,
+        reason: detail.split('|').slice(4).join('|'),
       };
-    case 'forbidden':
-      return { kind };
+    }
+    case 'f':
+      return { kind: 'forbidden' };
     default:
       return { kind: 'missing' };
   }
