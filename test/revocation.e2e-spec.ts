@@ -294,6 +294,59 @@ describe('the revocation engine', () => {
     }
   });
 
+  it('follows up an agent of a large stop reinstated before the fan-out ran, once', async () => {
+    const label = { fleet: `reinstated-${Date.now()}` };
+    const { agent, lease } = await agentApi(owner.api, label);
+    const archived = (
+      await lease.post('/v1/actions', { type: 'mail.archive', params: { messageId: 'r-1' } })
+    ).body.id as string;
+    await waitFor(
+      async () => (await actionOf(archived)).status === 'succeeded',
+      10_000,
+      'the archive to succeed',
+    );
+    // Over the inline limit (100 agents): the call leaves its agents to one fan-out job.
+    await Promise.all(Array.from({ length: 100 }, () => createAgent(owner.api, { labels: label })));
+    const followup = ks.app.get(FollowupService, { strict: false });
+    const fanOut = followup.followIncident.bind(followup);
+    let release!: () => void;
+    const reinstated = new Promise<void>((resolve) => (release = resolve));
+    const held = jest
+      .spyOn(followup, 'followIncident')
+      .mockImplementationOnce(async (incidentId) => {
+        await reinstated;
+        return fanOut(incidentId);
+      });
+    try {
+      const stopped = await responder.api.post('/v1/revocations', {
+        selector: { labels: label },
+        reason: 'fleet compromised',
+      });
+      expect(stopped.status).toBe(200);
+      expect(stopped.body.agents).toBe(101);
+      await waitFor(() => held.mock.calls.length > 0, 10_000, 'the fan-out to start');
+      const back = await ks.admin.post(`/v1/agents/${agent.id}/reinstate`, { reason: 'not it' });
+      expect(back.status).toBe(200);
+      release();
+
+      // Every agent the call fenced is followed up, the reinstated one included: the incident
+      // finishes, its archive under the revoked epoch is rolled back, and it stays active.
+      const incident = await incidentDone(stopped.body.incidentId);
+      expect(incident.counts.fenced).toBe(101);
+      expect(incident.progress).toEqual({ done: 101, total: 101 });
+      expect((await actionOf(archived)).status).toBe('rolled_back');
+      expect(
+        tools.received('/unarchive').filter((r) => r.body.compensates === archived),
+      ).toHaveLength(1);
+      expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body).toMatchObject({
+        status: 'active',
+        epoch: 3,
+      });
+    } finally {
+      held.mockRestore();
+    }
+  });
+
   it('finishes at once a bulk stop whose agents were all revoked already', async () => {
     const { agent } = await agentApi(owner.api);
     await responder.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'first' });

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Keys, RedisService } from '@app/redis';
+import { execOrThrow, Keys, RedisService } from '@app/redis';
 import { Agent, AGENT_FIELDS, agentFromFields, idFromIndexMember, indexMember } from './agent';
 
 @Injectable()
@@ -100,16 +100,4 @@ export class AgentsRepository {
   labelMembers(key: string, value: string): Promise<string[]> {
     return this.redis.client.smembers(this.keys.labelAgents(key, value));
   }
-}
-
-async function execOrThrow(
-  pipeline: ReturnType<RedisService['client']['pipeline']>,
-): Promise<unknown[]> {
-  const results = (await pipeline.exec()) ?? [];
-  return results.map(([error, value]) => {
-    if (error) {
-      throw error;
-    }
-    return value;
-  });
 }

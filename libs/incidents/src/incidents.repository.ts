@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { join } from 'node:path';
-import { defineScript, Keys, RedisService, runScript } from '@app/redis';
+import { defineScript, execOrThrow, Keys, RedisService, runScript } from '@app/redis';
 import {
   Actor,
   Incident,
@@ -14,6 +14,12 @@ import {
 } from './incident';
 
 const script = (name: string) => join(__dirname, 'lua', `${name}.lua`);
+
+/** An agent an incident fenced, and the epoch it was revoked at (its rollback window). */
+export interface FencedAgent {
+  agentId: string;
+  revokedEpoch: number;
+}
 
 /** A timeline entry as stored: `at` in epoch milliseconds. */
 export type StoredEntry = Omit<TimelineEntry, 'at'> & { at: number };
@@ -150,15 +156,49 @@ export class IncidentsRepository {
     }
   }
 
-  /** Sets how many agents this incident fenced (its follow-up total). */
-  async setFenced(incidentId: string, fenced: number, status: IncidentStatus): Promise<void> {
-    await this.redis.client.hset(this.keys.incident(incidentId), {
-      fenced,
-      total: fenced,
-      status,
+  /**
+   * Records the agents this incident fenced, each with the epoch it was revoked at: their number
+   * is the follow-up's total, and the list is what the fan-out queues. Kept rather than read
+   * back from the agents, since an agent reinstated meanwhile no longer says it was ours.
+   *
+   * @param selected - the incident's agent ids, in the order it was opened with
+   */
+  async setFenced(incidentId: string, selected: string[], fenced: FencedAgent[]): Promise<void> {
+    const k = this.keys;
+    const multi = this.redis.client.multi().hset(k.incident(incidentId), {
+      fenced: fenced.length,
+      total: fenced.length,
+      status: fenced.length > 0 ? 'following_up' : 'done',
       // Nothing to follow up: done now (report-agent.lua sets it otherwise).
-      ...(status === 'done' ? { doneAt: Date.now() } : {}),
+      ...(fenced.length === 0 ? { doneAt: Date.now() } : {}),
     });
+    if (fenced.length > 0) {
+      // One token per selected agent, aligned with the agents string: a few bytes each.
+      const epochs = new Map(fenced.map((a) => [a.agentId, a.revokedEpoch]));
+      multi.set(
+        k.incidentFenced(incidentId),
+        selected.map((id) => epochs.get(id) ?? '-').join(' '),
+      );
+    }
+    await execOrThrow(multi);
+  }
+
+  /** What {@link setFenced} recorded, or undefined if the call fenced nothing or never got there. */
+  async fencedAgents(incidentId: string): Promise<FencedAgent[] | undefined> {
+    const [selected, epochs] = await Promise.all([
+      this.agentIds(incidentId),
+      this.redis.client.get(this.keys.incidentFenced(incidentId)),
+    ]);
+    if (epochs === null) {
+      return undefined;
+    }
+    const fenced: FencedAgent[] = [];
+    epochs.split(' ').forEach((epoch, i) => {
+      if (epoch !== '-' && selected[i]) {
+        fenced.push({ agentId: selected[i], revokedEpoch: Number(epoch) });
+      }
+    });
+    return fenced;
   }
 
   async append(incidentId: string, entries: StoredEntry[]): Promise<void> {

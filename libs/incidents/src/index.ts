@@ -3,6 +3,7 @@ export { IncidentsModule } from './incidents.module';
 export { IncidentsService } from './incidents.service';
 export {
   IncidentsRepository,
+  type FencedAgent,
   type IncidentOpening,
   type StoredEntry,
 } from './incidents.repository';

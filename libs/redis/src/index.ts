@@ -11,3 +11,4 @@ export {
 } from './connection';
 export { defineScript, runScript } from './scripts';
 export { Confirmations } from './confirmations';
+export { execOrThrow } from './pipeline';

@@ -41,6 +41,7 @@
  * | `<p>:{<agentId>}:followup:<incidentId>` | hash | what one incident's follow-up did to the agent: halted, aborted, rolledBack (exact counters) |
  * | `<p>:{<incidentId>}:incident`         | hash   | id, status, reason, openedBy, openedFrom, openedAt, rollback policy, total, done, counts, resolution |
  * | `<p>:{<incidentId>}:agents`           | string | the agent ids the revocation selected, space-separated (one piece: cheap at 10,000) |
+ * | `<p>:{<incidentId>}:fenced`           | string | the epoch each selected agent was revoked at, space-separated in the order of `agents` (`-`: not fenced by this incident), written once its call has fenced them |
  * | `<p>:{<incidentId>}:timeline`         | list   | JSON `{at, actor, via, step, outcome, detail?, agentId?, actionId?}`, oldest first |
  * | `<p>:{<incidentId>}:review`           | list   | JSON `{agentId, actionId?, type?, why}`: what could not be undone          |
  * | `<p>:{<incidentId>}:reported`         | set    | agents whose follow-up has been counted (makes reporting exactly-once)      |
@@ -152,6 +153,10 @@ export class Keys {
 
   incidentAgents(incidentId: string): string {
     return `${this.prefix}:{${incidentId}}:agents`;
+  }
+
+  incidentFenced(incidentId: string): string {
+    return `${this.prefix}:{${incidentId}}:fenced`;
   }
 
   incidentTimeline(incidentId: string): string {

@@ -11,6 +11,7 @@ import {
 import { AgentsService } from '@app/agents';
 import { AppConfig } from '@app/config';
 import {
+  FencedAgent,
   IncidentSummary,
   IncidentsRepository,
   ReviewItem,
@@ -54,9 +55,11 @@ export class FollowupService {
     if (!incident) {
       throw notWrittenYet(incidentId);
     }
-    const agentIds = await this.incidents.agentIds(incidentId);
-    const ours: { agentId: string; revokedEpoch: number }[] = [];
+    let ours: FencedAgent[] = [];
     if (incident.status === 'open') {
+      // The call that opened it died before recording what it fenced: fence them now (those it
+      // did fence come back as ours, with the epoch they were revoked at).
+      const agentIds = await this.incidents.agentIds(incidentId);
       const results = await this.revocations.fenceMany(
         agentIds,
         incident.reason,
@@ -71,11 +74,7 @@ export class FollowupService {
           ours.push({ agentId, revokedEpoch: result.epoch - 1 });
         }
       }
-      await this.incidents.setFenced(
-        incidentId,
-        ours.length,
-        ours.length ? 'following_up' : 'done',
-      );
+      await this.incidents.setFenced(incidentId, agentIds, ours);
       if (ours.length === 0) {
         await this.incidents.append(incidentId, [
           entry('follow-up', 'nothing to do', {
@@ -85,16 +84,27 @@ export class FollowupService {
         return;
       }
     } else {
-      // A re-run after the fan-out: re-queue (idempotent) without fencing again, since an agent
-      // may have been reinstated since.
-      const current = await this.agents.findMany(agentIds);
-      for (const agent of current) {
-        if (agent?.incidentId === incidentId) {
-          ours.push({ agentId: agent.id, revokedEpoch: agent.epoch - 1 });
-        }
-      }
+      // The call recorded what it fenced: queue exactly those (idempotent), without fencing
+      // again, since an agent may have been reinstated since; its follow-up still halts and
+      // rolls back what it did under the revoked epoch.
+      ours = (await this.incidents.fencedAgents(incidentId)) ?? (await this.stillOurs(incidentId));
     }
     await this.queue.followAgents(incidentId, ours);
+  }
+
+  /**
+   * For an incident opened before calls recorded what they fenced: the selected agents it
+   * still holds revoked.
+   */
+  private async stillOurs(incidentId: string): Promise<FencedAgent[]> {
+    const current = await this.agents.findMany(await this.incidents.agentIds(incidentId));
+    const ours: FencedAgent[] = [];
+    for (const agent of current) {
+      if (agent?.incidentId === incidentId) {
+        ours.push({ agentId: agent.id, revokedEpoch: agent.epoch - 1 });
+      }
+    }
+    return ours;
   }
 
   /** Follow-up of one fenced agent: tell it, halt, abort, roll back, report. */

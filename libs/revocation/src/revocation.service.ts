@@ -4,6 +4,7 @@ import type { UserPrincipal } from '@app/auth';
 import { badRequest, conflict, DomainError, forbidden, notFound, runEvery } from '@app/core';
 import {
   actorName,
+  FencedAgent,
   IncidentOpening,
   IncidentsRepository,
   isoMs,
@@ -119,32 +120,55 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       }
     }
     const answer = this.summarize(opening.id, results);
-    const fenced = answer.agents - answer.alreadyRevokedIds.length;
-    // Marked fenced before the fan-out is queued, so that it queues the agents' follow-up
+    if (results.size > INLINE_PUSH_LIMIT) {
+      // A bulk call answers as soon as its agents are fenced. Recording them and queueing their
+      // follow-up take a few more milliseconds, after the answer is sent; if this process dies
+      // first, the sweeper does both from the record.
+      setImmediate(() => {
+        this.follow(opening, results, answer, record).catch((error: unknown) =>
+          this.logger.error(
+            { err: error, incidentId: opening.id },
+            'Could not queue the follow-up of a revocation: the sweeper will',
+          ),
+        );
+      });
+    } else {
+      await this.follow(opening, results, answer, record);
+    }
+    return answer;
+  }
+
+  /** After a revocation's fences: records what it fenced and queues the follow-up. */
+  private async follow(
+    opening: Opening,
+    results: Map<string, FenceResult>,
+    answer: RevocationAnswer,
+    record: string,
+  ): Promise<void> {
+    const ours = oursOf(results, opening.id);
+    // Recorded before the fan-out is queued, so that it queues exactly these agents' follow-up
     // without fencing them again (one reinstated meanwhile would be stopped a second time).
     await Promise.all([
-      this.incidents.setFenced(opening.id, fenced, fenced > 0 ? 'following_up' : 'done'),
-      this.incidents.append(opening.id, [fenceEntry(opening, fenced, answer)]),
+      this.incidents.setFenced(opening.id, opening.agentIds, ours),
+      this.incidents.append(opening.id, [fenceEntry(opening, ours.length, answer)]),
     ]);
-    if (fenced > 0 && results.size <= INLINE_PUSH_LIMIT) {
-      // Small: the call queues each agent's follow-up with the epoch it revoked.
-      await this.queue.followAgents(opening.id, oursOf(results, opening.id));
-    } else if (fenced > 0) {
-      // Large: one fan-out job queues them, off the call's path. An agent reinstated before it
-      // runs is skipped: the epoch it was revoked at is no longer known.
+    if (ours.length > 0 && results.size <= INLINE_PUSH_LIMIT) {
+      // Small: the call queues each agent's follow-up itself.
+      await this.queue.followAgents(opening.id, ours);
+    } else if (ours.length > 0) {
+      // Large: one fan-out job queues them, off the call's path.
       await this.queue.followIncident(opening.id);
     }
     this.confirmLater(record, opening.id);
     this.logger.log(
       {
         incidentId: opening.id,
-        by: principal.userId,
+        by: opening.openedBy.userId,
         agents: answer.agents,
         via: opening.openedFrom.via,
       },
       'Revocation fenced',
     );
-    return answer;
   }
 
   /**
@@ -422,11 +446,8 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
 }
 
 /** The agents this incident fenced, with the epoch each was revoked at. */
-function oursOf(
-  results: Map<string, FenceResult>,
-  incidentId: string,
-): { agentId: string; revokedEpoch: number }[] {
-  const ours: { agentId: string; revokedEpoch: number }[] = [];
+function oursOf(results: Map<string, FenceResult>, incidentId: string): FencedAgent[] {
+  const ours: FencedAgent[] = [];
   for (const [agentId, result] of results) {
     if (isOurs(result, incidentId)) {
       ours.push({ agentId, revokedEpoch: result.epoch - 1 });
