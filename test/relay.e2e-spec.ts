@@ -120,10 +120,14 @@ describe('the mobile relay', () => {
     });
     expect(viaHttp.status).toBe(200);
     expect(viaHttp.body).toEqual(first);
-    const incidents = (await owner.api.get('/v1/incidents?limit=200')).body.items.filter(
-      (i: { openedFrom: { via: string } }) => i.openedFrom.via === 'device',
+    // One incident from this phone: a second stop would have opened another (an empty one,
+    // its agents being revoked already).
+    const { deviceId } = (await owner.api.get(`/v1/incidents/${first.incidentId}`)).body.openedFrom;
+    const fromThisPhone = (await owner.api.get('/v1/incidents?limit=200')).body.items.filter(
+      (i: { openedFrom: { deviceId?: string } }) => i.openedFrom.deviceId === deviceId,
     );
-    expect(incidents.filter((i: { id: string }) => i.id === first.incidentId)).toHaveLength(1);
+    expect(deviceId).toMatch(/^dev_/);
+    expect(fromThisPhone.map((i: { id: string }) => i.id)).toEqual([first.incidentId]);
     for (const agent of agents) {
       expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body.status).toBe('revoked');
     }
