@@ -164,6 +164,53 @@ describe('the revocation engine', () => {
     expect(report.body).toContain('5 rolled back');
   });
 
+  it('fences once and compensates once when several people stop the same agent at the same time', async () => {
+    const { agent, lease } = await agentApi(owner.api);
+    const archived: string[] = [];
+    for (const n of [1, 2, 3]) {
+      const params = { messageId: `together-${n}` };
+      archived.push((await lease.post('/v1/actions', { type: 'mail.archive', params })).body.id);
+    }
+    await waitFor(
+      async () =>
+        (await Promise.all(archived.map(actionOf))).every((a) => a.status === 'succeeded'),
+      10_000,
+      'the archives to succeed',
+    );
+
+    const singles = await Promise.all([
+      owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'owner' }),
+      responder.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'responder' }),
+      ks.admin.post(`/v1/agents/${agent.id}/revoke`, { reason: 'admin' }),
+      owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'owner, twice' }),
+    ]);
+    const bulk = await responder.api.post('/v1/revocations', {
+      selector: { agentIds: [agent.id] },
+      reason: 'bulk',
+    });
+
+    // One stop fenced it; every other answered with that stop's incident.
+    expect(singles.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    const fencedBy = singles.filter((r) => !r.body.alreadyRevoked);
+    expect(fencedBy).toHaveLength(1);
+    const incidentId = fencedBy[0].body.incidentId as string;
+    expect(singles.map((r) => r.body.incidentId)).toEqual(Array(4).fill(incidentId));
+    expect(singles.map((r) => r.body.epoch)).toEqual([2, 2, 2, 2]);
+    expect(bulk.body.alreadyRevokedIds).toEqual([agent.id]);
+
+    const incident = await incidentDone(incidentId);
+    expect(incident.counts).toMatchObject({ fenced: 1, rolledBack: 3 });
+    const undone = tools
+      .received('/unarchive')
+      .filter((r) => archived.includes(r.body.compensates as string));
+    expect(undone.map((r) => r.body.compensates)).toEqual([...archived].reverse());
+    expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body).toMatchObject({
+      status: 'revoked',
+      epoch: 2,
+      incidentId,
+    });
+  });
+
   it('rolls back nothing with rollback "none", and lists the owner\'s incidents to the owner only', async () => {
     const { agent, lease } = await agentApi(owner.api);
     const id = (
