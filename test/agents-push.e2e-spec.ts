@@ -355,6 +355,9 @@ describe('agents and revocation push', () => {
         });
       });
 
+    /** The connect_error a refused runtime gets: the lease's state, for it to act on. */
+    const refused = (status: string) => ({ message: `lease ${status}`, data: { status } });
+
     /** Records every `lease.revoked` event a socket receives. */
     const record = (socket: Socket) => {
       const events: any[] = [];
@@ -396,18 +399,18 @@ describe('agents and revocation push', () => {
       ['a malformed token', 'not-a-token'],
       ['an unknown lease token', `ksl_${'A'.repeat(43)}`],
     ])('refuses %s with connect_error', async (_, token) => {
-      await expect(connect(b, token)).rejects.toThrow();
+      await expect(connect(b, token)).rejects.toMatchObject(refused('invalid'));
     });
 
     it('refuses an API key in place of a lease token', async () => {
-      await expect(connect(b, owner.apiKey)).rejects.toThrow();
+      await expect(connect(b, owner.apiKey)).rejects.toMatchObject(refused('invalid'));
     });
 
     it('refuses the token of a revoked agent', async () => {
       const agent = await createAgent(owner.api);
       const lease = await issueLease(owner.api, agent.id, 120);
       await revokeAgent(owner.api, agent.id);
-      await expect(connect(a, lease.token)).rejects.toThrow();
+      await expect(connect(a, lease.token)).rejects.toMatchObject(refused('revoked'));
     });
   });
 });
