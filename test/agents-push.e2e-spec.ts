@@ -256,15 +256,20 @@ describe('agents and revocation push', () => {
   });
 
   describe('deleting', () => {
-    it('lets only its owner or an admin delete an agent; its leases die with it', async () => {
+    it('lets only its owner or an admin delete an agent, once revoked; its leases die with it', async () => {
       const agent = await createAgent(owner.api);
       const lease = await issueLease(owner.api, agent.id, 120);
       for (const api of [otherOwner.api, viewer.api, responder.api]) {
         expect((await api.delete(`/v1/agents/${agent.id}`)).status).toBe(403);
       }
+      // Active: deleting it would stop it around the kill path (nothing halted or rolled back).
+      const active = await owner.api.delete(`/v1/agents/${agent.id}`);
+      expect(active.status).toBe(409);
+      expect(active.body.message).toMatch(/is active: revoke it first/);
       expect((await owner.api.get(`/v1/agents/${agent.id}`)).body).toEqual(agent);
       expect((await heartbeat(a, lease.token)).status).toBe(200);
 
+      await revokeAgent(owner.api, agent.id, 'retired');
       const reply = await owner.api.delete(`/v1/agents/${agent.id}`);
       expect(reply.status).toBe(200);
       expect(reply.body).toEqual({ id: agent.id, deleted: true });
@@ -276,6 +281,8 @@ describe('agents and revocation push', () => {
       expect((await owner.api.delete(`/v1/agents/${agent.id}`)).status).toBe(404);
 
       const byAdmin = await createAgent(owner.api);
+      expect((await a.admin.delete(`/v1/agents/${byAdmin.id}`)).status).toBe(409);
+      await revokeAgent(a.admin, byAdmin.id, 'retired');
       expect((await a.admin.delete(`/v1/agents/${byAdmin.id}`)).status).toBe(200);
     });
 

@@ -170,6 +170,7 @@ describe('token introspection (RFC 7662)', () => {
   it('answers {active: false} for a token of a deleted agent', async () => {
     const agent = await createAgent(owner.api);
     const lease = await issueLease(owner.api, agent.id, 60);
+    await revokeAgent(owner.api, agent.id, 'retired');
     expect((await owner.api.delete(`/v1/agents/${agent.id}`)).status).toBe(200);
     expect((await introspect(resourceServer.api, lease.token)).body).toEqual({ active: false });
     expect((await owner.api.get(`/v1/agents/${agent.id}`)).status).toBe(404);

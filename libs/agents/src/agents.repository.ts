@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { execOrThrow, Keys, RedisService } from '@app/redis';
+import { join } from 'node:path';
+import { defineScript, execOrThrow, Keys, RedisService, runScript } from '@app/redis';
 import { Agent, AGENT_FIELDS, agentFromFields, idFromIndexMember, indexMember } from './agent';
 
 @Injectable()
@@ -8,6 +9,7 @@ export class AgentsRepository {
 
   constructor(private readonly redis: RedisService) {
     this.keys = redis.keys;
+    defineScript(redis.client, 'ksDeleteAgent', join(__dirname, 'lua', 'delete-agent.lua'));
   }
 
   /** Indexes first, the agent last: a crash in between leaves only an index entry to skip. */
@@ -54,9 +56,18 @@ export class AgentsRepository {
   }
 
   /** The agent first, indexes last: once the hash is gone every check refuses its tokens. */
-  async delete(agent: Agent): Promise<void> {
+  /** Deletes a revoked agent; an active one is left as it is ('active'). */
+  async delete(agent: Agent): Promise<'deleted' | 'active' | 'missing'> {
     const k = this.keys;
-    await this.redis.client.unlink(k.agent(agent.id), k.agentLeases(agent.id));
+    const outcome = await runScript<'deleted' | 'active' | 'missing'>(
+      this.redis.client,
+      'ksDeleteAgent',
+      [k.agent(agent.id), k.agentLeases(agent.id)],
+      [],
+    );
+    if (outcome !== 'deleted') {
+      return outcome;
+    }
     const member = indexMember(agent);
     const indexes = this.redis.client
       .pipeline()
@@ -66,6 +77,7 @@ export class AgentsRepository {
       indexes.srem(k.labelAgents(key, value), agent.id);
     }
     await execOrThrow(indexes);
+    return outcome;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { badRequest, forbidden, notFound } from '@app/core';
+import { badRequest, conflict, forbidden, notFound } from '@app/core';
 import { roleAtLeast, UserPrincipal } from '@app/auth';
 import { Agent, newAgentId } from './agent';
 import { AgentsRepository } from './agents.repository';
@@ -77,7 +77,16 @@ export class AgentsService {
 
   async delete(principal: UserPrincipal, agentId: string): Promise<{ id: string; deleted: true }> {
     const agent = await this.getManaged(principal, agentId);
-    await this.agents.delete(agent);
+    const outcome = await this.agents.delete(agent);
+    if (outcome === 'missing') {
+      throw notFound(`Agent ${agentId}`);
+    }
+    if (outcome === 'active') {
+      throw conflict(
+        `Agent ${agentId} is active: revoke it first (POST /v1/agents/${agentId}/revoke), which ` +
+          'halts its queued actions, aborts the running one and rolls back what it did',
+      );
+    }
     return { id: agentId, deleted: true };
   }
 

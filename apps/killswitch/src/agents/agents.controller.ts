@@ -63,7 +63,13 @@ export class AgentsController {
   @Delete(':id')
   @MinRole('owner')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Delete an agent (its owner or an admin); its tokens die with it' })
+  @ApiOperation({
+    summary: 'Delete a revoked agent (its owner or an admin); its tokens die with it',
+    description:
+      'An active agent is refused with 409: revoke it first, so that its queued actions are ' +
+      'halted, the running one aborted and what it did rolled back. Its action history is kept.',
+  })
+  @ApiResponse({ status: 409, description: 'the agent is active' })
   delete(@CurrentPrincipal() principal: UserPrincipal, @Param() params: AgentIdParams) {
     return this.agents.delete(principal, params.id);
   }
