@@ -334,6 +334,27 @@ async function run(ctx: BenchContext): Promise<void> {
   );
   await slowlog.reset();
 
+  // The baseline: the reads of a fence without its writes, batched the same way (the label's
+  // members, then each agent's status and epoch from 500-agent Lua scripts sent at once), from
+  // a plain client, right now: about the least any fence of these agents could cost here.
+  const baselineMs = await withRedis(redisUrl, async (redis) => {
+    const read = [
+      '#!lua flags=allow-cross-slot-keys,no-writes',
+      "for _, key in ipairs(KEYS) do redis.call('HMGET', key, 'status', 'epoch') end",
+      'return #KEYS',
+    ].join('\n');
+    const sha = (await redis.script('LOAD', read)) as string;
+    const started = performance.now();
+    const ids = await redis.smembers(`${prefix}:label:fleet=bench`);
+    const batches: Promise<unknown>[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const keys = ids.slice(i, i + 500).map((id) => `${prefix}:{${id}}:agent`);
+      batches.push(redis.evalsha(sha, keys.length, ...keys));
+    }
+    await Promise.all(batches);
+    return performance.now() - started;
+  });
+
   ctx.log(`(b) revoking fleet=bench`);
   const statsBefore = await commandStats(redisUrl);
   const bulk = await phone.send<{ incidentId: string; agents: number }>('POST', '/v1/revocations', {
@@ -458,6 +479,12 @@ async function run(ctx: BenchContext): Promise<void> {
             verdict(haltMs < TARGET_HALT_MS && allHalted),
           ],
           ['  the same, by the incident (doneAt - openedAt)', fineMs(serverHaltMs), '', ''],
+          [
+            'baseline: the same reads without writes, HTTP or incident',
+            fineMs(baselineMs),
+            '',
+            `call ${ratio(fenceMs, baselineMs)}`,
+          ],
         ],
       ),
       'Redis CPU during the call (INFO commandstats; commands run by a script are counted in ' +
