@@ -10,7 +10,7 @@ const script = (name: string) => join(__dirname, 'lua', `${name}.lua`);
 export type SubmitResult =
   | { kind: 'ok'; released: string[] }
   | { kind: 'existing'; actionId: string; status: string }
-  | { kind: 'revoked' }
+  | { kind: 'revoked'; revokedAt?: number; incidentId?: string; reason?: string }
   | { kind: 'invalid' }
   | { kind: 'forbidden' };
 
@@ -84,7 +84,12 @@ export class ActionsRepository {
       case 'existing':
         return { kind: 'existing', actionId: reply[1], status: reply[2] };
       case 'revoked':
-        return { kind: 'revoked' };
+        return {
+          kind: 'revoked',
+          revokedAt: reply[1] ? Number(reply[1]) : undefined,
+          incidentId: reply[2] || undefined,
+          reason: reply[3] || undefined,
+        };
       case 'forbidden':
         return { kind: 'forbidden' };
       default:

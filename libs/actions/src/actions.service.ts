@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { AgentsService, canSeeAll } from '@app/agents';
 import type { Principal } from '@app/auth';
 import { DomainError, forbidden, notFound, runEvery } from '@app/core';
+import { leaseRevoked } from '@app/leases';
 import { Action, agentOfAction, newActionId } from './action';
 import { ActionTypesService } from './action-types.service';
 import { ActionsQueue } from './actions.queue';
@@ -63,7 +64,7 @@ export class ActionsService implements OnApplicationBootstrap, OnApplicationShut
     await this.actions.confirm(agentId, actionId);
     switch (result.kind) {
       case 'revoked':
-        throw new DomainError('lease_revoked', 'The agent was revoked', { status: 'revoked' });
+        throw leaseRevoked(result);
       case 'invalid':
         throw new DomainError('lease_invalid', 'The agent no longer exists', { status: 'invalid' });
       case 'forbidden':

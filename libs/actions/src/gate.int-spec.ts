@@ -52,7 +52,13 @@ describe('gate and fence scripts (real Redis)', () => {
     const released = submitted.kind === 'ok' ? submitted.released[0] : '';
     const fenced = await fence(id, 'test', 'usr_x', 'inc_0000000000000001');
     expect(fenced).toMatchObject({ kind: 'revoked', epoch: 2 });
-    expect(await submit(id, 1)).toEqual({ kind: 'revoked' });
+    // Refused with what a heartbeat would say: why, when, which incident.
+    expect(await submit(id, 1)).toEqual({
+      kind: 'revoked',
+      revokedAt: fenced?.kind === 'revoked' ? fenced.revokedAt : NaN,
+      incidentId: 'inc_0000000000000001',
+      reason: 'test',
+    });
     expect(await actions.start(id, released, 1, 'job-1')).toEqual({ kind: 'halted', released: [] });
     expect(await actions.followupCounts(id, 'inc_0000000000000001')).toMatchObject({ halted: 1 });
     // The second fence is a no-op that names the first incident.

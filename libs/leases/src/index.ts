@@ -4,5 +4,6 @@ export {
   type IssuedLease,
   type Heartbeat,
   type Introspection,
+  leaseRevoked,
 } from './leases.service';
 export { parseLeaseToken, newLeaseToken } from './lease-token';

@@ -127,15 +127,32 @@ export class LeasesService implements LeaseVerifier {
   }
 }
 
+/**
+ * The 401 of a revoked lease, wherever it is found dead (a heartbeat, the auth guard, the gate
+ * at submission): why, when, and the incident, for the runtime to act on.
+ */
+export function leaseRevoked(revocation: {
+  reason?: string;
+  revokedAt?: number;
+  incidentId?: string;
+}): DomainError {
+  const { reason, revokedAt, incidentId } = revocation;
+  return new DomainError(
+    'lease_revoked',
+    reason ? `Lease revoked: ${reason}` : 'Lease revoked: the agent was revoked',
+    {
+      status: 'revoked',
+      reason,
+      revokedAt: revokedAt ? isoMs(revokedAt) : undefined,
+      ...(incidentId ? { incidentId } : {}),
+    },
+  );
+}
+
 function deadLease(state: LeaseState): DomainError {
   switch (state.kind) {
     case 'revoked':
-      return new DomainError('lease_revoked', `Lease revoked: ${state.reason}`, {
-        status: 'revoked',
-        reason: state.reason,
-        revokedAt: state.revokedAt ? isoMs(state.revokedAt) : undefined,
-        ...(state.incidentId ? { incidentId: state.incidentId } : {}),
-      });
+      return leaseRevoked(state);
     case 'expired':
       return new DomainError('lease_expired', 'Lease expired', {
         status: 'expired',

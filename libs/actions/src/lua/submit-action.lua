@@ -5,7 +5,8 @@
 -- ARGV: 1 actionId, 2 lease epoch, 3 type, 4 params JSON, 5 idempotency key or '',
 --       6 default concurrency, 7 events channel, 8 ledger length kept per agent,
 --       9 action key prefix (without the id)
--- Returns {'ok', released...} | {'existing', actionId, status} | {'revoked'} | {'invalid'}
+-- Returns {'ok', released...} | {'existing', actionId, status}
+--       | {'revoked', revokedAt, incidentId, reason} ('' where unknown) | {'invalid'}
 --       | {'forbidden'} (the type is not in the agent's allowedActions)
 --- @include "gate.lua"
 local agent = redis.call('HMGET', KEYS[1], 'status', 'epoch', 'concurrency', 'allowedActions')
@@ -13,7 +14,9 @@ if not agent[1] then
   return {'invalid'}
 end
 if agent[1] ~= 'active' or agent[2] ~= ARGV[2] then
-  return {'revoked'}
+  -- What a heartbeat would answer, so that the runtime learns why and in which incident.
+  local why = redis.call('HMGET', KEYS[1], 'revokedAt', 'incidentId', 'revokeReason')
+  return {'revoked', why[1] or '', why[2] or '', why[3] or ''}
 end
 local allowed = false
 for _, type in ipairs(cjson.decode(agent[4] or '[]')) do
