@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 
 /**
- * Credentials are 256 random bits, base64url, behind a type prefix (`ksk_` API keys, `ksl_`
- * leases, `ksd_` devices) that secret scanners can match. Only their SHA-256 is stored: with
- * 256 bits of entropy a fast hash is enough, and it keeps the hot lookup path cheap.
+ * Credentials are 256 random bits, base64url, behind a type prefix (`ksk_` API keys, `ksd_`
+ * devices; lease tokens, `ksl_`, also carry their agent's id: see @app/leases) that secret
+ * scanners can match. Only their SHA-256 is stored: with 256 bits of entropy a fast hash is
+ * enough, and it keeps the hot lookup path cheap.
  */
-export type SecretKind = 'ksk' | 'ksl' | 'ksd';
+export type SecretKind = 'ksk' | 'ksd';
 
 export function generateSecret(kind: SecretKind): string {
   return `${kind}_${randomBytes(32).toString('base64url')}`;
@@ -17,7 +18,6 @@ export function hashSecret(secret: string): string {
 
 const shapes: Record<SecretKind, RegExp> = {
   ksk: /^ksk_[A-Za-z0-9_-]{43,}$/,
-  ksl: /^ksl_[A-Za-z0-9_-]{43,}$/,
   ksd: /^ksd_[A-Za-z0-9_-]{43,}$/,
 };
 
