@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@app/config';
 import { badRequest, conflict, DomainError, isoMs, notFound } from '@app/core';
-import type { AgentPrincipal, LeaseVerifier } from '@app/auth';
+import { hashSecret, type AgentPrincipal, type LeaseVerifier } from '@app/auth';
 import { LeasesRepository, LeaseState } from './leases.repository';
 import { newLeaseId, newLeaseToken, ParsedLeaseToken, parseLeaseToken } from './lease-token';
 
@@ -52,13 +52,9 @@ export class LeasesService implements LeaseVerifier {
     }
     const token = newLeaseToken(agentId);
     const leaseId = newLeaseId();
-    const parsed = parseLeaseToken(token);
-    if (!parsed) {
-      throw new Error('generated lease token does not parse');
-    }
     const result = await this.leases.issue(
       agentId,
-      parsed.hash,
+      hashSecret(token),
       leaseId,
       ttl * 1000,
       this.config.leaseMaxLifetimeSeconds * 1000,
