@@ -26,14 +26,7 @@ export class FeedService {
     const agents = await Promise.all(
       page.items.map(async (agent) => ({
         ...this.agentView(agent),
-        recentActions: (await this.actions.page(agent.id, undefined, RECENT_ACTIONS)).map((a) => ({
-          id: a.id,
-          agentId: a.agentId,
-          type: a.type,
-          status: a.status,
-          submittedAt: a.submittedAt,
-          updatedAt: a.history[a.history.length - 1]?.at,
-        })),
+        recentActions: await this.actions.recent(agent.id, RECENT_ACTIONS),
       })),
     );
     const incidents = (await this.incidents.list(principal, { limit: SNAPSHOT_INCIDENTS })).items;

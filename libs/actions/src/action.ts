@@ -49,6 +49,17 @@ export interface Action {
 }
 
 /** Action ids carry their agent's id, so one lookup finds the agent's slot. */
+/** An action as a list shows it: no params, results or history. */
+export interface ActionSummary {
+  id: string;
+  agentId: string;
+  type: string;
+  status: ActionStatus;
+  submittedAt: string;
+  /** When its status last changed. */
+  updatedAt?: string;
+}
+
 export const ACTION_ID = /^act_([0-9a-f]{16})_[0-9a-f]{16}$/;
 
 export const newActionId = (agentId: string) =>

@@ -1,8 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import { join } from 'node:path';
 import { AppConfig } from '@app/config';
-import { Confirmations, defineScript, Keys, RedisService, runScript } from '@app/redis';
-import { Action, ACTION_FIELDS, actionFromFields, agentOfAction } from './action';
+import { isoMs } from '@app/core';
+import {
+  Confirmations,
+  defineScript,
+  execOrThrow,
+  Keys,
+  RedisService,
+  runScript,
+} from '@app/redis';
+import {
+  Action,
+  ACTION_FIELDS,
+  actionFromFields,
+  ActionStatus,
+  ActionSummary,
+  agentOfAction,
+} from './action';
 import type { ControlMessage } from './actions.queue';
 
 const script = (name: string) => join(__dirname, 'lua', `${name}.lua`);
@@ -278,7 +293,56 @@ export class ActionsRepository {
 
   /** The agent's ledger, newest first, from before the sequence number `before`. */
   async page(agentId: string, before: number | undefined, limit: number): Promise<Action[]> {
-    const ids = await this.redis.client.zrange(
+    const ids = await this.idsBefore(agentId, before, limit);
+    if (ids.length === 0) {
+      return [];
+    }
+    const pipeline = this.redis.client.pipeline();
+    for (const id of ids) {
+      pipeline.hmget(this.keys.action(agentId, id), ...ACTION_FIELDS);
+      pipeline.lrange(this.keys.actionHistory(agentId, id), 0, -1);
+    }
+    const results = await execOrThrow(pipeline);
+    const actions: Action[] = [];
+    for (let i = 0; i < results.length; i += 2) {
+      const action = actionFromFields(results[i] as (string | null)[], results[i + 1] as string[]);
+      if (action) {
+        actions.push(action);
+      }
+    }
+    return actions;
+  }
+
+  /**
+   * The agent's newest actions, summarized: one small read each, without the params, results
+   * and history a full page reads and parses (phones get these for every agent they show).
+   */
+  async recent(agentId: string, limit: number): Promise<ActionSummary[]> {
+    const ids = await this.idsBefore(agentId, undefined, limit);
+    const pipeline = this.redis.client.pipeline();
+    for (const id of ids) {
+      pipeline.hmget(this.keys.action(agentId, id), 'type', 'status', 'submittedAt', 'updatedAt');
+    }
+    const results = ids.length > 0 ? await execOrThrow(pipeline) : [];
+    const summaries: ActionSummary[] = [];
+    results.forEach((fields, i) => {
+      const [type, status, submittedAt, updatedAt] = fields as (string | null)[];
+      if (type && status && submittedAt) {
+        summaries.push({
+          id: ids[i],
+          agentId,
+          type,
+          status: status as ActionStatus,
+          submittedAt: isoMs(Number(submittedAt)),
+          updatedAt: updatedAt ? isoMs(Number(updatedAt)) : undefined,
+        });
+      }
+    });
+    return summaries;
+  }
+
+  private idsBefore(agentId: string, before: number | undefined, limit: number) {
+    return this.redis.client.zrange(
       this.keys.agentActions(agentId),
       before === undefined ? '+inf' : `(${before}`,
       '-inf',
@@ -288,29 +352,6 @@ export class ActionsRepository {
       0,
       limit,
     );
-    if (ids.length === 0) {
-      return [];
-    }
-    const pipeline = this.redis.client.pipeline();
-    for (const id of ids) {
-      pipeline.hmget(this.keys.action(agentId, id), ...ACTION_FIELDS);
-      pipeline.lrange(this.keys.actionHistory(agentId, id), 0, -1);
-    }
-    const results = (await pipeline.exec()) ?? [];
-    const actions: Action[] = [];
-    for (let i = 0; i < results.length; i += 2) {
-      const [fieldsError, fields] = results[i];
-      const [historyError, history] = results[i + 1];
-      const error = fieldsError ?? historyError;
-      if (error) {
-        throw error;
-      }
-      const action = actionFromFields(fields as (string | null)[], history as string[]);
-      if (action) {
-        actions.push(action);
-      }
-    }
-    return actions;
   }
 
   /** Marks a submission as not yet confirmed in the queue (see `ActionsService.sweep`). */

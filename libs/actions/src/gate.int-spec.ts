@@ -46,6 +46,34 @@ describe('gate and fence scripts (real Redis)', () => {
     expect(await actions.finish(id, released, 'succeeded')).toEqual(next);
   });
 
+  it('summarizes the newest actions, newest first, with when each last changed', async () => {
+    const { id } = await agent();
+    const first = await submit(id);
+    const second = await submit(id);
+    const released = first.kind === 'ok' ? first.released[0] : '';
+    await actions.start(id, released, 1, 'job-1');
+    await actions.finish(id, released, 'succeeded', { undo: { x: 1 } });
+
+    const recent = await actions.recent(id, 5);
+    const full = await actions.page(id, undefined, 5);
+    expect(recent.map((a) => [a.id, a.status])).toEqual([
+      [full[0].id, 'queued'],
+      [released, 'succeeded'],
+    ]);
+    expect(second.kind).toBe('ok');
+    recent.forEach((summary, i) => {
+      expect(summary).toEqual({
+        id: full[i].id,
+        agentId: id,
+        type: 't',
+        status: full[i].status,
+        submittedAt: full[i].submittedAt,
+        updatedAt: full[i].history[full[i].history.length - 1].at,
+      });
+    });
+    expect(await actions.recent(id, 1)).toHaveLength(1);
+  });
+
   it('refuses a submission under a stale epoch and halts a released action at start', async () => {
     const { id } = await agent();
     const submitted = await submit(id);
