@@ -126,13 +126,7 @@ export class ActionsRepository {
     const reply = await runScript<string[]>(
       this.redis.client,
       'ksStartAction',
-      [
-        k.agent(agentId),
-        k.action(agentId, actionId),
-        k.actionHistory(agentId, actionId),
-        k.agentRunning(agentId),
-        k.agentPending(agentId),
-      ],
+      this.gateKeys(agentId, actionId),
       [
         attempt,
         k.events(),
@@ -159,6 +153,18 @@ export class ActionsRepository {
     }
   }
 
+  /** The keys start-action.lua and finish-action.lua take: the agent, the action, its queue. */
+  private gateKeys(agentId: string, actionId: string): string[] {
+    const k = this.keys;
+    return [
+      k.agent(agentId),
+      k.action(agentId, actionId),
+      k.actionHistory(agentId, actionId),
+      k.agentRunning(agentId),
+      k.agentPending(agentId),
+    ];
+  }
+
   /** Records the end (or a failed attempt) of an action; answers the ids it released. */
   async finish(
     agentId: string,
@@ -170,13 +176,7 @@ export class ActionsRepository {
     const reply = await runScript<string[]>(
       this.redis.client,
       'ksFinishAction',
-      [
-        k.agent(agentId),
-        k.action(agentId, actionId),
-        k.actionHistory(agentId, actionId),
-        k.agentRunning(agentId),
-        k.agentPending(agentId),
-      ],
+      this.gateKeys(agentId, actionId),
       [
         status,
         outcome.result === undefined ? '' : JSON.stringify(outcome.result),
