@@ -396,12 +396,18 @@ describe('the revocation engine', () => {
 
   it('finishes at once a bulk stop whose agents were all revoked already', async () => {
     const { agent } = await agentApi(owner.api);
-    await responder.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'first' });
+    const first = await responder.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'first' });
+    await new Promise((resolve) => setTimeout(resolve, 5));
     const again = await responder.api.post('/v1/revocations', {
       selector: { agentIds: [agent.id] },
       reason: 'second',
     });
-    expect(again.body).toMatchObject({ agents: 1, alreadyRevokedIds: [agent.id] });
+    // Its agents were stopped when the first stop fenced them, not now.
+    expect(again.body).toMatchObject({
+      agents: 1,
+      alreadyRevokedIds: [agent.id],
+      revokedAt: first.body.revokedAt,
+    });
     const incident = (await responder.api.get(`/v1/incidents/${again.body.incidentId}`)).body;
     expect(incident).toMatchObject({ status: 'done', counts: { fenced: 0 } });
     expect(incident.doneAt).toEqual(expect.any(String));

@@ -414,6 +414,8 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     const alreadyRevokedIds: string[] = [];
     const missingIds: string[] = [];
     let revokedAt = 0;
+    // With every agent revoked before, the answer says when the last of them was.
+    let before = 0;
     for (const [agentId, result] of results) {
       if (result.kind === 'missing') {
         missingIds.push(agentId);
@@ -422,13 +424,14 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       agentIds.push(agentId);
       if (!isOurs(result, incidentId)) {
         alreadyRevokedIds.push(agentId);
+        before = Math.max(before, result.revokedAt || 0);
       } else {
         revokedAt = Math.max(revokedAt, result.revokedAt);
       }
     }
     return {
       incidentId,
-      revokedAt: isoMs(revokedAt || Date.now()),
+      revokedAt: isoMs(revokedAt || before || Date.now()),
       agents: agentIds.length,
       agentIds,
       alreadyRevokedIds,
