@@ -422,7 +422,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
         continue;
       }
       agentIds.push(agentId);
-      if (!isOurs(result, incidentId)) {
+      if (result.kind === 'already' && result.incidentId !== incidentId) {
         alreadyRevokedIds.push(agentId);
         before = Math.max(before, result.revokedAt || 0);
       } else {
