@@ -1,3 +1,4 @@
+import { io, type Socket } from 'socket.io-client';
 import { IncidentsRepository } from '@app/incidents';
 import { RedisService } from '@app/redis';
 import { FollowupService, RevocationRepository } from '@app/revocation';
@@ -341,9 +342,10 @@ describe('the revocation engine', () => {
     }
   });
 
-  it('follows up an agent of a large stop reinstated before the fan-out ran, once', async () => {
+  it('follows up an agent of a large stop reinstated before the fan-out ran, leaving its new work alone', async () => {
     const label = { fleet: `reinstated-${Date.now()}` };
     const { agent, lease } = await agentApi(owner.api, label);
+    const since = new Date().toISOString();
     const archived = (
       await lease.post('/v1/actions', { type: 'mail.archive', params: { messageId: 'r-1' } })
     ).body.id as string;
@@ -364,20 +366,53 @@ describe('the revocation engine', () => {
         await reinstated;
         return fanOut(incidentId);
       });
+    const sockets: Socket[] = [];
     try {
+      // The widest rollback window: it must still stop at the revoked epoch.
       const stopped = await responder.api.post('/v1/revocations', {
         selector: { labels: label },
         reason: 'fleet compromised',
+        rollback: { since },
       });
       expect(stopped.status).toBe(200);
       expect(stopped.body.agents).toBe(101);
       await waitFor(() => held.mock.calls.length > 0, 10_000, 'the fan-out to start');
       const back = await ks.admin.post(`/v1/agents/${agent.id}/reinstate`, { reason: 'not it' });
       expect(back.status).toBe(200);
+
+      // Back at work under epoch 3: an archive done, a slow job running, a live socket.
+      const renewed = await issueLease(owner.api, agent.id, 120);
+      const again = owner.api.as(renewed.token);
+      const archivedAgain = (
+        await again.post('/v1/actions', { type: 'mail.archive', params: { messageId: 'r-2' } })
+      ).body.id as string;
+      await waitFor(
+        async () => (await actionOf(archivedAgain)).status === 'succeeded',
+        10_000,
+        'the second archive to succeed',
+      );
+      tools.on('/slow', () => undefined); // never answers: only an abort ends it
+      const slowBefore = tools.received('/slow').length;
+      const slow = (await again.post('/v1/actions', { type: 'slow.job', params: {} })).body.id;
+      await waitFor(() => tools.received('/slow').length > slowBefore, 10_000, 'the slow job');
+      const socket = io(`${ks.url}/agents`, {
+        auth: { token: renewed.token },
+        transports: ['websocket'],
+        reconnection: false,
+        forceNew: true,
+      });
+      sockets.push(socket);
+      const told: unknown[] = [];
+      socket.on('lease.revoked', (event: unknown) => told.push(event));
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', () => resolve());
+        socket.once('connect_error', reject);
+      });
       release();
 
       // Every agent the call fenced is followed up, the reinstated one included: the incident
-      // finishes, its archive under the revoked epoch is rolled back, and it stays active.
+      // finishes and what it did under the revoked epoch is rolled back. Its new work is left
+      // alone: not told to stop, not aborted, not rolled back.
       const incident = await incidentDone(stopped.body.incidentId);
       expect(incident.counts.fenced).toBe(101);
       expect(incident.progress).toEqual({ done: 101, total: 101 });
@@ -385,12 +420,22 @@ describe('the revocation engine', () => {
       expect(
         tools.received('/unarchive').filter((r) => r.body.compensates === archived),
       ).toHaveLength(1);
+      expect((await actionOf(archivedAgain)).status).toBe('succeeded');
+      expect((await actionOf(slow)).status).toBe('running');
+      expect(told).toEqual([]);
+      expect(await again.post('/v1/leases/heartbeat', {})).toMatchObject({ status: 200 });
       expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body).toMatchObject({
         status: 'active',
         epoch: 3,
       });
+
+      // Stopped for good: the slow job is aborted.
+      const last = await responder.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'done' });
+      await incidentDone(last.body.incidentId);
+      expect((await actionOf(slow)).status).toBe('aborted');
     } finally {
       held.mockRestore();
+      sockets.forEach((socket) => socket.close());
     }
   });
 

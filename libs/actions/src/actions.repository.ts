@@ -199,6 +199,7 @@ export class ActionsRepository {
     agentId: string,
     batch: number,
     detail: string,
+    incidentId = '',
   ): Promise<{ halted: number; examined: number; released: string[] }> {
     const k = this.keys;
     const [halted, examined, ...released] = await runScript<[number, number, ...string[]]>(
@@ -213,6 +214,7 @@ export class ActionsRepository {
         this.retentionMs,
         k.agentFollowup(agentId, ''),
         this.config.actionAgentConcurrency,
+        incidentId,
       ],
     );
     return { halted, examined, released };

@@ -78,16 +78,18 @@ export class ActionsService implements OnApplicationBootstrap, OnApplicationShut
 
   /**
    * Halts every queued action of a fenced agent, released ones not yet started included, in
-   * batches that keep each Redis call short. If the agent was reinstated meanwhile, its newer
-   * actions are released into the room this makes.
+   * batches that keep each Redis call short, counting them on `incidentId`. If the agent was
+   * reinstated meanwhile, its newer actions stay queued and are released into the room this
+   * makes.
    */
-  async haltQueued(agentId: string, detail = 'agent revoked'): Promise<number> {
+  async haltQueued(agentId: string, detail: string, incidentId: string): Promise<number> {
     let total = 0;
     for (;;) {
       const { halted, examined, released } = await this.actions.haltQueuedBatch(
         agentId,
         200,
         detail,
+        incidentId,
       );
       await this.queue.release(agentId, released);
       total += halted;

@@ -107,7 +107,11 @@ export class FollowupService {
     return ours;
   }
 
-  /** Follow-up of one fenced agent: tell it, halt, abort, roll back, report. */
+  /**
+   * Follow-up of one fenced agent: tell it, halt, abort, roll back, report. It acts only on
+   * what the agent did under the revoked epoch and before: an agent reinstated meanwhile is not
+   * told to stop, and its work under the new epoch is left alone.
+   */
   async followAgent(incidentId: string, agentId: string, revokedEpoch: number): Promise<void> {
     const incident = await this.incidents.summary(incidentId);
     if (!incident) {
@@ -127,8 +131,10 @@ export class FollowupService {
         ),
       ]);
     }
-    // Small revocations pushed and published inline already; a bulk one does it from here.
-    if (agent && incident.agents > INLINE_PUSH_LIMIT) {
+    // Small revocations pushed and published inline already; a bulk one does it from here, to
+    // an agent it still holds stopped.
+    const stillStopped = agent?.status === 'revoked' && agent.incidentId === incidentId;
+    if (agent && stillStopped && incident.agents > INLINE_PUSH_LIMIT) {
       await this.revocations.publishAgentUpdated(agentId);
       this.notifier.leaseRevoked({
         agentId,
@@ -138,14 +144,18 @@ export class FollowupService {
       });
     }
 
-    const halted = await this.actions.haltQueued(agentId, `agent revoked (${incidentId})`);
+    const halted = await this.actions.haltQueued(
+      agentId,
+      `agent revoked (${incidentId})`,
+      incidentId,
+    );
     if (halted > 0) {
       await this.incidents.append(incidentId, [
         entry('halt', `${halted} queued actions halted`, { agentId }),
       ]);
     }
 
-    const stillRunning = await this.abortRunning(incidentId, agentId);
+    const stillRunning = await this.abortRunning(incidentId, agentId, revokedEpoch);
     // The ledger is read once, and again only if a rollback changed it.
     let recent = await this.ledger.page(agentId, undefined, this.config.actionRetentionPerAgent);
     if (await this.rollBack(incident, windowOf(incident.rollback, recent, revokedEpoch))) {
@@ -187,14 +197,21 @@ export class FollowupService {
     ]);
   }
 
-  /** Aborts the agent's running actions wherever they run; answers those that did not stop. */
-  private async abortRunning(incidentId: string, agentId: string): Promise<Action[]> {
+  /**
+   * Aborts the agent's running actions of the revoked epoch (or before) wherever they run;
+   * answers those that did not stop.
+   */
+  private async abortRunning(
+    incidentId: string,
+    agentId: string,
+    revokedEpoch: number,
+  ): Promise<Action[]> {
     const released = await this.ledger.releasedIds(agentId);
     const running: Action[] = [];
     for (const id of released) {
       const action = await this.ledger.get(id);
       // Retrying ones were halted with the queue (halt-queued.lua): only running ones remain.
-      if (action?.status === 'running') {
+      if (action?.status === 'running' && action.epoch <= revokedEpoch) {
         running.push(action);
         await this.actions.abort(id);
       }
@@ -351,6 +368,7 @@ export class FollowupService {
         why = action.rollbackDetail ?? 'compensation failed';
       } else if (
         action.status === 'aborted' &&
+        action.epoch <= revokedEpoch &&
         Date.parse(action.finishedAt ?? '') >= openedAt - 1000
       ) {
         why = 'aborted mid-way: it may have partly happened';
@@ -367,7 +385,10 @@ export class FollowupService {
   }
 }
 
-/** The agent's actions a rollback considers, newest first (none for `rollback: "none"`). */
+/**
+ * The agent's actions a rollback considers, newest first (none for `rollback: "none"`). Never
+ * any of an epoch after the revoked one: those were done after a reinstatement.
+ */
 function windowOf(policy: RollbackPolicy, recent: Action[], revokedEpoch: number): Action[] {
   if (policy === 'none') {
     return [];
@@ -376,7 +397,9 @@ function windowOf(policy: RollbackPolicy, recent: Action[], revokedEpoch: number
     return recent.filter((a) => a.epoch === revokedEpoch);
   }
   const since = Date.parse(policy.since);
-  return recent.filter((a) => Date.parse(a.finishedAt ?? a.submittedAt) >= since);
+  return recent.filter(
+    (a) => a.epoch <= revokedEpoch && Date.parse(a.finishedAt ?? a.submittedAt) >= since,
+  );
 }
 
 function entry(step: string, outcome: string, extra: Partial<StoredEntry> = {}): StoredEntry {
