@@ -70,14 +70,16 @@ export class RevocationRepository {
   }
 
   /**
-   * Records a stop for the sweeper, due at `dueAt`. Sent at once, so that commands issued after
-   * it on this connection (the incident, the fence) run after it. Its failure fails nothing:
-   * without the record a crash is not recovered, but the agents stay stopped (fail closed).
+   * Records a stop for the sweeper, due at `dueAt`; answers whether it was written. Sent at
+   * once, so that commands issued after it on this connection (the incident, the fence) run
+   * after it. Its failure fails nothing: without the record a crash is not recovered, but the
+   * agents stay stopped (fail closed), and the call does not answer before their follow-up is
+   * queued.
    */
-  markUnconfirmed(member: string, dueAt: number): Promise<void> {
+  markUnconfirmed(member: string, dueAt: number): Promise<boolean> {
     return this.unconfirmed.mark(member, dueAt).then(
-      () => undefined,
-      () => undefined,
+      () => true,
+      () => false,
     );
   }
 

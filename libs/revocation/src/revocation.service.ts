@@ -100,7 +100,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     // dies before the follow-up is queued, the sweeper queues it (the fan-out fences whatever
     // the call did not).
     const record = JSON.stringify({ incidentId: opening.id });
-    const [, , results] = await Promise.all([
+    const [recorded, , results] = await Promise.all([
       this.revocations.markUnconfirmed(record, opening.openedAt + CONFIRM_WITHIN_MS),
       this.incidents.create({ ...opening, timeline: [opening.request] }),
       this.revocations.fenceMany(
@@ -120,10 +120,10 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       }
     }
     const answer = this.summarize(opening.id, results);
-    if (results.size > INLINE_PUSH_LIMIT) {
+    if (results.size > INLINE_PUSH_LIMIT && recorded) {
       // A bulk call answers as soon as its agents are fenced. Recording them and queueing their
       // follow-up take a few more milliseconds, after the answer is sent; if this process dies
-      // first, the sweeper does both from the record.
+      // first, the sweeper does both from the record (without one, the call waits for them).
       setImmediate(() => {
         this.follow(opening, results, answer, record).catch((error: unknown) =>
           this.logger.error(
