@@ -208,6 +208,25 @@ describe('killswitch CLI', () => {
       expect(await agentStatus(agent.id)).toBe('revoked');
     });
 
+    it('counts only the agents it stopped, not those revoked before', async () => {
+      const before = await createAgent({ team: 'counted' });
+      await createAgent({ team: 'counted' });
+      const stop = (args: string[]) => asAdmin(['revoke', ...args, '--reason', 'r', '--no-follow']);
+      expect((await stop(['--agent', before.id])).code).toBe(0);
+
+      const again = await stop(['--agent', before.id]);
+      expect(again.stdout).toMatch(/^Already revoked at .+Z\. Incident inc_[0-9a-f]{16}\n$/);
+      const mixed = await stop(['--label', 'team=counted', '--yes']);
+      expect(mixed.code).toBe(0);
+      expect(mixed.stdout).toMatch(
+        /^Revoked 1 agent at .+Z\. 1 more was already revoked\. Incident inc_[0-9a-f]{16}\n$/,
+      );
+      const none = await stop(['--label', 'team=counted', '--yes']);
+      expect(none.stdout).toMatch(
+        /^Nothing to revoke: all 2 agents were already revoked \(the last at .+Z\)\. Incident inc_/,
+      );
+    });
+
     it('revoke --label --yes --json revokes exactly the labelled agents', async () => {
       const labelled = [await createAgent({ team: 'x' }), await createAgent({ team: 'x' })];
       const other = await createAgent({ team: 'y' });

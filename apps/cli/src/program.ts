@@ -354,17 +354,26 @@ export function buildProgram(io: Io): Command {
         writeJson(answer);
         return;
       }
-      const count = answer.agents;
+      // Counted as the incident counts them: agents this call stopped, apart from those an
+      // earlier revocation had stopped already.
       const already = answer.alreadyRevokedIds.length;
-      write(
-        `Revoked ${plural(count, 'agent')} at ${formatTime(answer.revokedAt)}.` +
-          (answer.incidentId ? ` Incident ${answer.incidentId}` : ''),
-      );
-      if (already > 0) {
-        note(
-          single === undefined
-            ? `${already} of them ${already === 1 ? 'was' : 'were'} already revoked.`
-            : 'It was already revoked; that is when and by which incident.',
+      const fenced = answer.agents - already;
+      const incident = answer.incidentId ? ` Incident ${answer.incidentId}` : '';
+      const at = formatTime(answer.revokedAt);
+      if (fenced > 0) {
+        write(
+          `Revoked ${plural(fenced, 'agent')} at ${at}.` +
+            (already > 0
+              ? ` ${already} more ${already === 1 ? 'was' : 'were'} already revoked.`
+              : '') +
+            incident,
+        );
+      } else if (single !== undefined) {
+        write(`Already revoked at ${at}.${incident}`);
+      } else {
+        write(
+          `Nothing to revoke: ${already === 1 ? 'the agent was' : `all ${already} agents were`} ` +
+            `already revoked (the last at ${at}).${incident}`,
         );
       }
       if (answer.missingIds.length > 0) {
