@@ -439,6 +439,20 @@ describe('the revocation engine', () => {
     }
   });
 
+  it("keeps only known agents on a bulk stop's incident, and says which ids were not found", async () => {
+    const { agent } = await agentApi(owner.api);
+    const unknown = 'agt_00000000000000ff';
+    const stopped = await responder.api.post('/v1/revocations', {
+      selector: { agentIds: [agent.id, unknown] },
+      reason: 'mixed',
+    });
+    expect(stopped.body).toMatchObject({ agents: 1, agentIds: [agent.id], missingIds: [unknown] });
+    const incident = await incidentDone(stopped.body.incidentId);
+    expect(incident).toMatchObject({ agents: 1, agentIds: [agent.id], counts: { fenced: 1 } });
+    const fence = incident.timeline.find((e: { step: string }) => e.step === 'fence');
+    expect(fence.detail).toMatch(/1 not found/);
+  });
+
   it('finishes at once a bulk stop whose agents were all revoked already', async () => {
     const { agent } = await agentApi(owner.api);
     const first = await responder.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'first' });

@@ -161,17 +161,28 @@ export class IncidentsRepository {
    * is the follow-up's total, and the list is what the fan-out queues. Kept rather than read
    * back from the agents, since an agent reinstated meanwhile no longer says it was ours.
    *
-   * @param selected - the incident's agent ids, in the order it was opened with
+   * @param selected - the incident's agents that exist, in the order it was opened with
+   * @param dropMissing - some selected ids were of no agent: the incident's agents become
+   *   `selected` (its timeline says which were not found)
    */
-  async setFenced(incidentId: string, selected: string[], fenced: FencedAgent[]): Promise<void> {
+  async setFenced(
+    incidentId: string,
+    selected: string[],
+    fenced: FencedAgent[],
+    dropMissing = false,
+  ): Promise<void> {
     const k = this.keys;
     const multi = this.redis.client.multi().hset(k.incident(incidentId), {
+      ...(dropMissing ? { agents: selected.length } : {}),
       fenced: fenced.length,
       total: fenced.length,
       status: fenced.length > 0 ? 'following_up' : 'done',
       // Nothing to follow up: done now (report-agent.lua sets it otherwise).
       ...(fenced.length === 0 ? { doneAt: Date.now() } : {}),
     });
+    if (dropMissing) {
+      multi.set(k.incidentAgents(incidentId), selected.join(' '));
+    }
     if (fenced.length > 0) {
       // One token per selected agent, aligned with the agents string: a few bytes each.
       const epochs = new Map(fenced.map((a) => [a.agentId, a.revokedEpoch]));

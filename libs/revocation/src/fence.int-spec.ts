@@ -142,6 +142,52 @@ describe('fence scripts (real Redis)', () => {
     expect(await incidents.agentIds('inc_00000000000000a2')).toEqual(['agt_1', 'agt_2']);
   });
 
+  it('records which agents a stop fenced, aligned with its agents, dropping unknown ids', async () => {
+    const ids = ['a', 'b', 'c', 'd'].map((n) => `agt_000000000000000${n}`);
+    await incidents.create({
+      id: 'inc_00000000000000c1',
+      reason: 'r',
+      openedBy: { userId: 'usr_1', name: 'R', role: 'responder' },
+      openedFrom: { via: 'api' },
+      openedAt: Date.now(),
+      rollback: 'epoch',
+      agentIds: ids,
+      timeline: [],
+    });
+    expect(await incidents.fencedAgents('inc_00000000000000c1')).toBeUndefined();
+    // b is unknown; c was revoked before, by another incident.
+    const existing = [ids[0], ids[2], ids[3]];
+    const fenced = [
+      { agentId: ids[0], revokedEpoch: 1 },
+      { agentId: ids[3], revokedEpoch: 7 },
+    ];
+    await incidents.setFenced('inc_00000000000000c1', existing, fenced, true);
+
+    expect(await incidents.fencedAgents('inc_00000000000000c1')).toEqual(fenced);
+    const incident = await incidents.get('inc_00000000000000c1');
+    expect(incident).toMatchObject({ agents: 3, agentIds: existing, status: 'following_up' });
+    expect(incident?.counts.fenced).toBe(2);
+
+    // Nothing fenced: done at once, nothing recorded.
+    await incidents.create({
+      id: 'inc_00000000000000c2',
+      reason: 'r',
+      openedBy: { userId: 'usr_1', name: 'R', role: 'responder' },
+      openedFrom: { via: 'api' },
+      openedAt: Date.now(),
+      rollback: 'epoch',
+      agentIds: [ids[2]],
+      timeline: [],
+    });
+    await incidents.setFenced('inc_00000000000000c2', [ids[2]], []);
+    expect(await incidents.fencedAgents('inc_00000000000000c2')).toBeUndefined();
+    expect(await incidents.get('inc_00000000000000c2')).toMatchObject({
+      status: 'done',
+      agents: 1,
+      doneAt: expect.any(String),
+    });
+  });
+
   it('pages incidents opened in the same millisecond without skipping or repeating one', async () => {
     const openedAt = 2_000_000_000_000; // after every other incident of this spec
     const ids = ['b1', 'b2', 'b3', 'b4', 'b5'].map((n) => `inc_00000000000000${n}`);

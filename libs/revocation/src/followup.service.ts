@@ -69,12 +69,16 @@ export class FollowupService {
         // whichever of the two fences an agent first.
         agentIds.length <= INLINE_PUSH_LIMIT,
       );
+      const existing: string[] = [];
       for (const [agentId, result] of results) {
+        if (result.kind !== 'missing') {
+          existing.push(agentId);
+        }
         if (isOurs(result, incidentId)) {
           ours.push({ agentId, revokedEpoch: result.epoch - 1 });
         }
       }
-      await this.incidents.setFenced(incidentId, agentIds, ours);
+      await this.incidents.setFenced(incidentId, existing, ours, existing.length < agentIds.length);
       if (ours.length === 0) {
         await this.incidents.append(incidentId, [
           entry('follow-up', 'nothing to do', {

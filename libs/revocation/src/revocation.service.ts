@@ -149,7 +149,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     // Recorded before the fan-out is queued, so that it queues exactly these agents' follow-up
     // without fencing them again (one reinstated meanwhile would be stopped a second time).
     await Promise.all([
-      this.incidents.setFenced(opening.id, opening.agentIds, ours),
+      this.incidents.setFenced(opening.id, answer.agentIds, ours, answer.missingIds.length > 0),
       this.incidents.append(opening.id, [fenceEntry(opening, ours.length, answer)]),
     ]);
     if (ours.length > 0 && results.size <= INLINE_PUSH_LIMIT) {
