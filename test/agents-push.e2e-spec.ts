@@ -1,4 +1,6 @@
+import Redis from 'ioredis';
 import { io, Socket } from 'socket.io-client';
+import { Keys } from '@app/redis';
 import { RunningApp, startKillswitch, testConfig } from './support/apps';
 import { Api } from './support/http';
 import {
@@ -7,10 +9,11 @@ import {
   createUser,
   heartbeat,
   issueLease,
+  retireAgent,
   revokeAgent,
   TestUser,
 } from './support/factories';
-import { deletePrefix, waitFor } from './support/redis';
+import { deletePrefix, REDIS_URL, waitFor } from './support/redis';
 
 const AGENT_ID = /^agt_[0-9a-f]{16}$/;
 
@@ -269,7 +272,27 @@ describe('agents and revocation push', () => {
       expect((await owner.api.get(`/v1/agents/${agent.id}`)).body).toEqual(agent);
       expect((await heartbeat(a, lease.token)).status).toBe(200);
 
-      await revokeAgent(owner.api, agent.id, 'retired');
+      // Being stopped: its incident is still followed up (held so here), so it stays.
+      const stop = await revokeAgent(owner.api, agent.id, 'retired');
+      const redis = new Redis(REDIS_URL);
+      const incidentKey = new Keys(config.keyPrefix).incident(stop.incidentId);
+      try {
+        await waitFor(
+          async () =>
+            (await owner.api.get(`/v1/incidents/${stop.incidentId}`)).body.status === 'done',
+          15_000,
+          'the stop to be followed up',
+        );
+        await redis.hset(incidentKey, 'status', 'following_up');
+        const early = await owner.api.delete(`/v1/agents/${agent.id}`);
+        expect(early.status).toBe(409);
+        expect(early.body.message).toMatch(
+          /is being stopped .*delete it once that incident is done/,
+        );
+      } finally {
+        await redis.hset(incidentKey, 'status', 'done');
+        redis.disconnect();
+      }
       const reply = await owner.api.delete(`/v1/agents/${agent.id}`);
       expect(reply.status).toBe(200);
       expect(reply.body).toEqual({ id: agent.id, deleted: true });
@@ -282,7 +305,7 @@ describe('agents and revocation push', () => {
 
       const byAdmin = await createAgent(owner.api);
       expect((await a.admin.delete(`/v1/agents/${byAdmin.id}`)).status).toBe(409);
-      await revokeAgent(a.admin, byAdmin.id, 'retired');
+      await retireAgent(a.admin, byAdmin.id);
       expect((await a.admin.delete(`/v1/agents/${byAdmin.id}`)).status).toBe(200);
     });
 

@@ -7,6 +7,7 @@ import {
   heartbeat,
   introspect,
   issueLease,
+  retireAgent,
   revokeAgent,
   TestUser,
 } from './support/factories';
@@ -170,7 +171,7 @@ describe('token introspection (RFC 7662)', () => {
   it('answers {active: false} for a token of a deleted agent', async () => {
     const agent = await createAgent(owner.api);
     const lease = await issueLease(owner.api, agent.id, 60);
-    await revokeAgent(owner.api, agent.id, 'retired');
+    await retireAgent(owner.api, agent.id);
     expect((await owner.api.delete(`/v1/agents/${agent.id}`)).status).toBe(200);
     expect((await introspect(resourceServer.api, lease.token)).body).toEqual({ active: false });
     expect((await owner.api.get(`/v1/agents/${agent.id}`)).status).toBe(404);

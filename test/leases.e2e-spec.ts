@@ -7,6 +7,7 @@ import {
   createUser,
   heartbeat,
   issueLease,
+  retireAgent,
   revokeAgent,
   TestUser,
 } from './support/factories';
@@ -320,7 +321,7 @@ describe('leases', () => {
     it('answers 401 "invalid" for a token of a deleted agent and does not bring it back', async () => {
       const doomed = await createAgent(owner.api);
       const lease = await issueLease(owner.api, doomed.id, 120);
-      await revokeAgent(owner.api, doomed.id, 'retired');
+      await retireAgent(owner.api, doomed.id);
       const deleted = await owner.api.delete(`/v1/agents/${doomed.id}`);
       expect(deleted.status).toBe(200);
       expect(deleted.body).toEqual({ id: doomed.id, deleted: true });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Role } from '@app/auth';
 import type { RunningApp } from './apps';
 import { Api, Reply } from './http';
+import { waitFor } from './redis';
 
 /** A user created through the API, with a client that carries its key. */
 export interface TestUser {
@@ -90,6 +91,17 @@ export async function revokeAgent(api: Api, agentId: string, reason = 'test revo
   const reply = await api.post(`/v1/agents/${agentId}/revoke`, { reason });
   expect(reply.status).toBe(200);
   return reply.body as Revocation;
+}
+
+/** Revokes an agent and waits until its stop is followed up: what a delete needs first. */
+export async function retireAgent(api: Api, agentId: string) {
+  const revocation = await revokeAgent(api, agentId, 'retired');
+  await waitFor(
+    async () => (await api.get(`/v1/incidents/${revocation.incidentId}`)).body.status === 'done',
+    15_000,
+    `incident ${revocation.incidentId} to finish`,
+  );
+  return revocation;
 }
 
 /** What an agent runtime does every few seconds: present its lease token. */

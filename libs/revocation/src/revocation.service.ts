@@ -302,6 +302,28 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
+  /**
+   * Deletes an agent once it is stopped and its stop followed up: deleting one before would
+   * skip the follow-up's halts, rollbacks and report (and a sweep after a crash would take the
+   * stop for one that never fenced). The owner or an admin.
+   */
+  async deleteAgent(principal: UserPrincipal, agentId: string) {
+    const agent = await this.agents.getManaged(principal, agentId);
+    if (agent.status === 'revoked' && agent.incidentId) {
+      const status = await this.incidents.status(agent.incidentId);
+      // Not written yet: the stop that fenced it is still opening its incident (or, a minute
+      // on, never will: the sweeper gives up well before).
+      const opening = Date.now() - Date.parse(agent.revokedAt ?? '') < 60_000;
+      if (status === undefined ? opening : isFollowing(status)) {
+        throw conflict(
+          `Agent ${agentId} is being stopped (incident ${agent.incidentId}): delete it once ` +
+            'that incident is done',
+        );
+      }
+    }
+    return this.agents.delete(principal, agentId);
+  }
+
   /** Lets a revoked agent act again under a new epoch. Callers must be admins. */
   async reinstate(
     principal: UserPrincipal,

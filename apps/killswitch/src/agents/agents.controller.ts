@@ -67,11 +67,12 @@ export class AgentsController {
     summary: 'Delete a revoked agent (its owner or an admin); its tokens die with it',
     description:
       'An active agent is refused with 409: revoke it first, so that its queued actions are ' +
-      'halted, the running one aborted and what it did rolled back. Its action history is kept.',
+      'halted, the running one aborted and what it did rolled back. So is one whose stop is ' +
+      'still being followed up: delete it once its incident is done. Its action history is kept.',
   })
-  @ApiResponse({ status: 409, description: 'the agent is active' })
+  @ApiResponse({ status: 409, description: 'the agent is active, or its stop is not done' })
   delete(@CurrentPrincipal() principal: UserPrincipal, @Param() params: AgentIdParams) {
-    return this.agents.delete(principal, params.id);
+    return this.revocation.deleteAgent(principal, params.id);
   }
 
   @Post(':id/revoke')
