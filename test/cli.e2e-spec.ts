@@ -141,6 +141,8 @@ describe('killswitch CLI', () => {
       const result = await asAdmin(args);
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(message);
+      // One line, like every other error.
+      expect(result.stderr).toMatch(/^killswitch: [^\n]+\n$/);
       expect(result.stdout).toBe('');
     });
 

@@ -218,8 +218,10 @@ export function buildProgram(io: Io): Command {
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
+      // One line, like every other error: Commander writes "error: <what>" and a hint below.
+      outputError: (text, write) =>
+        write(`killswitch: ${text.replace(/^error: /, '').trimEnd()} (add --help for usage)\n`),
     })
-    .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', `${ENV_HELP}\n${EXIT_CODES_HELP}`);
 
   const wait = () =>
