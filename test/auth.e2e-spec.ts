@@ -109,6 +109,31 @@ describe('API keys and roles', () => {
     expect((await ks.admin.get('/v1/users')).body.items.length).toBe(before);
   });
 
+  it('refuses a body that is not JSON with 415, saying so, and changes nothing', async () => {
+    const send = (contentType: string, body: string) =>
+      fetch(`${ks.url}/v1/users`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ks.adminKey}`, 'content-type': contentType },
+        body,
+      });
+    const before = (await ks.admin.get('/v1/users')).body.items.length;
+    for (const [type, body] of [
+      ['text/plain', '{"name": "plain", "role": "viewer"}'],
+      ['application/x-www-form-urlencoded', 'name=form&role=viewer'],
+    ]) {
+      const reply = await send(type, body);
+      expect(reply.status).toBe(415);
+      expect(await reply.json()).toEqual({
+        error: 'unsupported_media_type',
+        message: `Send the body as JSON, with "content-type: application/json"; this one came as ${type}`,
+      });
+    }
+    expect((await ks.admin.get('/v1/users')).body.items).toHaveLength(before);
+    expect(
+      (await send('application/json; charset=utf-8', '{"name":"json","role":"viewer"}')).status,
+    ).toBe(201);
+  });
+
   it('answers 404 for keys of an unknown user and 400 for a malformed id', async () => {
     expect((await ks.admin.delete('/v1/users/usr_0000000000000000/keys')).status).toBe(404);
     expect((await ks.admin.delete('/v1/users/nope/keys')).status).toBe(400);

@@ -1,8 +1,9 @@
 import { Type, ValidationPipe } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { HttpExceptionFilter } from './http-exception.filter';
+import { JsonBodyInterceptor } from './json-body';
 
 export interface HttpAppOptions {
   /** Largest request body accepted, in bytes; larger ones get 413. */
@@ -17,8 +18,9 @@ export interface HttpAppOptions {
 
 /**
  * Creates a Fastify-backed Nest app with what every killswitch app shares: pino logs, strict
- * validation (unknown fields rejected), the one exception filter and shutdown hooks. Nest's
- * Fastify adapter already parses form bodies, which RFC 7662 introspection needs.
+ * validation (unknown fields rejected), JSON bodies only (forms where a route says
+ * {@link AcceptsForm}), the one exception filter and shutdown hooks. Nest's Fastify adapter
+ * already parses form bodies, which RFC 7662 introspection needs.
  */
 export async function createHttpApp(
   rootModule: Type<unknown>,
@@ -47,6 +49,7 @@ export async function createHttpApp(
       stopAtFirstError: false,
     }),
   );
+  app.useGlobalInterceptors(new JsonBodyInterceptor(app.get(Reflector)));
   app.useGlobalFilters(new HttpExceptionFilter());
   // Only the signals meant to stop a service; SIGUSR2 and friends stay free for profilers.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);

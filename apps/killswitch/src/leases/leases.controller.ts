@@ -10,7 +10,7 @@ import {
 import { AgentsService } from '@app/agents';
 import { bearerToken, CurrentPrincipal, MinRole, Public } from '@app/auth';
 import type { UserPrincipal } from '@app/auth';
-import { badRequest } from '@app/core';
+import { AcceptsForm, badRequest } from '@app/core';
 import { LeasesService } from '@app/leases';
 import { AgentIdParams } from '../agents/dto/agent.dto';
 import {
@@ -64,6 +64,7 @@ export class LeasesController {
   @ApiResponse({ status: 200, type: IntrospectionDto })
   // A plain record, not a DTO: RFC 7662 clients may add parameters (client_id,
   // token_type_hint) that strict whitelisting would refuse.
+  @AcceptsForm()
   introspect(@Body() body: Record<string, unknown> | undefined) {
     const token = body?.token;
     if (typeof token !== 'string' || token === '') {
