@@ -513,6 +513,18 @@ describe('the revocation engine', () => {
         );
       }
       expect((await ks.admin.post(`/v1/agents/${agent.id}/reinstate`, {})).status).toBe(400);
+      // Not while its stop is still being recorded (its incident still "open"; made so here).
+      const redis = ks.app.get(RedisService, { strict: false });
+      const incidentKey = redis.keys.incident(revoked.body.incidentId);
+      const status = await redis.client.hget(incidentKey, 'status');
+      await redis.client.hset(incidentKey, 'status', 'open');
+      try {
+        const early = await ks.admin.post(`/v1/agents/${agent.id}/reinstate`, { reason: 'fixed' });
+        expect(early.status).toBe(409);
+        expect(early.body.message).toMatch(/still being recorded .*reinstate it in a few seconds/);
+      } finally {
+        await redis.client.hset(incidentKey, 'status', status ?? 'done');
+      }
       const reinstated = await ks.admin.post(`/v1/agents/${agent.id}/reinstate`, {
         reason: 'fixed',
       });

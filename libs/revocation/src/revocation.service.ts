@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { AgentsService, canSeeAll } from '@app/agents';
+import { Agent, AgentsService, canSeeAll } from '@app/agents';
 import type { UserPrincipal } from '@app/auth';
 import { badRequest, conflict, DomainError, forbidden, notFound, runEvery } from '@app/core';
 import {
@@ -309,19 +309,31 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
    */
   async deleteAgent(principal: UserPrincipal, agentId: string) {
     const agent = await this.agents.getManaged(principal, agentId);
-    if (agent.status === 'revoked' && agent.incidentId) {
-      const status = await this.incidents.status(agent.incidentId);
-      // Not written yet: the stop that fenced it is still opening its incident (or, a minute
-      // on, never will: the sweeper gives up well before).
-      const opening = Date.now() - Date.parse(agent.revokedAt ?? '') < 60_000;
-      if (status === undefined ? opening : isFollowing(status)) {
-        throw conflict(
-          `Agent ${agentId} is being stopped (incident ${agent.incidentId}): delete it once ` +
-            'that incident is done',
-        );
-      }
+    if ((await this.stopOf(agent)) !== 'done') {
+      throw conflict(
+        `Agent ${agentId} is being stopped (incident ${agent.incidentId}): delete it once ` +
+          'that incident is done',
+      );
     }
     return this.agents.delete(principal, agentId);
+  }
+
+  /**
+   * Where the stop that revoked an agent stands: its incident not written yet, or its call not
+   * done recording what it fenced (`recording`); its follow-up running (`following`); or over,
+   * or no stop at all (`done`).
+   */
+  private async stopOf(agent: Agent): Promise<'recording' | 'following' | 'done'> {
+    if (agent.status !== 'revoked' || !agent.incidentId) {
+      return 'done';
+    }
+    const status = await this.incidents.status(agent.incidentId);
+    if (status === undefined) {
+      // The request that fenced it may still be opening its incident, or the sweeper may yet
+      // open it from the stop's record; a minute on, neither will.
+      return Date.now() - Date.parse(agent.revokedAt ?? '') < 60_000 ? 'recording' : 'done';
+    }
+    return status === 'open' ? 'recording' : status === 'following_up' ? 'following' : 'done';
   }
 
   /** Lets a revoked agent act again under a new epoch. Callers must be admins. */
@@ -330,6 +342,15 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     agentId: string,
     reason: string,
   ): Promise<ReinstateResult> {
+    // Until its stop has recorded what it fenced, a sweep after a crash would fence the agent
+    // again (and the incident would not know it was reinstated): a few seconds at most.
+    const [agent] = await this.agents.findMany([agentId]);
+    if (agent && (await this.stopOf(agent)) === 'recording') {
+      throw conflict(
+        `Agent ${agentId}'s stop is still being recorded (incident ${agent.incidentId}): ` +
+          'reinstate it in a few seconds',
+      );
+    }
     const result = await this.revocations.reinstate(agentId, reason, principal.userId);
     switch (result.kind) {
       case 'missing':
