@@ -164,6 +164,29 @@ describe('the mobile relay', () => {
     expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body.status).toBe('revoked');
   });
 
+  it("tells every owner of a large incident's agents about it, not only the first agents' owners", async () => {
+    const responder = await createUser(ks, 'responder');
+    // Another owner's agent comes last, after 55 of this owner's.
+    const many = await Promise.all(Array.from({ length: 55 }, () => createAgent(owner.api)));
+    const theirs = await createAgent(otherOwner.api);
+    const { socket } = await phone(otherOwner);
+    const told: { id: string; status: string }[] = [];
+    socket.on('incident.updated', (incident: { id: string; status: string }) =>
+      told.push(incident),
+    );
+
+    const stopped = await responder.api.post('/v1/revocations', {
+      selector: { agentIds: [...many.map((a) => a.id), theirs.id] },
+      reason: 'fleet compromised',
+    });
+    expect(stopped.status).toBe(200);
+    await waitFor(
+      () => told.some((i) => i.id === stopped.body.incidentId && i.status === 'done'),
+      15_000,
+      "the other owner's phone to hear the incident is done",
+    );
+  });
+
   it('lets a viewer stop nothing and an owner stop only their own agents', async () => {
     const theirs = await createAgent(otherOwner.api);
     const asViewer = await phone(viewer);

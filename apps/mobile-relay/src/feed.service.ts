@@ -74,6 +74,11 @@ export class FeedService {
     return agent ? this.agentView(agent) : undefined;
   }
 
+  /** The owners of an incident's agents, as far as its follow-up has indexed them. */
+  incidentOwners(incidentId: string): Promise<string[]> {
+    return this.incidentsRepository.owners(incidentId);
+  }
+
   async incident(incidentId: string) {
     const summary = await this.incidentsRepository.summary(incidentId);
     return summary ? this.withAgentIds(summary) : undefined;

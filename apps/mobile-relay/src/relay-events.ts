@@ -118,7 +118,13 @@ export class RelayEvents implements OnApplicationBootstrap, OnApplicationShutdow
     if (!incident || !this.namespace) {
       return;
     }
-    const owners = await this.feed.ownersOf(incident.agentIds);
+    // Owners indexed so far (each agent's follow-up indexes its owner), and those of the first
+    // agents, so that a bulk stop reaches owners before its follow-up has come to them.
+    const [indexed, firstOwners] = await Promise.all([
+      this.feed.incidentOwners(incidentId),
+      this.feed.ownersOf(incident.agentIds),
+    ]);
+    const owners = [...indexed, ...firstOwners];
     const rooms = new Set([ALL_AGENTS_ROOM, userRoom(incident.openedBy.userId)]);
     for (const owner of owners) {
       rooms.add(userRoom(owner));

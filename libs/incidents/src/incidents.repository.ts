@@ -127,11 +127,19 @@ export class IncidentsRepository {
     if (owners.length === 0) {
       return;
     }
-    const pipeline = this.redis.client.pipeline();
-    for (const owner of new Set(owners)) {
+    const distinct = [...new Set(owners)];
+    const pipeline = this.redis.client
+      .pipeline()
+      .sadd(this.keys.incidentOwners(incidentId), ...distinct);
+    for (const owner of distinct) {
       pipeline.zadd(this.keys.ownerIncidents(owner), openedAt, incidentId);
     }
-    await pipeline.exec();
+    await execOrThrow(pipeline);
+  }
+
+  /** The owners of the incident's agents, as far as they are indexed (see indexForOwners). */
+  owners(incidentId: string): Promise<string[]> {
+    return this.redis.client.smembers(this.keys.incidentOwners(incidentId));
   }
 
   /**

@@ -41,6 +41,7 @@
  * | `<p>:{<agentId>}:followup:<incidentId>` | hash | what one incident's follow-up did to the agent: halted, aborted, rolledBack (exact counters) |
  * | `<p>:{<incidentId>}:incident`         | hash   | id, status, reason, openedBy, openedFrom, openedAt, rollback policy, total, done, counts, resolution |
  * | `<p>:{<incidentId>}:agents`           | string | the agent ids the revocation selected, space-separated (one piece: cheap at 10,000) |
+ * | `<p>:{<incidentId>}:owners`           | set    | the owners of the incident's agents indexed so far (live feeds tell them) |
  * | `<p>:{<incidentId>}:fenced`           | string | the epoch each selected agent was revoked at, space-separated in the order of `agents` (`-`: not fenced by this incident), written once its call has fenced them |
  * | `<p>:{<incidentId>}:timeline`         | list   | JSON `{at, actor, via, step, outcome, detail?, agentId?, actionId?}`, oldest first |
  * | `<p>:{<incidentId>}:review`           | list   | JSON `{agentId, actionId?, type?, why}`: what could not be undone          |
@@ -153,6 +154,10 @@ export class Keys {
 
   incidentAgents(incidentId: string): string {
     return `${this.prefix}:{${incidentId}}:agents`;
+  }
+
+  incidentOwners(incidentId: string): string {
+    return `${this.prefix}:{${incidentId}}:owners`;
   }
 
   incidentFenced(incidentId: string): string {
