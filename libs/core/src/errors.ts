@@ -9,7 +9,6 @@ export type ErrorCode =
   | 'not_found'
   | 'conflict'
   | 'payload_too_large'
-  | 'unsupported_media_type'
   | 'rate_limited'
   | 'lease_revoked'
   | 'lease_expired'
@@ -26,7 +25,6 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
-  unsupported_media_type: 415,
   rate_limited: 429,
   unavailable: 503,
 };

@@ -1,9 +1,9 @@
 import { Type, ValidationPipe } from '@nestjs/common';
-import { NestFactory, Reflector } from '@nestjs/core';
+import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { HttpExceptionFilter } from './http-exception.filter';
-import { JsonBodyInterceptor } from './json-body';
+import { refuseNonJsonBodies } from './json-body';
 
 export interface HttpAppOptions {
   /** Largest request body accepted, in bytes; larger ones get 413. */
@@ -49,7 +49,7 @@ export async function createHttpApp(
       stopAtFirstError: false,
     }),
   );
-  app.useGlobalInterceptors(new JsonBodyInterceptor(app.get(Reflector)));
+  refuseNonJsonBodies(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new HttpExceptionFilter());
   // Only the signals meant to stop a service; SIGUSR2 and friends stay free for profilers.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
