@@ -64,6 +64,8 @@ describe('the revocation engine', () => {
   };
 
   const actionOf = async (id: string) => (await ks.admin.get(`/v1/actions/${id}`)).body;
+  const succeeded = (id: string) =>
+    waitFor(async () => (await actionOf(id)).status === 'succeeded', 10_000, `${id} to succeed`);
 
   async function incidentDone(id: string, api: Api = ks.admin) {
     let incident: any;
@@ -88,14 +90,10 @@ describe('the revocation engine', () => {
       ).body.id;
       archived.push(id);
     }
-    await waitFor(
-      async () => (await actionOf(archived[4])).status === 'succeeded',
-      10_000,
-      'archives',
-    );
+    await succeeded(archived[4]);
     const sent = (await lease.post('/v1/actions', { type: 'mail.send', params: { to: 'x' } })).body
       .id;
-    await waitFor(async () => (await actionOf(sent)).status === 'succeeded', 10_000, 'send');
+    await succeeded(sent);
 
     tools.on('/slow', () => undefined); // never answers: only the abort can end it
     const slow = (await lease.post('/v1/actions', { type: 'slow.job', params: {} })).body.id;
@@ -217,7 +215,7 @@ describe('the revocation engine', () => {
     const id = (
       await lease.post('/v1/actions', { type: 'mail.archive', params: { messageId: 'keep' } })
     ).body.id;
-    await waitFor(async () => (await actionOf(id)).status === 'succeeded', 10_000, 'archive');
+    await succeeded(id);
     const before = tools.received('/unarchive').length;
     const revoked = await owner.api.post(`/v1/agents/${agent.id}/revoke`, {
       reason: 'no rollback',
@@ -252,7 +250,7 @@ describe('the revocation engine', () => {
     const archive = async (api: Api, messageId: string) => {
       const id = (await api.post('/v1/actions', { type: 'mail.archive', params: { messageId } }))
         .body.id as string;
-      await waitFor(async () => (await actionOf(id)).status === 'succeeded', 10_000, messageId);
+      await succeeded(id);
       return id;
     };
     const undoneIds = () =>
@@ -349,11 +347,7 @@ describe('the revocation engine', () => {
     const archived = (
       await lease.post('/v1/actions', { type: 'mail.archive', params: { messageId: 'r-1' } })
     ).body.id as string;
-    await waitFor(
-      async () => (await actionOf(archived)).status === 'succeeded',
-      10_000,
-      'the archive to succeed',
-    );
+    await succeeded(archived);
     // Over the inline limit (100 agents): the call leaves its agents to one fan-out job.
     await Promise.all(Array.from({ length: 100 }, () => createAgent(owner.api, { labels: label })));
     const followup = ks.app.get(FollowupService, { strict: false });
@@ -386,11 +380,7 @@ describe('the revocation engine', () => {
       const archivedAgain = (
         await again.post('/v1/actions', { type: 'mail.archive', params: { messageId: 'r-2' } })
       ).body.id as string;
-      await waitFor(
-        async () => (await actionOf(archivedAgain)).status === 'succeeded',
-        10_000,
-        'the second archive to succeed',
-      );
+      await succeeded(archivedAgain);
       tools.on('/slow', () => undefined); // never answers: only an abort ends it
       const slowBefore = tools.received('/slow').length;
       const slow = (await again.post('/v1/actions', { type: 'slow.job', params: {} })).body.id;

@@ -20,6 +20,19 @@ describe('fence scripts (real Redis)', () => {
     revocations = new RevocationRepository(redis);
   });
 
+  /** Opens an incident as a bulk call does, before its fences. */
+  const openIncident = (id: string, agentIds: string[], openedAt = Date.now()) =>
+    incidents.create({
+      id,
+      reason: 'r',
+      openedBy: { userId: 'usr_1', name: 'R', role: 'responder' },
+      openedFrom: { via: 'api' },
+      openedAt,
+      rollback: 'epoch',
+      agentIds,
+      timeline: [],
+    });
+
   const fence = (agentId: string, reason: string, by: string, incidentId: string) =>
     fenceAgent(revocations, agentId, reason, by, incidentId);
   const agent = (owner?: string) => storeAgent(agents, owner ? { owner } : {});
@@ -144,16 +157,7 @@ describe('fence scripts (real Redis)', () => {
 
   it('records which agents a stop fenced, aligned with its agents, dropping unknown ids', async () => {
     const ids = ['a', 'b', 'c', 'd'].map((n) => `agt_000000000000000${n}`);
-    await incidents.create({
-      id: 'inc_00000000000000c1',
-      reason: 'r',
-      openedBy: { userId: 'usr_1', name: 'R', role: 'responder' },
-      openedFrom: { via: 'api' },
-      openedAt: Date.now(),
-      rollback: 'epoch',
-      agentIds: ids,
-      timeline: [],
-    });
+    await openIncident('inc_00000000000000c1', ids);
     expect(await incidents.fencedAgents('inc_00000000000000c1')).toBeUndefined();
     // b is unknown; c was revoked before, by another incident.
     const existing = [ids[0], ids[2], ids[3]];
@@ -169,16 +173,7 @@ describe('fence scripts (real Redis)', () => {
     expect(incident?.counts.fenced).toBe(2);
 
     // Nothing fenced: done at once, nothing recorded.
-    await incidents.create({
-      id: 'inc_00000000000000c2',
-      reason: 'r',
-      openedBy: { userId: 'usr_1', name: 'R', role: 'responder' },
-      openedFrom: { via: 'api' },
-      openedAt: Date.now(),
-      rollback: 'epoch',
-      agentIds: [ids[2]],
-      timeline: [],
-    });
+    await openIncident('inc_00000000000000c2', [ids[2]]);
     await incidents.setFenced('inc_00000000000000c2', [ids[2]], []);
     expect(await incidents.fencedAgents('inc_00000000000000c2')).toBeUndefined();
     expect(await incidents.get('inc_00000000000000c2')).toMatchObject({
@@ -192,16 +187,7 @@ describe('fence scripts (real Redis)', () => {
     const openedAt = 2_000_000_000_000; // after every other incident of this spec
     const ids = ['b1', 'b2', 'b3', 'b4', 'b5'].map((n) => `inc_00000000000000${n}`);
     for (const id of ids) {
-      await incidents.create({
-        id,
-        reason: 'r',
-        openedBy: { userId: 'usr_1', name: 'R', role: 'responder' },
-        openedFrom: { via: 'api' },
-        openedAt,
-        rollback: 'epoch',
-        agentIds: ['agt_0000000000000001'],
-        timeline: [],
-      });
+      await openIncident(id, ['agt_0000000000000001'], openedAt);
     }
     const seen: string[] = [];
     let before: { openedAt: number; id: string } | undefined;
