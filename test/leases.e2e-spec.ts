@@ -48,6 +48,7 @@ describe('leases', () => {
         leaseId: expect.any(String),
         token: expect.stringMatching(TOKEN),
         expiresAt: expect.any(String),
+        maxExpiresAt: expect.any(String),
         epoch: 1,
       });
       expect(reply.body.token.length).toBeGreaterThanOrEqual(47);
@@ -126,7 +127,12 @@ describe('leases', () => {
       const lease = await issueLease(owner.api, agent.id, 60);
       const reply = await heartbeat(ks, lease.token);
       expect(reply.status).toBe(200);
-      expect(reply.body).toEqual({ status: 'active', expiresAt: expect.any(String), epoch: 1 });
+      expect(reply.body).toEqual({
+        status: 'active',
+        expiresAt: expect.any(String),
+        maxExpiresAt: lease.maxExpiresAt,
+        epoch: 1,
+      });
       expect(Date.parse(reply.body.expiresAt)).toBeGreaterThanOrEqual(Date.parse(lease.expiresAt));
     });
 
@@ -364,6 +370,11 @@ describe('leases with a maximum lifetime', () => {
         last = reply.status;
         if (reply.status === 200) {
           expect(Date.parse(reply.body.expiresAt)).toBeLessThanOrEqual(issuedBefore + 4_000);
+          // Said from the start, so a runtime knows when it will need a new lease.
+          expect(reply.body.maxExpiresAt).toBe(lease.maxExpiresAt);
+          expect(Date.parse(reply.body.expiresAt)).toBeLessThanOrEqual(
+            Date.parse(lease.maxExpiresAt),
+          );
           return false;
         }
         expect(reply.body.status).toBe('expired');

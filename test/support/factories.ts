@@ -30,6 +30,7 @@ export interface Lease {
   leaseId: string;
   token: string;
   expiresAt: string;
+  maxExpiresAt: string;
   epoch: number;
 }
 

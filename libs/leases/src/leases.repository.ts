@@ -16,6 +16,8 @@ export type LeaseState =
       epoch: number;
       issuedAt: number;
       expiresAt: number;
+      /** Renewals never extend it past this. */
+      maxExpiresAt: number;
       /** Only when described (introspection). */
       described?: { allowedActions: string[]; owner: string };
     }
@@ -90,11 +92,12 @@ export class LeasesRepository {
           epoch: Number(reply[2]),
           issuedAt: Number(reply[3]),
           expiresAt: Number(reply[4]),
-          ...(reply.length > 5
+          maxExpiresAt: Number(reply[5]),
+          ...(reply.length > 6
             ? {
                 described: {
-                  allowedActions: JSON.parse(reply[5]) as string[],
-                  owner: reply[6],
+                  allowedActions: JSON.parse(reply[6]) as string[],
+                  owner: reply[7],
                 },
               }
             : {}),

@@ -10,12 +10,15 @@ export interface IssuedLease {
   /** Shown once; only its hash is kept. */
   token: string;
   expiresAt: string;
+  /** No renewal extends the lease past this: then its owner issues a new one. */
+  maxExpiresAt: string;
   epoch: number;
 }
 
 export interface Heartbeat {
   status: 'active';
   expiresAt: string;
+  maxExpiresAt: string;
   epoch: number;
 }
 
@@ -61,7 +64,13 @@ export class LeasesService implements LeaseVerifier {
     );
     switch (result.kind) {
       case 'ok':
-        return { leaseId, token, expiresAt: isoMs(result.expiresAt), epoch: result.epoch };
+        return {
+          leaseId,
+          token,
+          expiresAt: isoMs(result.expiresAt),
+          maxExpiresAt: isoMs(result.maxExpiresAt),
+          epoch: result.epoch,
+        };
       case 'revoked':
         throw conflict(`Agent ${agentId} is revoked; an admin must reinstate it first`);
       case 'missing':
@@ -75,7 +84,12 @@ export class LeasesService implements LeaseVerifier {
     if (state.kind !== 'active') {
       throw deadLease(state);
     }
-    return { status: 'active', expiresAt: isoMs(state.expiresAt), epoch: state.epoch };
+    return {
+      status: 'active',
+      expiresAt: isoMs(state.expiresAt),
+      maxExpiresAt: isoMs(state.maxExpiresAt),
+      epoch: state.epoch,
+    };
   }
 
   /** Reads without renewing (introspection, socket handshakes, the auth guard). */

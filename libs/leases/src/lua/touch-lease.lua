@@ -4,7 +4,7 @@
 -- allowedActions and owner, which heartbeats and the guard do not need.
 -- KEYS: 1 agent hash, 2 lease hash
 -- ARGV: 1 'renew' | 'peek' | 'describe'
--- Returns {'active', leaseId, epoch, issuedAt, expiresAt[, allowedActions, owner]}
+-- Returns {'active', leaseId, epoch, issuedAt, expiresAt, maxExpiresAt[, allowedActions, owner]}
 --       | {'revoked', reason, revokedAt, incidentId} | {'expired', expiresAt} | {'invalid'}
 local lease = redis.call('HMGET', KEYS[2], 'leaseId', 'epoch', 'issuedAt', 'expiresAt',
   'maxExpiresAt', 'ttlMs', 'revokedAt', 'revokeReason', 'incidentId')
@@ -38,7 +38,7 @@ if ARGV[1] == 'renew' then
 end
 if ARGV[1] == 'describe' then
   local described = redis.call('HMGET', KEYS[1], 'allowedActions', 'owner')
-  return {'active', lease[1], lease[2], lease[3], tostring(expiresAt), described[1] or '[]',
-    described[2] or ''}
+  return {'active', lease[1], lease[2], lease[3], tostring(expiresAt), lease[5],
+    described[1] or '[]', described[2] or ''}
 end
-return {'active', lease[1], lease[2], lease[3], tostring(expiresAt)}
+return {'active', lease[1], lease[2], lease[3], tostring(expiresAt), lease[5]}

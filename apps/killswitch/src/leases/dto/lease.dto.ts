@@ -21,12 +21,20 @@ export class IssuedLeaseDto {
   })
   token!: string;
   @ApiProperty() expiresAt!: string;
+  @ApiProperty({
+    description: 'No renewal extends the lease past this (LEASE_MAX_LIFETIME_SECONDS after issue)',
+  })
+  maxExpiresAt!: string;
   @ApiProperty({ example: 1 }) epoch!: number;
 }
 
 export class HeartbeatDto {
   @ApiProperty({ enum: ['active'] }) status!: string;
   @ApiProperty() expiresAt!: string;
+  @ApiProperty({
+    description: 'No renewal extends the lease past this (LEASE_MAX_LIFETIME_SECONDS after issue)',
+  })
+  maxExpiresAt!: string;
   @ApiProperty() epoch!: number;
 }
 
