@@ -285,3 +285,42 @@ describe('agent SDK when the server goes away', () => {
     expect(() => session?.assertActive()).toThrow(KillSwitchUnreachableError);
   });
 });
+
+describe('agent SDK at the end of a lease lifetime', () => {
+  // A 2 s TTL under a 3 s maximum lifetime: the last renewals leave less and less.
+  const config = testConfig({
+    leaseDefaultTtlSeconds: 2,
+    leaseMaxTtlSeconds: 3,
+    leaseMaxLifetimeSeconds: 3,
+  });
+  let ks: RunningApp;
+  let session: KillSwitchSession | undefined;
+
+  beforeAll(async () => {
+    ks = await startKillswitch(config);
+  });
+
+  afterAll(async () => {
+    await session?.close();
+    await ks?.close();
+    await deletePrefix(config.keyPrefix);
+  });
+
+  it('keeps its pace and ends with "expired", naming the maximum lifetime', async () => {
+    const owner = await createUser(ks, 'owner');
+    const agent = await createAgent(owner.api);
+    const lease = await issueLease(owner.api, agent.id, 2);
+    const counting = new CountingFetch();
+    session = await KillSwitch.connect({ url: ks.url, token: lease.token, fetch: counting.fetch });
+    const { reason } = await aborted(session.signal, 10_000, 'the session');
+
+    expect(reason).toMatchObject({
+      cause: 'expired',
+      reason: expect.stringMatching(/maximum lifetime at .+: no renewal can extend it/),
+    });
+    // One every third of the TTL, plus the first two: not ever faster as renewals shrink
+    // (about 14 if paced on what each renewal left).
+    expect(counting.sent).toBeLessThanOrEqual(8);
+    expect(counting.statuses.every((status) => status === 200)).toBe(true);
+  });
+});

@@ -57,7 +57,12 @@ async function connect(options: KillSwitchConnectOptions): Promise<KillSwitchSes
         fetch: fetchImpl,
         logger,
         heartbeatIntervalMs: options.heartbeatIntervalMs,
-        lease: { expiresAt: outcome.expiresAt, epoch: outcome.epoch, remainingMs },
+        lease: {
+          expiresAt: outcome.expiresAt,
+          epoch: outcome.epoch,
+          remainingMs,
+          maxExpiresAt: outcome.maxExpiresAt,
+        },
       });
     }
     case 'revoked':

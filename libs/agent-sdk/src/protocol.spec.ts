@@ -38,6 +38,23 @@ describe('interpretHeartbeatResponse', () => {
     });
   });
 
+  it('reads the maximum lifetime when the server says it, and ignores a malformed one', () => {
+    const renewal = { status: 'active', expiresAt: '2030-01-01T00:00:30.000Z', epoch: 7 };
+    expect(
+      interpretHeartbeatResponse(200, { ...renewal, maxExpiresAt: '2030-01-01T12:00:00.000Z' }),
+    ).toEqual({
+      kind: 'active',
+      expiresAt: new Date('2030-01-01T00:00:30.000Z'),
+      epoch: 7,
+      maxExpiresAt: new Date('2030-01-01T12:00:00.000Z'),
+    });
+    expect(interpretHeartbeatResponse(200, { ...renewal, maxExpiresAt: 'later' })).toEqual({
+      kind: 'active',
+      expiresAt: new Date('2030-01-01T00:00:30.000Z'),
+      epoch: 7,
+    });
+  });
+
   it.each([
     ['no expiry', { status: 'active', epoch: 1 }],
     ['unparseable expiry', { status: 'active', expiresAt: 'soon', epoch: 1 }],

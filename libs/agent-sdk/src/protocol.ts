@@ -42,7 +42,13 @@ export function resolveEndpoints(baseUrl: string): Endpoints {
 
 /** Classified answer to one heartbeat. */
 export type HeartbeatOutcome =
-  | { readonly kind: 'active'; readonly expiresAt: Date; readonly epoch: number }
+  | {
+      readonly kind: 'active';
+      readonly expiresAt: Date;
+      readonly epoch: number;
+      /** No renewal extends the lease past this (absent from servers before 0.2). */
+      readonly maxExpiresAt?: Date;
+    }
   | {
       readonly kind: 'revoked';
       readonly reason: string;
@@ -101,7 +107,14 @@ export function interpretHeartbeatResponse(httpStatus: number, body: unknown): H
         typeof epoch === 'number' &&
         Number.isFinite(epoch)
       ) {
-        return { kind: 'active', expiresAt, epoch };
+        const max =
+          typeof body['maxExpiresAt'] === 'string' ? new Date(body['maxExpiresAt']) : undefined;
+        return {
+          kind: 'active',
+          expiresAt,
+          epoch,
+          ...(max && !Number.isNaN(max.getTime()) ? { maxExpiresAt: max } : {}),
+        };
       }
     }
     return { kind: 'failed', message: 'malformed heartbeat response (HTTP 200)' };

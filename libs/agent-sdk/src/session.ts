@@ -34,6 +34,8 @@ export interface ActiveLease {
   readonly epoch: number;
   /** Time left on the lease when the confirmation arrived, see `remainingLeaseMs`. */
   readonly remainingMs: number;
+  /** No renewal extends the lease past this, when the server says. */
+  readonly maxExpiresAt?: Date;
 }
 
 /** @internal Everything a session needs; assembled by `KillSwitch.connect`. */
@@ -67,6 +69,7 @@ export class LeaseSession implements KillSwitchSession {
   readonly #socket: Socket<ServerToAgentEvents, Record<string, never>>;
 
   #expiresAt: Date;
+  #maxExpiresAt?: Date;
   #epoch: number;
   #ttlMs: number;
   /** Wall-clock time at which the session fails closed; backs up the timer when the event loop is starved. */
@@ -199,7 +202,10 @@ export class LeaseSession implements KillSwitchSession {
   #applyActiveLease(lease: ActiveLease): void {
     this.#expiresAt = lease.expiresAt;
     this.#epoch = lease.epoch;
-    this.#ttlMs = lease.remainingMs;
+    this.#maxExpiresAt = lease.maxExpiresAt ?? this.#maxExpiresAt;
+    // The lease's TTL is the most a renewal ever left on it: near its maximum lifetime each
+    // renewal leaves less, and pacing heartbeats on that would send them ever faster.
+    this.#ttlMs = Math.max(this.#ttlMs, lease.remainingMs);
     this.#lastFailure = undefined;
 
     const failClosedIn = failClosedDelayMs(lease.remainingMs);
@@ -217,7 +223,7 @@ export class LeaseSession implements KillSwitchSession {
     this.#deadlineTimer.unref();
 
     const configured = this.#init.heartbeatIntervalMs;
-    const nextIn = heartbeatDelayMs(lease.remainingMs, configured);
+    const nextIn = heartbeatDelayMs(this.#ttlMs, configured);
     if (configured !== undefined && nextIn < configured) {
       this.#log.debug('killswitch: heartbeat interval capped to half the lease TTL', {
         configuredMs: configured,
@@ -302,7 +308,12 @@ export class LeaseSession implements KillSwitchSession {
           expiresAt: outcome.expiresAt.toISOString(),
           epoch: outcome.epoch,
         });
-        this.#applyActiveLease({ expiresAt: outcome.expiresAt, epoch: outcome.epoch, remainingMs });
+        this.#applyActiveLease({
+          expiresAt: outcome.expiresAt,
+          epoch: outcome.epoch,
+          remainingMs,
+          maxExpiresAt: outcome.maxExpiresAt,
+        });
         return;
       }
       case 'revoked':
@@ -348,6 +359,15 @@ export class LeaseSession implements KillSwitchSession {
   }
 
   #failClosed(): void {
+    if (this.#maxExpiresAt && this.#expiresAt.getTime() >= this.#maxExpiresAt.getTime()) {
+      this.#end({
+        cause: 'expired',
+        reason:
+          `lease reached its maximum lifetime at ${this.#maxExpiresAt.toISOString()}: no ` +
+          'renewal can extend it; its owner must issue a new one',
+      });
+      return;
+    }
     const lastError = this.#lastFailure === undefined ? '' : ` (last error: ${this.#lastFailure})`;
     this.#end({
       cause: 'unreachable',
