@@ -216,6 +216,18 @@ describe('killswitch CLI', () => {
       const stop = (args: string[]) => asAdmin(['revoke', ...args, '--reason', 'r', '--no-follow']);
       expect((await stop(['--agent', before.id])).code).toBe(0);
 
+      // A dry run counts the same way.
+      const dry = await asAdmin([
+        'revoke',
+        '--label',
+        'team=counted',
+        '--reason',
+        'r',
+        '--dry-run',
+      ]);
+      expect(dry.stdout).toMatch(
+        /^Dry run: would revoke 1 agent: agt_\S+ \(1 more revoked already\)\n$/,
+      );
       const again = await stop(['--agent', before.id]);
       expect(again.stdout).toMatch(/^Already revoked at .+Z\. Incident inc_[0-9a-f]{16}\n$/);
       const mixed = await stop(['--label', 'team=counted', '--yes']);

@@ -432,6 +432,18 @@ describe('the revocation engine', () => {
   it("keeps only known agents on a bulk stop's incident, and says which ids were not found", async () => {
     const { agent } = await agentApi(owner.api);
     const unknown = 'agt_00000000000000ff';
+    const dry = await responder.api.post('/v1/revocations', {
+      selector: { agentIds: [agent.id, unknown] },
+      reason: 'mixed',
+      dryRun: true,
+    });
+    expect(dry.body).toEqual({
+      dryRun: true,
+      agents: 1,
+      agentIds: [agent.id],
+      alreadyRevokedIds: [],
+      missingIds: [unknown],
+    });
     const stopped = await responder.api.post('/v1/revocations', {
       selector: { agentIds: [agent.id, unknown] },
       reason: 'mixed',

@@ -300,12 +300,21 @@ export function buildProgram(io: Io): Command {
         });
         if (options.json) {
           writeJson(answer);
-        } else if (answer.agents === 0) {
+          return;
+        }
+        const { stop, already } = stoppable(answer);
+        if (answer.agents === 0) {
           write(`Dry run: no agent matches (${what}); nothing would be revoked.`);
+        } else if (stop.length === 0) {
+          write(`Dry run: nothing to revoke: ${plural(already, 'agent')}, all revoked already.`);
         } else {
           write(
-            `Dry run: would revoke ${plural(answer.agents, 'agent')}: ${listIds(answer.agentIds ?? [])}`,
+            `Dry run: would revoke ${plural(stop.length, 'agent')}: ${listIds(stop)}` +
+              (already > 0 ? ` (${already} more revoked already)` : ''),
           );
+        }
+        if (answer.missingIds?.length) {
+          note(`Not found: ${listIds(answer.missingIds)}`);
         }
         return;
       }
@@ -328,9 +337,17 @@ export function buildProgram(io: Io): Command {
           write(`No agent matches (${what}); nothing revoked.`);
           return;
         }
-        note(`This revokes ${what}: ${listIds(preview.agentIds ?? [])}`);
+        const { stop, already } = stoppable(preview);
+        if (stop.length === 0) {
+          write(`Nothing to revoke: ${plural(already, 'agent')}, all revoked already.`);
+          return;
+        }
+        note(
+          `This revokes ${what}: ${listIds(stop)}` +
+            (already > 0 ? ` (${already} more revoked already)` : ''),
+        );
         const yes = await confirm(
-          `Revoke ${plural(preview.agents, 'agent')}? [y/N] `,
+          `Revoke ${plural(stop.length, 'agent')}? [y/N] `,
           io.stdin,
           io.stderr,
         );
@@ -514,4 +531,14 @@ export function buildProgram(io: Io): Command {
     });
 
   return program;
+}
+
+/** Of a dry run's agents, those a stop would fence, and how many are revoked already. */
+function stoppable(answer: DryRunAnswer): { stop: string[]; already: number } {
+  // Servers before 0.2 did not say which were revoked already.
+  const revoked = new Set(answer.alreadyRevokedIds ?? []);
+  return {
+    stop: (answer.agentIds ?? []).filter((id) => !revoked.has(id)),
+    already: revoked.size,
+  };
 }

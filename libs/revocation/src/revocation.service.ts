@@ -40,8 +40,12 @@ export interface RevocationAnswer {
 
 export interface DryRunAnswer {
   dryRun: true;
+  /** How many selected agents exist (those already revoked included, as in a real answer). */
   agents: number;
   agentIds: string[];
+  /** Selected agents a stop would leave as they are: revoked already. */
+  alreadyRevokedIds: string[];
+  missingIds: string[];
 }
 
 export interface ReinstateResult {
@@ -86,7 +90,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
   ): Promise<RevocationAnswer | DryRunAnswer> {
     const agentIds = await this.select(principal, request.selector);
     if (request.dryRun) {
-      return { dryRun: true, agents: agentIds.length, agentIds };
+      return this.dryRun(agentIds);
     }
     if (agentIds.length === 0) {
       throw new DomainError(
@@ -417,6 +421,30 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
         detail: `${describeSelector(request.selector)}: ${request.reason}`,
       },
     };
+  }
+
+  /** What a stop of these agents would do, read without writing anything. */
+  private async dryRun(selected: string[]): Promise<DryRunAnswer> {
+    const agents = await this.agents.findMany(selected);
+    const answer: DryRunAnswer = {
+      dryRun: true,
+      agents: 0,
+      agentIds: [],
+      alreadyRevokedIds: [],
+      missingIds: [],
+    };
+    agents.forEach((agent, i) => {
+      if (!agent) {
+        answer.missingIds.push(selected[i]);
+        return;
+      }
+      answer.agentIds.push(agent.id);
+      if (agent.status === 'revoked') {
+        answer.alreadyRevokedIds.push(agent.id);
+      }
+    });
+    answer.agents = answer.agentIds.length;
+    return answer;
   }
 
   /** Resolves a selector to agent ids, enforcing who may stop what. */
