@@ -20,7 +20,7 @@ import {
   SYSTEM_ACTOR,
 } from '@app/incidents';
 import { AgentNotifier } from '@app/realtime';
-import { isOurs, RevocationRepository } from './revocation.repository';
+import { fencedBy, RevocationRepository } from './revocation.repository';
 import { RevocationJob, RevocationQueue } from './revocation.queue';
 import { INLINE_PUSH_LIMIT } from './revocation.service';
 
@@ -55,7 +55,7 @@ export class FollowupService {
     if (!incident) {
       throw notWrittenYet(incidentId);
     }
-    let ours: FencedAgent[] = [];
+    let ours: FencedAgent[];
     if (incident.status === 'open') {
       // The call that opened it died before recording what it fenced: fence them now (those it
       // did fence come back as ours, with the epoch they were revoked at).
@@ -69,16 +69,14 @@ export class FollowupService {
         // whichever of the two fences an agent first.
         agentIds.length <= INLINE_PUSH_LIMIT,
       );
-      const existing: string[] = [];
-      for (const [agentId, result] of results) {
-        if (result.kind !== 'missing') {
-          existing.push(agentId);
-        }
-        if (isOurs(result, incidentId)) {
-          ours.push({ agentId, revokedEpoch: result.epoch - 1 });
-        }
-      }
-      await this.incidents.setFenced(incidentId, existing, ours, existing.length < agentIds.length);
+      const fenced = fencedBy(results, incidentId);
+      ours = fenced.ours;
+      await this.incidents.setFenced(
+        incidentId,
+        fenced.existing,
+        ours,
+        fenced.existing.length < agentIds.length,
+      );
       if (ours.length === 0) {
         await this.incidents.append(incidentId, [
           entry('follow-up', 'nothing to do', {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { join } from 'node:path';
+import type { FencedAgent } from '@app/incidents';
 import { Confirmations, defineScript, Keys, RedisService, runScript } from '@app/redis';
 
 const script = (name: string) => join(__dirname, 'lua', `${name}.lua`);
@@ -25,6 +26,27 @@ export function isOurs(
   return (
     result.kind === 'revoked' || (result.kind === 'already' && result.incidentId === incidentId)
   );
+}
+
+/**
+ * Of a fence's results: the agents that exist, in order, and those this incident fenced, each
+ * with the epoch it was revoked at (what their follow-up halts and rolls back).
+ */
+export function fencedBy(
+  results: Map<string, FenceResult>,
+  incidentId: string,
+): { existing: string[]; ours: FencedAgent[] } {
+  const existing: string[] = [];
+  const ours: FencedAgent[] = [];
+  for (const [agentId, result] of results) {
+    if (result.kind !== 'missing') {
+      existing.push(agentId);
+    }
+    if (isOurs(result, incidentId)) {
+      ours.push({ agentId, revokedEpoch: result.epoch - 1 });
+    }
+  }
+  return { existing, ours };
 }
 
 export type ReinstateResult =

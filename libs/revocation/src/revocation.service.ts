@@ -4,7 +4,6 @@ import type { UserPrincipal } from '@app/auth';
 import { badRequest, conflict, DomainError, forbidden, notFound, runEvery } from '@app/core';
 import {
   actorName,
-  FencedAgent,
   IncidentOpening,
   IncidentsRepository,
   isoMs,
@@ -15,7 +14,7 @@ import {
   SYSTEM_ACTOR,
 } from '@app/incidents';
 import { AgentNotifier } from '@app/realtime';
-import { FenceResult, isOurs, RevocationRepository } from './revocation.repository';
+import { fencedBy, FenceResult, isOurs, RevocationRepository } from './revocation.repository';
 import { RevocationQueue } from './revocation.queue';
 import { describeSelector, Selector } from './selector';
 
@@ -149,7 +148,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     answer: RevocationAnswer,
     record: string,
   ): Promise<void> {
-    const ours = oursOf(results, opening.id);
+    const { ours } = fencedBy(results, opening.id);
     // Recorded before the fan-out is queued, so that it queues exactly these agents' follow-up
     // without fencing them again (one reinstated meanwhile would be stopped a second time).
     await Promise.all([
@@ -517,17 +516,6 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       this.logger.warn({ agentId, err: error }, 'Could not push lease.revoked');
     }
   }
-}
-
-/** The agents this incident fenced, with the epoch each was revoked at. */
-function oursOf(results: Map<string, FenceResult>, incidentId: string): FencedAgent[] {
-  const ours: FencedAgent[] = [];
-  for (const [agentId, result] of results) {
-    if (isOurs(result, incidentId)) {
-      ours.push({ agentId, revokedEpoch: result.epoch - 1 });
-    }
-  }
-  return ours;
 }
 
 /** Whether an incident's follow-up may still have to be queued (queueing it is idempotent). */
