@@ -55,8 +55,10 @@ export class AgentsRepository {
     return results.map((fields) => agentFromFields(fields as (string | null)[]));
   }
 
-  /** The agent first, indexes last: once the hash is gone every check refuses its tokens. */
-  /** Deletes a revoked agent; an active one is left as it is ('active'). */
+  /**
+   * Deletes a revoked agent (an active one is left as it is: 'active'). The agent first,
+   * indexes last: once the hash is gone every check refuses its tokens.
+   */
   async delete(agent: Agent): Promise<'deleted' | 'active' | 'missing'> {
     const k = this.keys;
     const outcome = await runScript<'deleted' | 'active' | 'missing'>(

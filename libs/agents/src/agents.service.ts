@@ -75,8 +75,12 @@ export class AgentsService {
     return agent;
   }
 
-  async delete(principal: UserPrincipal, agentId: string): Promise<{ id: string; deleted: true }> {
-    const agent = await this.getManaged(principal, agentId);
+  /**
+   * Deletes an agent its caller may manage (see {@link getManaged}), once it is revoked; the
+   * caller checks first that its stop is over.
+   */
+  async delete(agent: Agent): Promise<{ id: string; deleted: true }> {
+    const agentId = agent.id;
     const outcome = await this.agents.delete(agent);
     if (outcome === 'missing') {
       throw notFound(`Agent ${agentId}`);

@@ -318,7 +318,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
           'that incident is done',
       );
     }
-    return this.agents.delete(principal, agentId);
+    return this.agents.delete(agent);
   }
 
   /**
