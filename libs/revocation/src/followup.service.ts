@@ -136,7 +136,7 @@ export class FollowupService {
     // Small revocations pushed and published inline already; a bulk one does it from here, to
     // an agent it still holds stopped.
     const stillStopped = agent?.status === 'revoked' && agent.incidentId === incidentId;
-    if (agent && stillStopped && incident.agents > INLINE_PUSH_LIMIT) {
+    if (stillStopped && incident.agents > INLINE_PUSH_LIMIT) {
       await this.revocations.publishAgentUpdated(agentId);
       this.notifier.leaseRevoked({
         agentId,
@@ -158,10 +158,15 @@ export class FollowupService {
     }
 
     const stillRunning = await this.abortRunning(incidentId, agentId, revokedEpoch);
-    // The ledger is read once, and again only if a rollback changed it.
-    let recent = await this.ledger.page(agentId, undefined, this.config.actionRetentionPerAgent);
+    // The ledger as this stop sees it: the revoked epoch and before (what the agent did after a
+    // reinstatement is not this stop's). Read once, and again only if a rollback changed it.
+    const readLedger = async () =>
+      (await this.ledger.page(agentId, undefined, this.config.actionRetentionPerAgent)).filter(
+        (action) => action.epoch <= revokedEpoch,
+      );
+    let recent = await readLedger();
     if (await this.rollBack(incident, windowOf(incident.rollback, recent, revokedEpoch))) {
-      recent = await this.ledger.page(agentId, undefined, this.config.actionRetentionPerAgent);
+      recent = await readLedger();
     }
 
     const counts = await this.ledger.followupCounts(agentId, incidentId);
@@ -370,7 +375,6 @@ export class FollowupService {
         why = action.rollbackDetail ?? 'compensation failed';
       } else if (
         action.status === 'aborted' &&
-        action.epoch <= revokedEpoch &&
         Date.parse(action.finishedAt ?? '') >= openedAt - 1000
       ) {
         why = 'aborted mid-way: it may have partly happened';
@@ -387,10 +391,7 @@ export class FollowupService {
   }
 }
 
-/**
- * The agent's actions a rollback considers, newest first (none for `rollback: "none"`). Never
- * any of an epoch after the revoked one: those were done after a reinstatement.
- */
+/** The agent's actions a rollback considers, newest first (none for `rollback: "none"`). */
 function windowOf(policy: RollbackPolicy, recent: Action[], revokedEpoch: number): Action[] {
   if (policy === 'none') {
     return [];
@@ -399,9 +400,7 @@ function windowOf(policy: RollbackPolicy, recent: Action[], revokedEpoch: number
     return recent.filter((a) => a.epoch === revokedEpoch);
   }
   const since = Date.parse(policy.since);
-  return recent.filter(
-    (a) => a.epoch <= revokedEpoch && Date.parse(a.finishedAt ?? a.submittedAt) >= since,
-  );
+  return recent.filter((a) => Date.parse(a.finishedAt ?? a.submittedAt) >= since);
 }
 
 function entry(step: string, outcome: string, extra: Partial<StoredEntry> = {}): StoredEntry {
