@@ -114,6 +114,8 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
         agentIds.length <= INLINE_PUSH_LIMIT,
       ),
     ]);
+    // The timeline's fence step says when the fences were done, even if recorded after the answer.
+    const fencedAt = Date.now();
     // Pushed before anything else: the agent's own stop signal is the latency that matters.
     if (results.size <= INLINE_PUSH_LIMIT) {
       for (const [agentId, result] of results) {
@@ -128,7 +130,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       // follow-up take a few more milliseconds, after the answer is sent; if this process dies
       // first, the sweeper does both from the record (without one, the call waits for them).
       setImmediate(() => {
-        this.follow(opening, results, answer, record).catch((error: unknown) =>
+        this.follow(opening, results, answer, record, fencedAt).catch((error: unknown) =>
           this.logger.error(
             { err: error, incidentId: opening.id },
             'Could not queue the follow-up of a revocation: the sweeper will',
@@ -136,7 +138,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
         );
       });
     } else {
-      await this.follow(opening, results, answer, record);
+      await this.follow(opening, results, answer, record, fencedAt);
     }
     return answer;
   }
@@ -147,13 +149,14 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     results: Map<string, FenceResult>,
     answer: RevocationAnswer,
     record: string,
+    fencedAt: number,
   ): Promise<void> {
     const { ours } = fencedBy(results, opening.id);
     // Recorded before the fan-out is queued, so that it queues exactly these agents' follow-up
     // without fencing them again (one reinstated meanwhile would be stopped a second time).
     await Promise.all([
       this.incidents.setFenced(opening.id, answer.agentIds, ours, answer.missingIds.length > 0),
-      this.incidents.append(opening.id, [fenceEntry(opening, ours.length, answer)]),
+      this.incidents.append(opening.id, [fenceEntry(opening, ours.length, answer, fencedAt)]),
     ]);
     if (ours.length > 0 && results.size <= INLINE_PUSH_LIMIT) {
       // Small: the call queues each agent's follow-up itself.
@@ -564,18 +567,22 @@ function singleAnswer(
 }
 
 /** The timeline's "fence" step: how many agents this call fenced, and how long it took. */
-function fenceEntry(opening: Opening, fenced: number, answer?: RevocationAnswer): StoredEntry {
+function fenceEntry(
+  opening: Opening,
+  fenced: number,
+  answer?: RevocationAnswer,
+  at = Date.now(),
+): StoredEntry {
   const already = answer?.alreadyRevokedIds.length ?? 0;
   const missing = answer?.missingIds.length ?? 0;
-  const now = Date.now();
   return {
-    at: now,
+    at,
     actor: actorName(opening.openedBy),
     via: opening.openedFrom.via,
     step: 'fence',
     outcome: `${fenced} agents fenced`,
     detail:
-      `in ${now - opening.openedAt} ms` +
+      `in ${at - opening.openedAt} ms` +
       (already ? `; ${already} were already revoked` : '') +
       (missing ? `; ${missing} not found` : ''),
   };
