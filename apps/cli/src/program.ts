@@ -302,16 +302,13 @@ export function buildProgram(io: Io): Command {
           writeJson(answer);
           return;
         }
-        const { stop, already } = stoppable(answer);
+        const { stop, already, which } = stoppable(answer);
         if (answer.agents === 0) {
           write(`Dry run: no agent matches (${what}); nothing would be revoked.`);
         } else if (stop.length === 0) {
-          write(`Dry run: nothing to revoke: ${plural(already, 'agent')}, all revoked already.`);
+          write(`Dry run: ${nothingToRevoke(already)}`);
         } else {
-          write(
-            `Dry run: would revoke ${plural(stop.length, 'agent')}: ${listIds(stop)}` +
-              (already > 0 ? ` (${already} more revoked already)` : ''),
-          );
+          write(`Dry run: would revoke ${plural(stop.length, 'agent')}: ${which}`);
         }
         if (answer.missingIds?.length) {
           note(`Not found: ${listIds(answer.missingIds)}`);
@@ -337,15 +334,12 @@ export function buildProgram(io: Io): Command {
           write(`No agent matches (${what}); nothing revoked.`);
           return;
         }
-        const { stop, already } = stoppable(preview);
+        const { stop, already, which } = stoppable(preview);
         if (stop.length === 0) {
-          write(`Nothing to revoke: ${plural(already, 'agent')}, all revoked already.`);
+          write(nothingToRevoke(already));
           return;
         }
-        note(
-          `This revokes ${what}: ${listIds(stop)}` +
-            (already > 0 ? ` (${already} more revoked already)` : ''),
-        );
+        note(`This revokes ${what}: ${which}`);
         const yes = await confirm(
           `Revoke ${plural(stop.length, 'agent')}? [y/N] `,
           io.stdin,
@@ -533,12 +527,21 @@ export function buildProgram(io: Io): Command {
   return program;
 }
 
-/** Of a dry run's agents, those a stop would fence, and how many are revoked already. */
-function stoppable(answer: DryRunAnswer): { stop: string[]; already: number } {
-  // Servers before 0.2 did not say which were revoked already.
+/**
+ * Of a dry run's agents, those a stop would fence, how many are revoked already, and both said
+ * for people.
+ */
+function stoppable(answer: DryRunAnswer): { stop: string[]; already: number; which: string } {
+  // Older servers did not say which were revoked already.
   const revoked = new Set(answer.alreadyRevokedIds ?? []);
+  const stop = (answer.agentIds ?? []).filter((id) => !revoked.has(id));
+  const already = revoked.size;
   return {
-    stop: (answer.agentIds ?? []).filter((id) => !revoked.has(id)),
-    already: revoked.size,
+    stop,
+    already,
+    which: listIds(stop) + (already > 0 ? ` (${already} more revoked already)` : ''),
   };
 }
+
+const nothingToRevoke = (already: number) =>
+  `${plural(already, 'agent')}, all revoked already: nothing to revoke.`;

@@ -46,7 +46,7 @@ export type HeartbeatOutcome =
       readonly kind: 'active';
       readonly expiresAt: Date;
       readonly epoch: number;
-      /** No renewal extends the lease past this (absent from servers before 0.2). */
+      /** No renewal extends the lease past this (older servers do not say). */
       readonly maxExpiresAt?: Date;
     }
   | {
