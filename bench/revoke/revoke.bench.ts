@@ -14,6 +14,8 @@ import {
   hardwareLine,
   harnessConnection,
   inParallel,
+  profileDuring,
+  summarizeProfile,
   KeepAliveClient,
   startKillswitch,
   waitUntil,
@@ -75,6 +77,7 @@ async function run(ctx: BenchContext): Promise<void> {
     logLevel: settings.logLevel,
     signal,
     env: { WORKERS: 'off' },
+    cpuProfileDir: settings.cpuProfileDir,
   });
   ctx.defer('stop killswitch (API)', () => api.app.stop());
   const workers = await startKillswitch({
@@ -171,91 +174,99 @@ async function run(ctx: BenchContext): Promise<void> {
     `(a) ${revocations} revocations one after another (after ${WARMUP_REVOCATIONS} thrown away)`,
   );
   const samples: Sample[] = [];
-  for (const [index, agent] of agents.entries()) {
-    signal.throwIfAborted();
-    // Each agent's runtime and its resource server see a live lease right before.
-    await runtime.expect(200, 'POST', '/v1/leases/heartbeat', { token: agent.token, json: {} });
-    // A push that does not come within the bound counts as lost (reported, not fatal).
-    const pushed = new Promise<number>((resolve) => {
-      const timer = setTimeout(() => {
-        awaiting.delete(agent.agentId);
-        resolve(NaN);
-      }, PUSH_WAIT_MS);
-      awaiting.set(agent.agentId, (at) => {
-        clearTimeout(timer);
-        awaiting.delete(agent.agentId);
-        resolve(at);
+  const singleStops = async () => {
+    for (const [index, agent] of agents.entries()) {
+      signal.throwIfAborted();
+      // Each agent's runtime and its resource server see a live lease right before.
+      await runtime.expect(200, 'POST', '/v1/leases/heartbeat', { token: agent.token, json: {} });
+      // A push that does not come within the bound counts as lost (reported, not fatal).
+      const pushed = new Promise<number>((resolve) => {
+        const timer = setTimeout(() => {
+          awaiting.delete(agent.agentId);
+          resolve(NaN);
+        }, PUSH_WAIT_MS);
+        awaiting.set(agent.agentId, (at) => {
+          clearTimeout(timer);
+          awaiting.delete(agent.agentId);
+          resolve(at);
+        });
       });
-    });
-    // Every other revocation is measured quiet (no probe beside it; the fence is then checked
-    // once, right after the answer), so that the probes' own load on the API instance shows.
-    const probed = index % 2 === 0;
-    const heartbeatOnce = () =>
-      runtime.send<{ status?: string }>('POST', '/v1/leases/heartbeat', {
-        token: agent.token,
-        json: {},
+      // Every other revocation is measured quiet (no probe beside it; the fence is then checked
+      // once, right after the answer), so that the probes' own load on the API instance shows.
+      const probed = index % 2 === 0;
+      const heartbeatOnce = () =>
+        runtime.send<{ status?: string }>('POST', '/v1/leases/heartbeat', {
+          token: agent.token,
+          json: {},
+        });
+      const introspectOnce = () =>
+        resourceServer.send<{ active?: boolean }>('POST', '/v1/introspect', {
+          token: service.apiKey,
+          form: { token: agent.token },
+        });
+      const isRevoked = (status: number, body: unknown) =>
+        status === 401 && (body as { status?: string } | undefined)?.status === 'revoked';
+      const isInactive = (status: number, body: unknown) =>
+        status === 200 && (body as { active?: boolean } | undefined)?.active === false;
+      // The baseline: what any authenticated request with one Redis read costs on this
+      // connection, right now (the floor the revocation is compared to).
+      const read = await phone.send('GET', `/v1/agents/${agent.agentId}`, {
+        token: responder.apiKey,
       });
-    const introspectOnce = () =>
-      resourceServer.send<{ active?: boolean }>('POST', '/v1/introspect', {
-        token: service.apiKey,
-        form: { token: agent.token },
-      });
-    const isRevoked = (status: number, body: unknown) =>
-      status === 401 && (body as { status?: string } | undefined)?.status === 'revoked';
-    const isInactive = (status: number, body: unknown) =>
-      status === 200 && (body as { active?: boolean } | undefined)?.active === false;
-    // The baseline: what any authenticated request with one Redis read costs on this
-    // connection, right now (the floor the revocation is compared to).
-    const read = await phone.send('GET', `/v1/agents/${agent.agentId}`, {
-      token: responder.apiKey,
-    });
-    if (read.status !== 200) {
-      throw new Error(`the baseline read answered ${read.status}`);
-    }
-    const sentAt = performance.now();
-    const deadline = sentAt + 5000;
-    const revokeCall = phone.send<{ status?: string }>(
-      'POST',
-      `/v1/agents/${agent.agentId}/revoke`,
-      { token: responder.apiKey, json: { reason: 'bench: single revocation' } },
-    );
-    const settled = await Promise.allSettled([
-      revokeCall,
-      probed ? until(heartbeatOnce, isRevoked, deadline) : Promise.resolve(NaN),
-      probed ? until(introspectOnce, isInactive, deadline) : Promise.resolve(NaN),
-      pushed,
-    ]);
-    // The revoke's own failure explains the others: report it first.
-    const [revoked, heartbeat, introspect, push] = settled.map((outcome) => {
-      if (outcome.status === 'rejected') {
-        throw outcome.reason;
+      if (read.status !== 200) {
+        throw new Error(`the baseline read answered ${read.status}`);
       }
-      return outcome.value;
-    }) as [Awaited<typeof revokeCall>, number, number, number];
-    if (revoked.status !== 200 || revoked.body.status !== 'revoked') {
-      throw new Error(`revoke answered ${revoked.status}: ${JSON.stringify(revoked.body)}`);
-    }
-    if (!probed) {
-      // The call answers once the fence is written: the very next heartbeat and introspection
-      // must already see it.
-      const [h, i] = await Promise.all([heartbeatOnce(), introspectOnce()]);
-      if (!isRevoked(h.status, h.body) || !isInactive(i.status, i.body)) {
-        throw new Error(
-          `fence not visible right after the revoke answered: heartbeat ${h.status} ` +
-            `${JSON.stringify(h.body)}, introspection ${JSON.stringify(i.body)}`,
-        );
+      const sentAt = performance.now();
+      const deadline = sentAt + 5000;
+      const revokeCall = phone.send<{ status?: string }>(
+        'POST',
+        `/v1/agents/${agent.agentId}/revoke`,
+        { token: responder.apiKey, json: { reason: 'bench: single revocation' } },
+      );
+      const settled = await Promise.allSettled([
+        revokeCall,
+        probed ? until(heartbeatOnce, isRevoked, deadline) : Promise.resolve(NaN),
+        probed ? until(introspectOnce, isInactive, deadline) : Promise.resolve(NaN),
+        pushed,
+      ]);
+      // The revoke's own failure explains the others: report it first.
+      const [revoked, heartbeat, introspect, push] = settled.map((outcome) => {
+        if (outcome.status === 'rejected') {
+          throw outcome.reason;
+        }
+        return outcome.value;
+      }) as [Awaited<typeof revokeCall>, number, number, number];
+      if (revoked.status !== 200 || revoked.body.status !== 'revoked') {
+        throw new Error(`revoke answered ${revoked.status}: ${JSON.stringify(revoked.body)}`);
+      }
+      if (!probed) {
+        // The call answers once the fence is written: the very next heartbeat and introspection
+        // must already see it.
+        const [h, i] = await Promise.all([heartbeatOnce(), introspectOnce()]);
+        if (!isRevoked(h.status, h.body) || !isInactive(i.status, i.body)) {
+          throw new Error(
+            `fence not visible right after the revoke answered: heartbeat ${h.status} ` +
+              `${JSON.stringify(h.body)}, introspection ${JSON.stringify(i.body)}`,
+          );
+        }
+      }
+      if (index >= WARMUP_REVOCATIONS) {
+        samples.push({
+          probed,
+          baseline: read.answeredAt - read.sentAt,
+          revoke: revoked.answeredAt - sentAt,
+          heartbeat: heartbeat - sentAt,
+          introspect: introspect - sentAt,
+          push: push - sentAt,
+        });
       }
     }
-    if (index >= WARMUP_REVOCATIONS) {
-      samples.push({
-        probed,
-        baseline: read.answeredAt - read.sentAt,
-        revoke: revoked.answeredAt - sentAt,
-        heartbeat: heartbeat - sentAt,
-        introspect: introspect - sentAt,
-        push: push - sentAt,
-      });
-    }
+  };
+  let apiProfile: string | undefined;
+  if (settings.cpuProfileDir) {
+    apiProfile = (await profileDuring(api.app, singleStops)).file;
+  } else {
+    await singleStops();
   }
   sockets.forEach((socket) => socket.close());
 
@@ -503,6 +514,7 @@ async function run(ctx: BenchContext): Promise<void> {
       `no killswitch command > ${TARGET_SLOWLOG_MICROS / 1000} ms: ${verdict(slowOurs.length === 0)}`,
       `during the set-up (submissions), for reference:`,
       ...slowLines(setupSlow),
+      ...(apiProfile ? ['', `(a) API instance, ${summarizeProfile(apiProfile)}`] : []),
     ].join('\n'),
   );
   const failures = [
