@@ -455,23 +455,43 @@ describe('the revocation engine', () => {
     expect(fence.detail).toMatch(/1 not found/);
   });
 
-  it('finishes at once a bulk stop whose agents were all revoked already', async () => {
+  /** The newest incidents' ids (a stop that opens none leaves them as they were). */
+  const incidentIds = async (): Promise<string[]> =>
+    (await responder.api.get('/v1/incidents?limit=100')).body.items.map(
+      (i: { id: string }) => i.id,
+    );
+
+  it('answers a bulk stop of agents all revoked already with the incident that stopped them, opening none', async () => {
     const { agent } = await agentApi(owner.api);
     const first = await responder.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'first' });
+    const incidentsBefore = await incidentIds();
     await new Promise((resolve) => setTimeout(resolve, 5));
     const again = await responder.api.post('/v1/revocations', {
       selector: { agentIds: [agent.id] },
       reason: 'second',
     });
-    // Its agents were stopped when the first stop fenced them, not now.
+    // Its agents were stopped when the first stop fenced them, not now, and by that stop.
+    expect(again.status).toBe(200);
     expect(again.body).toMatchObject({
+      incidentId: first.body.incidentId,
       agents: 1,
       alreadyRevokedIds: [agent.id],
       revokedAt: first.body.revokedAt,
     });
-    const incident = (await responder.api.get(`/v1/incidents/${again.body.incidentId}`)).body;
-    expect(incident).toMatchObject({ status: 'done', counts: { fenced: 0 } });
-    expect(incident.doneAt).toEqual(expect.any(String));
+    expect(await incidentIds()).toEqual(incidentsBefore);
+  });
+
+  it('answers 404 to a bulk stop of ids of no agent, and records nothing', async () => {
+    const incidentsBefore = await incidentIds();
+    const unknown = ['agt_00000000000000fe', 'agt_00000000000000fd'];
+    const stop = await responder.api.post('/v1/revocations', {
+      selector: { agentIds: unknown },
+      reason: 'typo',
+    });
+    expect(stop.status).toBe(404);
+    expect(stop.body).toMatchObject({ missingIds: unknown });
+    expect(stop.body.message).toContain(unknown[0]);
+    expect(await incidentIds()).toEqual(incidentsBefore);
   });
 
   describe('authorization', () => {

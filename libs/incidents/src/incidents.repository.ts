@@ -117,6 +117,22 @@ export class IncidentsRepository {
     return created === 1;
   }
 
+  /**
+   * Removes an incident its call fenced nothing with, before anything else was recorded on it
+   * (no follow-up, no owners indexed).
+   */
+  async discard(incidentId: string): Promise<void> {
+    const k = this.keys;
+    await Promise.all([
+      this.redis.client.unlink(
+        k.incident(incidentId),
+        k.incidentAgents(incidentId),
+        k.incidentTimeline(incidentId),
+      ),
+      this.redis.client.zrem(k.incidentsIndex(), incidentId),
+    ]);
+  }
+
   /** Whether the incident exists, and its status. */
   async status(incidentId: string): Promise<IncidentStatus | undefined> {
     const status = await this.redis.client.hget(this.keys.incident(incidentId), 'status');

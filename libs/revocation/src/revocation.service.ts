@@ -125,6 +125,9 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       }
     }
     const answer = this.summarize(opening.id, results);
+    if (answer.agentIds.length === answer.alreadyRevokedIds.length) {
+      return this.nothingFenced(opening, record, answer);
+    }
     if (results.size > INLINE_PUSH_LIMIT && recorded) {
       // A bulk call answers as soon as its agents are fenced. Recording them and queueing their
       // follow-up take a few more milliseconds, after the answer is sent; if this process dies
@@ -140,6 +143,38 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     } else {
       await this.follow(opening, results, answer, record, fencedAt);
     }
+    return answer;
+  }
+
+  /**
+   * A bulk stop that fenced nothing: every agent it selected was revoked already, or none
+   * exists. Like a repeated single stop, it is a no-op: the incident it opened (before it could
+   * know) is removed, and the answer names the incident of the latest earlier revocation.
+   */
+  private async nothingFenced(
+    opening: Opening,
+    record: string,
+    answer: RevocationAnswer,
+  ): Promise<RevocationAnswer> {
+    await this.incidents.discard(opening.id);
+    this.confirmLater(record, opening.id);
+    if (answer.agentIds.length === 0) {
+      throw new DomainError(
+        'not_found',
+        `None of the selected agents exists: ${answer.missingIds.slice(0, 5).join(', ')}` +
+          (answer.missingIds.length > 5 ? ` and ${answer.missingIds.length - 5} more` : ''),
+        { missingIds: answer.missingIds },
+      );
+    }
+    this.logger.log(
+      {
+        by: opening.openedBy.userId,
+        agents: answer.agents,
+        incidentId: answer.incidentId,
+        via: opening.openedFrom.via,
+      },
+      'Revocation changed nothing: every selected agent was revoked already',
+    );
     return answer;
   }
 
@@ -487,8 +522,10 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     const alreadyRevokedIds: string[] = [];
     const missingIds: string[] = [];
     let revokedAt = 0;
-    // With every agent revoked before, the answer says when the last of them was.
+    // With every agent revoked before, the answer says when the last of them was, and by which
+    // incident.
     let before = 0;
+    let beforeIncident = '';
     for (const [agentId, result] of results) {
       if (result.kind === 'missing') {
         missingIds.push(agentId);
@@ -497,13 +534,16 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       agentIds.push(agentId);
       if (result.kind === 'already' && result.incidentId !== incidentId) {
         alreadyRevokedIds.push(agentId);
-        before = Math.max(before, result.revokedAt || 0);
+        if ((result.revokedAt || 0) >= before) {
+          before = result.revokedAt || 0;
+          beforeIncident = result.incidentId ?? beforeIncident;
+        }
       } else {
         revokedAt = Math.max(revokedAt, result.revokedAt);
       }
     }
     return {
-      incidentId,
+      incidentId: revokedAt ? incidentId : beforeIncident,
       revokedAt: isoMs(revokedAt || before || Date.now()),
       agents: agentIds.length,
       agentIds,
