@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { clean, formatTime, incidentSummary, table } from './format';
 import { parseRollback } from './program';
-import { bar } from './progress';
+import { bar, ProgressBar } from './progress';
 import { Incident } from './types';
 
 describe('CLI formatting', () => {
@@ -31,6 +31,41 @@ describe('CLI formatting', () => {
     expect(bar(1, 2, 4)).toBe('[##--]');
     expect(bar(0, 0, 4)).toBe('[----]');
     expect(bar(5, 2, 4)).toBe('[####]');
+  });
+
+  it("shows a follow-up's latest step beside its counts, a line per change off a terminal", () => {
+    const written: string[] = [];
+    const progress = new ProgressBar({
+      write: (chunk: string) => written.push(chunk) > 0,
+    } as unknown as NodeJS.WritableStream);
+    const incident = (steps: string[]): Incident => ({
+      id: 'inc_0000000000000001',
+      status: 'following_up',
+      reason: 'test',
+      rollback: 'epoch',
+      openedBy: { userId: 'usr_1', name: 'Dana', role: 'responder' },
+      openedFrom: { via: 'cli' },
+      openedAt: '2026-03-01T12:00:00.000Z',
+      agents: 1,
+      agentIds: ['agt_1'],
+      counts: { fenced: 1, halted: 0, aborted: 0, rolledBack: 0, needsReview: 0 },
+      progress: { done: 0, total: 1 },
+      timeline: steps.map((step) => ({
+        at: '2026-03-01T12:00:00.000Z',
+        actor: 'killswitch',
+        step,
+        outcome: `${step} done`,
+      })),
+    });
+    progress.update(incident(['fence', 'halt']));
+    progress.update(incident(['fence', 'halt']));
+    progress.update(incident(['fence', 'halt', 'rollback']));
+    progress.update(incident(['fence', 'halt', 'rollback']), 'retrying: 503');
+    expect(written).toEqual([
+      'inc_0000000000000001: 0/1 agents  halted 0, aborted 0, rolled back 0, needs review 0  (following_up)  - halt: halt done\n',
+      'inc_0000000000000001: 0/1 agents  halted 0, aborted 0, rolled back 0, needs review 0  (following_up)  - rollback: rollback done\n',
+      'inc_0000000000000001: 0/1 agents  halted 0, aborted 0, rolled back 0, needs review 0  (following_up)  - retrying: 503\n',
+    ]);
   });
 
   it('keeps only the last timeline entries in the summary', () => {

@@ -34,12 +34,15 @@ export class ProgressBar {
 
   update(incident: Incident, note = ''): void {
     const { done, total } = incident.progress;
+    // Counts reach the incident when an agent's follow-up ends; its steps reach the timeline as
+    // they happen, so the latest one shows that a long follow-up is moving.
+    const latest = incident.timeline?.at(-1);
     const text = clean(
       [
         `${done}/${total} agents`,
         countsText(incident),
         `(${incident.status})`,
-        note ? `- ${note}` : '',
+        note ? `- ${note}` : latest ? `- ${latest.step}: ${latest.outcome}` : '',
       ]
         .filter(Boolean)
         .join('  '),
