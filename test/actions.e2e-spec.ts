@@ -365,12 +365,32 @@ describe('the action gate', () => {
         { executor: { kind: 'webhook', url: 'http://x', secret: 'short' }, reversible: false },
         /secret/,
       ],
+      [{ executor: { kind: 'webhook', secret: 'x'.repeat(16) }, reversible: false }, /url/],
       [{ executor: { kind: 'ftp' }, reversible: false }, /kind/],
     ])('refuses %j with 400', async (body, message) => {
       const reply = await ks.admin.put('/v1/action-types/test.bad', body);
       expect(reply.status).toBe(400);
       expect(reply.body.message).toMatch(message);
       expect((await ks.admin.get('/v1/action-types/test.bad')).status).toBe(404);
+    });
+
+    it("gives a webhook without timeoutMs the executor's default, and keeps only its fields", async () => {
+      const reply = await ks.admin.put('/v1/action-types/test.defaults', {
+        executor: { kind: 'webhook', url: `${tools.url}/archive`, secret: tools.secret },
+        reversible: false,
+      });
+      expect(reply.status).toBe(200);
+      expect(reply.body.executor).toEqual({
+        kind: 'webhook',
+        url: `${tools.url}/archive`,
+        timeoutMs: 10_000,
+        secret: '[set]',
+      });
+      const noop = await ks.admin.put('/v1/action-types/test.noop', {
+        executor: { kind: 'noop', url: 'http://ignored' },
+        reversible: false,
+      });
+      expect(noop.body.executor).toEqual({ kind: 'noop' });
     });
 
     it("refuses to delete a type that is another type's compensation", async () => {

@@ -50,6 +50,7 @@ describe('CLI formatting', () => {
       agentIds: ['agt_1'],
       counts: { fenced: 1, halted: 0, aborted: 0, rolledBack: 0, needsReview: 0 },
       progress: { done: 0, total: 1 },
+      needsReview: [],
       timeline: steps.map((step) => ({
         at: '2026-03-01T12:00:00.000Z',
         actor: 'killswitch',

@@ -2,6 +2,9 @@
 export type ExecutorSpec =
   { kind: 'webhook'; url: string; timeoutMs: number; secret: string } | { kind: 'noop' };
 
+/** An executor as a caller registers it: its kind, and that kind's fields (some defaulted). */
+export type ExecutorInput = { kind: string } & Record<string, unknown>;
+
 /** The catalog's word on one type of action: whether it can be undone is never the agent's. */
 export interface ActionType {
   type: string;

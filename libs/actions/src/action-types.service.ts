@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { badRequest, conflict, notFound } from '@app/core';
-import { ActionType, ExecutorSpec, publicActionType } from './action-type';
+import { ActionType, ExecutorInput, publicActionType } from './action-type';
 import { ActionTypesRepository } from './action-types.repository';
 import { ActionsRepository } from './actions.repository';
 import { ExecutorRegistry } from './executors/executor-registry';
 
 export interface ActionTypeInput {
-  executor: ExecutorSpec;
+  executor: ExecutorInput;
   reversible: boolean;
   compensation?: string;
   requiresApproval?: boolean;
@@ -26,7 +26,7 @@ export class ActionTypesService {
   }
 
   async put(type: string, input: ActionTypeInput): Promise<ActionType> {
-    this.executors.validate(input.executor);
+    const executor = this.executors.parse(input.executor);
     if (input.requiresApproval) {
       throw badRequest('requiresApproval is not supported yet: approvals are not available');
     }
@@ -48,7 +48,7 @@ export class ActionTypesService {
     }
     const definition: ActionType = {
       type,
-      executor: input.executor,
+      executor,
       reversible: input.reversible,
       ...(input.compensation ? { compensation: input.compensation } : {}),
       requiresApproval: false,

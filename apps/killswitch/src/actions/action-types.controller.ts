@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ActionTypesService, ExecutorSpec } from '@app/actions';
+import { ActionTypesService } from '@app/actions';
 import { MinRole } from '@app/auth';
 import { ActionTypeParams, PutActionTypeDto } from './dto/action.dto';
 
@@ -14,17 +14,8 @@ export class ActionTypesController {
   @MinRole('admin')
   @ApiOperation({ summary: 'Register or replace how a type of action is executed and undone' })
   put(@Param() params: ActionTypeParams, @Body() body: PutActionTypeDto) {
-    const executor: ExecutorSpec =
-      body.executor.kind === 'webhook'
-        ? {
-            kind: 'webhook',
-            url: body.executor.url ?? '',
-            timeoutMs: body.executor.timeoutMs ?? 10_000,
-            secret: body.executor.secret ?? '',
-          }
-        : { kind: 'noop' };
     return this.types.put(params.type, {
-      executor,
+      executor: { ...body.executor },
       reversible: body.reversible,
       compensation: body.compensation,
       requiresApproval: body.requiresApproval,

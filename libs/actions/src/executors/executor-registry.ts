@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { badRequest } from '@app/core';
-import type { ExecutorSpec } from '../action-type';
+import type { ExecutorInput, ExecutorSpec } from '../action-type';
 import type { ActionExecutor, ExecutionOutcome, ExecutionRequest } from './executor';
 import { NoopExecutor } from './noop.executor';
 import { WebhookExecutor } from './webhook.executor';
@@ -22,13 +22,16 @@ export class ExecutorRegistry {
     return Object.keys(this.executors);
   }
 
-  validate(spec: ExecutorSpec): void {
-    const executor = this.executors[spec.kind] as ActionExecutor | undefined;
+  /** The spec of a type being registered, as its kind's executor completes and checks it. */
+  parse(input: ExecutorInput): ExecutorSpec {
+    const executor = Object.hasOwn(this.executors, input.kind)
+      ? (this.executors[input.kind as ExecutorSpec['kind']] as ActionExecutor)
+      : undefined;
     if (!executor) {
       throw badRequest(`executor.kind must be one of ${this.kinds().join(', ')}`);
     }
     try {
-      executor.validate(spec);
+      return executor.parse(input);
     } catch (error) {
       throw badRequest(error instanceof Error ? error.message : String(error));
     }

@@ -1,4 +1,4 @@
-import type { ExecutorSpec } from '../action-type';
+import type { ExecutorInput, ExecutorSpec } from '../action-type';
 
 /** What an executor is asked to do: one attempt of one action. */
 export interface ExecutionRequest {
@@ -36,7 +36,10 @@ export class ExecutionError extends Error {
  */
 export interface ActionExecutor<S extends ExecutorSpec = ExecutorSpec> {
   readonly kind: S['kind'];
-  /** Throws a message for an unusable spec (checked when a type is registered). */
-  validate(spec: S): void;
+  /**
+   * The spec of a type being registered, with this kind's defaults filled in; throws a message
+   * for an unusable one.
+   */
+  parse(input: ExecutorInput): S;
   execute(spec: S, request: ExecutionRequest): Promise<ExecutionOutcome>;
 }

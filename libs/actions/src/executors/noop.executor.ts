@@ -9,7 +9,9 @@ type NoopSpec = Extract<ExecutorSpec, { kind: 'noop' }>;
 export class NoopExecutor implements ActionExecutor<NoopSpec> {
   readonly kind = 'noop' as const;
 
-  validate(): void {}
+  parse(): NoopSpec {
+    return { kind: 'noop' };
+  }
 
   execute(): Promise<ExecutionOutcome> {
     return Promise.resolve({});

@@ -1,31 +1,41 @@
 import { Injectable } from '@nestjs/common';
-import type { ExecutorSpec } from '../action-type';
+import type { ExecutorInput, ExecutorSpec } from '../action-type';
 import { ActionExecutor, ExecutionError, ExecutionOutcome, ExecutionRequest } from './executor';
 import { signBody } from './signature';
 
 type WebhookSpec = Extract<ExecutorSpec, { kind: 'webhook' }>;
+
+/** How long a tool server has to answer one attempt, unless its type says otherwise. */
+const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** POSTs the action to a tool server, signed, bounded by the type's timeout and the abort. */
 @Injectable()
 export class WebhookExecutor implements ActionExecutor<WebhookSpec> {
   readonly kind = 'webhook' as const;
 
-  validate(spec: WebhookSpec): void {
-    let url: URL;
+  parse(input: ExecutorInput): WebhookSpec {
+    const { url, timeoutMs = DEFAULT_TIMEOUT_MS, secret } = input;
+    let parsed: URL | undefined;
     try {
-      url = new URL(spec.url);
+      parsed = typeof url === 'string' ? new URL(url) : undefined;
     } catch {
+      parsed = undefined;
+    }
+    if (parsed?.protocol !== 'http:' && parsed?.protocol !== 'https:') {
       throw new Error('executor.url must be an absolute http(s) URL');
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new Error('executor.url must be an absolute http(s) URL');
-    }
-    if (!Number.isInteger(spec.timeoutMs) || spec.timeoutMs < 1 || spec.timeoutMs > 300_000) {
+    if (
+      typeof timeoutMs !== 'number' ||
+      !Number.isInteger(timeoutMs) ||
+      timeoutMs < 1 ||
+      timeoutMs > 300_000
+    ) {
       throw new Error('executor.timeoutMs must be a whole number from 1 to 300000');
     }
-    if (typeof spec.secret !== 'string' || spec.secret.length < 16) {
+    if (typeof secret !== 'string' || secret.length < 16) {
       throw new Error('executor.secret must be at least 16 characters');
     }
+    return { kind: 'webhook', url: url as string, timeoutMs, secret };
   }
 
   async execute(spec: WebhookSpec, request: ExecutionRequest): Promise<ExecutionOutcome> {
