@@ -120,6 +120,22 @@ describe('gate and fence scripts (real Redis)', () => {
     });
   });
 
+  it('reads what an ended action released without touching it', async () => {
+    const { id } = await agent();
+    const first = await submit(id);
+    const second = await submit(id);
+    const firstId = first.kind === 'ok' ? first.released[0] : '';
+    expect(second).toEqual({ kind: 'ok', released: [] });
+    await actions.start(id, firstId, 1, 'job-1');
+    const released = await actions.finish(id, firstId, 'succeeded');
+    expect(released).toHaveLength(1);
+    const before = await actions.get(released[0]);
+    expect(await actions.releasedBy(id, firstId)).toEqual(released);
+    // Not ended: nothing released, and it stays as it was.
+    expect(await actions.releasedBy(id, released[0])).toEqual([]);
+    expect(await actions.get(released[0])).toEqual(before);
+  });
+
   it('lets only the job that marked an action running start it again', async () => {
     const { id } = await agent();
     const submitted = await submit(id);

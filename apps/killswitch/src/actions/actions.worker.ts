@@ -218,9 +218,8 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
         if (await this.actions.isReleased(agentId, id)) {
           waiting.push(id);
         } else {
-          // Finished already (or halted): finish() on an ended action only answers what it
-          // released, and changes nothing.
-          next.push(...(await this.actions.finish(agentId, id, 'succeeded')));
+          // Ended already (finished in this chain before the crash, or halted).
+          next.push(...(await this.actions.releasedBy(agentId, id)));
         }
       }
       frontier = next;
