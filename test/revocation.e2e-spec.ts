@@ -429,6 +429,25 @@ describe('the revocation engine', () => {
     }
   });
 
+  it('sends only the newest timeline entries when asked, and how many there are in all', async () => {
+    const { agent } = await agentApi(owner.api);
+    const stop = await responder.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'tail' });
+    const id = stop.body.incidentId as string;
+    const full = await incidentDone(id);
+    expect(full.timeline.length).toBeGreaterThanOrEqual(3);
+    expect(full.timelineTotal).toBe(full.timeline.length);
+    const tail = (await responder.api.get(`/v1/incidents/${id}?timeline=2`)).body;
+    expect(tail.timeline).toEqual(full.timeline.slice(-2));
+    expect(tail.timelineTotal).toBe(full.timeline.length);
+    expect(tail.counts).toEqual(full.counts);
+    expect((await responder.api.get(`/v1/incidents/${id}?timeline=0`)).body.timeline).toEqual([]);
+    for (const bad of ['-1', 'x', '1.5', '10001']) {
+      const reply = await responder.api.get(`/v1/incidents/${id}?timeline=${bad}`);
+      expect(reply.status).toBe(400);
+      expect(JSON.stringify(reply.body.message)).toMatch(/timeline/);
+    }
+  });
+
   it("keeps only known agents on a bulk stop's incident, and says which ids were not found", async () => {
     const { agent } = await agentApi(owner.api);
     const unknown = 'agt_00000000000000ff';

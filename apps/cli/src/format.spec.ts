@@ -51,6 +51,7 @@ describe('CLI formatting', () => {
       counts: { fenced: 1, halted: 0, aborted: 0, rolledBack: 0, needsReview: 0 },
       progress: { done: 0, total: 1 },
       needsReview: [],
+      timelineTotal: steps.length,
       timeline: steps.map((step) => ({
         at: '2026-03-01T12:00:00.000Z',
         actor: 'killswitch',
@@ -85,6 +86,7 @@ describe('CLI formatting', () => {
       needsReview: [
         { agentId: 'agt_1', actionId: 'act_1', type: 'email.send', why: 'not reversible' },
       ],
+      timelineTotal: 30,
       timeline: Array.from({ length: 30 }, (_, i) => ({
         at: `2026-03-01T12:00:${String(i).padStart(2, '0')}.000Z`,
         actor: 'killswitch',
@@ -98,6 +100,10 @@ describe('CLI formatting', () => {
     expect(summary).toContain('Timeline (last 20 of 30):');
     expect(summary).not.toContain('step-9 ');
     expect(summary).toContain('12:00:29.000Z  killswitch  step-29  ok');
+    // The server sent only the newest entries: the count is the whole timeline's.
+    const tail = incidentSummary({ ...incident, timeline: incident.timeline.slice(-20) }, 20);
+    expect(tail).toContain('Timeline (last 20 of 30):');
+    expect(tail).toContain('12:00:29.000Z  killswitch  step-29  ok');
   });
 });
 

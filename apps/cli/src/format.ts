@@ -173,15 +173,17 @@ export function incidentSummary(incident: Incident, tail = TIMELINE_TAIL): strin
     }
   }
   const timeline = incident.timeline ?? [];
+  // The server may have sent only the newest entries; it says how many there are in all.
+  const total = Math.max(incident.timelineTotal ?? 0, timeline.length);
   if (timeline.length > 0) {
     const shown = timeline.slice(-tail);
     const opened = new Date(incident.openedAt);
     const day = Number.isNaN(opened.getTime()) ? '' : opened.toISOString().slice(0, 10);
     lines.push(
       '',
-      shown.length < timeline.length
-        ? `Timeline (last ${shown.length} of ${timeline.length}):`
-        : `Timeline (${timeline.length}):`,
+      shown.length < total
+        ? `Timeline (last ${shown.length} of ${total}):`
+        : `Timeline (${total}):`,
       ...shown.map((entry) => timelineLine(entry, day)),
     );
   }

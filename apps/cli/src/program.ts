@@ -10,6 +10,7 @@ import {
   formatTime,
   incidentSummary,
   incidentsTable,
+  TIMELINE_TAIL,
 } from './format';
 import { confirm } from './prompt';
 import {
@@ -179,6 +180,9 @@ export function buildProgram(io: Io): Command {
     const path = `/v1/incidents/${encodeURIComponent(id)}`;
     let incident: Incident;
     let finished = true;
+    // --json prints the whole incident; the summary shows the timeline's newest entries only.
+    const read = () =>
+      api.getJson<Incident>(options.json ? path : `${path}?timeline=${TIMELINE_TAIL}`);
     if (options.follow) {
       const watched = await followIncident(api, id, {
         progress: io.stderr,
@@ -186,10 +190,10 @@ export function buildProgram(io: Io): Command {
         showProgress: !(options.json || options.md) || io.stderr.isTTY === true,
         timeoutMs: options.wait * 1000,
       });
-      incident = watched.incident;
       finished = watched.finished;
+      incident = options.json ? await read() : watched.incident;
     } else {
-      incident = await api.getJson<Incident>(path);
+      incident = await read();
     }
     if (options.md) {
       const markdown = await api.getText(`${path}?format=md`);

@@ -60,14 +60,20 @@ export interface Incident {
   /** Agents whose follow-up is finished, of those this incident fenced. */
   progress: { done: number; total: number };
   needsReview: ReviewItem[];
+  /** Oldest first: all of it, or the last entries when the reader asked for fewer. */
   timeline: TimelineEntry[];
+  /** How many entries the whole timeline holds. */
+  timelineTotal: number;
   doneAt?: string;
   resolvedAt?: string;
   resolvedBy?: Actor;
   note?: string;
 }
 
-export type IncidentSummary = Omit<Incident, 'timeline' | 'needsReview' | 'agentIds'>;
+export type IncidentSummary = Omit<
+  Incident,
+  'timeline' | 'timelineTotal' | 'needsReview' | 'agentIds'
+>;
 
 export const INCIDENT_ID = /^inc_[0-9a-f]{16}$/;
 

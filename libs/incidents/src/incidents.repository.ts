@@ -289,12 +289,20 @@ export class IncidentsRepository {
     return toSummary(fields);
   }
 
-  async get(incidentId: string): Promise<Incident | undefined> {
+  /**
+   * The whole incident; with `lastEntries`, only that many of the newest timeline entries (a
+   * live view polling an incident of thousands of agents needs the latest ones only).
+   */
+  async get(incidentId: string, lastEntries?: number): Promise<Incident | undefined> {
     const k = this.keys;
-    const [summary, agentIds, timeline, review] = await Promise.all([
+    const timelineKey = k.incidentTimeline(incidentId);
+    const [summary, agentIds, timeline, timelineTotal, review] = await Promise.all([
       this.summary(incidentId),
       this.agentIds(incidentId),
-      this.redis.client.lrange(k.incidentTimeline(incidentId), 0, -1),
+      lastEntries === 0
+        ? []
+        : this.redis.client.lrange(timelineKey, lastEntries === undefined ? 0 : -lastEntries, -1),
+      this.redis.client.llen(timelineKey),
       this.redis.client.lrange(k.incidentReview(incidentId), 0, -1),
     ]);
     if (!summary) {
@@ -308,10 +316,10 @@ export class IncidentsRepository {
         const entry = JSON.parse(line) as StoredEntry;
         return { ...entry, at: isoMs(entry.at) };
       }),
+      timelineTotal,
     };
   }
 
-  /** Incident ids, newest first, before the opening time `before` (exclusive). */
   /**
    * Incidents newest first, after `before` (exclusive): the cursor is the last one's opening
    * time and id, so incidents opened in the same millisecond are neither skipped nor repeated

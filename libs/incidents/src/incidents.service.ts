@@ -10,9 +10,12 @@ import { renderIncidentMarkdown } from './incident.markdown';
 export class IncidentsService {
   constructor(private readonly incidents: IncidentsRepository) {}
 
-  /** Responders and admins read every incident; others those that involve their agents. */
-  async get(principal: UserPrincipal, incidentId: string): Promise<Incident> {
-    const incident = await this.incidents.get(incidentId);
+  /**
+   * Responders and admins read every incident; others those that involve their agents.
+   * `lastEntries` keeps only the newest timeline entries.
+   */
+  async get(principal: UserPrincipal, incidentId: string, lastEntries?: number): Promise<Incident> {
+    const incident = await this.incidents.get(incidentId, lastEntries);
     if (!incident) {
       throw notFound(`Incident ${incidentId}`);
     }

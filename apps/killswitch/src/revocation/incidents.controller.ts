@@ -31,7 +31,10 @@ export class IncidentsController {
   @Get(':id')
   @MinRole('viewer')
   @ApiProduces('application/json', 'text/markdown')
-  @ApiOperation({ summary: 'One incident with counts and timeline; ?format=md for a report' })
+  @ApiOperation({
+    summary:
+      'One incident with counts and timeline; ?timeline=N for its newest N entries; ?format=md for a report',
+  })
   async get(
     @CurrentPrincipal() principal: UserPrincipal,
     @Param() params: IncidentIdParams,
@@ -42,7 +45,7 @@ export class IncidentsController {
       void reply.header('content-type', 'text/markdown; charset=utf-8');
       return this.incidents.markdown(principal, params.id);
     }
-    return this.incidents.get(principal, params.id);
+    return this.incidents.get(principal, params.id, query.timeline);
   }
 
   @Post(':id/resolve')

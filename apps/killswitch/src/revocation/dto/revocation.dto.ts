@@ -1,13 +1,17 @@
 import { PageLimit } from '../../common/page-limit.decorator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import {
   Allow,
   IsBoolean,
   IsIn,
+  IsInt,
   IsOptional,
   IsString,
   Length,
   Matches,
+  Max,
+  Min,
   Validate,
   ValidatorConstraint,
   ValidatorConstraintInterface,
@@ -85,6 +89,19 @@ export class IncidentQuery {
   @IsOptional()
   @IsIn(['md', 'json'], { message: 'format must be md or json' })
   format?: 'md' | 'json';
+
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: 10_000,
+    description:
+      'Only the newest N timeline entries (JSON only; `timelineTotal` says how many there are)',
+  })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => Number(value))
+  @IsInt({ message: 'timeline must be a whole number' })
+  @Min(0, { message: 'timeline must be from 0 to 10000' })
+  @Max(10_000, { message: 'timeline must be from 0 to 10000' })
+  timeline?: number;
 }
 
 export class ListIncidentsQuery {
