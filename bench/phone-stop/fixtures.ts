@@ -219,6 +219,34 @@ async function within<T>(promise: Promise<T>, timeoutMs: number): Promise<T | un
 }
 
 /**
+ * The floor of a stop on `phone`'s socket: `stop` for `agent` without a requestId. The relay
+ * handles it as every stop until the first write: the socket.io round trip, the device's
+ * authentication (one Lua script of two HMGETs), then the requestId check, which answers
+ * `bad_request` before the stop claims its requestId (the first write). The relay has no other
+ * acknowledged event on `/devices`. Nothing is revoked: the agent's real stop follows.
+ *
+ * @returns milliseconds from the emit to the ack.
+ * @throws when the ack is anything but that `bad_request`, or takes over `ackTimeoutMs`.
+ */
+export async function baselineStop(
+  phone: Phone,
+  agent: ListeningAgent,
+  ackTimeoutMs = 5000,
+): Promise<number> {
+  const started = performance.now();
+  const ack = (await phone.socket
+    .timeout(ackTimeoutMs)
+    .emitWithAck('stop', { agentId: agent.agentId })) as StopAck;
+  const acked = performance.now();
+  if (ack.ok || ack.code !== 'bad_request') {
+    throw new Error(
+      `baseline stop (no requestId) of ${agent.agentId} answered ${JSON.stringify(ack)}`,
+    );
+  }
+  return acked - started;
+}
+
+/**
  * Taps STOP for `agent` on `phone`, as the phone page does (`emitWithAck('stop')` with a
  * fresh requestId), and waits for the ack, then for the agent's `lease.revoked` push (at most
  * `pushTimeoutMs`; a push that does not come is reported, not thrown, so that a run counts

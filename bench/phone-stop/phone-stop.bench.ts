@@ -22,6 +22,7 @@ import {
   type Distribution,
 } from '../lib';
 import {
+  baselineStop,
   listeningAgents,
   pairPhones,
   SocketPool,
@@ -37,6 +38,14 @@ const TARGET_P99_MS = 20;
 /** How long a stop waits for its push before counting it lost: far beyond any target. */
 const PUSH_TIMEOUT_MS = 2000;
 
+/** CPU (ms) of each party: relay, killswitch, the whole Redis server, this process. */
+interface Cpu {
+  relay?: number;
+  killswitch?: number;
+  redis?: number;
+  harness: number;
+}
+
 /** One measured round: fresh agents, the same phones. */
 interface Round {
   label: string;
@@ -44,9 +53,19 @@ interface Round {
   /** Over the pushes that came; `lost` counts those that did not. */
   push: Distribution;
   lost: StopTiming[];
-  /** CPU per stop (ms): relay, killswitch, the whole Redis server, this process. */
-  cpu: { relay?: number; killswitch?: number; redis?: number; harness: number };
+  /** The baseline's acks, one sent just before each measured stop on the same socket. */
+  baseline: Distribution;
+  /** CPU per stop, the interleaved baselines' share taken out (see `baselineCpu`). */
+  cpu: Cpu;
+  /** CPU per baseline request, from as many baselines sent alone before the warm-up. */
+  baselineCpu: Cpu;
   seconds: number;
+}
+
+/** A measured stop and the baseline sent just before it. */
+interface Sample {
+  baseline: number;
+  stop: StopTiming;
 }
 
 const header = [
@@ -69,6 +88,13 @@ const header = [
 
 const cpuMs = (value: number | undefined) => (value === undefined ? 'n/a' : fineMs(value));
 
+const cpuCells = (cpu: Cpu) => [
+  cpuMs(cpu.relay),
+  cpuMs(cpu.killswitch),
+  cpuMs(cpu.redis),
+  cpuMs(cpu.harness),
+];
+
 function row(label: string, r: Round): string[] {
   return [
     label,
@@ -82,12 +108,29 @@ function row(label: string, r: Round): string[] {
     fineMs(r.push.p99),
     fineMs(r.push.max),
     count(r.lost.length),
-    cpuMs(r.cpu.relay),
-    cpuMs(r.cpu.killswitch),
-    cpuMs(r.cpu.redis),
-    cpuMs(r.cpu.harness),
+    ...cpuCells(r.cpu),
   ];
 }
+
+/** The round's baseline, in the ack columns (it is a `stop` emit's ack too); no push. */
+function baselineRow(label: string, r: Round): string[] {
+  return [
+    `${label}: baseline`,
+    count(r.baseline.count),
+    fineMs(r.baseline.p50),
+    fineMs(r.baseline.p90),
+    fineMs(r.baseline.p99),
+    fineMs(r.baseline.max),
+    '',
+    '',
+    '',
+    '',
+    '',
+    ...cpuCells(r.baselineCpu),
+  ];
+}
+
+const ratio = (value: number, baseline: number) => `${(value / baseline).toFixed(1)}x`;
 
 /** A round's worse p99 of the two: what the target is about. */
 const worstP99 = (r: Round) => Math.max(r.ack.p99, r.push.p99);
@@ -114,8 +157,21 @@ async function cpuNow(relay: ChildApp, killswitch: ChildApp, redisUrl: string) {
   };
 }
 
+type CpuSeconds = Awaited<ReturnType<typeof cpuNow>>;
+
 const perStop = (after: number | undefined, before: number | undefined, stops: number) =>
   after === undefined || before === undefined ? undefined : ((after - before) * 1000) / stops;
+
+/** CPU per request (ms) of each party between two readings. */
+const cpuPer = (before: CpuSeconds, after: CpuSeconds, requests: number): Cpu => ({
+  relay: perStop(after.relay, before.relay, requests),
+  killswitch: perStop(after.killswitch, before.killswitch, requests),
+  redis: perStop(after.redis, before.redis, requests),
+  harness: ((after.harness - before.harness) * 1000) / requests,
+});
+
+const minus = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined ? undefined : a - b;
 
 async function run(ctx: BenchContext): Promise<void> {
   const { redisUrl, settings, signal, options } = ctx;
@@ -172,15 +228,30 @@ async function run(ctx: BenchContext): Promise<void> {
     return own[turn % own.length];
   };
 
-  const stopAll = async (agents: ListeningAgent[]): Promise<StopTiming[]> =>
+  // Each stop is preceded by its baseline on the same phone socket, so that both see the
+  // same moment of this shared machine.
+  const stopAll = async (agents: ListeningAgent[]): Promise<Sample[]> =>
     inParallel(agents.length, concurrency, async (i) => {
       signal.throwIfAborted();
-      const timing = await stopAgent(phoneFor(agents[i]), agents[i], 5000, PUSH_TIMEOUT_MS);
+      const phone = phoneFor(agents[i]);
+      const baseline = await baselineStop(phone, agents[i]);
+      const stop = await stopAgent(phone, agents[i], 5000, PUSH_TIMEOUT_MS);
       if (pauseMs > 0) {
         await sleep(pauseMs, undefined, { signal });
       }
-      return timing;
+      return { baseline, stop };
     });
+  // The baselines alone, as many as in a round, for their CPU (their latencies are not kept).
+  // Sent before the warm-up, when no stop's follow-up can still be running.
+  const baselinesAlone = async (agents: ListeningAgent[]): Promise<void> => {
+    await inParallel(agents.length, concurrency, async (i) => {
+      signal.throwIfAborted();
+      await baselineStop(phoneFor(agents[i]), agents[i]);
+      if (pauseMs > 0) {
+        await sleep(pauseMs, undefined, { signal });
+      }
+    });
+  };
 
   const results: Round[] = [];
   const profiles: { name: string; file: string }[] = [];
@@ -192,44 +263,57 @@ async function run(ctx: BenchContext): Promise<void> {
     const agents = await listeningAgents(pool, killswitch.url, owners, agentsPerOwner, signal);
     const warmup = agents.slice(0, warmupStops);
     const measured = agents.slice(warmupStops, warmupStops + targets);
+    const beforeAlone = await cpuNow(relay, killswitch.app, redisUrl);
+    await baselinesAlone(measured);
+    const baselineCpu = cpuPer(
+      beforeAlone,
+      await cpuNow(relay, killswitch.app, redisUrl),
+      measured.length,
+    );
     await stopAll(warmup);
 
     const before = await cpuNow(relay, killswitch.app, redisUrl);
     const started = performance.now();
-    let timings: StopTiming[];
+    let samples: Sample[];
     if (settings.cpuProfileDir && round === rounds) {
       // Profiling slows the servers down: only in the last round, both servers at once.
       const outer = await profileDuring(relay, () =>
         profileDuring(killswitch.app, () => stopAll(measured)),
       );
-      timings = outer.result.result;
+      samples = outer.result.result;
       profiles.push({ name: 'mobile-relay', file: outer.file });
       profiles.push({ name: 'killswitch', file: outer.result.file });
     } else {
-      timings = await stopAll(measured);
+      samples = await stopAll(measured);
     }
     const seconds = (performance.now() - started) / 1000;
     const after = await cpuNow(relay, killswitch.app, redisUrl);
+    const timings = samples.map((s) => s.stop);
     const stops = timings.length;
+    // The window held one baseline per stop: take out what as many baselines cost alone.
+    const both = cpuPer(before, after, stops);
     const result: Round = {
       label: `round ${round}`,
       ack: distribution(timings.map((t) => t.ack)),
       push: distribution(timings.flatMap((t) => (t.push === undefined ? [] : [t.push]))),
       lost: timings.filter((t) => t.push === undefined),
+      baseline: distribution(samples.map((s) => s.baseline)),
       cpu: {
-        relay: perStop(after.relay, before.relay, stops),
-        killswitch: perStop(after.killswitch, before.killswitch, stops),
-        redis: perStop(after.redis, before.redis, stops),
-        harness: ((after.harness - before.harness) * 1000) / stops,
+        relay: minus(both.relay, baselineCpu.relay),
+        killswitch: minus(both.killswitch, baselineCpu.killswitch),
+        redis: minus(both.redis, baselineCpu.redis),
+        harness: both.harness - baselineCpu.harness,
       },
+      baselineCpu,
       seconds,
     };
     results.push(result);
     ctx.log(
       `  ack p50 ${fineMs(result.ack.p50)} p99 ${fineMs(result.ack.p99)}, ` +
         `push p50 ${fineMs(result.push.p50)} p99 ${fineMs(result.push.p99)}, ` +
-        `${result.lost.length} pushes lost ` +
-        `(${stops} stops in ${seconds.toFixed(1)} s)`,
+        `${result.lost.length} pushes lost, baseline p50 ${fineMs(result.baseline.p50)} ` +
+        `p99 ${fineMs(result.baseline.p99)} (${stops} stops and their baselines in ` +
+        `${seconds.toFixed(1)} s)`,
     );
     for (const agent of agents) {
       pool.close(agent.socket);
@@ -243,6 +327,9 @@ async function run(ctx: BenchContext): Promise<void> {
     `ack p99 ${fineMs(r.ack.p99)}, push p99 ${fineMs(r.push.p99)}` +
     (r.lost.length > 0 ? `, ${r.lost.length} pushes lost` : '') +
     `: ${worstP99(r) < TARGET_P99_MS && r.lost.length === 0 ? 'met' : 'NOT met'}`;
+  const versusBaseline = (r: Round) =>
+    `ack p50 ${ratio(r.ack.p50, r.baseline.p50)} and p99 ${ratio(r.ack.p99, r.baseline.p99)} ` +
+    `(baseline p50 ${fineMs(r.baseline.p50)}, p99 ${fineMs(r.baseline.p99)})`;
   const profiled = settings.cpuProfileDir ? ' (CPU profilers on in the last round)' : '';
   ctx.print(
     [
@@ -257,17 +344,25 @@ async function run(ctx: BenchContext): Promise<void> {
         `${load1()} after`,
       '',
       formatTable(header, [
-        ...results.map((r) => row(r.label, r)),
+        ...results.flatMap((r) => [row(r.label, r), baselineRow(r.label, r)]),
         row(`best (${best.label})`, best),
+        baselineRow(`best (${best.label})`, best),
         row(`median (${median.label})`, median),
+        baselineRow(`median (${median.label})`, median),
       ]),
       'ack: from emit("stop") on a device socket to its acknowledgement; push: from that emit ' +
         "to the agent socket's lease.revoked; lost: acknowledged stops whose lease.revoked " +
-        `never came (waited ${PUSH_TIMEOUT_MS / 1000} s). CPU/stop: CPU time per measured stop of each ` +
-        'server, of the whole Redis server (shared with anything else using it) and of this ' +
-        'process (all the socket.io clients)',
+        `never came (waited ${PUSH_TIMEOUT_MS / 1000} s). baseline: the same emit("stop") on the ` +
+        'same socket just before each stop, without a requestId: the round trip and the ' +
+        "device's authentication (one Redis read) that every stop starts with, answered " +
+        'bad_request before any write. CPU/stop: CPU time per measured stop of each server, of ' +
+        'the whole Redis server (shared with anything else using it) and of this process (all ' +
+        'the socket.io clients), less that of as many baselines sent alone before the ' +
+        "round's warm-up (the baseline rows' CPU, per request)",
       '',
       `target p99 < ${TARGET_P99_MS} ms: best run ${verdict(best)}; median run ${verdict(median)}`,
+      `stop ack / same-run baseline: best run ${versusBaseline(best)}; median run ` +
+        `${versusBaseline(median)}`,
     ].join('\n'),
   );
   for (const { name, file } of profiles) {
@@ -306,6 +401,6 @@ export const benchmark: Benchmark = {
   estimateSeconds: (_s, o) =>
     30 +
     o.devices * 0.03 +
-    o.rounds * (o['warmup-stops'] + o.agents) * (0.05 + 0.03 + o['pause-ms'] / 1000),
+    o.rounds * (o['warmup-stops'] + o.agents) * (0.05 + 0.03 + 0.02 + o['pause-ms'] / 1000),
   run,
 };
