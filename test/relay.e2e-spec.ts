@@ -245,6 +245,40 @@ describe('the mobile relay', () => {
     expect((await once<Error>(again, 'connect_error')).message).toMatch(/device invalid/);
   });
 
+  it("lets an admin list and revoke all of a user's devices at once, disconnecting them", async () => {
+    const user = await createUser(ks, 'responder');
+    const [first, second] = [await phone(user), await phone(user)];
+    const mine = await phone(otherOwner);
+    const listed = await ks.admin.get(`/v1/users/${user.id}/devices`);
+    expect(listed.body.items.map((d: { id: string }) => d.id).sort()).toEqual(
+      [first.deviceId, second.deviceId].sort(),
+    );
+    // Only admins: a responder may not cut off another user's phones.
+    expect((await user.api.delete(`/v1/users/${otherOwner.id}/devices`)).status).toBe(403);
+    expect((await user.api.get(`/v1/users/${otherOwner.id}/devices`)).status).toBe(403);
+
+    const disconnected = [first, second].map(({ socket }) => once<string>(socket, 'disconnect'));
+    const revoked = await ks.admin.delete(`/v1/users/${user.id}/devices`);
+    expect(revoked.status).toBe(200);
+    expect(revoked.body.userId).toBe(user.id);
+    expect([...revoked.body.revokedDevices].sort()).toEqual(
+      [first.deviceId, second.deviceId].sort(),
+    );
+    expect(await Promise.all(disconnected)).toEqual([
+      'io server disconnect',
+      'io server disconnect',
+    ]);
+    expect(
+      (await new Api(relay.url, first.deviceToken).post('/v1/stop', { mine: true, requestId: 'x' }))
+        .status,
+    ).toBe(401);
+    expect((await ks.admin.get(`/v1/users/${user.id}/devices`)).body.items).toEqual([]);
+    // Another user's phone is untouched.
+    expect(mine.socket.connected).toBe(true);
+    expect((await ks.admin.delete(`/v1/users/${user.id}/devices`)).body.revokedDevices).toEqual([]);
+    expect((await ks.admin.delete('/v1/users/usr_0000000000000000/devices')).status).toBe(404);
+  });
+
   it('shows a pairing code as a link to the phone page', async () => {
     const code = await owner.api.post('/v1/devices/pairing-codes');
     expect(code.body).toEqual({

@@ -8,7 +8,7 @@ import { LeasesModule } from '@app/leases';
 import { RealtimeModule } from '@app/realtime';
 import { ActionsHttpModule } from './actions/actions.module';
 import { AgentsHttpModule } from './agents/agents.module';
-import { DevicesController } from './devices/devices.controller';
+import { DevicesController, UserDevicesController } from './devices/devices.controller';
 import { UsersModule } from './users/users.module';
 
 /** The killswitch API and its workers. */
@@ -29,7 +29,7 @@ export class KillswitchModule {
         ActionsHttpModule,
         DevicesModule,
       ],
-      controllers: [DevicesController],
+      controllers: [DevicesController, UserDevicesController],
     };
   }
 }

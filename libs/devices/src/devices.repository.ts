@@ -21,6 +21,7 @@ export class DevicesRepository {
     this.keys = redis.keys;
     defineScript(redis.client, 'ksPairDevice', script('pair-device'));
     defineScript(redis.client, 'ksRevokeDevice', script('revoke-device'));
+    defineScript(redis.client, 'ksRevokeUserDevices', script('revoke-user-devices'));
     defineScript(redis.client, 'ksAuthenticateDevice', script('authenticate-device'));
   }
 
@@ -94,6 +95,16 @@ export class DevicesRepository {
       [deviceId, this.keys.device('')],
     );
     return deleted === 1;
+  }
+
+  /** Deletes every device of a user; answers their ids. */
+  revokeAll(userId: string): Promise<string[]> {
+    return runScript<string[]>(
+      this.redis.client,
+      'ksRevokeUserDevices',
+      [this.keys.userDevices(userId)],
+      [this.keys.device('')],
+    );
   }
 
   /** Counts a failed pairing attempt from an address; answers the count in the window. */

@@ -112,6 +112,24 @@ export class DevicesService {
     return { items: await this.devices.list(principal.userId) };
   }
 
+  /** Any user's devices (for admins). */
+  async listOf(userId: string): Promise<{ items: DeviceRecord[] }> {
+    await this.users.get(userId);
+    return { items: await this.devices.list(userId) };
+  }
+
+  /**
+   * Revokes every device of a user and disconnects them at once, on every relay: with the
+   * user's API keys revoked too, the user can no longer read or stop anything (for admins).
+   */
+  async revokeAllOf(userId: string): Promise<{ userId: string; revokedDevices: string[] }> {
+    await this.users.get(userId);
+    const revokedDevices = await this.devices.revokeAll(userId);
+    revokedDevices.forEach((deviceId) => this.notifier.disconnect(deviceId));
+    this.logger.log({ userId, devices: revokedDevices.length }, `Devices of ${userId} revoked`);
+    return { userId, revokedDevices };
+  }
+
   /** Revokes one of the caller's devices and disconnects it at once, on every relay. */
   async revoke(principal: UserPrincipal, deviceId: string): Promise<{ id: string; revoked: true }> {
     if (!(await this.devices.revoke(principal.userId, deviceId))) {

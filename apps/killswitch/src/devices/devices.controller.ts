@@ -4,6 +4,7 @@ import { Matches } from 'class-validator';
 import { CurrentPrincipal, MinRole } from '@app/auth';
 import type { UserPrincipal } from '@app/auth';
 import { DevicesService } from '@app/devices';
+import { UserIdParams } from '../users/dto/create-user.dto';
 
 class DeviceIdParams {
   @Matches(/^dev_[0-9a-f]{16}$/, { message: 'id must be a device id such as dev_3f9a1c2b4d5e6f70' })
@@ -38,5 +39,30 @@ export class DevicesController {
   @ApiOperation({ summary: 'Revoke one of your devices; it is disconnected at once' })
   revoke(@CurrentPrincipal() principal: UserPrincipal, @Param() params: DeviceIdParams) {
     return this.devices.revoke(principal, params.id);
+  }
+}
+
+/** Another user's devices, for admins: cutting off a user's phones (with their API keys). */
+@ApiTags('devices')
+@ApiBearerAuth()
+@Controller('v1/users')
+export class UserDevicesController {
+  constructor(private readonly devices: DevicesService) {}
+
+  @Get(':id/devices')
+  @MinRole('admin')
+  @ApiOperation({ summary: "A user's paired devices (admins)" })
+  list(@Param() params: UserIdParams) {
+    return this.devices.listOf(params.id);
+  }
+
+  @Delete(':id/devices')
+  @MinRole('admin')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: "Revoke all of a user's paired devices at once (admins); they are disconnected",
+  })
+  revokeAll(@Param() params: UserIdParams) {
+    return this.devices.revokeAllOf(params.id);
   }
 }
