@@ -11,29 +11,28 @@ import {
   type KillSwitchSession,
 } from '../libs/agent-sdk/src';
 import { RedisService } from '@app/redis';
-import { RunningApp, startKillswitch, testConfig } from './support/apps';
+import { RunningApp, SHORT_LEASES, TestDeployment } from './support/apps';
 import { createAgent, createUser, issueLease, revokeAgent, TestUser } from './support/factories';
-import { deletePrefix, freePort, waitFor } from './support/redis';
+import { freePort, waitFor } from './support/redis';
 import { aborted, CountingFetch, HandleTracker, recordRevocations } from './support/sdk';
 
 /** A lease token of the right shape that no server ever issued. */
 const UNKNOWN_TOKEN = `ksl_${'A'.repeat(43)}`;
 
 describe('agent SDK against a real killswitch', () => {
-  const config = testConfig();
+  const deployment = new TestDeployment();
   let ks: RunningApp;
   let owner: TestUser;
   const sessions: KillSwitchSession[] = [];
 
   beforeAll(async () => {
-    ks = await startKillswitch(config);
+    ks = await deployment.killswitch();
     owner = await createUser(ks, 'owner');
   });
 
   afterAll(async () => {
     await Promise.all(sessions.map((session) => session.close()));
-    await ks?.close();
-    await deletePrefix(config.keyPrefix);
+    await deployment.close();
   });
 
   /** Connects and remembers the session, so that afterAll closes it even if the test fails. */
@@ -248,19 +247,16 @@ describe('agent SDK against a real killswitch', () => {
 });
 
 describe('agent SDK when the server goes away', () => {
-  const config = testConfig();
-  let ks: RunningApp | undefined;
+  const deployment = new TestDeployment();
   let session: KillSwitchSession | undefined;
 
   afterAll(async () => {
     await session?.close();
-    await ks?.close();
-    await deletePrefix(config.keyPrefix);
+    await deployment.close();
   });
 
   it('fails closed: aborts with "unreachable" before the lease expires', async () => {
-    const app = await startKillswitch(config);
-    ks = app;
+    const app = await deployment.killswitch();
     const owner = await createUser(app, 'owner');
     const agent = await createAgent(owner.api);
     const lease = await issueLease(owner.api, agent.id, 3);
@@ -269,7 +265,6 @@ describe('agent SDK when the server goes away', () => {
     const revocations = recordRevocations(session);
     await waitFor(() => counting.answered >= 2, 10_000, 'a renewal');
 
-    ks = undefined;
     await app.close();
     const abort = await aborted(session.signal, 10_000, 'the session');
 
@@ -287,23 +282,18 @@ describe('agent SDK when the server goes away', () => {
 });
 
 describe('agent SDK at the end of a lease lifetime', () => {
-  // A 2 s TTL under a 3 s maximum lifetime: the last renewals leave less and less.
-  const config = testConfig({
-    leaseDefaultTtlSeconds: 2,
-    leaseMaxTtlSeconds: 3,
-    leaseMaxLifetimeSeconds: 3,
-  });
+  // The last renewals leave less and less.
+  const deployment = new TestDeployment(SHORT_LEASES);
   let ks: RunningApp;
   let session: KillSwitchSession | undefined;
 
   beforeAll(async () => {
-    ks = await startKillswitch(config);
+    ks = await deployment.killswitch();
   });
 
   afterAll(async () => {
     await session?.close();
-    await ks?.close();
-    await deletePrefix(config.keyPrefix);
+    await deployment.close();
   });
 
   it('keeps its pace and ends with "expired", naming the maximum lifetime', async () => {

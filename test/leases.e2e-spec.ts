@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { Keys } from '@app/redis';
-import { RunningApp, startKillswitch, testConfig } from './support/apps';
+import { RunningApp, SHORT_LEASES, TestDeployment } from './support/apps';
 import {
   Agent,
   createAgent,
@@ -11,27 +11,26 @@ import {
   revokeAgent,
   TestUser,
 } from './support/factories';
-import { deletePrefix, REDIS_URL, waitFor } from './support/redis';
+import { REDIS_URL, waitFor } from './support/redis';
 
 const TOKEN = /^ksl_[A-Za-z0-9_-]{43,}$/;
 
 describe('leases', () => {
-  const config = testConfig({ leaseMaxTtlSeconds: 120 });
-  const keys = new Keys(config.keyPrefix);
+  const deployment = new TestDeployment({ leaseMaxTtlSeconds: 120 });
+  const keys = new Keys(deployment.config.keyPrefix);
   let ks: RunningApp;
   let redis: Redis;
   let owner: TestUser;
 
   beforeAll(async () => {
-    ks = await startKillswitch(config);
+    ks = await deployment.killswitch();
     redis = new Redis(REDIS_URL);
     owner = await createUser(ks, 'owner');
   });
 
   afterAll(async () => {
-    await ks?.close();
     redis?.disconnect();
-    await deletePrefix(config.keyPrefix);
+    await deployment.close();
   });
 
   /** How many lease records an agent has in Redis: "nothing created" as Redis sees it. */
@@ -342,21 +341,14 @@ describe('leases', () => {
 });
 
 describe('leases with a maximum lifetime', () => {
-  const config = testConfig({
-    leaseDefaultTtlSeconds: 2,
-    leaseMaxTtlSeconds: 3,
-    leaseMaxLifetimeSeconds: 3,
-  });
+  const deployment = new TestDeployment(SHORT_LEASES);
   let ks: RunningApp;
 
   beforeAll(async () => {
-    ks = await startKillswitch(config);
+    ks = await deployment.killswitch();
   });
 
-  afterAll(async () => {
-    await ks?.close();
-    await deletePrefix(config.keyPrefix);
-  });
+  afterAll(() => deployment.close());
 
   it('stops extending a heartbeated lease at its maximum lifetime', async () => {
     const owner = await createUser(ks, 'owner');

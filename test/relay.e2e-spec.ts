@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { io, Socket } from 'socket.io-client';
 import { DevicesService } from '@app/devices';
 import { RevocationService } from '@app/revocation';
-import { RunningApp, startKillswitch, startRelay, testConfig } from './support/apps';
+import { RunningApp, TestDeployment } from './support/apps';
 import { createAgent, createUser, issueLease, TestUser } from './support/factories';
 import { Api } from './support/http';
-import { deletePrefix, waitFor } from './support/redis';
+import { waitFor } from './support/redis';
 
 /** A phone: pairs through the relay and keeps a device socket. */
 async function pairPhone(ks: RunningApp, relay: RunningApp, user: TestUser, name = 'Test phone') {
@@ -41,7 +41,7 @@ function once<T>(socket: Socket, event: string, timeoutMs = 5000): Promise<T> {
 }
 
 describe('the mobile relay', () => {
-  const config = testConfig();
+  const deployment = new TestDeployment();
   let ks: RunningApp;
   let relay: RunningApp;
   let owner: TestUser;
@@ -50,8 +50,8 @@ describe('the mobile relay', () => {
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    ks = await startKillswitch(config);
-    relay = await startRelay(config);
+    ks = await deployment.killswitch();
+    relay = await deployment.relay();
     [owner, otherOwner, viewer] = await Promise.all([
       createUser(ks, 'owner'),
       createUser(ks, 'owner'),
@@ -61,9 +61,7 @@ describe('the mobile relay', () => {
 
   afterAll(async () => {
     sockets.forEach((s) => s.disconnect());
-    await relay?.close();
-    await ks?.close();
-    await deletePrefix(config.keyPrefix);
+    await deployment.close();
   });
 
   const phone = async (user: TestUser) => {
@@ -298,26 +296,21 @@ describe('the mobile relay', () => {
 });
 
 describe('two relays and two killswitch instances on one Redis', () => {
-  const config = testConfig();
-  const apps: RunningApp[] = [];
+  const deployment = new TestDeployment();
   const sockets: Socket[] = [];
 
   afterAll(async () => {
     sockets.forEach((s) => s.disconnect());
-    for (const app of apps) {
-      await app.close();
-    }
-    await deletePrefix(config.keyPrefix);
+    await deployment.close();
   });
 
   it('a stop on relay A reaches the agent on killswitch B, and phones on relay B see it', async () => {
     const [ksA, ksB, relayA, relayB] = await Promise.all([
-      startKillswitch(config),
-      startKillswitch(config),
-      startRelay(config),
-      startRelay(config),
+      deployment.killswitch(),
+      deployment.killswitch(),
+      deployment.relay(),
+      deployment.relay(),
     ]);
-    apps.push(relayA, relayB, ksA, ksB);
     const owner = await createUser(ksA, 'owner');
     const agent = await createAgent(owner.api);
     const lease = await issueLease(owner.api, agent.id, 60);
@@ -349,20 +342,16 @@ describe('two relays and two killswitch instances on one Redis', () => {
 });
 
 describe('pairing attempts', () => {
-  const config = testConfig();
+  const deployment = new TestDeployment();
   let ks: RunningApp;
   let relay: RunningApp;
 
   beforeAll(async () => {
-    ks = await startKillswitch(config);
-    relay = await startRelay(config);
+    ks = await deployment.killswitch();
+    relay = await deployment.relay();
   });
 
-  afterAll(async () => {
-    await relay?.close();
-    await ks?.close();
-    await deletePrefix(config.keyPrefix);
-  });
+  afterAll(() => deployment.close());
 
   it('are limited per client even when it claims another address each time', async () => {
     const pair = (code: string, forwardedFor: string) =>

@@ -4,7 +4,7 @@ import { generateSecret } from '@app/auth';
 import { createKillswitchApp } from '../../apps/killswitch/src/bootstrap';
 import { createRelayApp } from '../../apps/mobile-relay/src/bootstrap';
 import { Api } from './http';
-import { REDIS_URL, testPrefix } from './redis';
+import { deletePrefix, REDIS_URL, testPrefix } from './redis';
 
 export interface RunningApp {
   app: NestFastifyApplication;
@@ -14,8 +14,16 @@ export interface RunningApp {
   adminKey: string;
   admin: Api;
   anonymous: Api;
+  /** Closes the app; closing it again does nothing, so a test may close an app early. */
   close(): Promise<void>;
 }
+
+/** Leases that end within seconds: a 2 s TTL under a 3 s maximum lifetime. */
+export const SHORT_LEASES: Partial<AppConfig> = {
+  leaseDefaultTtlSeconds: 2,
+  leaseMaxTtlSeconds: 3,
+  leaseMaxLifetimeSeconds: 3,
+};
 
 /** Options shared by the apps of one test deployment (same Redis, same prefix). */
 export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
@@ -33,6 +41,7 @@ async function listen(app: NestFastifyApplication, config: AppConfig): Promise<R
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = await app.getUrl();
   const adminKey = config.adminKey ?? '';
+  let closed: Promise<void> | undefined;
   return {
     app,
     url,
@@ -40,7 +49,7 @@ async function listen(app: NestFastifyApplication, config: AppConfig): Promise<R
     adminKey,
     admin: new Api(url, adminKey),
     anonymous: new Api(url),
-    close: () => app.close(),
+    close: () => (closed ??= app.close()),
   };
 }
 
@@ -52,4 +61,39 @@ export async function startKillswitch(config: AppConfig = testConfig()): Promise
 /** Starts the mobile relay in this process, on a random port. */
 export async function startRelay(config: AppConfig = testConfig()): Promise<RunningApp> {
   return listen(await createRelayApp(config, { bufferLogs: false, quiet: true }), config);
+}
+
+/**
+ * The apps of one test deployment (one Redis, one key prefix) for a `describe`: `close()`
+ * closes every app it started, newest first, then deletes the deployment's keys.
+ */
+export class TestDeployment {
+  readonly config: AppConfig;
+  private readonly apps: RunningApp[] = [];
+
+  constructor(overrides: Partial<AppConfig> = {}) {
+    this.config = testConfig(overrides);
+  }
+
+  /** Starts one more killswitch instance of this deployment. */
+  async killswitch(): Promise<RunningApp> {
+    return this.started(await startKillswitch(this.config));
+  }
+
+  /** Starts one more relay instance of this deployment. */
+  async relay(): Promise<RunningApp> {
+    return this.started(await startRelay(this.config));
+  }
+
+  async close(): Promise<void> {
+    for (const app of [...this.apps].reverse()) {
+      await app.close();
+    }
+    await deletePrefix(this.config.keyPrefix);
+  }
+
+  private started(app: RunningApp): RunningApp {
+    this.apps.push(app);
+    return app;
+  }
 }
