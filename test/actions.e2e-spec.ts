@@ -1,16 +1,16 @@
-import { RunningApp, startKillswitch, testConfig } from './support/apps';
+import { RunningApp, TestDeployment } from './support/apps';
 import { Api } from './support/http';
-import { deletePrefix, waitFor } from './support/redis';
+import { waitFor } from './support/redis';
 import { json, ToolServer } from './support/tool-server';
 
 describe('the action gate', () => {
-  const config = testConfig({ actionBackoffMs: 50, actionMaxAttempts: 3 });
+  const deployment = new TestDeployment({ actionBackoffMs: 50, actionMaxAttempts: 3 });
   let ks: RunningApp;
   const tools = new ToolServer();
 
   beforeAll(async () => {
     await tools.start();
-    ks = await startKillswitch(config);
+    ks = await deployment.killswitch();
     await registerType('email.unarchive', { reversible: false, path: '/unarchive' });
     await registerType('email.archive', {
       reversible: true,
@@ -20,9 +20,8 @@ describe('the action gate', () => {
   });
 
   afterAll(async () => {
-    await ks?.close();
+    await deployment.close();
     await tools.stop();
-    await deletePrefix(config.keyPrefix);
   });
 
   async function registerType(

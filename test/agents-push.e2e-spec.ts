@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { io, Socket } from 'socket.io-client';
 import { Keys } from '@app/redis';
-import { RunningApp, startKillswitch, testConfig } from './support/apps';
+import { RunningApp, TestDeployment } from './support/apps';
 import { Api } from './support/http';
 import {
   Agent,
@@ -13,7 +13,7 @@ import {
   revokeAgent,
   TestUser,
 } from './support/factories';
-import { deletePrefix, REDIS_URL, waitFor } from './support/redis';
+import { REDIS_URL, waitFor } from './support/redis';
 
 const AGENT_ID = /^agt_[0-9a-f]{16}$/;
 
@@ -38,7 +38,7 @@ async function listAll(api: Api, query = ''): Promise<Agent[]> {
 
 describe('agents and revocation push', () => {
   // Two instances of one deployment: same Redis, same key prefix, different ports.
-  const config = testConfig();
+  const deployment = new TestDeployment();
   let a: RunningApp;
   let b: RunningApp;
   let owner: TestUser;
@@ -48,7 +48,7 @@ describe('agents and revocation push', () => {
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    [a, b] = await Promise.all([startKillswitch(config), startKillswitch(config)]);
+    [a, b] = await Promise.all([deployment.killswitch(), deployment.killswitch()]);
     owner = await createUser(a, 'owner');
     otherOwner = await createUser(a, 'owner');
     viewer = await createUser(a, 'viewer');
@@ -59,9 +59,7 @@ describe('agents and revocation push', () => {
     for (const socket of sockets) {
       socket.close();
     }
-    await a?.close();
-    await b?.close();
-    await deletePrefix(config.keyPrefix);
+    await deployment.close();
   });
 
   /** Counts agents the bootstrap admin sees: "nothing created" as users observe it. */
@@ -275,7 +273,7 @@ describe('agents and revocation push', () => {
       // Being stopped: its incident is still followed up (held so here), so it stays.
       const stop = await revokeAgent(owner.api, agent.id, 'retired');
       const redis = new Redis(REDIS_URL);
-      const incidentKey = new Keys(config.keyPrefix).incident(stop.incidentId);
+      const incidentKey = new Keys(deployment.config.keyPrefix).incident(stop.incidentId);
       try {
         await waitFor(
           async () =>

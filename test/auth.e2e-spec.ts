@@ -1,20 +1,16 @@
 import { ROLES } from '@app/auth';
-import { RunningApp, startKillswitch, testConfig } from './support/apps';
+import { RunningApp, TestDeployment } from './support/apps';
 import { Api } from './support/http';
-import { deletePrefix } from './support/redis';
 
 describe('API keys and roles', () => {
-  const config = testConfig();
+  const deployment = new TestDeployment();
   let ks: RunningApp;
 
   beforeAll(async () => {
-    ks = await startKillswitch(config);
+    ks = await deployment.killswitch();
   });
 
-  afterAll(async () => {
-    await ks?.close();
-    await deletePrefix(config.keyPrefix);
-  });
+  afterAll(() => deployment.close());
 
   const createUser = async (role: string, name = `${role}-user`) => {
     const reply = await ks.admin.post('/v1/users', { name, role });
@@ -142,19 +138,17 @@ describe('API keys and roles', () => {
 
 describe('admin bootstrap', () => {
   it('creates exactly one admin when two instances start at once, and not again later', async () => {
-    const config = testConfig();
-    const [a, b] = await Promise.all([startKillswitch(config), startKillswitch(config)]);
+    const deployment = new TestDeployment();
     try {
+      const [a] = await Promise.all([deployment.killswitch(), deployment.killswitch()]);
       const users = (await a.admin.get('/v1/users')).body.items;
       expect(users.filter((u: { role: string }) => u.role === 'admin')).toHaveLength(1);
       await a.close();
-      const again = await startKillswitch(config);
+      const again = await deployment.killswitch();
       expect((await again.admin.get('/v1/users')).body.items).toHaveLength(1);
       await again.close();
     } finally {
-      await a.close().catch(() => undefined);
-      await b.close();
-      await deletePrefix(config.keyPrefix);
+      await deployment.close();
     }
   });
 });

@@ -3,9 +3,9 @@ import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { generateSecret } from '@app/auth';
-import { RunningApp, startKillswitch, testConfig } from './support/apps';
+import { RunningApp, TestDeployment } from './support/apps';
 import { Api } from './support/http';
-import { deletePrefix, freePort } from './support/redis';
+import { freePort } from './support/redis';
 
 const BIN = join(__dirname, '..', 'bin', 'killswitch');
 
@@ -54,7 +54,7 @@ function cli(
 }
 
 describe('killswitch CLI', () => {
-  const config = testConfig();
+  const deployment = new TestDeployment();
   let ks: RunningApp;
   /** Runs the CLI against the test deployment with a key (the admin's by default). */
   let as: (key: string) => (args: string[]) => Promise<CliResult>;
@@ -75,15 +75,12 @@ describe('killswitch CLI', () => {
   const agentStatus = async (id: string) => (await ks.admin.get(`/v1/agents/${id}`)).body.status;
 
   beforeAll(async () => {
-    ks = await startKillswitch(config);
+    ks = await deployment.killswitch();
     as = (key) => (args) => cli(args, { url: ks.url, key });
     asAdmin = as(ks.adminKey);
   });
 
-  afterAll(async () => {
-    await ks?.close();
-    await deletePrefix(config.keyPrefix);
-  });
+  afterAll(() => deployment.close());
 
   describe('errors', () => {
     it('asks for KILLSWITCH_API_KEY when it is not set (exit 2)', async () => {

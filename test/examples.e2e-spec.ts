@@ -1,13 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createToolServer } from '../examples/tool-server';
-import { RunningApp, startKillswitch, testConfig } from './support/apps';
+import { RunningApp, TestDeployment } from './support/apps';
 import { Api } from './support/http';
-import { deletePrefix, waitFor } from './support/redis';
+import { waitFor } from './support/redis';
 
 describe('examples/tool-server.ts against the real gate', () => {
   // Room for a request large enough to reach the tool server in several chunks.
-  const config = testConfig({ maxBodyBytes: 1024 * 1024 });
+  const deployment = new TestDeployment({ maxBodyBytes: 1024 * 1024 });
   const secret = 'example-secret-0123456789';
   let ks: RunningApp;
   let tool: Server;
@@ -17,13 +17,12 @@ describe('examples/tool-server.ts against the real gate', () => {
     tool = createToolServer(secret);
     await new Promise<void>((resolve) => tool.listen(0, '127.0.0.1', resolve));
     toolUrl = `http://127.0.0.1:${(tool.address() as AddressInfo).port}`;
-    ks = await startKillswitch(config);
+    ks = await deployment.killswitch();
   });
 
   afterAll(async () => {
-    await ks?.close();
+    await deployment.close();
     await new Promise((resolve) => tool.close(resolve));
-    await deletePrefix(config.keyPrefix);
   });
 
   async function submitArchive(typeSecret: string, extra: Record<string, unknown> = {}) {

@@ -1,22 +1,24 @@
-import { RunningApp, startKillswitch, startRelay, testConfig } from './support/apps';
-import { deletePrefix, TestRedisServer, waitFor } from './support/redis';
+import {
+  RunningApp,
+  startKillswitch,
+  startRelay,
+  testConfig,
+  TestDeployment,
+} from './support/apps';
+import { TestRedisServer, waitFor } from './support/redis';
 
 describe('health', () => {
   describe('both apps against the shared Redis', () => {
-    const config = testConfig();
+    const deployment = new TestDeployment();
     let killswitch: RunningApp;
     let relay: RunningApp;
 
     beforeAll(async () => {
-      killswitch = await startKillswitch(config);
-      relay = await startRelay(config);
+      killswitch = await deployment.killswitch();
+      relay = await deployment.relay();
     });
 
-    afterAll(async () => {
-      await killswitch?.close();
-      await relay?.close();
-      await deletePrefix(config.keyPrefix);
-    });
+    afterAll(() => deployment.close());
 
     it.each(['killswitch', 'relay'])('%s answers live and ready with 200', async (which) => {
       const app = which === 'killswitch' ? killswitch : relay;

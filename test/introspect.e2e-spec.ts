@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { RunningApp, startKillswitch, testConfig } from './support/apps';
+import { RunningApp, startKillswitch, testConfig, TestDeployment } from './support/apps';
 import {
   createAgent,
   createUser,
@@ -11,7 +11,7 @@ import {
   revokeAgent,
   TestUser,
 } from './support/factories';
-import { deletePrefix, TestRedisServer, waitFor } from './support/redis';
+import { TestRedisServer, waitFor } from './support/redis';
 
 /** Runs the real OAuth client library (oauth4webapi, ESM-only) in a child process. */
 function oauthIntrospect(
@@ -34,22 +34,19 @@ function oauthIntrospect(
 }
 
 describe('token introspection (RFC 7662)', () => {
-  const config = testConfig();
+  const deployment = new TestDeployment();
   let ks: RunningApp;
   let owner: TestUser;
   let resourceServer: TestUser;
 
   beforeAll(async () => {
-    ks = await startKillswitch(config);
+    ks = await deployment.killswitch();
     owner = await createUser(ks, 'owner');
     // Any role may introspect; a resource server needs no more than a viewer's key.
     resourceServer = await createUser(ks, 'viewer', { name: 'resource-server' });
   });
 
-  afterAll(async () => {
-    await ks?.close();
-    await deletePrefix(config.keyPrefix);
-  });
+  afterAll(() => deployment.close());
 
   it('describes a live lease token', async () => {
     const agent = await createAgent(owner.api, { allowedActions: ['read', 'deploy'] });

@@ -1,5 +1,5 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { RunningApp, startKillswitch, startRelay, testConfig } from './support/apps';
+import { RunningApp, TestDeployment } from './support/apps';
 import {
   chromiumAvailable,
   launchChromium,
@@ -7,7 +7,7 @@ import {
   saveScreenshot,
 } from './support/browser';
 import { Agent, createAgent, createUser, issueLease, TestUser } from './support/factories';
-import { deletePrefix, waitFor } from './support/redis';
+import { waitFor } from './support/redis';
 import { ToolServer } from './support/tool-server';
 import { StopService } from '../apps/mobile-relay/src/stop.service';
 
@@ -15,7 +15,7 @@ import { StopService } from '../apps/mobile-relay/src/stop.service';
 const hasChromium = chromiumAvailable();
 
 (hasChromium ? describe : describe.skip)('the phone page in a real browser', () => {
-  const config = testConfig({ actionAgentConcurrency: 1 });
+  const deployment = new TestDeployment({ actionAgentConcurrency: 1 });
   const tools = new ToolServer();
   let ks: RunningApp;
   let relay: RunningApp;
@@ -28,8 +28,8 @@ const hasChromium = chromiumAvailable();
 
   beforeAll(async () => {
     await tools.start();
-    ks = await startKillswitch(config);
-    relay = await startRelay(config);
+    ks = await deployment.killswitch();
+    relay = await deployment.relay();
     owner = await createUser(ks, 'owner', { name: 'Dana' });
     const registered = await ks.admin.put('/v1/action-types/mail.send', {
       executor: {
@@ -65,10 +65,8 @@ const hasChromium = chromiumAvailable();
   afterAll(async () => {
     await context?.close();
     await browser?.close();
-    await relay?.close();
-    await ks?.close();
+    await deployment.close();
     await tools.stop();
-    await deletePrefix(config.keyPrefix);
   });
 
   it('pairs with a code, stops the agent with two taps and shows the incident', async () => {

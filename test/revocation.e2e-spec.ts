@@ -2,16 +2,16 @@ import { io, type Socket } from 'socket.io-client';
 import { IncidentsRepository } from '@app/incidents';
 import { RedisService } from '@app/redis';
 import { FollowupService, RevocationRepository } from '@app/revocation';
-import { RunningApp, startKillswitch, testConfig } from './support/apps';
+import { RunningApp, TestDeployment } from './support/apps';
 import { createAgent, createUser, issueLease, TestUser } from './support/factories';
 import { Api } from './support/http';
-import { deletePrefix, waitFor } from './support/redis';
+import { waitFor } from './support/redis';
 import { json, ToolServer } from './support/tool-server';
 
 const terminal = ['succeeded', 'failed', 'halted', 'aborted', 'rolled_back', 'rollback_failed'];
 
 describe('the revocation engine', () => {
-  const config = testConfig({ actionBackoffMs: 50 });
+  const deployment = new TestDeployment({ actionBackoffMs: 50 });
   const tools = new ToolServer();
   let ks: RunningApp;
   let owner: TestUser;
@@ -20,7 +20,7 @@ describe('the revocation engine', () => {
 
   beforeAll(async () => {
     await tools.start();
-    ks = await startKillswitch(config);
+    ks = await deployment.killswitch();
     [owner, otherOwner, responder] = await Promise.all([
       createUser(ks, 'owner'),
       createUser(ks, 'owner'),
@@ -49,9 +49,8 @@ describe('the revocation engine', () => {
   });
 
   afterAll(async () => {
-    await ks?.close();
+    await deployment.close();
     await tools.stop();
-    await deletePrefix(config.keyPrefix);
   });
 
   const agentApi = async (api: Api, labels: Record<string, string> = {}) => {
