@@ -1,4 +1,10 @@
 import { RunningApp, TestDeployment } from './support/apps';
+import {
+  agentWithLease,
+  createUser,
+  registerWebhookType,
+  waitForAction,
+} from './support/factories';
 import { Api } from './support/http';
 import { waitFor } from './support/redis';
 import { json, ToolServer } from './support/tool-server';
@@ -11,11 +17,11 @@ describe('the action gate', () => {
   beforeAll(async () => {
     await tools.start();
     ks = await deployment.killswitch();
-    await registerType('email.unarchive', { reversible: false, path: '/unarchive' });
-    await registerType('email.archive', {
+    await registerWebhookType(ks.admin, tools, 'email.unarchive', { path: '/unarchive' });
+    await registerWebhookType(ks.admin, tools, 'email.archive', {
+      path: '/archive',
       reversible: true,
       compensation: 'email.unarchive',
-      path: '/archive',
     });
   });
 
@@ -24,46 +30,10 @@ describe('the action gate', () => {
     await tools.stop();
   });
 
-  async function registerType(
-    type: string,
-    options: { reversible: boolean; compensation?: string; path: string; timeoutMs?: number },
-  ) {
-    const reply = await ks.admin.put(`/v1/action-types/${type}`, {
-      executor: {
-        kind: 'webhook',
-        url: `${tools.url}${options.path}`,
-        timeoutMs: options.timeoutMs ?? 5000,
-        secret: tools.secret,
-      },
-      reversible: options.reversible,
-      ...(options.compensation ? { compensation: options.compensation } : {}),
-    });
-    expect(reply.status).toBe(200);
-    return reply.body;
-  }
-
-  async function agentWithLease(allowedActions: string[], extra: Record<string, unknown> = {}) {
-    const agent = await ks.admin.post('/v1/agents', { name: 'worker', allowedActions, ...extra });
-    expect(agent.status).toBe(201);
-    const lease = await ks.admin.post(`/v1/agents/${agent.body.id}/leases`, { ttlSeconds: 120 });
-    expect(lease.status).toBe(201);
-    return { id: agent.body.id as string, lease: new Api(ks.url, lease.body.token as string) };
-  }
-
-  const finished = (status: string) =>
-    ['succeeded', 'failed', 'halted', 'aborted'].includes(status);
-
-  async function waitForAction(api: Api, id: string, what = finished) {
-    let last: any;
-    await waitFor(
-      async () => {
-        last = (await api.get(`/v1/actions/${id}`)).body;
-        return what(last.status);
-      },
-      15_000,
-      `action ${id} to finish`,
-    );
-    return last;
+  /** An agent that may perform `allowedActions`; `lease` carries a token that outlasts any test. */
+  async function worker(allowedActions: string[]) {
+    const { agent, asAgent } = await agentWithLease(ks.admin, { allowedActions, ttlSeconds: 120 });
+    return { id: agent.id, lease: asAgent };
   }
 
   it('runs a submitted action through a signed webhook and stores its undo', async () => {
@@ -73,7 +43,7 @@ describe('the action gate', () => {
         undo: { messageId: request.body.params.messageId },
       }),
     );
-    const { id: agentId, lease } = await agentWithLease(['email.archive']);
+    const { id: agentId, lease } = await worker(['email.archive']);
     const submitted = await lease.post('/v1/actions', {
       type: 'email.archive',
       params: { messageId: 'm-1' },
@@ -124,8 +94,8 @@ describe('the action gate', () => {
       inFlight--;
       json(response, 200, {});
     });
-    await registerType('test.ordered', { reversible: false, path: '/ordered' });
-    const { lease } = await agentWithLease(['test.ordered']);
+    await registerWebhookType(ks.admin, tools, 'test.ordered', { path: '/ordered' });
+    const { lease } = await worker(['test.ordered']);
     const ids: string[] = [];
     for (let n = 0; n < 10; n++) {
       ids.push((await lease.post('/v1/actions', { type: 'test.ordered', params: { n } })).body.id);
@@ -142,8 +112,8 @@ describe('the action gate', () => {
       await slowGate;
       json(response, 200, {});
     });
-    await registerType('test.slow', { reversible: false, path: '/slow', timeoutMs: 20_000 });
-    const { id: agentId, lease } = await agentWithLease(['test.slow']);
+    await registerWebhookType(ks.admin, tools, 'test.slow', { path: '/slow', timeoutMs: 20_000 });
+    const { id: agentId, lease } = await worker(['test.slow']);
     const first = (await lease.post('/v1/actions', { type: 'test.slow', params: { n: 0 } })).body
       .id;
     const queued: string[] = [];
@@ -165,11 +135,11 @@ describe('the action gate', () => {
   });
 
   it('never starts an action after the revoke call returned (submit/revoke races)', async () => {
-    await registerType('test.race', { reversible: false, path: '/race' });
+    await registerWebhookType(ks.admin, tools, 'test.race', { path: '/race' });
     const rounds = 200;
     const checks: { agentId: string; actionId?: string }[] = [];
     for (let round = 0; round < rounds; round++) {
-      const { id: agentId, lease } = await agentWithLease(['test.race']);
+      const { id: agentId, lease } = await worker(['test.race']);
       const [submitted, revoked] = await Promise.all([
         lease.post('/v1/actions', { type: 'test.race', params: { round } }),
         ks.admin.post(`/v1/agents/${agentId}/revoke`, { reason: 'race' }),
@@ -205,8 +175,8 @@ describe('the action gate', () => {
   });
 
   it('returns the first action for a retried idempotency key and runs it once', async () => {
-    await registerType('test.idem', { reversible: false, path: '/idem' });
-    const { lease } = await agentWithLease(['test.idem']);
+    await registerWebhookType(ks.admin, tools, 'test.idem', { path: '/idem' });
+    const { lease } = await worker(['test.idem']);
     const body = { type: 'test.idem', params: { x: 1 }, idempotencyKey: 'key-1' };
     const [a, b] = await Promise.all([
       lease.post('/v1/actions', body),
@@ -228,8 +198,8 @@ describe('the action gate', () => {
         json(response, 200, { result: { calls } });
       }
     });
-    await registerType('test.flaky', { reversible: false, path: '/flaky' });
-    const { lease } = await agentWithLease(['test.flaky']);
+    await registerWebhookType(ks.admin, tools, 'test.flaky', { path: '/flaky' });
+    const { lease } = await worker(['test.flaky']);
     const id = (await lease.post('/v1/actions', { type: 'test.flaky', params: {} })).body.id;
     const action = await waitForAction(ks.admin, id);
     expect(action).toMatchObject({ status: 'succeeded', attempts: 3, result: { calls: 3 } });
@@ -256,8 +226,8 @@ describe('the action gate', () => {
         json(response, 200, { result: { n } });
       }
     });
-    await registerType('test.behind', { reversible: false, path: '/behind' });
-    const { lease } = await agentWithLease(['test.behind']);
+    await registerWebhookType(ks.admin, tools, 'test.behind', { path: '/behind' });
+    const { lease } = await worker(['test.behind']);
     const ids: string[] = [];
     for (let n = 0; n < 3; n++) {
       ids.push((await lease.post('/v1/actions', { type: 'test.behind', params: { n } })).body.id);
@@ -281,8 +251,8 @@ describe('the action gate', () => {
 
   it('fails an action whose tool server times out on every attempt', async () => {
     tools.on('/hang', () => undefined);
-    await registerType('test.hang', { reversible: false, path: '/hang', timeoutMs: 100 });
-    const { lease } = await agentWithLease(['test.hang']);
+    await registerWebhookType(ks.admin, tools, 'test.hang', { path: '/hang', timeoutMs: 100 });
+    const { lease } = await worker(['test.hang']);
     const id = (await lease.post('/v1/actions', { type: 'test.hang', params: {} })).body.id;
     const action = await waitForAction(ks.admin, id);
     expect(action.status).toBe('failed');
@@ -295,7 +265,7 @@ describe('the action gate', () => {
     let lease: Api;
 
     beforeAll(async () => {
-      ({ id: agentId, lease } = await agentWithLease(['email.archive']));
+      ({ id: agentId, lease } = await worker(['email.archive']));
     });
 
     const ledgerLength = async () =>
@@ -324,7 +294,7 @@ describe('the action gate', () => {
     });
 
     it('a revoked lease', async () => {
-      const other = await agentWithLease(['email.archive']);
+      const other = await worker(['email.archive']);
       await ks.admin.post(`/v1/agents/${other.id}/revoke`, { reason: 'test' });
       const reply = await other.lease.post('/v1/actions', { type: 'email.archive' });
       expect(reply.status).toBe(401);
@@ -332,7 +302,7 @@ describe('the action gate', () => {
     });
 
     it("another agent's actions", async () => {
-      const other = await agentWithLease(['email.archive']);
+      const other = await worker(['email.archive']);
       expect((await other.lease.get(`/v1/agents/${agentId}/actions`)).status).toBe(403);
     });
   });
@@ -397,8 +367,8 @@ describe('the action gate', () => {
     });
 
     it('lets only admins change it', async () => {
-      const owner = await ks.admin.post('/v1/users', { name: 'o', role: 'responder' });
-      const reply = await new Api(ks.url, owner.body.apiKey).put('/v1/action-types/x.y', {
+      const responder = await createUser(ks, 'responder');
+      const reply = await responder.api.put('/v1/action-types/x.y', {
         executor: { kind: 'noop' },
         reversible: false,
       });

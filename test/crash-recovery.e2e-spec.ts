@@ -1,5 +1,10 @@
 import { generateSecret } from '@app/auth';
-import { Api } from './support/http';
+import {
+  agentWithLease,
+  registerWebhookType,
+  waitForAction,
+  waitForIncident,
+} from './support/factories';
 import { KillswitchProcess } from './support/process';
 import { deletePrefix, freePort, REDIS_URL, testPrefix, waitFor } from './support/redis';
 import { json, ToolServer } from './support/tool-server';
@@ -30,21 +35,16 @@ describe('a killswitch process killed in the middle of rollbacks', () => {
   });
 
   it('runs every compensation exactly once after a restart', async () => {
-    const type = (path: string, extra: Record<string, unknown> = {}) => ({
-      executor: {
-        kind: 'webhook',
-        url: `${tools.url}${path}`,
-        secret: tools.secret,
-        timeoutMs: 10_000,
-      },
-      reversible: false,
-      ...extra,
+    await registerWebhookType(ks.admin, tools, 'doc.restore', {
+      path: '/restore',
+      timeoutMs: 10_000,
     });
-    expect((await ks.admin.put('/v1/action-types/doc.restore', type('/restore'))).status).toBe(200);
-    await ks.admin.put(
-      '/v1/action-types/doc.delete',
-      type('/delete', { reversible: true, compensation: 'doc.restore' }),
-    );
+    await registerWebhookType(ks.admin, tools, 'doc.delete', {
+      path: '/delete',
+      reversible: true,
+      compensation: 'doc.restore',
+      timeoutMs: 10_000,
+    });
     tools.on('/delete', (request, response) =>
       json(response, 200, { undo: { doc: request.body.params.doc } }),
     );
@@ -54,22 +54,15 @@ describe('a killswitch process killed in the middle of rollbacks', () => {
       setTimeout(() => json(response, 200, {}), 1000);
     });
 
-    const agent = (
-      await ks.admin.post('/v1/agents', { name: 'cleaner', allowedActions: ['doc.delete'] })
-    ).body;
-    const lease = new Api(
-      ks.url,
-      (await ks.admin.post(`/v1/agents/${agent.id}/leases`, {})).body.token,
-    );
+    const { agent, asAgent: lease } = await agentWithLease(ks.admin, {
+      name: 'cleaner',
+      allowedActions: ['doc.delete'],
+    });
     const ids: string[] = [];
     for (let doc = 1; doc <= 5; doc++) {
       ids.push((await lease.post('/v1/actions', { type: 'doc.delete', params: { doc } })).body.id);
     }
-    await waitFor(
-      async () => (await ks.admin.get(`/v1/actions/${ids[4]}`)).body.status === 'succeeded',
-      10_000,
-      'the deletes',
-    );
+    await waitForAction(ks.admin, ids[4], { until: ['succeeded'], timeoutMs: 10_000 });
 
     const revoked = (
       await ks.admin.post(`/v1/agents/${agent.id}/revoke`, { reason: 'deleting docs' })
@@ -82,16 +75,10 @@ describe('a killswitch process killed in the middle of rollbacks', () => {
     await ks.crash();
 
     await ks.start();
-    let incident: any;
-    await waitFor(
-      async () => {
-        incident = (await ks.admin.get(`/v1/incidents/${revoked.incidentId}`)).body;
-        return incident.status === 'done';
-      },
-      60_000,
-      'the follow-up to finish after the restart',
-      200,
-    );
+    const incident = await waitForIncident(ks.admin, revoked.incidentId, {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
 
     const compensated = tools.received('/restore').map((r) => r.body.compensates);
     // Never twice, whatever the crash interrupted.
@@ -108,25 +95,14 @@ describe('a killswitch process killed in the middle of rollbacks', () => {
   }, 120_000);
 
   it("finishes an agent's queue after a crash in the middle of it, in order", async () => {
-    await ks.admin.put('/v1/action-types/doc.index', {
-      executor: {
-        kind: 'webhook',
-        url: `${tools.url}/index`,
-        secret: tools.secret,
-        timeoutMs: 10_000,
-      },
-      reversible: false,
-    });
+    await registerWebhookType(ks.admin, tools, 'doc.index', { path: '/index', timeoutMs: 10_000 });
     tools.on('/index', (_request, response) => {
       setTimeout(() => json(response, 200, {}), 300);
     });
-    const agent = (
-      await ks.admin.post('/v1/agents', { name: 'indexer', allowedActions: ['doc.index'] })
-    ).body;
-    const lease = new Api(
-      ks.url,
-      (await ks.admin.post(`/v1/agents/${agent.id}/leases`, {})).body.token,
-    );
+    const { asAgent: lease } = await agentWithLease(ks.admin, {
+      name: 'indexer',
+      allowedActions: ['doc.index'],
+    });
     const ids: string[] = [];
     for (let n = 0; n < 6; n++) {
       ids.push((await lease.post('/v1/actions', { type: 'doc.index', params: { n } })).body.id);
@@ -135,12 +111,11 @@ describe('a killswitch process killed in the middle of rollbacks', () => {
     await ks.crash();
     await ks.start();
     for (const id of ids) {
-      await waitFor(
-        async () => (await ks.admin.get(`/v1/actions/${id}`)).body.status === 'succeeded',
-        60_000,
-        `action ${id} to succeed after the restart`,
-        200,
-      );
+      await waitForAction(ks.admin, id, {
+        until: ['succeeded'],
+        timeoutMs: 60_000,
+        intervalMs: 200,
+      });
     }
     // In order, each at least once (the one cut off by the crash may run again).
     const firsts = [...new Set(tools.received('/index').map((r) => r.body.params.n as number))];

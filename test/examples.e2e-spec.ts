@@ -2,8 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createToolServer } from '../examples/tool-server';
 import { RunningApp, TestDeployment } from './support/apps';
-import { Api } from './support/http';
-import { waitFor } from './support/redis';
+import { agentWithLease, registerWebhookType, waitForAction } from './support/factories';
 
 describe('examples/tool-server.ts against the real gate', () => {
   // Room for a request large enough to reach the tool server in several chunks.
@@ -26,26 +25,23 @@ describe('examples/tool-server.ts against the real gate', () => {
   });
 
   async function submitArchive(typeSecret: string, extra: Record<string, unknown> = {}) {
-    await ks.admin.put('/v1/action-types/email.archive', {
-      executor: { kind: 'webhook', url: `${toolUrl}/archive`, secret: typeSecret, timeoutMs: 2000 },
-      reversible: false,
+    const signedWith = { url: toolUrl, secret: typeSecret };
+    await registerWebhookType(ks.admin, signedWith, 'email.archive', {
+      path: '/archive',
+      timeoutMs: 2000,
     });
-    const agent = await ks.admin.post('/v1/agents', {
+    const { asAgent: agentApi } = await agentWithLease(ks.admin, {
       name: 'mail',
       allowedActions: ['email.archive'],
     });
-    const lease = await ks.admin.post(`/v1/agents/${agent.body.id}/leases`, {});
-    const agentApi = new Api(ks.url, lease.body.token);
     const submitted = await agentApi.post('/v1/actions', {
       type: 'email.archive',
       params: { messageId: 'm-42', ...extra },
     });
-    let action: any;
-    await waitFor(async () => {
-      action = (await ks.admin.get(`/v1/actions/${submitted.body.id}`)).body;
-      return ['succeeded', 'failed'].includes(action.status);
+    return waitForAction(ks.admin, submitted.body.id, {
+      until: ['succeeded', 'failed'],
+      timeoutMs: 10_000,
     });
-    return action;
   }
 
   it('accepts requests signed with the shared secret and returns the undo', async () => {

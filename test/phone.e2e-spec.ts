@@ -6,7 +6,14 @@ import {
   newPhoneContext,
   saveScreenshot,
 } from './support/browser';
-import { Agent, createAgent, createUser, issueLease, TestUser } from './support/factories';
+import {
+  Agent,
+  agentWithLease,
+  createAgent,
+  createUser,
+  registerWebhookType,
+  TestUser,
+} from './support/factories';
 import { waitFor } from './support/redis';
 import { ToolServer } from './support/tool-server';
 import { StopService } from '../apps/mobile-relay/src/stop.service';
@@ -31,25 +38,17 @@ const hasChromium = chromiumAvailable();
     ks = await deployment.killswitch();
     relay = await deployment.relay();
     owner = await createUser(ks, 'owner', { name: 'Dana' });
-    const registered = await ks.admin.put('/v1/action-types/mail.send', {
-      executor: {
-        kind: 'webhook',
-        url: `${tools.url}/send`,
-        secret: tools.secret,
-        timeoutMs: 120_000,
-      },
-      reversible: false,
-    });
-    expect(registered.status).toBeLessThan(300);
+    await registerWebhookType(ks.admin, tools, 'mail.send', { path: '/send', timeoutMs: 120_000 });
     // Never answers: the first action runs until the revocation aborts it, the rest wait.
     tools.on('/send', () => undefined);
-    agent = await createAgent(owner.api, {
+    const leased = await agentWithLease(owner.api, {
       name: 'inbox-cleaner',
       allowedActions: ['mail.send'],
+      ttlSeconds: 120,
     });
-    const lease = owner.api.as((await issueLease(owner.api, agent.id, 120)).token);
+    agent = leased.agent;
     const submit = async (n: number) => {
-      const reply = await lease.post('/v1/actions', { type: 'mail.send', params: { n } });
+      const reply = await leased.asAgent.post('/v1/actions', { type: 'mail.send', params: { n } });
       expect(reply.status).toBe(202);
       return reply.body.id as string;
     };

@@ -3,12 +3,21 @@ import { IncidentsRepository } from '@app/incidents';
 import { RedisService } from '@app/redis';
 import { FollowupService, RevocationRepository } from '@app/revocation';
 import { RunningApp, TestDeployment } from './support/apps';
-import { createAgent, createUser, issueLease, TestUser } from './support/factories';
+import {
+  agentWithLease,
+  createAgent,
+  createUser,
+  FINISHED_ACTION_STATUSES,
+  issueLease,
+  registerWebhookType,
+  TestUser,
+  waitForAction,
+  waitForIncident,
+  WebhookTypeOptions,
+} from './support/factories';
 import { Api } from './support/http';
 import { waitFor } from './support/redis';
 import { json, ToolServer } from './support/tool-server';
-
-const terminal = ['succeeded', 'failed', 'halted', 'aborted', 'rolled_back', 'rollback_failed'];
 
 describe('the revocation engine', () => {
   const deployment = new TestDeployment({ actionBackoffMs: 50 });
@@ -26,23 +35,16 @@ describe('the revocation engine', () => {
       createUser(ks, 'owner'),
       createUser(ks, 'responder'),
     ]);
-    const type = (path: string, extra: Record<string, unknown> = {}) => ({
-      executor: {
-        kind: 'webhook',
-        url: `${tools.url}${path}`,
-        secret: tools.secret,
-        timeoutMs: 20_000,
-      },
-      reversible: false,
-      ...extra,
+    const register = (type: string, options: WebhookTypeOptions) =>
+      registerWebhookType(ks.admin, tools, type, { timeoutMs: 20_000, ...options });
+    await register('mail.unarchive', { path: '/unarchive' });
+    await register('mail.archive', {
+      path: '/archive',
+      reversible: true,
+      compensation: 'mail.unarchive',
     });
-    await ks.admin.put('/v1/action-types/mail.unarchive', type('/unarchive'));
-    await ks.admin.put(
-      '/v1/action-types/mail.archive',
-      type('/archive', { reversible: true, compensation: 'mail.unarchive' }),
-    );
-    await ks.admin.put('/v1/action-types/mail.send', type('/send'));
-    await ks.admin.put('/v1/action-types/slow.job', type('/slow'));
+    await register('mail.send', { path: '/send' });
+    await register('slow.job', { path: '/slow' });
     tools.on('/archive', (request, response) =>
       json(response, 200, { undo: { messageId: request.body.params.messageId } }),
     );
@@ -53,32 +55,21 @@ describe('the revocation engine', () => {
     await tools.stop();
   });
 
+  /** An agent that may run this spec's action types; `lease` carries its token. */
   const agentApi = async (api: Api, labels: Record<string, string> = {}) => {
-    const agent = await createAgent(api, {
+    const { agent, asAgent } = await agentWithLease(api, {
       labels,
       allowedActions: ['mail.archive', 'mail.send', 'slow.job'],
+      ttlSeconds: 120,
     });
-    const lease = await issueLease(api, agent.id, 120);
-    return { agent, lease: api.as(lease.token) };
+    return { agent, lease: asAgent };
   };
 
   const actionOf = async (id: string) => (await ks.admin.get(`/v1/actions/${id}`)).body;
   const succeeded = (id: string) =>
-    waitFor(async () => (await actionOf(id)).status === 'succeeded', 10_000, `${id} to succeed`);
-
-  async function incidentDone(id: string, api: Api = ks.admin) {
-    let incident: any;
-    await waitFor(
-      async () => {
-        incident = (await api.get(`/v1/incidents/${id}`)).body;
-        return incident.status === 'done';
-      },
-      30_000,
-      `incident ${id} to finish its follow-up`,
-      100,
-    );
-    return incident;
-  }
+    waitForAction(ks.admin, id, { until: ['succeeded'], timeoutMs: 10_000 });
+  const incidentDone = (id: string, api: Api = ks.admin) =>
+    waitForIncident(api, id, { timeoutMs: 30_000, intervalMs: 100 });
 
   it('aborts the running action, halts the queue, rolls back newest first and reports', async () => {
     const { agent, lease } = await agentApi(owner.api);
@@ -169,12 +160,7 @@ describe('the revocation engine', () => {
       const params = { messageId: `together-${n}` };
       archived.push((await lease.post('/v1/actions', { type: 'mail.archive', params })).body.id);
     }
-    await waitFor(
-      async () =>
-        (await Promise.all(archived.map(actionOf))).every((a) => a.status === 'succeeded'),
-      10_000,
-      'the archives to succeed',
-    );
+    await Promise.all(archived.map(succeeded));
 
     const singles = await Promise.all([
       owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'owner' }),
@@ -731,7 +717,7 @@ describe('the revocation engine', () => {
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
       }
     }
-    expect([...statuses.keys()].every((s) => terminal.includes(s))).toBe(true);
+    expect([...statuses.keys()].every((s) => FINISHED_ACTION_STATUSES.includes(s))).toBe(true);
     expect((statuses.get('halted') ?? 0) + (statuses.get('aborted') ?? 0)).toBe(2000);
     expect(incident.counts.halted + incident.counts.aborted).toBe(2000);
   }, 180_000);

@@ -3,6 +3,7 @@ import type { Role } from '@app/auth';
 import type { RunningApp } from './apps';
 import { Api, Reply } from './http';
 import { waitFor } from './redis';
+import type { ToolServer } from './tool-server';
 
 /** A user created through the API, with a client that carries its key. */
 export interface TestUser {
@@ -63,11 +64,14 @@ export async function createUser(
   return { ...reply.body, api: ks.admin.as(reply.body.apiKey) } as TestUser;
 }
 
+export interface AgentOverrides {
+  name?: string;
+  labels?: Record<string, string>;
+  allowedActions?: string[];
+}
+
 /** Registers an agent as the caller of `api` (an owner or stronger). */
-export async function createAgent(
-  api: Api,
-  overrides: { name?: string; labels?: Record<string, string>; allowedActions?: string[] } = {},
-): Promise<Agent> {
+export async function createAgent(api: Api, overrides: AgentOverrides = {}): Promise<Agent> {
   const reply = await api.post('/v1/agents', {
     name: `agent-${unique()}`,
     labels: { env: 'test' },
@@ -88,6 +92,33 @@ export async function issueLease(api: Api, agentId: string, ttlSeconds?: number)
   return reply.body as Lease;
 }
 
+/** An agent with a live lease, as its runtime holds them once started. */
+export interface LeasedAgent {
+  agent: Agent;
+  lease: Lease;
+  /** A client that carries the lease token: what the agent's runtime sends requests with. */
+  asAgent: Api;
+}
+
+/** Registers an agent as the caller of `api` and issues it a lease (`ttlSeconds` as in issueLease). */
+export async function agentWithLease(
+  api: Api,
+  { ttlSeconds, ...overrides }: AgentOverrides & { ttlSeconds?: number } = {},
+): Promise<LeasedAgent> {
+  const agent = await createAgent(api, overrides);
+  const lease = await issueLease(api, agent.id, ttlSeconds);
+  return { agent, lease, asAgent: api.as(lease.token) };
+}
+
+/** Waits on the clock until `lease` has expired: asking the server (a heartbeat) would renew it. */
+export function waitForExpiry(lease: Pick<Lease, 'expiresAt'>): Promise<void> {
+  return waitFor(
+    () => Date.now() > Date.parse(lease.expiresAt) + 100,
+    10_000,
+    'the lease to pass its expiry',
+  );
+}
+
 export async function revokeAgent(api: Api, agentId: string, reason = 'test revocation') {
   const reply = await api.post(`/v1/agents/${agentId}/revoke`, { reason });
   expect(reply.status).toBe(200);
@@ -97,12 +128,93 @@ export async function revokeAgent(api: Api, agentId: string, reason = 'test revo
 /** Revokes an agent and waits until its stop is followed up: what a delete needs first. */
 export async function retireAgent(api: Api, agentId: string) {
   const revocation = await revokeAgent(api, agentId, 'retired');
-  await waitFor(
-    async () => (await api.get(`/v1/incidents/${revocation.incidentId}`)).body.status === 'done',
-    15_000,
-    `incident ${revocation.incidentId} to finish`,
-  );
+  await waitForIncident(api, revocation.incidentId);
   return revocation;
+}
+
+/** How long to poll, and how often. */
+export interface PollOptions {
+  /** @defaultValue 15_000 */
+  timeoutMs?: number;
+  /** @defaultValue 50 */
+  intervalMs?: number;
+}
+
+/** Polls `GET path` until `done` holds for the body it answers; returns that body. */
+async function pollUntil(
+  api: Api,
+  path: string,
+  done: (body: any) => boolean,
+  { timeoutMs = 15_000, intervalMs = 50 }: PollOptions,
+  what: string,
+): Promise<any> {
+  let body: any;
+  await waitFor(
+    async () => {
+      body = (await api.get(path)).body;
+      return done(body);
+    },
+    timeoutMs,
+    what,
+    intervalMs,
+  );
+  return body;
+}
+
+/** Statuses of an action that has run its course (a stop may still roll back one that succeeded). */
+export const FINISHED_ACTION_STATUSES: readonly string[] = [
+  'succeeded',
+  'failed',
+  'halted',
+  'aborted',
+  'rolled_back',
+  'rollback_failed',
+];
+
+/** Polls an action until its status is one of `until` (by default, any finished one); returns it. */
+export function waitForAction(
+  api: Api,
+  id: string,
+  { until = FINISHED_ACTION_STATUSES, ...poll }: PollOptions & { until?: readonly string[] } = {},
+): Promise<any> {
+  const what = `action ${id} to be ${until.join(' or ')}`;
+  return pollUntil(api, `/v1/actions/${id}`, (action) => until.includes(action.status), poll, what);
+}
+
+/** Polls an incident until its follow-up is done (status "done"); returns it. */
+export function waitForIncident(api: Api, id: string, poll: PollOptions = {}): Promise<any> {
+  const what = `incident ${id} to be done`;
+  return pollUntil(api, `/v1/incidents/${id}`, (body) => body.status === 'done', poll, what);
+}
+
+export interface WebhookTypeOptions {
+  /** The path on the tool server that runs actions of this type. */
+  path: string;
+  /** @defaultValue false */
+  reversible?: boolean;
+  /** The type that undoes this one; a reversible type must name one. */
+  compensation?: string;
+  /** @defaultValue 5000 */
+  timeoutMs?: number;
+}
+
+/**
+ * Registers (or replaces) an action type run by a signed webhook to `tools` at `path`:
+ * a {@link ToolServer}, or any server given by its URL and secret.
+ */
+export async function registerWebhookType(
+  admin: Api,
+  tools: Pick<ToolServer, 'url' | 'secret'>,
+  type: string,
+  { path, reversible = false, compensation, timeoutMs = 5000 }: WebhookTypeOptions,
+) {
+  const reply = await admin.put(`/v1/action-types/${type}`, {
+    executor: { kind: 'webhook', url: `${tools.url}${path}`, timeoutMs, secret: tools.secret },
+    reversible,
+    ...(compensation ? { compensation } : {}),
+  });
+  expect(reply.status).toBe(200);
+  return reply.body;
 }
 
 /** What an agent runtime does every few seconds: present its lease token. */
