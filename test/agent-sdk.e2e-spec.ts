@@ -12,7 +12,13 @@ import {
 } from '../libs/agent-sdk/src';
 import { RedisService } from '@app/redis';
 import { RunningApp, SHORT_LEASES, TestDeployment } from './support/apps';
-import { createAgent, createUser, issueLease, revokeAgent, TestUser } from './support/factories';
+import {
+  agentWithLease,
+  createUser,
+  revokeAgent,
+  TestUser,
+  waitForExpiry,
+} from './support/factories';
 import { freePort, waitFor } from './support/redis';
 import { aborted, CountingFetch, HandleTracker, recordRevocations } from './support/sdk';
 
@@ -52,8 +58,7 @@ describe('agent SDK against a real killswitch', () => {
 
   describe('connect() and close()', () => {
     it('holds a live lease until closed, then aborts with "closed" and leaves no handles', async () => {
-      const agent = await createAgent(owner.api);
-      const lease = await issueLease(owner.api, agent.id, 60);
+      const { lease } = await agentWithLease(owner.api, { ttlSeconds: 60 });
       const tracker = new HandleTracker();
       // The global fetch pools its connections beyond any one session: not the SDK's handles.
       const counting = new CountingFetch({ run: (request) => tracker.untracked(request) });
@@ -93,8 +98,7 @@ describe('agent SDK against a real killswitch', () => {
 
   describe('stopping a running agent', () => {
     it('aborts on the push, without waiting for a heartbeat', async () => {
-      const agent = await createAgent(owner.api);
-      const lease = await issueLease(owner.api, agent.id, 60);
+      const { agent, lease } = await agentWithLease(owner.api, { ttlSeconds: 60 });
       const counting = new CountingFetch();
       // Capped at half the TTL (30 s): no scheduled heartbeat falls within this test.
       const session = await connect({
@@ -132,8 +136,7 @@ describe('agent SDK against a real killswitch', () => {
     });
 
     it('aborts on the next heartbeat when the revocation push cannot arrive', async () => {
-      const agent = await createAgent(owner.api);
-      const lease = await issueLease(owner.api, agent.id, 60);
+      const { agent, lease } = await agentWithLease(owner.api, { ttlSeconds: 60 });
       // The session is told a URL where nothing listens, so its push channel never connects;
       // its heartbeats alone are carried to the real server.
       const nowhere = `http://127.0.0.1:${await freePort()}`;
@@ -165,8 +168,7 @@ describe('agent SDK against a real killswitch', () => {
     });
 
     it('aborts with "invalid" once the server no longer knows its agent (no push is sent for that)', async () => {
-      const agent = await createAgent(owner.api);
-      const lease = await issueLease(owner.api, agent.id, 60);
+      const { agent, lease } = await agentWithLease(owner.api, { ttlSeconds: 60 });
       const counting = new CountingFetch();
       const session = await connect({
         url: ks.url,
@@ -194,8 +196,7 @@ describe('agent SDK against a real killswitch', () => {
 
   describe('connect() refuses to start', () => {
     it('rejects a revoked lease with KillSwitchRevokedError and the operator’s reason', async () => {
-      const agent = await createAgent(owner.api);
-      const lease = await issueLease(owner.api, agent.id, 60);
+      const { agent, lease } = await agentWithLease(owner.api, { ttlSeconds: 60 });
       const revocation = await revokeAgent(owner.api, agent.id, 'revoked before start');
 
       const error = await KillSwitch.connect({ url: ks.url, token: lease.token }).catch(
@@ -219,14 +220,8 @@ describe('agent SDK against a real killswitch', () => {
     });
 
     it('rejects an expired lease with LeaseExpiredError', async () => {
-      const agent = await createAgent(owner.api);
-      const lease = await issueLease(owner.api, agent.id, 1);
-      // A heartbeat would renew the lease, so wait for the clock rather than poll the server.
-      await waitFor(
-        () => Date.now() > Date.parse(lease.expiresAt) + 100,
-        10_000,
-        'the lease to pass its expiry',
-      );
+      const { lease } = await agentWithLease(owner.api, { ttlSeconds: 1 });
+      await waitForExpiry(lease);
       const error = await KillSwitch.connect({ url: ks.url, token: lease.token }).catch(
         (e: unknown) => e,
       );
@@ -258,8 +253,7 @@ describe('agent SDK when the server goes away', () => {
   it('fails closed: aborts with "unreachable" before the lease expires', async () => {
     const app = await deployment.killswitch();
     const owner = await createUser(app, 'owner');
-    const agent = await createAgent(owner.api);
-    const lease = await issueLease(owner.api, agent.id, 3);
+    const { lease } = await agentWithLease(owner.api, { ttlSeconds: 3 });
     const counting = new CountingFetch();
     session = await KillSwitch.connect({ url: app.url, token: lease.token, fetch: counting.fetch });
     const revocations = recordRevocations(session);
@@ -298,8 +292,7 @@ describe('agent SDK at the end of a lease lifetime', () => {
 
   it('keeps its pace and ends with "expired", naming the maximum lifetime', async () => {
     const owner = await createUser(ks, 'owner');
-    const agent = await createAgent(owner.api);
-    const lease = await issueLease(owner.api, agent.id, 2);
+    const { lease } = await agentWithLease(owner.api, { ttlSeconds: 2 });
     const counting = new CountingFetch();
     session = await KillSwitch.connect({ url: ks.url, token: lease.token, fetch: counting.fetch });
     const { reason } = await aborted(session.signal, 10_000, 'the session');

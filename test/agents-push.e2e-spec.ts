@@ -5,13 +5,14 @@ import { RunningApp, TestDeployment } from './support/apps';
 import { Api } from './support/http';
 import {
   Agent,
+  agentWithLease,
   createAgent,
   createUser,
   heartbeat,
-  issueLease,
   retireAgent,
   revokeAgent,
   TestUser,
+  waitForIncident,
 } from './support/factories';
 import { REDIS_URL, waitFor } from './support/redis';
 
@@ -258,8 +259,7 @@ describe('agents and revocation push', () => {
 
   describe('deleting', () => {
     it('lets only its owner or an admin delete an agent, once revoked; its leases die with it', async () => {
-      const agent = await createAgent(owner.api);
-      const lease = await issueLease(owner.api, agent.id, 120);
+      const { agent, lease } = await agentWithLease(owner.api, { ttlSeconds: 120 });
       for (const api of [otherOwner.api, viewer.api, responder.api]) {
         expect((await api.delete(`/v1/agents/${agent.id}`)).status).toBe(403);
       }
@@ -275,12 +275,7 @@ describe('agents and revocation push', () => {
       const redis = new Redis(REDIS_URL);
       const incidentKey = new Keys(deployment.config.keyPrefix).incident(stop.incidentId);
       try {
-        await waitFor(
-          async () =>
-            (await owner.api.get(`/v1/incidents/${stop.incidentId}`)).body.status === 'done',
-          15_000,
-          'the stop to be followed up',
-        );
+        await waitForIncident(owner.api, stop.incidentId);
         await redis.hset(incidentKey, 'status', 'following_up');
         const early = await owner.api.delete(`/v1/agents/${agent.id}`);
         expect(early.status).toBe(409);
@@ -394,10 +389,12 @@ describe('agents and revocation push', () => {
     };
 
     it('tells every connection of the agent, on every instance, and no other agent', async () => {
-      const target = await createAgent(owner.api);
-      const bystander = await createAgent(owner.api);
-      const targetLease = await issueLease(owner.api, target.id, 120);
-      const bystanderLease = await issueLease(owner.api, bystander.id, 120);
+      const { agent: target, lease: targetLease } = await agentWithLease(owner.api, {
+        ttlSeconds: 120,
+      });
+      const { agent: bystander, lease: bystanderLease } = await agentWithLease(owner.api, {
+        ttlSeconds: 120,
+      });
 
       const onB = record(await connect(b, targetLease.token));
       const onA = record(await connect(a, targetLease.token));
@@ -435,8 +432,7 @@ describe('agents and revocation push', () => {
     });
 
     it('refuses the token of a revoked agent', async () => {
-      const agent = await createAgent(owner.api);
-      const lease = await issueLease(owner.api, agent.id, 120);
+      const { agent, lease } = await agentWithLease(owner.api, { ttlSeconds: 120 });
       await revokeAgent(owner.api, agent.id);
       await expect(connect(a, lease.token)).rejects.toMatchObject(refused('revoked'));
     });

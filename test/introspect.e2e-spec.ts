@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { RunningApp, startKillswitch, testConfig, TestDeployment } from './support/apps';
 import {
+  agentWithLease,
   createAgent,
   createUser,
   heartbeat,
@@ -71,8 +72,7 @@ describe('token introspection (RFC 7662)', () => {
   });
 
   it('also accepts a JSON body, and callers of every role', async () => {
-    const agent = await createAgent(owner.api, { allowedActions: [] });
-    const lease = await issueLease(owner.api, agent.id);
+    const { agent, lease } = await agentWithLease(owner.api, { allowedActions: [] });
     const json = await resourceServer.api.post('/v1/introspect', { token: lease.token });
     expect(json.status).toBe(200);
     expect(json.body).toMatchObject({ active: true, sub: agent.id });
@@ -84,8 +84,7 @@ describe('token introspection (RFC 7662)', () => {
   });
 
   it('answers 401 without an API key, or with a lease token in place of one', async () => {
-    const agent = await createAgent(owner.api);
-    const lease = await issueLease(owner.api, agent.id);
+    const { lease } = await agentWithLease(owner.api);
     expect((await introspect(ks.anonymous, lease.token)).status).toBe(401);
     expect((await introspect(ks.anonymous.as(lease.token), lease.token)).status).toBe(401);
     expect((await introspect(ks.anonymous.as(`ksk_${'A'.repeat(43)}`), lease.token)).status).toBe(
@@ -112,8 +111,7 @@ describe('token introspection (RFC 7662)', () => {
   });
 
   it('does not extend the lease, and turns inactive when it expires', async () => {
-    const agent = await createAgent(owner.api);
-    const lease = await issueLease(owner.api, agent.id, 1);
+    const { lease } = await agentWithLease(owner.api, { ttlSeconds: 1 });
     const first = await introspect(resourceServer.api, lease.token);
     expect(first.body.active).toBe(true);
     // Introspecting repeatedly must not keep the lease alive.
@@ -136,8 +134,7 @@ describe('token introspection (RFC 7662)', () => {
   });
 
   it('turns inactive on the very next call after revoke returns, and stays so after reinstatement', async () => {
-    const agent = await createAgent(owner.api);
-    const old = await issueLease(owner.api, agent.id, 120);
+    const { agent, lease: old } = await agentWithLease(owner.api, { ttlSeconds: 120 });
     expect((await introspect(resourceServer.api, old.token)).body.active).toBe(true);
 
     await revokeAgent(owner.api, agent.id, 'stop now');
@@ -154,10 +151,14 @@ describe('token introspection (RFC 7662)', () => {
   });
 
   it('names the agent the token belongs to, and no other', async () => {
-    const a = await createAgent(owner.api, { allowedActions: ['read'] });
-    const b = await createAgent(owner.api, { allowedActions: ['deploy'] });
-    const leaseA = await issueLease(owner.api, a.id, 60);
-    const leaseB = await issueLease(owner.api, b.id, 60);
+    const { agent: a, lease: leaseA } = await agentWithLease(owner.api, {
+      allowedActions: ['read'],
+      ttlSeconds: 60,
+    });
+    const { agent: b, lease: leaseB } = await agentWithLease(owner.api, {
+      allowedActions: ['deploy'],
+      ttlSeconds: 60,
+    });
     await revokeAgent(owner.api, b.id);
 
     const replyA = await introspect(resourceServer.api, leaseA.token);
@@ -166,8 +167,7 @@ describe('token introspection (RFC 7662)', () => {
   });
 
   it('answers {active: false} for a token of a deleted agent', async () => {
-    const agent = await createAgent(owner.api);
-    const lease = await issueLease(owner.api, agent.id, 60);
+    const { agent, lease } = await agentWithLease(owner.api, { ttlSeconds: 60 });
     await retireAgent(owner.api, agent.id);
     expect((await owner.api.delete(`/v1/agents/${agent.id}`)).status).toBe(200);
     expect((await introspect(resourceServer.api, lease.token)).body).toEqual({ active: false });
@@ -178,8 +178,10 @@ describe('token introspection (RFC 7662)', () => {
     const endpoint = () => `${ks.url}/v1/introspect`;
 
     it('reads a live token as active, and as inactive right after revoke', async () => {
-      const agent = await createAgent(owner.api, { allowedActions: ['read', 'write'] });
-      const lease = await issueLease(owner.api, agent.id, 60);
+      const { agent, lease } = await agentWithLease(owner.api, {
+        allowedActions: ['read', 'write'],
+        ttlSeconds: 60,
+      });
 
       const live = await oauthIntrospect(endpoint(), resourceServer.apiKey, lease.token);
       expect(live.stderr).toBe('');
@@ -201,8 +203,7 @@ describe('token introspection (RFC 7662)', () => {
     });
 
     it('fails when the resource server’s API key is not accepted', async () => {
-      const agent = await createAgent(owner.api);
-      const lease = await issueLease(owner.api, agent.id, 60);
+      const { lease } = await agentWithLease(owner.api, { ttlSeconds: 60 });
       const reply = await oauthIntrospect(endpoint(), `ksk_${'A'.repeat(43)}`, lease.token);
       expect(reply.code).toBe(1);
       expect(reply.result).toBeUndefined();
@@ -227,8 +228,7 @@ describe('token introspection when Redis is down', () => {
 
   it('fails closed: never active, heartbeats refused; and recovers with Redis', async () => {
     const owner = await createUser(ks, 'owner');
-    const agent = await createAgent(owner.api);
-    const lease = await issueLease(owner.api, agent.id, 120);
+    const { lease } = await agentWithLease(owner.api, { ttlSeconds: 120 });
     expect((await introspect(ks.admin, lease.token)).body.active).toBe(true);
 
     await redis.stop();

@@ -3,6 +3,7 @@ import { Keys } from '@app/redis';
 import { RunningApp, SHORT_LEASES, TestDeployment } from './support/apps';
 import {
   Agent,
+  agentWithLease,
   createAgent,
   createUser,
   heartbeat,
@@ -10,6 +11,7 @@ import {
   retireAgent,
   revokeAgent,
   TestUser,
+  waitForExpiry,
 } from './support/factories';
 import { REDIS_URL, waitFor } from './support/redis';
 
@@ -122,8 +124,7 @@ describe('leases', () => {
 
   describe('heartbeat', () => {
     it('extends a live lease', async () => {
-      const agent = await createAgent(owner.api);
-      const lease = await issueLease(owner.api, agent.id, 60);
+      const { lease } = await agentWithLease(owner.api, { ttlSeconds: 60 });
       const reply = await heartbeat(ks, lease.token);
       expect(reply.status).toBe(200);
       expect(reply.body).toEqual({
@@ -136,8 +137,7 @@ describe('leases', () => {
     });
 
     it('keeps a heartbeated lease alive past its first expiry', async () => {
-      const agent = await createAgent(owner.api);
-      const lease = await issueLease(owner.api, agent.id, 2);
+      const { lease } = await agentWithLease(owner.api, { ttlSeconds: 2 });
       const firstExpiry = Date.parse(lease.expiresAt);
       // Heartbeat well within the TTL until the original expiry is long gone.
       await waitFor(
@@ -156,14 +156,8 @@ describe('leases', () => {
     });
 
     it('answers 401 "expired" once a lease is not renewed within its TTL', async () => {
-      const agent = await createAgent(owner.api);
-      const lease = await issueLease(owner.api, agent.id, 1);
-      // Polling the heartbeat itself would keep renewing the lease, so wait for the clock.
-      await waitFor(
-        () => Date.now() > Date.parse(lease.expiresAt) + 100,
-        10_000,
-        'the lease to pass its expiry',
-      );
+      const { agent, lease } = await agentWithLease(owner.api, { ttlSeconds: 1 });
+      await waitForExpiry(lease);
       for (let i = 0; i < 2; i++) {
         const reply = await heartbeat(ks, lease.token);
         expect(reply.status).toBe(401);
@@ -179,8 +173,7 @@ describe('leases', () => {
     });
 
     it('accepts a heartbeat without a body', async () => {
-      const agent = await createAgent(owner.api);
-      const lease = await issueLease(owner.api, agent.id);
+      const { lease } = await agentWithLease(owner.api);
       const reply = await ks.anonymous.as(lease.token).post('/v1/leases/heartbeat');
       expect(reply.status).toBe(200);
       expect(reply.body.status).toBe('active');
@@ -194,8 +187,7 @@ describe('leases', () => {
 
   describe('revocation', () => {
     it('turns the very next heartbeat dead once revoke returns', async () => {
-      const agent = await createAgent(owner.api);
-      const lease = await issueLease(owner.api, agent.id, 120);
+      const { agent, lease } = await agentWithLease(owner.api, { ttlSeconds: 120 });
       expect((await heartbeat(ks, lease.token)).status).toBe(200);
 
       const revoked = await revokeAgent(owner.api, agent.id, 'went rogue');
@@ -239,8 +231,7 @@ describe('leases', () => {
     });
 
     it('keeps a token issued before revocation dead after reinstatement', async () => {
-      const agent = await createAgent(owner.api);
-      const old = await issueLease(owner.api, agent.id, 120);
+      const { agent, lease: old } = await agentWithLease(owner.api, { ttlSeconds: 120 });
       expect(old.epoch).toBe(1);
       const revoked = await revokeAgent(owner.api, agent.id, 'incident');
       expect(revoked.epoch).toBe(2);
@@ -299,10 +290,8 @@ describe('leases', () => {
     });
 
     it('never lets one agent’s token speak for another agent', async () => {
-      const a = await createAgent(owner.api);
-      const b = await createAgent(owner.api);
-      const leaseA = await issueLease(owner.api, a.id, 120);
-      const leaseB = await issueLease(owner.api, b.id, 120);
+      const { agent: a, lease: leaseA } = await agentWithLease(owner.api, { ttlSeconds: 120 });
+      const { agent: b, lease: leaseB } = await agentWithLease(owner.api, { ttlSeconds: 120 });
       await revokeAgent(owner.api, b.id, 'only b');
 
       // A's token still describes A (epoch 1, active); B's is dead.
@@ -324,8 +313,7 @@ describe('leases', () => {
     });
 
     it('answers 401 "invalid" for a token of a deleted agent and does not bring it back', async () => {
-      const doomed = await createAgent(owner.api);
-      const lease = await issueLease(owner.api, doomed.id, 120);
+      const { agent: doomed, lease } = await agentWithLease(owner.api, { ttlSeconds: 120 });
       await retireAgent(owner.api, doomed.id);
       const deleted = await owner.api.delete(`/v1/agents/${doomed.id}`);
       expect(deleted.status).toBe(200);

@@ -3,7 +3,7 @@ import { io, Socket } from 'socket.io-client';
 import { DevicesService } from '@app/devices';
 import { RevocationService } from '@app/revocation';
 import { RunningApp, TestDeployment } from './support/apps';
-import { createAgent, createUser, issueLease, TestUser } from './support/factories';
+import { agentWithLease, createAgent, createUser, TestUser } from './support/factories';
 import { Api } from './support/http';
 import { waitFor } from './support/redis';
 
@@ -312,8 +312,7 @@ describe('two relays and two killswitch instances on one Redis', () => {
       deployment.relay(),
     ]);
     const owner = await createUser(ksA, 'owner');
-    const agent = await createAgent(owner.api);
-    const lease = await issueLease(owner.api, agent.id, 60);
+    const { agent, lease } = await agentWithLease(owner.api, { ttlSeconds: 60 });
     const agentSocket = connect(ksB.url, '/agents', lease.token);
     sockets.push(agentSocket);
     await once(agentSocket, 'connect');
