@@ -1,76 +1,42 @@
-import { spawn } from 'node:child_process';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { generateSecret } from '@app/auth';
+import { generateSecret, type Role } from '@app/auth';
 import { RunningApp, TestDeployment } from './support/apps';
-import { Api } from './support/http';
+import * as factories from './support/factories';
+import { Exited, runToEnd } from './support/process';
 import { freePort } from './support/redis';
 
 const BIN = join(__dirname, '..', 'bin', 'killswitch');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /**
  * Runs the built CLI as a responder would, with stdin a pipe (never a terminal) that is
  * closed at once, and only the environment given here.
  */
-function cli(
-  args: string[],
-  env: { url?: string; key?: string },
-  timeoutMs = 30_000,
-): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        ...(env.url === undefined ? {} : { KILLSWITCH_URL: env.url }),
-        ...(env.key === undefined ? {} : { KILLSWITCH_API_KEY: env.key }),
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    child.stdin.end();
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`killswitch ${args.join(' ')} did not end: ${stdout} ${stderr}`));
-    }, timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function cli(args: string[], env: { url?: string; key?: string }): Promise<Exited> {
+  return runToEnd(
+    BIN,
+    args,
+    {
+      ...(env.url === undefined ? {} : { KILLSWITCH_URL: env.url }),
+      ...(env.key === undefined ? {} : { KILLSWITCH_API_KEY: env.key }),
+    },
+    30_000,
+  );
 }
 
 describe('killswitch CLI', () => {
   const deployment = new TestDeployment();
   let ks: RunningApp;
   /** Runs the CLI against the test deployment with a key (the admin's by default). */
-  let as: (key: string) => (args: string[]) => Promise<CliResult>;
-  let asAdmin: (args: string[]) => Promise<CliResult>;
+  let as: (key: string) => (args: string[]) => Promise<Exited>;
+  let asAdmin: (args: string[]) => Promise<Exited>;
 
-  const createUser = async (role: string) => {
-    const reply = await ks.admin.post('/v1/users', { name: `${role}-cli`, role });
-    expect(reply.status).toBe(201);
-    return reply.body as { id: string; name: string; apiKey: string };
-  };
-
-  const createAgent = async (labels: Record<string, string> = {}, api?: Api) => {
-    const reply = await (api ?? ks.admin).post('/v1/agents', { name: 'cli-agent', labels });
-    expect(reply.status).toBe(201);
-    return reply.body as { id: string };
-  };
+  /** A user whose name and role `whoami` prints. */
+  const createUser = (role: Role) => factories.createUser(ks, role, { name: `${role}-cli` });
+  /** An agent of the admin's, with only the labels given. */
+  const createAgent = (labels: Record<string, string> = {}) =>
+    factories.createAgent(ks.admin, { name: 'cli-agent', labels });
 
   const agentStatus = async (id: string) => (await ks.admin.get(`/v1/agents/${id}`)).body.status;
 
@@ -96,7 +62,7 @@ describe('killswitch CLI', () => {
       expect(result.stderr).toMatch(/^killswitch: the API key was refused: .+\n$/);
     });
 
-    it.each(['viewer', 'owner'])(
+    it.each(['viewer', 'owner'] as const)(
       'shows the server message when a %s tries revoke --all --yes (exit 3)',
       async (role) => {
         const user = await createUser(role);

@@ -1,35 +1,11 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { MAINS, runToEnd } from './support/process';
 import { freePort } from './support/redis';
 
-const root = join(__dirname, '..');
-const mains = {
-  killswitch: join(root, 'dist/apps/killswitch/src/main.js'),
-  'mobile-relay': join(root, 'dist/apps/mobile-relay/src/main.js'),
-};
-
 /** Runs a built app as `npm start` would and collects how it ended. */
-function run(main: string, env: Record<string, string>, timeoutMs = 15_000) {
-  return new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [main], {
-      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...env },
-    });
-    let stderr = '';
-    let stdout = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${main} did not stop within ${timeoutMs} ms: ${stdout} ${stderr}`));
-    }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr, stdout });
-    });
-  });
-}
+const run = (main: string, env: Record<string, string>) =>
+  runToEnd(main, [], { LOG_LEVEL: 'silent', ...env }, 15_000);
 
-describe.each(Object.entries(mains))('%s start-up', (name, main) => {
+describe.each(Object.entries(MAINS))('%s start-up', (name, main) => {
   it.each([
     ['a malformed REDIS_URL', { REDIS_URL: 'localhost:6379' }, /REDIS_URL must be a URL/],
     [

@@ -5,6 +5,57 @@ import { waitFor } from './redis';
 
 const root = join(__dirname, '../..');
 
+/** The built apps' entry points, as `npm start` runs them. */
+export const MAINS = {
+  killswitch: join(root, 'dist/apps/killswitch/src/main.js'),
+  'mobile-relay': join(root, 'dist/apps/mobile-relay/src/main.js'),
+};
+
+export interface Exited {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a Node script to its end with only PATH and `env` in its environment, stdin closed at
+ * once (a pipe, never a terminal); rejects, having killed it, if it runs past `timeoutMs`.
+ */
+export function runToEnd(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<Exited> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    child.stdin.end();
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new Error(
+          `${[script, ...args].join(' ')} did not end within ${timeoutMs} ms: ${stdout} ${stderr}`,
+        ),
+      );
+    }, timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
 /** A built killswitch running as its own process, so a test can kill it like a crash would. */
 export class KillswitchProcess {
   private child?: ChildProcess;
@@ -20,7 +71,7 @@ export class KillswitchProcess {
   }
 
   async start(): Promise<void> {
-    this.child = spawn(process.execPath, [join(root, 'dist/apps/killswitch/src/main.js')], {
+    this.child = spawn(process.execPath, [MAINS.killswitch], {
       env: {
         PATH: process.env.PATH ?? '',
         LOG_LEVEL: 'warn',
