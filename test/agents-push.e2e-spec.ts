@@ -1,14 +1,16 @@
 import Redis from 'ioredis';
-import { io, Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { Keys } from '@app/redis';
 import { RunningApp, TestDeployment } from './support/apps';
 import { Api } from './support/http';
 import {
   Agent,
   agentWithLease,
+  connected,
   createAgent,
   createUser,
   heartbeat,
+  openAgentSocket,
   retireAgent,
   revokeAgent,
   TestUser,
@@ -363,20 +365,7 @@ describe('agents and revocation push', () => {
   describe('push over socket.io', () => {
     /** Connects as an agent runtime would; rejects with the server's connect_error. */
     const connect = (app: RunningApp, token: string | undefined) =>
-      new Promise<Socket>((resolve, reject) => {
-        const socket = io(`${app.url}/agents`, {
-          auth: token === undefined ? {} : { token },
-          transports: ['websocket'],
-          reconnection: false,
-          forceNew: true,
-        });
-        sockets.push(socket);
-        socket.once('connect', () => resolve(socket));
-        socket.once('connect_error', (error) => {
-          socket.close();
-          reject(error);
-        });
-      });
+      connected(openAgentSocket(app.url, token, sockets));
 
     /** The connect_error a refused runtime gets: the lease's state, for it to act on. */
     const refused = (status: string) => ({ message: `lease ${status}`, data: { status } });

@@ -3,7 +3,14 @@ import { io, Socket } from 'socket.io-client';
 import { DevicesService } from '@app/devices';
 import { RevocationService } from '@app/revocation';
 import { RunningApp, TestDeployment } from './support/apps';
-import { agentWithLease, createAgent, createUser, TestUser } from './support/factories';
+import {
+  agentWithLease,
+  connected,
+  createAgent,
+  createUser,
+  openAgentSocket,
+  TestUser,
+} from './support/factories';
 import { Api } from './support/http';
 import { waitFor } from './support/redis';
 
@@ -313,9 +320,7 @@ describe('two relays and two killswitch instances on one Redis', () => {
     ]);
     const owner = await createUser(ksA, 'owner');
     const { agent, lease } = await agentWithLease(owner.api, { ttlSeconds: 60 });
-    const agentSocket = connect(ksB.url, '/agents', lease.token);
-    sockets.push(agentSocket);
-    await once(agentSocket, 'connect');
+    const agentSocket = await connected(openAgentSocket(ksB.url, lease.token, sockets));
     const revokedPush = once<any>(agentSocket, 'lease.revoked');
 
     const onB = await pairPhone(ksA, relayB, owner, 'phone on B');

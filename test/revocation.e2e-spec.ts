@@ -1,14 +1,16 @@
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { IncidentsRepository } from '@app/incidents';
 import { RedisService } from '@app/redis';
 import { FollowupService, RevocationRepository } from '@app/revocation';
 import { RunningApp, TestDeployment } from './support/apps';
 import {
   agentWithLease,
+  connected,
   createAgent,
   createUser,
   FINISHED_ACTION_STATUSES,
   issueLease,
+  openAgentSocket,
   registerWebhookType,
   TestUser,
   waitForAction,
@@ -370,19 +372,10 @@ describe('the revocation engine', () => {
       const slowBefore = tools.received('/slow').length;
       const slow = (await again.post('/v1/actions', { type: 'slow.job', params: {} })).body.id;
       await waitFor(() => tools.received('/slow').length > slowBefore, 10_000, 'the slow job');
-      const socket = io(`${ks.url}/agents`, {
-        auth: { token: renewed.token },
-        transports: ['websocket'],
-        reconnection: false,
-        forceNew: true,
-      });
-      sockets.push(socket);
+      const socket = openAgentSocket(ks.url, renewed.token, sockets);
       const told: unknown[] = [];
       socket.on('lease.revoked', (event: unknown) => told.push(event));
-      await new Promise<void>((resolve, reject) => {
-        socket.once('connect', () => resolve());
-        socket.once('connect_error', reject);
-      });
+      await connected(socket);
       release();
 
       // Every agent the call fenced is followed up, the reinstated one included: the incident

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { io, type Socket } from 'socket.io-client';
 import type { Role } from '@app/auth';
 import type { RunningApp } from './apps';
 import { Api, Reply } from './http';
@@ -220,6 +221,40 @@ export async function registerWebhookType(
 /** What an agent runtime does every few seconds: present its lease token. */
 export function heartbeat(ks: RunningApp, token: string): Promise<Reply> {
   return ks.anonymous.as(token).post('/v1/leases/heartbeat', {});
+}
+
+/**
+ * What an agent runtime does to hear of its revocation at once: opens the `/agents` push
+ * socket with its lease token. The socket goes into `opened`, for the caller to close.
+ */
+export function openAgentSocket(url: string, token: string | undefined, opened: Socket[]): Socket {
+  const socket = io(`${url}/agents`, {
+    auth: token === undefined ? {} : { token },
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+  });
+  opened.push(socket);
+  return socket;
+}
+
+/** Resolves once `socket` connects; rejects with the server's connect_error, or after a bound. */
+export function connected(socket: Socket, timeoutMs = 5000): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error(`no connect within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+    socket.once('connect_error', (error) => {
+      clearTimeout(timer);
+      socket.close();
+      reject(error);
+    });
+  });
 }
 
 /** What a resource server does (RFC 7662): a form-encoded `token=...` with its own API key. */
