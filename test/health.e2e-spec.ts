@@ -5,7 +5,8 @@ import {
   testConfig,
   TestDeployment,
 } from './support/apps';
-import { TestRedisServer, waitFor } from './support/redis';
+import { waitUntilReady } from './support/http';
+import { TestRedisServer } from './support/redis';
 
 describe('health', () => {
   describe('both apps against the shared Redis', () => {
@@ -76,12 +77,7 @@ describe('health', () => {
 
       await redis.start();
       for (const app of [killswitch, relay]) {
-        await waitFor(
-          async () => (await app.anonymous.get('/health/ready')).status === 200,
-          15_000,
-          'ready to recover',
-          100,
-        );
+        await waitUntilReady(app.anonymous, 15_000, 'ready to recover');
       }
     });
   });

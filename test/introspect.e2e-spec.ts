@@ -12,6 +12,7 @@ import {
   revokeAgent,
   TestUser,
 } from './support/factories';
+import { waitUntilReady } from './support/http';
 import { TestRedisServer, waitFor } from './support/redis';
 
 /** Runs the real OAuth client library (oauth4webapi, ESM-only) in a child process. */
@@ -241,12 +242,7 @@ describe('token introspection when Redis is down', () => {
       // Redis comes back (empty: this throw-away server keeps nothing on disk); the app must
       // reconnect by itself, and is closed only once it has.
       await redis.start();
-      await waitFor(
-        async () => (await ks.anonymous.get('/health/ready')).status === 200,
-        15_000,
-        'the app to reconnect to Redis',
-        100,
-      );
+      await waitUntilReady(ks.anonymous, 15_000, 'the app to reconnect to Redis');
     }
   });
 });

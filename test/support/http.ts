@@ -1,3 +1,5 @@
+import { waitFor } from './redis';
+
 /** A small JSON client over Node's fetch: what an SDK or a curl user would do. */
 export interface Reply<T = any> {
   status: number;
@@ -59,4 +61,20 @@ export class Api {
     }
     return { status: response.status, body: parsed as T, headers: response.headers };
   }
+}
+
+/** Polls `GET /health/ready` until the app answers 200; no answer at all counts as not yet. */
+export function waitUntilReady(api: Api, timeoutMs: number, what: string): Promise<void> {
+  return waitFor(
+    async () => {
+      try {
+        return (await api.get('/health/ready')).status === 200;
+      } catch {
+        return false;
+      }
+    },
+    timeoutMs,
+    what,
+    100,
+  );
 }

@@ -1,7 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { Api } from './http';
-import { waitFor } from './redis';
+import { Api, waitUntilReady } from './http';
 
 const root = join(__dirname, '../..');
 
@@ -81,18 +80,7 @@ export class KillswitchProcess {
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
-    await waitFor(
-      async () => {
-        try {
-          return (await new Api(this.url).get('/health/ready')).status === 200;
-        } catch {
-          return false;
-        }
-      },
-      20_000,
-      'the killswitch process to be ready',
-      100,
-    );
+    await waitUntilReady(new Api(this.url), 20_000, 'the killswitch process to be ready');
   }
 
   /** SIGKILL: no shutdown hooks, no cleanup, exactly like a crash. */
