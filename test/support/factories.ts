@@ -93,19 +93,14 @@ export async function issueLease(api: Api, agentId: string, ttlSeconds?: number)
   return reply.body as Lease;
 }
 
-/** An agent with a live lease, as its runtime holds them once started. */
-export interface LeasedAgent {
-  agent: Agent;
-  lease: Lease;
-  /** A client that carries the lease token: what the agent's runtime sends requests with. */
-  asAgent: Api;
-}
-
-/** Registers an agent as the caller of `api` and issues it a lease (`ttlSeconds` as in issueLease). */
+/**
+ * What an agent's runtime holds once started: the agent, its lease and `asAgent`, a client
+ * that carries the lease token. `ttlSeconds` left out uses the server's default.
+ */
 export async function agentWithLease(
   api: Api,
   { ttlSeconds, ...overrides }: AgentOverrides & { ttlSeconds?: number } = {},
-): Promise<LeasedAgent> {
+): Promise<{ agent: Agent; lease: Lease; asAgent: Api }> {
   const agent = await createAgent(api, overrides);
   const lease = await issueLease(api, agent.id, ttlSeconds);
   return { agent, lease, asAgent: api.as(lease.token) };
@@ -133,13 +128,8 @@ export async function retireAgent(api: Api, agentId: string) {
   return revocation;
 }
 
-/** How long to poll, and how often. */
-export interface PollOptions {
-  /** @defaultValue 15_000 */
-  timeoutMs?: number;
-  /** @defaultValue 50 */
-  intervalMs?: number;
-}
+/** How long to poll and how often: by default for 15 s, every 50 ms. */
+export type PollOptions = { timeoutMs?: number; intervalMs?: number };
 
 /** Polls `GET path` until `done` holds for the body it answers; returns that body. */
 async function pollUntil(
@@ -188,14 +178,11 @@ export function waitForIncident(api: Api, id: string, poll: PollOptions = {}): P
   return pollUntil(api, `/v1/incidents/${id}`, (body) => body.status === 'done', poll, what);
 }
 
+/** Which path of the tool server runs the type; irreversible, with a 5 s timeout, unless told. */
 export interface WebhookTypeOptions {
-  /** The path on the tool server that runs actions of this type. */
   path: string;
-  /** @defaultValue false */
   reversible?: boolean;
-  /** The type that undoes this one; a reversible type must name one. */
   compensation?: string;
-  /** @defaultValue 5000 */
   timeoutMs?: number;
 }
 
