@@ -56,6 +56,20 @@ describe('agent SDK against a real killswitch', () => {
   const pushChannelUp = (counting: CountingFetch) =>
     waitFor(() => counting.answered >= 2, 10_000, 'the push channel to connect');
 
+  /** A new agent's session at `url`, heartbeating every 200 ms, once a few renewals got through. */
+  async function renewingSession(counting: CountingFetch, url = ks.url) {
+    const { agent, lease } = await agentWithLease(owner.api, { ttlSeconds: 60 });
+    const session = await connect({
+      url,
+      token: lease.token,
+      fetch: counting.fetch,
+      heartbeatIntervalMs: 200,
+    });
+    const revocations = recordRevocations(session);
+    await waitFor(() => counting.answered >= 3, 10_000, 'a few renewals');
+    return { agent, session, revocations };
+  }
+
   describe('connect() and close()', () => {
     it('holds a live lease until closed, then aborts with "closed" and leaves no handles', async () => {
       const { lease } = await agentWithLease(owner.api, { ttlSeconds: 60 });
@@ -136,19 +150,11 @@ describe('agent SDK against a real killswitch', () => {
     });
 
     it('aborts on the next heartbeat when the revocation push cannot arrive', async () => {
-      const { agent, lease } = await agentWithLease(owner.api, { ttlSeconds: 60 });
       // The session is told a URL where nothing listens, so its push channel never connects;
       // its heartbeats alone are carried to the real server.
       const nowhere = `http://127.0.0.1:${await freePort()}`;
       const counting = new CountingFetch({ rewrite: (url) => url.replace(nowhere, ks.url) });
-      const session = await connect({
-        url: nowhere,
-        token: lease.token,
-        fetch: counting.fetch,
-        heartbeatIntervalMs: 200,
-      });
-      const revocations = recordRevocations(session);
-      await waitFor(() => counting.answered >= 3, 10_000, 'a few renewals');
+      const { agent, session, revocations } = await renewingSession(counting, nowhere);
       expect(session.signal.aborted).toBe(false);
 
       // Counted before the call: a heartbeat sent while it runs may be the one that sees it.
@@ -168,16 +174,8 @@ describe('agent SDK against a real killswitch', () => {
     });
 
     it('aborts with "invalid" once the server no longer knows its agent (no push is sent for that)', async () => {
-      const { agent, lease } = await agentWithLease(owner.api, { ttlSeconds: 60 });
       const counting = new CountingFetch();
-      const session = await connect({
-        url: ks.url,
-        token: lease.token,
-        fetch: counting.fetch,
-        heartbeatIntervalMs: 200,
-      });
-      const revocations = recordRevocations(session);
-      await waitFor(() => counting.answered >= 3, 10_000, 'a few renewals');
+      const { agent, session, revocations } = await renewingSession(counting);
       expect(session.signal.aborted).toBe(false);
 
       const heartbeatsAtDeletion = counting.sent;
