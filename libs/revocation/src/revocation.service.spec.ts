@@ -17,6 +17,7 @@ const responder: UserPrincipal = {
 /** A service over fakes at the repository boundary; `fence` decides each agent's outcome. */
 function serviceWith(fence: (agentId: string, incidentId: string) => FenceResult) {
   const pushed: LeaseRevokedEvent[] = [];
+  const discarded: string[] = [];
   const service = new RevocationService(
     {} as AgentsService,
     {
@@ -29,6 +30,7 @@ function serviceWith(fence: (agentId: string, incidentId: string) => FenceResult
       create: () => Promise.resolve(),
       append: () => Promise.resolve(),
       setFenced: () => Promise.resolve(),
+      discard: (incidentId: string) => Promise.resolve(void discarded.push(incidentId)),
     } as unknown as IncidentsRepository,
     {
       followIncident: () => Promise.resolve(),
@@ -36,7 +38,7 @@ function serviceWith(fence: (agentId: string, incidentId: string) => FenceResult
     } as unknown as RevocationQueue,
     { leaseRevoked: (event: LeaseRevokedEvent) => pushed.push(event) } as unknown as AgentNotifier,
   );
-  return { service, pushed };
+  return { service, pushed, discarded };
 }
 
 const revoke = (service: RevocationService, agentIds: string[]) =>
@@ -62,8 +64,8 @@ describe('RevocationService.revoke', () => {
     expect(answer.alreadyRevokedIds).toEqual([]);
   });
 
-  it('does not push to agents another incident revoked, and reports them', async () => {
-    const { service, pushed } = serviceWith(() => ({
+  it('does not push to agents another incident revoked, and answers with that incident', async () => {
+    const { service, pushed, discarded } = serviceWith(() => ({
       kind: 'already',
       epoch: 2,
       revokedAt: 1_800_000_000_000,
@@ -74,6 +76,10 @@ describe('RevocationService.revoke', () => {
     const answer = await revoke(service, ['agt_0000000000000001']);
     expect(pushed).toEqual([]);
     expect(answer.alreadyRevokedIds).toEqual(['agt_0000000000000001']);
+    // It fenced nothing: the incident it opened is removed, the earlier one named.
+    expect(answer.incidentId).toBe('inc_ffffffffffffffff');
+    expect(discarded).toHaveLength(1);
+    expect(discarded[0]).not.toBe('inc_ffffffffffffffff');
   });
 
   it('pushes to newly fenced agents and lists unknown ones as missing', async () => {
