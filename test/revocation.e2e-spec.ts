@@ -532,7 +532,9 @@ describe('the revocation engine', () => {
         );
       }
       expect((await ks.admin.post(`/v1/agents/${agent.id}/reinstate`, {})).status).toBe(400);
-      // Not while its stop is still being recorded (its incident still "open"; made so here).
+      // Not while its stop is still being recorded (its incident still "open"; made so here,
+      // once its follow-up is over, so that the follow-up cannot mark it done meanwhile).
+      await incidentDone(revoked.body.incidentId);
       const redis = ks.app.get(RedisService, { strict: false });
       const incidentKey = redis.keys.incident(revoked.body.incidentId);
       const status = await redis.client.hget(incidentKey, 'status');
