@@ -419,7 +419,7 @@ describe('the revocation engine', () => {
     expect(tail.timelineTotal).toBe(full.timeline.length);
     expect(tail.counts).toEqual(full.counts);
     expect((await responder.api.get(`/v1/incidents/${id}?timeline=0`)).body.timeline).toEqual([]);
-    for (const bad of ['-1', 'x', '1.5', '10001']) {
+    for (const bad of ['-1', 'x', '1.5', '10001', '', '0x10', '1e3']) {
       const reply = await responder.api.get(`/v1/incidents/${id}?timeline=${bad}`);
       expect(reply.status).toBe(400);
       expect(JSON.stringify(reply.body.message)).toMatch(/timeline/);
@@ -462,6 +462,9 @@ describe('the revocation engine', () => {
     const { agent } = await agentApi(owner.api);
     const first = await responder.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'first' });
     const incidentsBefore = await incidentIds();
+    const redis = ks.app.get(RedisService, { strict: false });
+    const tombstones = () => redis.client.keys(redis.keys.incidentDiscarded('*'));
+    const tombstonesBefore = await tombstones();
     await new Promise((resolve) => setTimeout(resolve, 5));
     const again = await responder.api.post('/v1/revocations', {
       selector: { agentIds: [agent.id] },
@@ -476,6 +479,19 @@ describe('the revocation engine', () => {
       revokedAt: first.body.revokedAt,
     });
     expect(await incidentIds()).toEqual(incidentsBefore);
+
+    // A fan-out the sweeper queued for that call (taking it for dead) arrives after the discard,
+    // once the agent is active again: it fences nothing and writes nothing back.
+    const [discarded] = (await tombstones()).filter((key) => !tombstonesBefore.includes(key));
+    const discardedId = /\{(inc_[0-9a-f]+)\}/.exec(discarded)?.[1] as string;
+    expect(discardedId).toMatch(/^inc_/);
+    await incidentDone(first.body.incidentId);
+    expect((await ks.admin.post(`/v1/agents/${agent.id}/reinstate`, { reason: 'ok' })).status).toBe(
+      200,
+    );
+    await ks.app.get(FollowupService, { strict: false }).followIncident(discardedId);
+    expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body.status).toBe('active');
+    expect((await responder.api.get(`/v1/incidents/${discardedId}`)).status).toBe(404);
   });
 
   it('answers 404 to a bulk stop of ids of no agent, and records nothing', async () => {

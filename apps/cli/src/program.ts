@@ -396,7 +396,9 @@ export function buildProgram(io: Io): Command {
       if (answer.missingIds.length > 0) {
         note(`Not found (nothing done): ${listIds(answer.missingIds)}`);
       }
-      if (answer.incidentId && options.follow) {
+      // A stop that fenced nothing named the incident of an earlier one: nothing to watch (and
+      // that incident may not be the caller's to read).
+      if (answer.incidentId && options.follow && fenced > 0) {
         await showIncident(api, answer.incidentId, { follow: true, wait: options.wait });
       }
     });

@@ -35,6 +35,9 @@ export interface IncidentOpening {
   agentIds: string[];
 }
 
+// Far longer than a fan-out's retries: one arriving after a discard finds the tombstone.
+const DISCARDED_FOR_SECONDS = 24 * 3600;
+
 const SUMMARY_FIELDS = [
   'id',
   'status',
@@ -65,6 +68,8 @@ export class IncidentsRepository {
     this.keys = redis.keys;
     defineScript(redis.client, 'ksReportAgent', script('report-agent'));
     defineScript(redis.client, 'ksOpenIncident', script('open-incident'));
+    defineScript(redis.client, 'ksDiscardIncident', script('discard-incident'));
+    defineScript(redis.client, 'ksTakeOverIncident', script('take-over-incident'));
   }
 
   /**
@@ -118,19 +123,44 @@ export class IncidentsRepository {
   }
 
   /**
-   * Removes an incident its call fenced nothing with, before anything else was recorded on it
-   * (no follow-up, no owners indexed).
+   * Removes an incident its call fenced nothing with, unless a fan-out has taken it over
+   * ({@link takeOver}); answers whether it was removed.
    */
-  async discard(incidentId: string): Promise<void> {
+  async discard(incidentId: string): Promise<boolean> {
     const k = this.keys;
-    await Promise.all([
-      this.redis.client.unlink(
+    const removed = await runScript<number>(
+      this.redis.client,
+      'ksDiscardIncident',
+      [
         k.incident(incidentId),
         k.incidentAgents(incidentId),
         k.incidentTimeline(incidentId),
-      ),
-      this.redis.client.zrem(k.incidentsIndex(), incidentId),
-    ]);
+        k.incidentDiscarded(incidentId),
+      ],
+      [DISCARDED_FOR_SECONDS],
+    );
+    if (removed === 1) {
+      await this.redis.client.zrem(k.incidentsIndex(), incidentId);
+    }
+    return removed === 1;
+  }
+
+  /** A fan-out takes over an incident still `open`, so that its call no longer discards it. */
+  takeOver(incidentId: string): Promise<'ok' | 'discarded' | 'missing'> {
+    return runScript(
+      this.redis.client,
+      'ksTakeOverIncident',
+      [this.keys.incident(incidentId), this.keys.incidentDiscarded(incidentId)],
+      [],
+    );
+  }
+
+  /** Tells live feeds to read an incident again (a stop that fenced nothing named it). */
+  async announce(incidentId: string): Promise<void> {
+    await this.redis.client.publish(
+      this.keys.events(),
+      JSON.stringify({ event: 'incident.updated', incidentId }),
+    );
   }
 
   /** Whether the incident exists, and its status. */

@@ -21,6 +21,7 @@
  * | `<p>:{auth}:pairing:<code>`           | string | userId waiting to pair a device with this code (expires, single use) |
  * | `<p>:{auth}:device:<sha256>`          | hash   | deviceId, userId, name, createdAt of one live device token |
  * | `<p>:{auth}:user:<userId>:devices`    | hash   | deviceId → sha256 of its token                  |
+ * | `<p>:{auth}:user:<userId>:pairing`    | set    | the user's pairing codes (some maybe spent or expired), so that revoking the user's devices voids them; lives as long as the newest |
  * | `<p>:pair-failures:<ip>`              | string | failed pairing attempts from one address (15 min window) |
  * | `<p>:stop-request:<deviceId>:<requestId>` | string | the answer to a device's stop, so a resend never stops twice (24 h) |
  * | `<p>:{<agentId>}:agent`               | hash   | id, name, owner, labels, allowedActions (JSON), concurrency, status, epoch, createdAt, actionSeq, revokedAt/revokeReason/revokedBy/incidentId, reinstatedAt/reinstateReason/reinstatedBy |
@@ -46,6 +47,7 @@
  * | `<p>:{<incidentId>}:timeline`         | list   | JSON `{at, actor, via, step, outcome, detail?, agentId?, actionId?}`, oldest first |
  * | `<p>:{<incidentId>}:review`           | list   | JSON `{agentId, actionId?, type?, why}`: what could not be undone          |
  * | `<p>:{<incidentId>}:reported`         | set    | agents whose follow-up has been counted (makes reporting exactly-once)      |
+ * | `<p>:{<incidentId>}:discarded`        | string | tombstone of an incident its call fenced nothing with and removed (1 day)   |
  * | `<p>:incidents`                       | zset   | incident ids scored by opening time (ms)                                    |
  * | `<p>:owner:<userId>:incidents`        | zset   | incidents that involve the user's agents, scored by opening time           |
  * | `<p>:{bull}:actions:*`                | BullMQ | the action queue (BullMQ's own keys, one hash tag)       |
@@ -78,6 +80,10 @@ export class Keys {
 
   pairingCode(code: string): string {
     return `${this.prefix}:{auth}:pairing:${code}`;
+  }
+
+  userPairingCodes(userId: string): string {
+    return `${this.prefix}:{auth}:user:${userId}:pairing`;
   }
 
   device(tokenHash: string): string {
@@ -174,6 +180,10 @@ export class Keys {
 
   incidentReported(incidentId: string): string {
     return `${this.prefix}:{${incidentId}}:reported`;
+  }
+
+  incidentDiscarded(incidentId: string): string {
+    return `${this.prefix}:{${incidentId}}:discarded`;
   }
 
   incidentsIndex(): string {

@@ -200,4 +200,28 @@ describe('fence scripts (real Redis)', () => {
     }
     expect([...seen].sort()).toEqual(ids);
   });
+  it('discards an incident its call fenced nothing with, unless a fan-out took it over first', async () => {
+    const index = () => redis.client.zrange(redis.keys.incidentsIndex(), 0, -1);
+    // The call first: removed, and a fan-out arriving later finds the tombstone.
+    await openIncident('inc_00000000000000d1', ['agt_1']);
+    expect(await incidents.discard('inc_00000000000000d1')).toBe(true);
+    expect(await incidents.status('inc_00000000000000d1')).toBeUndefined();
+    expect(await index()).not.toContain('inc_00000000000000d1');
+    expect(await incidents.takeOver('inc_00000000000000d1')).toBe('discarded');
+    expect(await incidents.status('inc_00000000000000d1')).toBeUndefined();
+
+    // The fan-out first: the call no longer removes it.
+    await openIncident('inc_00000000000000d2', ['agt_1']);
+    expect(await incidents.takeOver('inc_00000000000000d2')).toBe('ok');
+    expect(await incidents.discard('inc_00000000000000d2')).toBe(false);
+    expect(await incidents.status('inc_00000000000000d2')).toBe('open');
+    expect(await index()).toContain('inc_00000000000000d2');
+
+    // Not written yet, or past `open`: neither taken over nor removed.
+    expect(await incidents.takeOver('inc_00000000000000d3')).toBe('missing');
+    await openIncident('inc_00000000000000d4', ['agt_1']);
+    await incidents.setFenced('inc_00000000000000d4', ['agt_1'], []);
+    expect(await incidents.discard('inc_00000000000000d4')).toBe(false);
+    expect(await incidents.status('inc_00000000000000d4')).toBe('done');
+  });
 });

@@ -51,9 +51,18 @@ export class FollowupService {
 
   /** Fan-out: makes sure every selected agent is fenced, then queues one job per agent. */
   async followIncident(incidentId: string): Promise<void> {
-    const incident = await this.incidents.summary(incidentId);
-    if (!incident) {
-      throw notWrittenYet(incidentId);
+    let incident = await this.incidents.summary(incidentId);
+    if (!incident || incident.status === 'open') {
+      // Its call may be alive after all: taken over, the incident is no longer its to discard.
+      const claim = await this.incidents.takeOver(incidentId);
+      if (claim === 'discarded') {
+        this.logger.log({ incidentId }, 'Nothing to follow: its call fenced nothing');
+        return;
+      }
+      incident ??= claim === 'ok' ? await this.incidents.summary(incidentId) : undefined;
+      if (!incident) {
+        throw notWrittenYet(incidentId);
+      }
     }
     let ours: FencedAgent[];
     if (incident.status === 'open') {

@@ -30,7 +30,8 @@ function serviceWith(fence: (agentId: string, incidentId: string) => FenceResult
       create: () => Promise.resolve(),
       append: () => Promise.resolve(),
       setFenced: () => Promise.resolve(),
-      discard: (incidentId: string) => Promise.resolve(void discarded.push(incidentId)),
+      discard: (incidentId: string) => Promise.resolve(discarded.push(incidentId) > 0),
+      announce: () => Promise.resolve(),
     } as unknown as IncidentsRepository,
     {
       followIncident: () => Promise.resolve(),

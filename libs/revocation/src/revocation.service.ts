@@ -150,13 +150,18 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
    * A bulk stop that fenced nothing: every agent it selected was revoked already, or none
    * exists. Like a repeated single stop, it is a no-op: the incident it opened (before it could
    * know) is removed, and the answer names the incident of the latest earlier revocation.
+   * Unless this call was so slow that the sweeper took it for dead and a fan-out took its
+   * incident over: the fan-out then finishes that incident, and the answer names it.
    */
   private async nothingFenced(
     opening: Opening,
     record: string,
     answer: RevocationAnswer,
   ): Promise<RevocationAnswer> {
-    await this.incidents.discard(opening.id);
+    if (!(await this.incidents.discard(opening.id))) {
+      this.confirmLater(record, opening.id);
+      return { ...answer, incidentId: opening.id };
+    }
     this.confirmLater(record, opening.id);
     if (answer.agentIds.length === 0) {
       throw new DomainError(
@@ -175,6 +180,12 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       },
       'Revocation changed nothing: every selected agent was revoked already',
     );
+    // Phones that took the stop for a new incident read the one it names instead.
+    this.incidents
+      .announce(answer.incidentId)
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error, incidentId: answer.incidentId }, 'Could not announce'),
+      );
     return answer;
   }
 

@@ -97,7 +97,10 @@ export class IncidentQuery {
       'Only the newest N timeline entries (JSON only; `timelineTotal` says how many there are)',
   })
   @IsOptional()
-  @Transform(({ value }: { value: unknown }) => Number(value))
+  // Digits only: Number() would read '' as 0 and '0x10' as 16.
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value,
+  )
   @IsInt({ message: 'timeline must be a whole number' })
   @Min(0, { message: 'timeline must be from 0 to 10000' })
   @Max(10_000, { message: 'timeline must be from 0 to 10000' })
