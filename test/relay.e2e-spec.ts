@@ -254,6 +254,9 @@ describe('the mobile relay', () => {
     const user = await createUser(ks, 'responder');
     const [first, second] = [await phone(user), await phone(user)];
     const mine = await phone(otherOwner);
+    // A code made just before, not used yet, and another user's.
+    const unused = (await user.api.post('/v1/devices/pairing-codes')).body.code;
+    const othersCode = (await otherOwner.api.post('/v1/devices/pairing-codes')).body.code;
     const listed = await ks.admin.get(`/v1/users/${user.id}/devices`);
     expect(listed.body.items.map((d: { id: string }) => d.id).sort()).toEqual(
       [first.deviceId, second.deviceId].sort(),
@@ -278,6 +281,10 @@ describe('the mobile relay', () => {
         .status,
     ).toBe(401);
     expect((await ks.admin.get(`/v1/users/${user.id}/devices`)).body.items).toEqual([]);
+    const pair = (code: string) =>
+      new Api(relay.url).post('/v1/pair', { code, deviceName: 'after' });
+    expect((await pair(unused)).status).toBe(401);
+    expect((await pair(othersCode)).status).toBe(201);
     // Another user's phone is untouched.
     expect(mine.socket.connected).toBe(true);
     expect((await ks.admin.delete(`/v1/users/${user.id}/devices`)).body.revokedDevices).toEqual([]);

@@ -375,13 +375,13 @@ export class ActionsRepository {
     });
   }
 
-  /** Whether the action was released to the queue and has not finished. */
   /** What an ended action released when it finished (recorded by finish-action.lua). */
   async releasedBy(agentId: string, actionId: string): Promise<string[]> {
     const released = await this.redis.client.hget(this.keys.action(agentId, actionId), 'released');
     return released ? released.split(',') : [];
   }
 
+  /** Whether the action was released to the queue and has not finished. */
   async isReleased(agentId: string, actionId: string): Promise<boolean> {
     return (await this.redis.client.sismember(this.keys.agentRunning(agentId), actionId)) === 1;
   }

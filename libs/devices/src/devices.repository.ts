@@ -22,19 +22,19 @@ export class DevicesRepository {
     defineScript(redis.client, 'ksPairDevice', script('pair-device'));
     defineScript(redis.client, 'ksRevokeDevice', script('revoke-device'));
     defineScript(redis.client, 'ksRevokeUserDevices', script('revoke-user-devices'));
+    defineScript(redis.client, 'ksPutPairingCode', script('put-pairing-code'));
     defineScript(redis.client, 'ksAuthenticateDevice', script('authenticate-device'));
   }
 
   /** Stores a pairing code; false if that code is taken (the caller draws another). */
   async putCode(code: string, userId: string, ttlSeconds: number): Promise<boolean> {
-    const set = await this.redis.client.set(
-      this.keys.pairingCode(code),
-      userId,
-      'EX',
-      ttlSeconds,
-      'NX',
+    const stored = await runScript<number>(
+      this.redis.client,
+      'ksPutPairingCode',
+      [this.keys.pairingCode(code), this.keys.userPairingCodes(userId)],
+      [userId, code, ttlSeconds],
     );
-    return set === 'OK';
+    return stored === 1;
   }
 
   /** Consumes the code and stores the device in one step; the code's user, or undefined. */
@@ -97,13 +97,13 @@ export class DevicesRepository {
     return deleted === 1;
   }
 
-  /** Deletes every device of a user; answers their ids. */
+  /** Deletes every device of a user, and the pairing codes not used yet; answers the devices' ids. */
   revokeAll(userId: string): Promise<string[]> {
     return runScript<string[]>(
       this.redis.client,
       'ksRevokeUserDevices',
-      [this.keys.userDevices(userId)],
-      [this.keys.device('')],
+      [this.keys.userDevices(userId), this.keys.userPairingCodes(userId)],
+      [this.keys.device(''), this.keys.pairingCode('')],
     );
   }
 
