@@ -489,9 +489,19 @@ describe('the revocation engine', () => {
     expect((await ks.admin.post(`/v1/agents/${agent.id}/reinstate`, { reason: 'ok' })).status).toBe(
       200,
     );
-    await ks.app.get(FollowupService, { strict: false }).followIncident(discardedId);
+    const followup = ks.app.get(FollowupService, { strict: false });
+    await followup.followIncident(discardedId);
+    // Nor does a follow-up that gives up on it (as one queued before its call wrote it would).
+    await followup.gaveUp({ kind: 'incident', incidentId: discardedId }, 'gave up');
+    await followup.gaveUp(
+      { kind: 'agent', incidentId: discardedId, agentId: agent.id, revokedEpoch: 1 },
+      'gave up',
+    );
     expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body.status).toBe('active');
     expect((await responder.api.get(`/v1/incidents/${discardedId}`)).status).toBe(404);
+    expect(await redis.client.keys(`${deployment.config.keyPrefix}:{${discardedId}}:*`)).toEqual([
+      discarded,
+    ]);
   });
 
   it('answers 404 to a bulk stop of ids of no agent, and records nothing', async () => {

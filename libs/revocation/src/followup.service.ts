@@ -198,6 +198,12 @@ export class FollowupService {
    * still finish; a fan-out that failed is recorded on the timeline.
    */
   async gaveUp(job: RevocationJob, error: string): Promise<void> {
+    if ((await this.incidents.status(job.incidentId)) === undefined) {
+      // Never written, or discarded by a call that fenced nothing: writing a count or an entry
+      // would leave a fragment of an incident that nothing shows.
+      this.logger.warn({ ...job, error }, 'A follow-up gave up on an incident that does not exist');
+      return;
+    }
     if (job.kind === 'incident') {
       await this.incidents.append(job.incidentId, [
         entry('follow-up', 'failed', { detail: `the fan-out gave up: ${error}` }),
