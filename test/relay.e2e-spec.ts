@@ -220,6 +220,10 @@ describe('the mobile relay', () => {
       deviceName: 'x',
     });
     expect(wrong.status).toBe(401);
+    // A missing field gets one reason, not every rule it breaks.
+    const unnamed = await new Api(relay.url).post('/v1/pair', { code: 'AAAA-BBBB-CC' });
+    expect(unnamed.status).toBe(400);
+    expect(unnamed.body.message).toMatch(/^deviceName [^;]+$/);
     const code = (await owner.api.post('/v1/devices/pairing-codes')).body.code;
     expect((await new Api(relay.url).post('/v1/pair', { code, deviceName: 'one' })).status).toBe(
       201,

@@ -46,7 +46,9 @@ export async function createHttpApp(
       whitelist: true,
       forbidNonWhitelisted: true,
       transform: true,
-      stopAtFirstError: false,
+      // One reason per field: "must not be blank; must be longer than...; must be a string" says
+      // one thing three times.
+      stopAtFirstError: true,
     }),
   );
   refuseNonJsonBodies(app.getHttpAdapter().getInstance());

@@ -13,11 +13,12 @@ import {
   Max,
   Min,
   Validate,
+  ValidationArguments,
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
 import { INCIDENT_ID, type RollbackPolicy } from '@app/incidents';
-import { isSelector, SELECTOR_SHAPES, type Selector } from '@app/revocation';
+import { isSelector, SELECTOR_SHAPES, selectorProblem, type Selector } from '@app/revocation';
 
 @ValidatorConstraint({ name: 'selector' })
 export class SelectorConstraint implements ValidatorConstraintInterface {
@@ -25,8 +26,8 @@ export class SelectorConstraint implements ValidatorConstraintInterface {
     return isSelector(value);
   }
 
-  defaultMessage(): string {
-    return `selector must be ${SELECTOR_SHAPES}`;
+  defaultMessage(args?: ValidationArguments): string {
+    return selectorProblem(args?.value) ?? `selector must be ${SELECTOR_SHAPES}`;
   }
 }
 
@@ -84,6 +85,8 @@ export class IncidentIdParams {
   id!: string;
 }
 
+const TIMELINE_RANGE = 'timeline must be a whole number from 0 to 10000';
+
 export class IncidentQuery {
   @ApiPropertyOptional({ enum: ['md', 'json'] })
   @IsOptional()
@@ -101,9 +104,9 @@ export class IncidentQuery {
   @Transform(({ value }: { value: unknown }) =>
     typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value,
   )
-  @IsInt({ message: 'timeline must be a whole number' })
-  @Min(0, { message: 'timeline must be from 0 to 10000' })
-  @Max(10_000, { message: 'timeline must be from 0 to 10000' })
+  @IsInt({ message: TIMELINE_RANGE })
+  @Min(0, { message: TIMELINE_RANGE })
+  @Max(10_000, { message: TIMELINE_RANGE })
   timeline?: number;
 }
 
