@@ -5,7 +5,13 @@ import type { UserPrincipal } from '@app/auth';
 import { DomainError, ErrorCode } from '@app/core';
 import { isRedisUnavailable, RedisService } from '@app/redis';
 import { AGENT_ID } from '@app/agents';
-import { isSelector, RevocationAnswer, RevocationService, SELECTOR_SHAPES } from '@app/revocation';
+import {
+  isSelector,
+  RevocationAnswer,
+  RevocationService,
+  SELECTOR_SHAPES,
+  selectorProblem,
+} from '@app/revocation';
 
 /** What a phone sends: one agent, every agent the user owns, or (responders) a selector. */
 export interface StopRequest {
@@ -111,6 +117,8 @@ export class StopService {
           reason,
           origin,
         })) as RevocationAnswer;
+      } else if (request.selector !== undefined) {
+        return fail('bad_request', selectorProblem(request.selector) ?? 'selector is not valid');
       } else {
         return fail(
           'bad_request',

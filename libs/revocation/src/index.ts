@@ -8,5 +8,11 @@ export {
 } from './revocation.service';
 export { FollowupService } from './followup.service';
 export { REVOCATION_QUEUE, type RevocationJob } from './revocation.queue';
-export { type Selector, describeSelector, isSelector, SELECTOR_SHAPES } from './selector';
+export {
+  type Selector,
+  describeSelector,
+  isSelector,
+  SELECTOR_SHAPES,
+  selectorProblem,
+} from './selector';
 export { RevocationRepository, type FenceResult } from './revocation.repository';

@@ -7,28 +7,42 @@ export type Selector =
 
 /** Exactly one of the four shapes, well formed; the one check for every transport. */
 export function isSelector(value: unknown): value is Selector {
+  return selectorProblem(value) === undefined;
+}
+
+/** What is wrong with a selector, said for the part that is wrong; undefined if nothing. */
+export function selectorProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return false;
+    return `selector must be ${SELECTOR_SHAPES}`;
   }
   const v = value as Record<string, unknown>;
   if (Object.keys(v).length !== 1) {
-    return false;
+    return `selector must be ${SELECTOR_SHAPES}`;
   }
   if ('agentIds' in v) {
-    return (
-      Array.isArray(v.agentIds) &&
-      v.agentIds.length > 0 &&
-      v.agentIds.length <= 100_000 &&
-      v.agentIds.every((id) => typeof id === 'string' && AGENT_ID.test(id))
+    const ids = v.agentIds;
+    if (!Array.isArray(ids) || ids.length === 0 || ids.length > 100_000) {
+      return 'selector.agentIds must list from 1 to 100000 agent ids';
+    }
+    const bad: unknown = (ids as unknown[]).find(
+      (id) => typeof id !== 'string' || !AGENT_ID.test(id),
     );
+    return bad === undefined
+      ? undefined
+      : `selector.agentIds must be agent ids such as agt_3f9a1c2b4d5e6f70 (got ${String(JSON.stringify(bad)).slice(0, 60)})`;
   }
   if ('labels' in v) {
-    return isLabels(v.labels, 1);
+    return isLabels(v.labels, 1)
+      ? undefined
+      : 'selector.labels must hold 1 to 20 labels such as {"team": "infra"}, with the characters ' +
+          'labels allow';
   }
   if ('owner' in v) {
-    return typeof v.owner === 'string' && USER_ID.test(v.owner);
+    return typeof v.owner === 'string' && USER_ID.test(v.owner)
+      ? undefined
+      : 'selector.owner must be a user id such as usr_3f9a1c2b4d5e6f70';
   }
-  return v.all === true;
+  return v.all === true ? undefined : `selector must be ${SELECTOR_SHAPES}`;
 }
 
 export const SELECTOR_SHAPES =
