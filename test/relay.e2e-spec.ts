@@ -211,6 +211,13 @@ describe('the mobile relay', () => {
       requestId: randomUUID(),
     });
     expect(labelAck).toMatchObject({ ok: false, code: 'forbidden' });
+    // A malformed selector is refused for the part that is wrong.
+    const badAck = await asOwner.socket.timeout(5000).emitWithAck('stop', {
+      selector: { agentIds: ['nope'] },
+      requestId: randomUUID(),
+    });
+    expect(badAck).toMatchObject({ ok: false, code: 'bad_request' });
+    expect(badAck.error).toMatch(/^selector.agentIds must be agent ids .*\(got "nope"\)$/);
     expect((await ks.admin.get(`/v1/agents/${theirs.id}`)).body.status).toBe('active');
   });
 
