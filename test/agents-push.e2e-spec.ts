@@ -249,14 +249,18 @@ describe('agents and revocation push', () => {
       }
     });
 
-    it.each([['limit=abc'], ['limit=0'], ['status=sleeping']])(
-      'rejects a malformed query %s with 400',
-      async (query) => {
-        const reply = await lister.api.get(`/v1/agents?${query}`);
-        expect(reply.status).toBe(400);
-        expect(reply.body.error).toBe('bad_request');
-      },
-    );
+    it.each([
+      ['limit=abc', /^limit must be a whole number from 1 to \d+$/],
+      ['limit=0', /^limit must be a whole number from 1 to \d+$/],
+      ['limit=', /^limit must be a whole number from 1 to \d+$/],
+      ['limit=0x10', /^limit must be a whole number from 1 to \d+$/],
+      ['status=sleeping', /status/],
+    ])('rejects a malformed query %s with 400', async (query, message) => {
+      const reply = await lister.api.get(`/v1/agents?${query}`);
+      expect(reply.status).toBe(400);
+      expect(reply.body.error).toBe('bad_request');
+      expect(reply.body.message).toMatch(message);
+    });
   });
 
   describe('deleting', () => {

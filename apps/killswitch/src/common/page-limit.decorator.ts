@@ -8,9 +8,12 @@ export function PageLimit(max: number): PropertyDecorator {
   return applyDecorators(
     ApiPropertyOptional({ default: 50, minimum: 1, maximum: max }),
     IsOptional(),
-    Transform(({ value }: { value: unknown }) => Number(value)),
-    IsInt({ message: 'limit must be a whole number' }),
-    Min(1),
-    Max(max),
+    // Digits only: Number() would read '' as 0 and '0x10' as 16.
+    Transform(({ value }: { value: unknown }) =>
+      typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value,
+    ),
+    IsInt({ message: `limit must be a whole number from 1 to ${max}` }),
+    Min(1, { message: `limit must be a whole number from 1 to ${max}` }),
+    Max(max, { message: `limit must be a whole number from 1 to ${max}` }),
   );
 }
