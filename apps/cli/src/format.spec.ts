@@ -64,9 +64,9 @@ describe('CLI formatting', () => {
     progress.update(incident(['fence', 'halt', 'rollback']));
     progress.update(incident(['fence', 'halt', 'rollback']), 'retrying: 503');
     expect(written).toEqual([
-      'inc_0000000000000001: 0/1 agents  halted 0, aborted 0, rolled back 0, needs review 0  (following_up)  - halt: halt done\n',
-      'inc_0000000000000001: 0/1 agents  halted 0, aborted 0, rolled back 0, needs review 0  (following_up)  - rollback: rollback done\n',
-      'inc_0000000000000001: 0/1 agents  halted 0, aborted 0, rolled back 0, needs review 0  (following_up)  - retrying: 503\n',
+      'inc_0000000000000001: 0/1 agents done  halted 0, aborted 0, rolled back 0, needs review 0  (following_up)  - halt: halt done\n',
+      'inc_0000000000000001: 0/1 agents done  halted 0, aborted 0, rolled back 0, needs review 0  (following_up)  - rollback: rollback done\n',
+      'inc_0000000000000001: 0/1 agents done  halted 0, aborted 0, rolled back 0, needs review 0  (following_up)  - retrying: 503\n',
     ]);
   });
 

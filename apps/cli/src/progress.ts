@@ -39,7 +39,7 @@ export class ProgressBar {
     const latest = incident.timeline?.at(-1);
     const text = clean(
       [
-        `${done}/${total} agents`,
+        `${done}/${total} agents done`,
         countsText(incident),
         `(${incident.status})`,
         note ? `- ${note}` : latest ? `- ${latest.step}: ${latest.outcome}` : '',
