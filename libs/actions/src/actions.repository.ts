@@ -192,14 +192,15 @@ export class ActionsRepository {
   }
 
   /**
-   * Halts one batch of an agent's stale queued actions: `{halted, examined, released}`, where
-   * `released` are a reinstated agent's newer actions moved into the room this made.
+   * Halts one batch of an agent's stale queued actions, counted on `incidentId`'s follow-up:
+   * `{halted, examined, released}`, where `released` are a reinstated agent's newer actions
+   * moved into the room this made.
    */
   async haltQueuedBatch(
     agentId: string,
     batch: number,
     detail: string,
-    incidentId = '',
+    incidentId: string,
   ): Promise<{ halted: number; examined: number; released: string[] }> {
     const k = this.keys;
     const [halted, examined, ...released] = await runScript<[number, number, ...string[]]>(

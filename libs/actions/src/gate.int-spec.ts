@@ -104,7 +104,12 @@ describe('gate and fence scripts (real Redis)', () => {
     await fence(id, 'test', 'usr_x', 'inc_0000000000000003');
     const batches: number[] = [];
     for (;;) {
-      const { halted, examined } = await actions.haltQueuedBatch(id, 200, 'test');
+      const { halted, examined } = await actions.haltQueuedBatch(
+        id,
+        200,
+        'test',
+        'inc_0000000000000003',
+      );
       batches.push(halted);
       if (examined < 200) {
         break;
@@ -113,7 +118,7 @@ describe('gate and fence scripts (real Redis)', () => {
     expect(batches.reduce((a, b) => a + b, 0)).toBe(450);
     expect(Math.max(...batches)).toBeLessThanOrEqual(201);
     expect((await actions.followupCounts(id, 'inc_0000000000000003')).halted).toBe(450);
-    expect(await actions.haltQueuedBatch(id, 200, 'test')).toEqual({
+    expect(await actions.haltQueuedBatch(id, 200, 'test', 'inc_0000000000000003')).toEqual({
       halted: 0,
       examined: 0,
       released: [],
@@ -171,7 +176,9 @@ describe('gate and fence scripts (real Redis)', () => {
     await actions.start(id, actionId, 1, 'job-1');
     await actions.finish(id, actionId, 'retrying', { error: 'tool down' });
     await revocations.fenceMany([id], 'test', 'usr_x', 'inc_0000000000000005', false);
-    expect(await actions.haltQueuedBatch(id, 200, 'revoked')).toMatchObject({ halted: 1 });
+    expect(await actions.haltQueuedBatch(id, 200, 'revoked', 'inc_0000000000000005')).toMatchObject(
+      { halted: 1 },
+    );
     expect((await actions.get(actionId))?.status).toBe('halted');
   });
 

@@ -8,10 +8,11 @@
 -- KEYS: 1 agent hash, 2 pending list, 3 running set
 -- ARGV: 1 action key prefix (without the id), 2 batch size, 3 events channel, 4 detail,
 --       5 retention ms, 6 follow-up key prefix (without the incident id), 7 default concurrency,
---       8 the incident to count the halts on ('': the one the agent is revoked by)
+--       8 the incident whose follow-up halts them (counted there: the agent, reinstated or
+--         revoked again since, may name another)
 -- Returns {halted, examined, released...}
 --- @include "gate.lua"
-local agent = redis.call('HMGET', KEYS[1], 'status', 'epoch', 'incidentId')
+local agent = redis.call('HMGET', KEYS[1], 'status', 'epoch')
 local ids = redis.call('LRANGE', KEYS[2], 0, tonumber(ARGV[2]) - 1)
 local released = redis.call('SMEMBERS', KEYS[3])
 local now = now_ms()
@@ -40,10 +41,8 @@ for _, id in ipairs(released) do
     halted = halted + 1
   end
 end
--- Named by the follow-up: an agent reinstated (or revoked again) since no longer names it.
-local incident = ARGV[8] ~= '' and ARGV[8] or agent[3]
-if halted > 0 and incident and incident ~= '' then
-  redis.call('HINCRBY', ARGV[6] .. incident, 'halted', halted)
+if halted > 0 then
+  redis.call('HINCRBY', ARGV[6] .. ARGV[8], 'halted', halted)
 end
 local reply = {halted, #ids}
 for _, id in ipairs(release_next(KEYS[1], KEYS[3], KEYS[2], ARGV[7])) do
