@@ -4,6 +4,7 @@ import type { UserPrincipal } from '@app/auth';
 import { badRequest, conflict, DomainError, forbidden, notFound, runEvery } from '@app/core';
 import {
   actorName,
+  FencedAgent,
   IncidentOpening,
   IncidentsRepository,
   isoMs,
@@ -125,7 +126,8 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       }
     }
     const answer = this.summarize(opening.id, results);
-    if (answer.agentIds.length === answer.alreadyRevokedIds.length) {
+    const { ours } = fencedBy(results, opening.id);
+    if (ours.length === 0) {
       return this.nothingFenced(opening, record, answer);
     }
     if (results.size > INLINE_PUSH_LIMIT && recorded) {
@@ -133,7 +135,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       // follow-up take a few more milliseconds, after the answer is sent; if this process dies
       // first, the sweeper does both from the record (without one, the call waits for them).
       setImmediate(() => {
-        this.follow(opening, results, answer, record, fencedAt).catch((error: unknown) =>
+        this.follow(opening, ours, answer, record, fencedAt).catch((error: unknown) =>
           this.logger.error(
             { err: error, incidentId: opening.id },
             'Could not queue the follow-up of a revocation: the sweeper will',
@@ -141,7 +143,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
         );
       });
     } else {
-      await this.follow(opening, results, answer, record, fencedAt);
+      await this.follow(opening, ours, answer, record, fencedAt);
     }
     return answer;
   }
@@ -158,11 +160,11 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     record: string,
     answer: RevocationAnswer,
   ): Promise<RevocationAnswer> {
-    if (!(await this.incidents.discard(opening.id))) {
-      this.confirmLater(record, opening.id);
+    const discarded = await this.incidents.discard(opening.id);
+    this.confirmLater(record, opening.id);
+    if (!discarded) {
       return { ...answer, incidentId: opening.id };
     }
-    this.confirmLater(record, opening.id);
     if (answer.agentIds.length === 0) {
       throw new DomainError(
         'not_found',
@@ -189,25 +191,24 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     return answer;
   }
 
-  /** After a revocation's fences: records what it fenced and queues the follow-up. */
+  /** After a revocation fenced `ours` (at least one): records them and queues their follow-up. */
   private async follow(
     opening: Opening,
-    results: Map<string, FenceResult>,
+    ours: FencedAgent[],
     answer: RevocationAnswer,
     record: string,
     fencedAt: number,
   ): Promise<void> {
-    const { ours } = fencedBy(results, opening.id);
     // Recorded before the fan-out is queued, so that it queues exactly these agents' follow-up
     // without fencing them again (one reinstated meanwhile would be stopped a second time).
     await Promise.all([
       this.incidents.setFenced(opening.id, answer.agentIds, ours, answer.missingIds.length > 0),
       this.incidents.append(opening.id, [fenceEntry(opening, ours.length, answer, fencedAt)]),
     ]);
-    if (ours.length > 0 && results.size <= INLINE_PUSH_LIMIT) {
+    if (opening.agentIds.length <= INLINE_PUSH_LIMIT) {
       // Small: the call queues each agent's follow-up itself.
       await this.queue.followAgents(opening.id, ours);
-    } else if (ours.length > 0) {
+    } else {
       // Large: one fan-out job queues them, off the call's path.
       await this.queue.followIncident(opening.id);
     }
