@@ -59,7 +59,11 @@ export class FollowupService {
         this.logger.log({ incidentId }, 'Nothing to follow: its call fenced nothing');
         return;
       }
-      incident ??= claim === 'ok' ? await this.incidents.summary(incidentId) : undefined;
+      if (claim === 'missing') {
+        throw notWrittenYet(incidentId);
+      }
+      // Written between the two reads: read it again.
+      incident ??= await this.incidents.summary(incidentId);
       if (!incident) {
         throw notWrittenYet(incidentId);
       }
