@@ -48,7 +48,6 @@ export interface Action {
   history: HistoryEntry[];
 }
 
-/** Action ids carry their agent's id, so one lookup finds the agent's slot. */
 /** An action as a list shows it: no params, results or history. */
 export interface ActionSummary {
   id: string;
@@ -60,6 +59,7 @@ export interface ActionSummary {
   updatedAt?: string;
 }
 
+/** Action ids carry their agent's id, so one lookup finds the agent's slot. */
 export const ACTION_ID = /^act_([0-9a-f]{16})_[0-9a-f]{16}$/;
 
 export const newActionId = (agentId: string) =>
