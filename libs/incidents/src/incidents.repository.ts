@@ -157,10 +157,7 @@ export class IncidentsRepository {
 
   /** Tells live feeds to read an incident again (a stop that fenced nothing named it). */
   async announce(incidentId: string): Promise<void> {
-    await this.redis.client.publish(
-      this.keys.events(),
-      JSON.stringify({ event: 'incident.updated', incidentId }),
-    );
+    await this.redis.client.publish(this.keys.events(), updated(incidentId));
   }
 
   /** Whether the incident exists, and its status. */
@@ -270,18 +267,15 @@ export class IncidentsRepository {
     if (entries.length === 0) {
       return;
     }
-    await this.redis.client
-      .multi()
-      .rpush(this.keys.incidentTimeline(incidentId), ...entries.map((e) => JSON.stringify(e)))
-      .publish(
-        this.keys.events(),
-        JSON.stringify({
-          event: 'incident.updated',
-          incidentId,
-          step: entries[entries.length - 1].step,
-        }),
-      )
-      .exec();
+    await execOrThrow(
+      this.redis.client
+        .multi()
+        .rpush(this.keys.incidentTimeline(incidentId), ...entries.map((e) => JSON.stringify(e)))
+        .publish(
+          this.keys.events(),
+          updated(incidentId, { step: entries[entries.length - 1].step }),
+        ),
+    );
   }
 
   /** Counts one agent's follow-up into the incident, exactly once. */
@@ -391,7 +385,7 @@ export class IncidentsRepository {
   }
 
   async resolve(incidentId: string, by: Actor, note: string, entry: StoredEntry): Promise<void> {
-    await this.redis.client
+    const multi = this.redis.client
       .multi()
       .hset(this.keys.incident(incidentId), {
         status: 'resolved',
@@ -400,12 +394,14 @@ export class IncidentsRepository {
         note,
       })
       .rpush(this.keys.incidentTimeline(incidentId), JSON.stringify(entry))
-      .publish(
-        this.keys.events(),
-        JSON.stringify({ event: 'incident.updated', incidentId, status: 'resolved' }),
-      )
-      .exec();
+      .publish(this.keys.events(), updated(incidentId, { status: 'resolved' }));
+    await execOrThrow(multi);
   }
+}
+
+/** The `incident.updated` event live feeds (the relay) re-read an incident on. */
+function updated(incidentId: string, detail: Record<string, string> = {}): string {
+  return JSON.stringify({ event: 'incident.updated', incidentId, ...detail });
 }
 
 function toSummary(fields: (string | null)[]): IncidentSummary | undefined {
