@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { join } from 'node:path';
-import { defineScript, Keys, RedisService, runScript } from '@app/redis';
+import { defineScript, execOrThrow, Keys, RedisService, runScript } from '@app/redis';
 import { isRole } from './roles';
 import type { User } from './principal';
 
@@ -76,12 +76,12 @@ export class UsersRepository {
       pipeline.hmget(this.keys.user(id), 'id', 'name', 'role', 'createdAt');
       pipeline.scard(this.keys.userApiKeys(id));
     }
-    const results = (await pipeline.exec()) ?? [];
+    const results = await execOrThrow(pipeline);
     const users: (User & { activeKeys: number })[] = [];
     for (let i = 0; i < results.length; i += 2) {
-      const user = toUser(results[i][1] as (string | null)[]);
+      const user = toUser(results[i] as (string | null)[]);
       if (user) {
-        users.push({ ...user, activeKeys: Number(results[i + 1][1]) });
+        users.push({ ...user, activeKeys: Number(results[i + 1]) });
       }
     }
     return users;

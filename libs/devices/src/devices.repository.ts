@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { join } from 'node:path';
 import { toUser, type User } from '@app/auth';
-import { defineScript, Keys, RedisService, runScript } from '@app/redis';
+import { defineScript, execOrThrow, Keys, RedisService, runScript } from '@app/redis';
 
 const script = (name: string) => join(__dirname, 'lua', `${name}.lua`);
 
@@ -75,14 +75,8 @@ export class DevicesRepository {
     for (const hash of hashes) {
       pipeline.hmget(this.keys.device(hash), 'deviceId', 'userId', 'name', 'createdAt');
     }
-    const replies = (await pipeline.exec()) ?? [];
-    return replies
-      .map(([error, fields]) => {
-        if (error) {
-          throw error;
-        }
-        return toDevice(fields as (string | null)[]);
-      })
+    return (await execOrThrow(pipeline))
+      .map((fields) => toDevice(fields as (string | null)[]))
       .filter((d): d is DeviceRecord => d !== undefined)
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
