@@ -1,4 +1,5 @@
 import type { Socket } from 'socket.io-client';
+import type { ActionStatus } from '@app/actions';
 import { IncidentsRepository } from '@app/incidents';
 import { RedisService } from '@app/redis';
 import { FollowupService, RevocationRepository } from '@app/revocation';
@@ -738,10 +739,10 @@ describe('the revocation engine', () => {
     const incident = await incidentDone(revoked.body.incidentId);
     expect(incident.progress).toEqual({ done: 1000, total: 1000 });
     expect(incident.counts.fenced).toBe(1000);
-    const statuses = new Map<string, number>();
+    const statuses = new Map<ActionStatus, number>();
     for (const { actions } of agents) {
       for (const id of actions) {
-        const status = (await actionOf(id)).status as string;
+        const status = (await actionOf(id)).status as ActionStatus;
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
       }
     }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
+import type { ActionStatus } from '@app/actions';
 import type { Role } from '@app/auth';
 import type { RunningApp } from './apps';
 import { Api, Reply } from './http';
@@ -153,7 +154,7 @@ async function pollUntil(
 }
 
 /** Statuses of an action that has run its course (a stop may still roll back one that succeeded). */
-export const FINISHED_ACTION_STATUSES: readonly string[] = [
+export const FINISHED_ACTION_STATUSES: readonly ActionStatus[] = [
   'succeeded',
   'failed',
   'halted',
@@ -166,7 +167,10 @@ export const FINISHED_ACTION_STATUSES: readonly string[] = [
 export function waitForAction(
   api: Api,
   id: string,
-  { until = FINISHED_ACTION_STATUSES, ...poll }: PollOptions & { until?: readonly string[] } = {},
+  {
+    until = FINISHED_ACTION_STATUSES,
+    ...poll
+  }: PollOptions & { until?: readonly ActionStatus[] } = {},
 ): Promise<any> {
   const what = `action ${id} to be ${until.join(' or ')}`;
   return pollUntil(api, `/v1/actions/${id}`, (action) => until.includes(action.status), poll, what);
