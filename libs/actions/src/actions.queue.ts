@@ -9,8 +9,8 @@ export const ACTIONS_QUEUE = 'actions';
 
 /** Messages on the control channel that every worker process listens to. */
 export type ControlMessage =
-  /** Abort this action wherever it runs. */
-  | { abort: string; reason?: string }
+  /** Abort this action wherever it runs, for this incident's stop (where the abort is counted). */
+  | { abort: string; incidentId: string }
   /** The catalog entry of this type changed: forget any cached copy. */
   | { typeChanged: string };
 

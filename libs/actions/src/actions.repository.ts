@@ -170,7 +170,7 @@ export class ActionsRepository {
     agentId: string,
     actionId: string,
     status: FinalStatus,
-    outcome: { result?: unknown; undo?: unknown; error?: string } = {},
+    outcome: { result?: unknown; undo?: unknown; error?: string; abortedBy?: string } = {},
   ): Promise<string[]> {
     const k = this.keys;
     const reply = await runScript<string[]>(
@@ -185,7 +185,7 @@ export class ActionsRepository {
         k.events(),
         this.retentionMs,
         this.config.actionAgentConcurrency,
-        k.agentFollowup(agentId, ''),
+        outcome.abortedBy === undefined ? '' : k.agentFollowup(agentId, outcome.abortedBy),
       ],
     );
     return reply.slice(1);

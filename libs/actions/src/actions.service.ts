@@ -99,9 +99,12 @@ export class ActionsService implements OnApplicationBootstrap, OnApplicationShut
     }
   }
 
-  /** Tells every worker process to abort this action if it runs there. */
-  async abort(actionId: string): Promise<void> {
-    await this.actions.publishControl({ abort: actionId });
+  /**
+   * Tells every worker process to abort this action if it runs there; the abort is counted on
+   * `incidentId`, the stop that asked for it.
+   */
+  async abort(actionId: string, incidentId: string): Promise<void> {
+    await this.actions.publishControl({ abort: actionId, incidentId });
   }
 
   /** Reads an action: the agent itself, its owner, responders and admins may. */

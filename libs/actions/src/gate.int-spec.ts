@@ -182,6 +182,23 @@ describe('gate and fence scripts (real Redis)', () => {
     expect((await actions.get(actionId))?.status).toBe('halted');
   });
 
+  it('counts an abort on the stop that asked for it, even after a reinstatement and a new stop', async () => {
+    const { id } = await agent();
+    const submitted = await submit(id);
+    const actionId = submitted.kind === 'ok' ? submitted.released[0] : '';
+    await actions.start(id, actionId, 1, 'job-1');
+    // Stopped (the abort goes out), reinstated and stopped again before the action ends.
+    await revocations.fenceMany([id], 'first', 'usr_x', 'inc_0000000000000006', false);
+    await revocations.reinstate(id, 'ok', 'usr_a');
+    await revocations.fenceMany([id], 'second', 'usr_x', 'inc_0000000000000007', false);
+    await actions.finish(id, actionId, 'aborted', {
+      error: 'aborted by revocation',
+      abortedBy: 'inc_0000000000000006',
+    });
+    expect((await actions.followupCounts(id, 'inc_0000000000000006')).aborted).toBe(1);
+    expect((await actions.followupCounts(id, 'inc_0000000000000007')).aborted).toBe(0);
+  });
+
   it('claims a rollback once and settles it once', async () => {
     const { id } = await agent();
     const submitted = await submit(id);

@@ -53,7 +53,7 @@
  * | `<p>:{bull}:actions:*`                | BullMQ | the action queue (BullMQ's own keys, one hash tag)       |
  * | `<p>:{bull}:revocation:*`             | BullMQ | durable revocation follow-up (fan-out, halt, abort, roll back, report) |
  * | `<p>:events` (pub/sub channel)        | —      | JSON status events: action.updated, agent.updated, incident.updated |
- * | `<p>:control` (pub/sub channel)       | —      | JSON messages to every worker process: `{abort: actionId}`, `{typeChanged: type}` |
+ * | `<p>:control` (pub/sub channel)       | —      | JSON messages to every worker process: `{abort: actionId, incidentId}`, `{typeChanged: type}` |
  */
 export class Keys {
   constructor(readonly prefix: string) {}

@@ -239,7 +239,7 @@ export class FollowupService {
       // Retrying ones were halted with the queue (halt-queued.lua): only running ones remain.
       if (action?.status === 'running' && action.epoch <= revokedEpoch) {
         running.push(action);
-        await this.actions.abort(id);
+        await this.actions.abort(id, incidentId);
       }
     }
     if (running.length === 0) {

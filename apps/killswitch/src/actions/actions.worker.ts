@@ -16,14 +16,21 @@ import {
   ExecutorRegistry,
 } from '@app/actions';
 
-/**
- * Runs released actions. Every job passes the fence (one Lua script) before its executor is
- * called, and releases the agent's next action when it ends.
- */
 // How many of one agent's actions one job runs before handing the rest to the queue, so a busy
 // agent cannot hold a worker slot while others wait.
 const INLINE_LIMIT = 50;
 
+/** The reason an action's signal carries when a revocation aborts it: the incident that asked. */
+class RevocationAbort extends Error {
+  constructor(readonly incidentId: string) {
+    super(`aborted by revocation (${incidentId})`);
+  }
+}
+
+/**
+ * Runs released actions. Every job passes the fence (one Lua script) before its executor is
+ * called, and releases the agent's next action when it ends.
+ */
 @Injectable()
 export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ActionsWorker.name);
@@ -80,18 +87,21 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
     await this.worker.waitUntilReady();
   }
 
-  /** Aborts an action if it runs in this process; answers whether it did. */
-  abortLocal(actionId: string): boolean {
+  /**
+   * Aborts an action if it runs in this process, for the incident that asked (the signal's
+   * reason, so the action's end is counted on that incident); answers whether it did.
+   */
+  abortLocal(actionId: string, incidentId: string): boolean {
     const controller = this.running.get(actionId);
-    controller?.abort();
+    controller?.abort(new RevocationAbort(incidentId));
     return controller !== undefined;
   }
 
   private onControl(message: string): void {
     try {
       const parsed = JSON.parse(message) as Partial<Record<string, unknown>>;
-      if (typeof parsed.abort === 'string') {
-        this.abortLocal(parsed.abort);
+      if (typeof parsed.abort === 'string' && typeof parsed.incidentId === 'string') {
+        this.abortLocal(parsed.abort, parsed.incidentId);
       }
       if (typeof parsed.typeChanged === 'string') {
         this.typeCache.delete(parsed.typeChanged);
@@ -171,9 +181,11 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
       };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      if (controller.signal.aborted && !this.shutdown.signal.aborted) {
+      const reason: unknown = controller.signal.reason;
+      if (reason instanceof RevocationAbort && !this.shutdown.signal.aborted) {
         const released = await this.actions.finish(agentId, actionId, 'aborted', {
-          error: 'aborted by revocation',
+          error: reason.message,
+          abortedBy: reason.incidentId,
         });
         return { kind: 'released', released };
       }

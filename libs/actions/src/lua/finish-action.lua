@@ -4,7 +4,9 @@
 -- KEYS: 1 agent, 2 action, 3 history, 4 running set, 5 pending list
 -- ARGV: 1 final status ('succeeded' | 'failed' | 'aborted' | 'retrying'), 2 result JSON or '',
 --       3 undo JSON or '', 4 error or '', 5 events channel, 6 retention ms,
---       7 default concurrency, 8 follow-up key prefix (without the incident id)
+--       7 default concurrency, 8 for an abort: the follow-up counts of the incident that asked
+--       for it (not the agent's current one, which a reinstatement and a new stop may have
+--       changed since), else ''
 -- Returns {'ok', released...}
 --- @include "gate.lua"
 local action = redis.call('HMGET', KEYS[2], 'status', 'type', 'agentId', 'released')
@@ -43,9 +45,8 @@ redis.call('HSET', KEYS[2], 'finishedAt', now)
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 redis.call('PEXPIRE', KEYS[3], ARGV[6])
 redis.call('SREM', KEYS[4], actionId)
-local incidentId = redis.call('HGET', KEYS[1], 'incidentId')
-if ARGV[1] == 'aborted' and incidentId and incidentId ~= '' then
-  redis.call('HINCRBY', ARGV[8] .. incidentId, 'aborted', 1)
+if ARGV[1] == 'aborted' and ARGV[8] ~= '' then
+  redis.call('HINCRBY', ARGV[8], 'aborted', 1)
 end
 local released = release_next(KEYS[1], KEYS[4], KEYS[5], ARGV[7])
 -- Kept so that a re-run of this finish (after a crash) answers the same release.
