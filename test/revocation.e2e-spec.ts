@@ -156,6 +156,61 @@ describe('the revocation engine', () => {
     expect(report.body).toContain('5 rolled back');
   });
 
+  it("moves the incident's counts as each step is done, before the follow-up ends", async () => {
+    const { agent, lease } = await agentApi(owner.api);
+    const archived: string[] = [];
+    for (let n = 1; n <= 2; n++) {
+      archived.push(
+        (await lease.post('/v1/actions', { type: 'mail.archive', params: { messageId: `p-${n}` } }))
+          .body.id,
+      );
+    }
+    await succeeded(archived[1]);
+    tools.on('/slow', () => undefined);
+    const slowBefore = tools.received('/slow').length;
+    await lease.post('/v1/actions', { type: 'slow.job', params: {} });
+    for (let n = 0; n < 3; n++) {
+      await lease.post('/v1/actions', { type: 'mail.send', params: { n } });
+    }
+    await waitFor(() => tools.received('/slow').length > slowBefore, 10_000, 'the slow job');
+    // The compensations wait until the test lets them answer.
+    let answer = () => {};
+    const held = new Promise<void>((resolve) => (answer = resolve));
+    tools.on('/unarchive', async (_request, response) => {
+      await held;
+      json(response, 200, { result: { ok: true } });
+    });
+    try {
+      const revoked = await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'watch' });
+      const incidentId = revoked.body.incidentId;
+      const unarchiveBefore = tools.received('/unarchive').length;
+      await waitFor(
+        () => tools.received('/unarchive').length > unarchiveBefore,
+        10_000,
+        'the first compensation to be sent',
+      );
+      // Halted and aborted are on the incident while its first compensation is still waiting.
+      const during = (await ks.admin.get(`/v1/incidents/${incidentId}`)).body;
+      expect(during).toMatchObject({
+        status: 'following_up',
+        counts: { fenced: 1, halted: 3, aborted: 1, rolledBack: 0, needsReview: 0 },
+        progress: { done: 0, total: 1 },
+      });
+      answer();
+      // The final report adds only what the steps did not: nothing is counted twice.
+      expect((await incidentDone(incidentId)).counts).toEqual({
+        fenced: 1,
+        halted: 3,
+        aborted: 1,
+        rolledBack: 2,
+        needsReview: 1,
+      });
+    } finally {
+      answer();
+      tools.off('/unarchive');
+    }
+  });
+
   it('fences once and compensates once when several people stop the same agent at the same time', async () => {
     const { agent, lease } = await agentApi(owner.api);
     const archived: string[] = [];

@@ -45,6 +45,12 @@ export class ToolServer {
     return this;
   }
 
+  /** Back to the default answer for `path`. */
+  off(path: string): this {
+    this.handlers.delete(path);
+    return this;
+  }
+
   received(path?: string): ToolRequest[] {
     return path ? this.requests.filter((r) => r.path === path) : this.requests;
   }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { join } from 'node:path';
 import { AppConfig } from '@app/config';
 import { isoMs } from '@app/core';
+import type { FollowupCounts } from '@app/incidents';
 import {
   Confirmations,
   defineScript,
@@ -256,10 +257,7 @@ export class ActionsRepository {
   }
 
   /** What one incident's follow-up did to an agent (exact counters kept by the Lua scripts). */
-  async followupCounts(
-    agentId: string,
-    incidentId: string,
-  ): Promise<{ halted: number; aborted: number; rolledBack: number }> {
+  async followupCounts(agentId: string, incidentId: string): Promise<FollowupCounts> {
     const [halted, aborted, rolledBack] = await this.redis.client.hmget(
       this.keys.agentFollowup(agentId, incidentId),
       'halted',

@@ -35,6 +35,13 @@ export interface IncidentOpening {
   agentIds: string[];
 }
 
+/** What one incident's follow-up did to one agent: exact totals, kept beside its actions. */
+export interface FollowupCounts {
+  halted: number;
+  aborted: number;
+  rolledBack: number;
+}
+
 // Far longer than a fan-out's retries: one arriving after a discard finds the tombstone.
 const DISCARDED_FOR_SECONDS = 24 * 3600;
 
@@ -67,6 +74,7 @@ export class IncidentsRepository {
   constructor(private readonly redis: RedisService) {
     this.keys = redis.keys;
     defineScript(redis.client, 'ksReportAgent', script('report-agent'));
+    defineScript(redis.client, 'ksAgentProgress', script('agent-progress'));
     defineScript(redis.client, 'ksOpenIncident', script('open-incident'));
     defineScript(redis.client, 'ksDiscardIncident', script('discard-incident'));
     defineScript(redis.client, 'ksTakeOverIncident', script('take-over-incident'));
@@ -278,11 +286,43 @@ export class IncidentsRepository {
     );
   }
 
+  /**
+   * Records a step of one agent's follow-up while it runs: its timeline entries, and its
+   * counts so far (`counts` are the agent's exact totals; only what they add is counted).
+   */
+  async agentProgress(
+    incidentId: string,
+    agentId: string,
+    counts: FollowupCounts,
+    entries: StoredEntry[],
+  ): Promise<void> {
+    const k = this.keys;
+    await runScript(
+      this.redis.client,
+      'ksAgentProgress',
+      [
+        k.incident(incidentId),
+        k.incidentReported(incidentId),
+        k.incidentProgress(incidentId),
+        k.incidentTimeline(incidentId),
+      ],
+      [
+        agentId,
+        counts.halted,
+        counts.aborted,
+        counts.rolledBack,
+        k.events(),
+        updated(incidentId, { step: entries[entries.length - 1].step }),
+        ...entries.map((e) => JSON.stringify(e)),
+      ],
+    );
+  }
+
   /** Counts one agent's follow-up into the incident, exactly once. */
   async reportAgent(
     incidentId: string,
     agentId: string,
-    counts: { halted: number; aborted: number; rolledBack: number },
+    counts: FollowupCounts,
     review: ReviewItem[],
   ): Promise<{ done: number; total: number; status: string }> {
     const k = this.keys;
@@ -294,6 +334,7 @@ export class IncidentsRepository {
         k.incidentReported(incidentId),
         k.incidentReview(incidentId),
         k.incidentTimeline(incidentId),
+        k.incidentProgress(incidentId),
       ],
       [
         agentId,

@@ -4,6 +4,7 @@ export { IncidentsService } from './incidents.service';
 export {
   IncidentsRepository,
   type FencedAgent,
+  type FollowupCounts,
   type IncidentOpening,
   type StoredEntry,
 } from './incidents.repository';

@@ -47,6 +47,7 @@
  * | `<p>:{<incidentId>}:timeline`         | list   | JSON `{at, actor, via, step, outcome, detail?, agentId?, actionId?}`, oldest first |
  * | `<p>:{<incidentId>}:review`           | list   | JSON `{agentId, actionId?, type?, why}`: what could not be undone          |
  * | `<p>:{<incidentId>}:reported`         | set    | agents whose follow-up has been counted (makes reporting exactly-once)      |
+ * | `<p>:{<incidentId>}:progress`         | hash   | agentId → the counts (`halted aborted rolledBack`) already added for an agent still following up |
  * | `<p>:{<incidentId>}:discarded`        | string | tombstone of an incident its call fenced nothing with and removed (1 day)   |
  * | `<p>:incidents`                       | zset   | incident ids scored by opening time (ms)                                    |
  * | `<p>:owner:<userId>:incidents`        | zset   | incidents that involve the user's agents, scored by opening time           |
@@ -180,6 +181,10 @@ export class Keys {
 
   incidentReported(incidentId: string): string {
     return `${this.prefix}:{${incidentId}}:reported`;
+  }
+
+  incidentProgress(incidentId: string): string {
+    return `${this.prefix}:{${incidentId}}:progress`;
   }
 
   incidentDiscarded(incidentId: string): string {

@@ -165,7 +165,7 @@ export class FollowupService {
       incidentId,
     );
     if (halted > 0) {
-      await this.incidents.append(incidentId, [
+      await this.step(incidentId, agentId, [
         entry('halt', `${halted} queued actions halted`, { agentId }),
       ]);
     }
@@ -224,6 +224,18 @@ export class FollowupService {
   }
 
   /**
+   * Records a step of an agent's follow-up on its incident: the entries, and the agent's counts
+   * so far, so that the incident's counts move while the follow-up runs.
+   */
+  private async step(incidentId: string, agentId: string, entries: StoredEntry[]): Promise<void> {
+    if (entries.length === 0) {
+      return;
+    }
+    const counts = await this.ledger.followupCounts(agentId, incidentId);
+    await this.incidents.agentProgress(incidentId, agentId, counts, entries);
+  }
+
+  /**
    * Aborts the agent's running actions of the revoked epoch (or before) wherever they run;
    * answers those that did not stop.
    */
@@ -251,8 +263,9 @@ export class FollowupService {
       await sleep(100);
       const states = await Promise.all(pending.map((a) => this.ledger.get(a.id)));
       const stopped = states.filter((a): a is Action => a !== undefined && a.status !== 'running');
-      await this.incidents.append(
+      await this.step(
         incidentId,
+        agentId,
         stopped.map((a) =>
           entry('abort', a.status === 'aborted' ? 'aborted' : `ended as ${a.status}`, {
             agentId,
@@ -358,7 +371,7 @@ export class FollowupService {
       detail,
     );
     if (settled) {
-      await this.incidents.append(incidentId, [
+      await this.step(incidentId, action.agentId, [
         entry('rollback', status === 'rolled_back' ? 'rolled back' : 'rollback failed', {
           agentId: action.agentId,
           actionId: action.id,

@@ -1,13 +1,14 @@
 -- Adds one agent's follow-up outcome to its incident, exactly once, and closes the follow-up
--- when the last agent reports.
--- KEYS: 1 incident hash, 2 reported set, 3 review list, 4 timeline list
+-- when the last agent reports. Its counts may have been added in part already, step by step
+-- (agent-progress.lua): only the rest is added.
+-- KEYS: 1 incident hash, 2 reported set, 3 review list, 4 timeline list, 5 progress hash
 -- ARGV: 1 agentId, 2 halted, 3 aborted, 4 rolledBack, 5 review items JSON array,
 --       6 events channel
 -- Returns {done, total, status}
+--- @include "count-agent.lua"
 if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
-  redis.call('HINCRBY', KEYS[1], 'halted', ARGV[2])
-  redis.call('HINCRBY', KEYS[1], 'aborted', ARGV[3])
-  redis.call('HINCRBY', KEYS[1], 'rolledBack', ARGV[4])
+  count_agent(KEYS[1], KEYS[5], ARGV[1], {ARGV[2], ARGV[3], ARGV[4]})
+  redis.call('HDEL', KEYS[5], ARGV[1])
   local items = cjson.decode(ARGV[5])
   for _, item in ipairs(items) do
     redis.call('RPUSH', KEYS[3], cjson.encode(item))

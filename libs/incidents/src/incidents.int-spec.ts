@@ -1,0 +1,98 @@
+import { IncidentsRepository } from './incidents.repository';
+import { redisForSpec } from '../../../test/support/int';
+
+// The incident's counting scripts against a real Redis: counts move with each follow-up step,
+// and neither a repeated step nor the final report counts anything twice.
+describe('incident counts (real Redis)', () => {
+  const { redis } = redisForSpec('incidents');
+  let incidents: IncidentsRepository;
+  let n = 0;
+
+  beforeAll(() => {
+    incidents = new IncidentsRepository(redis);
+  });
+
+  /** A following-up incident of the given agents, as a stop opens it. */
+  const open = async (agentIds: string[]) => {
+    const id = `inc_${String(++n).padStart(16, '0')}`;
+    await incidents.create({
+      id,
+      reason: 'int',
+      openedBy: { userId: 'usr_0000000000000001', name: 'int', role: 'admin' },
+      openedFrom: { via: 'api' },
+      openedAt: Date.now(),
+      rollback: 'epoch',
+      agentIds,
+      timeline: [],
+      fenced: agentIds.length,
+    });
+    return id;
+  };
+  const step = (detail: string) => [
+    { at: Date.now(), actor: 'killswitch', step: 'halt', outcome: detail },
+  ];
+  const counts = async (id: string) => (await incidents.get(id))?.counts;
+
+  it('adds each step once, the final report only the rest, and nothing after it', async () => {
+    const id = await open(['agt_a', 'agt_b']);
+    await incidents.agentProgress(
+      id,
+      'agt_a',
+      { halted: 50, aborted: 0, rolledBack: 0 },
+      step('a'),
+    );
+    // A retried job reports the same step again, then goes further.
+    await incidents.agentProgress(
+      id,
+      'agt_a',
+      { halted: 50, aborted: 0, rolledBack: 0 },
+      step('a'),
+    );
+    await incidents.agentProgress(
+      id,
+      'agt_a',
+      { halted: 50, aborted: 1, rolledBack: 2 },
+      step('a'),
+    );
+    await incidents.agentProgress(id, 'agt_b', { halted: 7, aborted: 0, rolledBack: 0 }, step('b'));
+    expect(await counts(id)).toMatchObject({
+      halted: 57,
+      aborted: 1,
+      rolledBack: 2,
+      needsReview: 0,
+    });
+
+    expect(
+      await incidents.reportAgent(id, 'agt_a', { halted: 50, aborted: 1, rolledBack: 3 }, []),
+    ).toEqual({ done: 1, total: 2, status: 'following_up' });
+    expect(await counts(id)).toMatchObject({ halted: 57, aborted: 1, rolledBack: 3 });
+    // A re-run after the report: its entries are kept, its counts are not added again.
+    await incidents.agentProgress(
+      id,
+      'agt_a',
+      { halted: 50, aborted: 1, rolledBack: 3 },
+      step('late'),
+    );
+    await incidents.reportAgent(id, 'agt_a', { halted: 50, aborted: 1, rolledBack: 3 }, []);
+    expect(await counts(id)).toMatchObject({ halted: 57, aborted: 1, rolledBack: 3 });
+
+    expect(
+      await incidents.reportAgent(id, 'agt_b', { halted: 7, aborted: 0, rolledBack: 0 }, [
+        { agentId: 'agt_b', why: 'irreversible' },
+      ]),
+    ).toEqual({ done: 2, total: 2, status: 'done' });
+    const incident = await incidents.get(id);
+    expect(incident?.counts).toEqual({
+      fenced: 2,
+      halted: 57,
+      aborted: 1,
+      rolledBack: 3,
+      needsReview: 1,
+    });
+    expect(incident?.timeline.map((e) => e.outcome)).toEqual(
+      expect.arrayContaining(['a', 'b', 'late', 'complete']),
+    );
+    // Nothing is kept for agents that have reported.
+    expect(await redis.client.exists(redis.keys.incidentProgress(id))).toBe(0);
+  });
+});

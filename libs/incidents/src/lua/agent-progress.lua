@@ -1,0 +1,17 @@
+-- Adds an agent's follow-up entries to its incident's timeline, and the counts that step moved
+-- to the incident's counts, while the follow-up still runs: a responder watching sees
+-- "halted 50" when they are halted, not when the agent's whole follow-up ends. Once the agent
+-- has reported (report-agent.lua), its counts are final and a late or repeated step adds only
+-- its entries.
+-- KEYS: 1 incident hash, 2 reported set, 3 progress hash, 4 timeline list
+-- ARGV: 1 agentId, 2 halted, 3 aborted, 4 rolledBack, 5 events channel, 6 the incident.updated
+--       event (JSON), 7... timeline entries (JSON)
+--- @include "count-agent.lua"
+for i = 7, #ARGV do
+  redis.call('RPUSH', KEYS[4], ARGV[i])
+end
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then
+  count_agent(KEYS[1], KEYS[3], ARGV[1], {ARGV[2], ARGV[3], ARGV[4]})
+end
+redis.call('PUBLISH', ARGV[5], ARGV[6])
+return 1
