@@ -78,6 +78,7 @@ export class IncidentsRepository {
     defineScript(redis.client, 'ksOpenIncident', script('open-incident'));
     defineScript(redis.client, 'ksDiscardIncident', script('discard-incident'));
     defineScript(redis.client, 'ksTakeOverIncident', script('take-over-incident'));
+    defineScript(redis.client, 'ksRecordFenced', script('record-fenced'));
   }
 
   /**
@@ -153,8 +154,11 @@ export class IncidentsRepository {
     return removed === 1;
   }
 
-  /** A fan-out takes over an incident still `open`, so that its call no longer discards it. */
-  takeOver(incidentId: string): Promise<'ok' | 'discarded' | 'missing'> {
+  /**
+   * A fan-out takes over an incident still `open`, so that its call neither discards nor
+   * records it: `recorded` if the call recorded it first.
+   */
+  takeOver(incidentId: string): Promise<'ok' | 'recorded' | 'discarded' | 'missing'> {
     return runScript(
       this.redis.client,
       'ksTakeOverIncident',
@@ -216,41 +220,39 @@ export class IncidentsRepository {
   }
 
   /**
-   * Records the agents this incident fenced, each with the epoch it was revoked at: their number
+   * Records the agents a bulk stop fenced, each with the epoch it was revoked at: their number
    * is the follow-up's total, and the list is what the fan-out queues. Kept rather than read
-   * back from the agents, since an agent reinstated meanwhile no longer says it was ours.
+   * back from the agents, since an agent reinstated meanwhile no longer says it was ours. Moves
+   * the incident on from `open`, once: by its call, or by a fan-out that took it over, never
+   * both. Answers false if it was recorded already or taken over from this call.
    *
    * @param selected - the incident's agents that exist, in the order it was opened with
-   * @param dropMissing - some selected ids were of no agent: the incident's agents become
-   *   `selected` (its timeline says which were not found)
+   * @param options.dropMissing - some selected ids were of no agent: the incident's agents
+   *   become `selected` (its timeline says which were not found)
    */
   async setFenced(
     incidentId: string,
     selected: string[],
     fenced: FencedAgent[],
-    dropMissing = false,
-  ): Promise<void> {
+    options: { by: 'call' | 'fan-out'; dropMissing?: boolean },
+  ): Promise<boolean> {
     const k = this.keys;
-    const multi = this.redis.client.multi().hset(k.incident(incidentId), {
-      ...(dropMissing ? { agents: selected.length } : {}),
-      fenced: fenced.length,
-      total: fenced.length,
-      status: fenced.length > 0 ? 'following_up' : 'done',
-      // Nothing to follow up: done now (report-agent.lua sets it otherwise).
-      ...(fenced.length === 0 ? { doneAt: Date.now() } : {}),
-    });
-    if (dropMissing) {
-      multi.set(k.incidentAgents(incidentId), selected.join(' '));
-    }
-    if (fenced.length > 0) {
-      // One token per selected agent, aligned with the agents string: a few bytes each.
-      const epochs = new Map(fenced.map((a) => [a.agentId, a.revokedEpoch]));
-      multi.set(
-        k.incidentFenced(incidentId),
-        selected.map((id) => epochs.get(id) ?? '-').join(' '),
-      );
-    }
-    await execOrThrow(multi);
+    // One token per selected agent, aligned with the agents string: a few bytes each.
+    const epochs = new Map(fenced.map((a) => [a.agentId, a.revokedEpoch]));
+    const recorded = await runScript<number>(
+      this.redis.client,
+      'ksRecordFenced',
+      [k.incident(incidentId), k.incidentAgents(incidentId), k.incidentFenced(incidentId)],
+      [
+        options.by,
+        options.dropMissing ? selected.length : '',
+        options.dropMissing ? selected.join(' ') : '',
+        fenced.length,
+        fenced.length > 0 ? selected.map((id) => epochs.get(id) ?? '-').join(' ') : '',
+        Date.now(),
+      ],
+    );
+    return recorded === 1;
   }
 
   /** What {@link setFenced} recorded, or undefined if the call fenced nothing or never got there. */

@@ -165,7 +165,12 @@ describe('fence scripts (real Redis)', () => {
       { agentId: ids[0], revokedEpoch: 1 },
       { agentId: ids[3], revokedEpoch: 7 },
     ];
-    await incidents.setFenced('inc_00000000000000c1', existing, fenced, true);
+    expect(
+      await incidents.setFenced('inc_00000000000000c1', existing, fenced, {
+        by: 'call',
+        dropMissing: true,
+      }),
+    ).toBe(true);
 
     expect(await incidents.fencedAgents('inc_00000000000000c1')).toEqual(fenced);
     const incident = await incidents.get('inc_00000000000000c1');
@@ -174,7 +179,7 @@ describe('fence scripts (real Redis)', () => {
 
     // Nothing fenced: done at once, nothing recorded.
     await openIncident('inc_00000000000000c2', [ids[2]]);
-    await incidents.setFenced('inc_00000000000000c2', [ids[2]], []);
+    await incidents.setFenced('inc_00000000000000c2', [ids[2]], [], { by: 'call' });
     expect(await incidents.fencedAgents('inc_00000000000000c2')).toBeUndefined();
     expect(await incidents.get('inc_00000000000000c2')).toMatchObject({
       status: 'done',
@@ -220,8 +225,30 @@ describe('fence scripts (real Redis)', () => {
     // Not written yet, or past `open`: neither taken over nor removed.
     expect(await incidents.takeOver('inc_00000000000000d3')).toBe('missing');
     await openIncident('inc_00000000000000d4', ['agt_1']);
-    await incidents.setFenced('inc_00000000000000d4', ['agt_1'], []);
+    await incidents.setFenced('inc_00000000000000d4', ['agt_1'], [], { by: 'call' });
+    expect(await incidents.takeOver('inc_00000000000000d4')).toBe('recorded');
     expect(await incidents.discard('inc_00000000000000d4')).toBe(false);
     expect(await incidents.status('inc_00000000000000d4')).toBe('done');
+  });
+
+  it('lets a fan-out that took an incident over record it, and not the call, once', async () => {
+    const fenced = [{ agentId: 'agt_1', revokedEpoch: 1 }];
+    await openIncident('inc_00000000000000e1', ['agt_1']);
+    expect(await incidents.takeOver('inc_00000000000000e1')).toBe('ok');
+    // The call, alive after all, finds it taken over: the fan-out records it.
+    expect(
+      await incidents.setFenced('inc_00000000000000e1', ['agt_1'], fenced, { by: 'call' }),
+    ).toBe(false);
+    expect(await incidents.status('inc_00000000000000e1')).toBe('open');
+    expect(
+      await incidents.setFenced('inc_00000000000000e1', ['agt_1'], fenced, { by: 'fan-out' }),
+    ).toBe(true);
+    expect(await incidents.status('inc_00000000000000e1')).toBe('following_up');
+    expect(await incidents.fencedAgents('inc_00000000000000e1')).toEqual(fenced);
+    // Recorded once: a second record, by either, changes nothing.
+    expect(
+      await incidents.setFenced('inc_00000000000000e1', ['agt_1'], [], { by: 'fan-out' }),
+    ).toBe(false);
+    expect(await incidents.fencedAgents('inc_00000000000000e1')).toEqual(fenced);
   });
 });

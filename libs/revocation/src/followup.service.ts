@@ -53,7 +53,8 @@ export class FollowupService {
   async followIncident(incidentId: string): Promise<void> {
     let incident = await this.incidents.summary(incidentId);
     if (!incident || incident.status === 'open') {
-      // Its call may be alive after all: taken over, the incident is no longer its to discard.
+      // Its call may be alive after all: taken over, the incident is no longer its to discard
+      // or record, and it stays `open` (no reinstatement) until this records it.
       const claim = await this.incidents.takeOver(incidentId);
       if (claim === 'discarded') {
         this.logger.log({ incidentId }, 'Nothing to follow: its call fenced nothing');
@@ -62,13 +63,13 @@ export class FollowupService {
       if (claim === 'missing') {
         throw notWrittenYet(incidentId);
       }
-      // Written between the two reads: read it again.
-      incident ??= await this.incidents.summary(incidentId);
+      // Written, or recorded by its call, since the first read: what follows goes by this one.
+      incident = await this.incidents.summary(incidentId);
       if (!incident) {
         throw notWrittenYet(incidentId);
       }
     }
-    let ours: FencedAgent[];
+    let ours: FencedAgent[] | undefined;
     if (incident.status === 'open') {
       // The call that opened it died before recording what it fenced: fence them now (those it
       // did fence come back as ours, with the epoch they were revoked at).
@@ -84,12 +85,10 @@ export class FollowupService {
       );
       const fenced = fencedBy(results, incidentId);
       ours = fenced.ours;
-      await this.incidents.setFenced(
-        incidentId,
-        fenced.existing,
-        ours,
-        fenced.existing.length < agentIds.length,
-      );
+      await this.incidents.setFenced(incidentId, fenced.existing, ours, {
+        by: 'fan-out',
+        dropMissing: fenced.existing.length < agentIds.length,
+      });
       if (ours.length === 0) {
         await this.incidents.append(incidentId, [
           entry('follow-up', 'nothing to do', {
@@ -101,25 +100,10 @@ export class FollowupService {
     } else {
       // The call recorded what it fenced: queue exactly those (idempotent), without fencing
       // again, since an agent may have been reinstated since; its follow-up still halts and
-      // rolls back what it did under the revoked epoch.
-      ours = (await this.incidents.fencedAgents(incidentId)) ?? (await this.stillOurs(incidentId));
+      // rolls back what it did under the revoked epoch. Nothing recorded: it fenced nothing.
+      ours = (await this.incidents.fencedAgents(incidentId)) ?? [];
     }
     await this.queue.followAgents(incidentId, ours);
-  }
-
-  /**
-   * For an incident opened before calls recorded what they fenced: the selected agents it
-   * still holds revoked.
-   */
-  private async stillOurs(incidentId: string): Promise<FencedAgent[]> {
-    const current = await this.agents.findMany(await this.incidents.agentIds(incidentId));
-    const ours: FencedAgent[] = [];
-    for (const agent of current) {
-      if (agent?.incidentId === incidentId) {
-        ours.push({ agentId: agent.id, revokedEpoch: agent.epoch - 1 });
-      }
-    }
-    return ours;
   }
 
   /**

@@ -15,9 +15,13 @@ const responder: UserPrincipal = {
 };
 
 /** A service over fakes at the repository boundary; `fence` decides each agent's outcome. */
-function serviceWith(fence: (agentId: string, incidentId: string) => FenceResult) {
+function serviceWith(
+  fence: (agentId: string, incidentId: string) => FenceResult,
+  { takenOver = false } = {},
+) {
   const pushed: LeaseRevokedEvent[] = [];
   const discarded: string[] = [];
+  const queued: string[] = [];
   const service = new RevocationService(
     {} as AgentsService,
     {
@@ -29,17 +33,19 @@ function serviceWith(fence: (agentId: string, incidentId: string) => FenceResult
     {
       create: () => Promise.resolve(),
       append: () => Promise.resolve(),
-      setFenced: () => Promise.resolve(),
+      // A fan-out took the incident over before the call recorded it: the call may not.
+      setFenced: () => Promise.resolve(!takenOver),
       discard: (incidentId: string) => Promise.resolve(discarded.push(incidentId) > 0),
       announce: () => Promise.resolve(),
     } as unknown as IncidentsRepository,
     {
-      followIncident: () => Promise.resolve(),
-      followAgents: () => Promise.resolve(),
+      followIncident: (incidentId: string) => Promise.resolve(queued.push(incidentId)),
+      followAgents: (_incidentId: string, agents: { agentId: string }[]) =>
+        Promise.resolve(queued.push(...agents.map((a) => a.agentId))),
     } as unknown as RevocationQueue,
     { leaseRevoked: (event: LeaseRevokedEvent) => pushed.push(event) } as unknown as AgentNotifier,
   );
-  return { service, pushed, discarded };
+  return { service, pushed, discarded, queued };
 }
 
 const revoke = (service: RevocationService, agentIds: string[]) =>
@@ -97,5 +103,23 @@ describe('RevocationService.revoke', () => {
     const answer = await revoke(service, ['agt_0000000000000001', 'agt_0000000000000002']);
     expect(pushed.map((p) => p.agentId)).toEqual(['agt_0000000000000001']);
     expect(answer).toMatchObject({ agents: 1, missingIds: ['agt_0000000000000002'] });
+  });
+
+  it('queues nothing when a fan-out took its incident over first: the fan-out follows it up', async () => {
+    const revoked: FenceResult = {
+      kind: 'revoked',
+      epoch: 2,
+      revokedAt: 1_800_000_000_000,
+      owner: 'usr_0000000000000002',
+    };
+    const alone = serviceWith(() => revoked);
+    await revoke(alone.service, ['agt_0000000000000001']);
+    expect(alone.queued).toEqual(['agt_0000000000000001']);
+
+    const overtaken = serviceWith(() => revoked, { takenOver: true });
+    const answer = await revoke(overtaken.service, ['agt_0000000000000001']);
+    // Still answered: the agent is fenced.
+    expect(answer).toMatchObject({ agents: 1, agentIds: ['agt_0000000000000001'] });
+    expect(overtaken.queued).toEqual([]);
   });
 });

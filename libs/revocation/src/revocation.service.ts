@@ -201,11 +201,21 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
   ): Promise<void> {
     // Recorded before the fan-out is queued, so that it queues exactly these agents' follow-up
     // without fencing them again (one reinstated meanwhile would be stopped a second time).
-    await Promise.all([
-      this.incidents.setFenced(opening.id, answer.agentIds, ours, answer.missingIds.length > 0),
+    const [recorded] = await Promise.all([
+      this.incidents.setFenced(opening.id, answer.agentIds, ours, {
+        by: 'call',
+        dropMissing: answer.missingIds.length > 0,
+      }),
       this.incidents.append(opening.id, [fenceEntry(opening, ours.length, answer, fencedAt)]),
     ]);
-    if (opening.agentIds.length <= INLINE_PUSH_LIMIT) {
+    if (!recorded) {
+      // This call was so slow that the sweeper took it for dead: the fan-out it queued fences,
+      // records and follows up the incident.
+      this.logger.warn(
+        { incidentId: opening.id },
+        'A fan-out took this revocation over before it was recorded; the fan-out follows it up',
+      );
+    } else if (opening.agentIds.length <= INLINE_PUSH_LIMIT) {
       // Small: the call queues each agent's follow-up itself.
       await this.queue.followAgents(opening.id, ours);
     } else {
