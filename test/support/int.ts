@@ -50,3 +50,14 @@ export async function fenceAgent(
 ) {
   return (await revocations.fenceMany([agentId], reason, by, incidentId, true)).get(agentId);
 }
+
+/**
+ * Writes a stop's incident as its call leaves it once it has recorded what it fenced
+ * (`following_up`): from then on its agents may be reinstated.
+ */
+export async function recordedIncident(redis: RedisService, incidentId: string): Promise<void> {
+  await redis.client.hset(redis.keys.incident(incidentId), {
+    id: incidentId,
+    status: 'following_up',
+  });
+}

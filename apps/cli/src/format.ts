@@ -168,7 +168,9 @@ export function incidentSummary(incident: Incident, tail = TIMELINE_TAIL): strin
   if (review.length > 0) {
     lines.push('', `Needs review (${review.length}):`);
     for (const item of review) {
-      const subject = [item.agentId, item.actionId, item.type].filter(Boolean).join('  ');
+      const subject = [item.agentId ?? 'all agents', item.actionId, item.type]
+        .filter(Boolean)
+        .join('  ');
       lines.push(`  ${subject}  - ${item.why}`);
     }
   }

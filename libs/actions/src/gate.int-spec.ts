@@ -2,7 +2,7 @@ import { AgentsRepository } from '@app/agents';
 import { RevocationRepository } from '@app/revocation';
 import { newActionId } from './action';
 import { ActionsRepository } from './actions.repository';
-import { fenceAgent, redisForSpec, storeAgent } from '../../../test/support/int';
+import { fenceAgent, recordedIncident, redisForSpec, storeAgent } from '../../../test/support/int';
 
 // The Lua scripts of the gate and the fence against a real Redis, below the HTTP layer.
 describe('gate and fence scripts (real Redis)', () => {
@@ -160,6 +160,7 @@ describe('gate and fence scripts (real Redis)', () => {
     const old = await submit(id);
     const oldId = old.kind === 'ok' ? old.released[0] : '';
     await revocations.fenceMany([id], 'test', 'usr_x', 'inc_0000000000000004', false);
+    await recordedIncident(redis, 'inc_0000000000000004');
     expect((await revocations.reinstate(id, 'ok', 'usr_a')).kind).toBe('active');
     // Epoch 3 now; the stale action still holds the agent's only running slot.
     const fresh = await submit(id, 3);
@@ -189,7 +190,8 @@ describe('gate and fence scripts (real Redis)', () => {
     await actions.start(id, actionId, 1, 'job-1');
     // Stopped (the abort goes out), reinstated and stopped again before the action ends.
     await revocations.fenceMany([id], 'first', 'usr_x', 'inc_0000000000000006', false);
-    await revocations.reinstate(id, 'ok', 'usr_a');
+    await recordedIncident(redis, 'inc_0000000000000006');
+    expect((await revocations.reinstate(id, 'ok', 'usr_a')).kind).toBe('active');
     await revocations.fenceMany([id], 'second', 'usr_x', 'inc_0000000000000007', false);
     await actions.finish(id, actionId, 'aborted', {
       error: 'aborted by revocation',

@@ -30,7 +30,7 @@ export function renderIncidentMarkdown(incident: Incident): string {
     lines.push('| Agent | Action | Type | Why |', '| --- | --- | --- | --- |');
     for (const item of incident.needsReview) {
       lines.push(
-        `| ${item.agentId} | ${item.actionId ?? ''} | ${item.type ?? ''} | ${cell(item.why)} |`,
+        `| ${item.agentId ?? 'all'} | ${item.actionId ?? ''} | ${item.type ?? ''} | ${cell(item.why)} |`,
       );
     }
   }

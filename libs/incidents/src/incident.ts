@@ -31,7 +31,8 @@ export interface TimelineEntry {
 }
 
 export interface ReviewItem {
-  agentId: string;
+  /** Absent: the item concerns the whole incident (its fan-out gave up). */
+  agentId?: string;
   actionId?: string;
   type?: string;
   why: string;

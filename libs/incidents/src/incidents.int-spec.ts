@@ -95,4 +95,27 @@ describe('incident counts (real Redis)', () => {
     // Nothing is kept for agents that have reported.
     expect(await redis.client.exists(redis.keys.incidentProgress(id))).toBe(0);
   });
+
+  it('ends the follow-up of an incident whose fan-out gave up, with one review item for it', async () => {
+    const id = await open(['agt_a', 'agt_b']);
+    await redis.client.hset(redis.keys.incident(id), 'status', 'open');
+    const failed = { at: Date.now(), actor: 'killswitch', step: 'follow-up', outcome: 'failed' };
+    expect(await incidents.giveUp(id, 'the follow-up gave up', failed)).toBe('done');
+    const incident = await incidents.get(id);
+    expect(incident).toMatchObject({
+      status: 'done',
+      doneAt: expect.any(String),
+      counts: { needsReview: 1 },
+      needsReview: [{ why: 'the follow-up gave up' }],
+    });
+    expect(incident?.needsReview[0].agentId).toBeUndefined();
+    // Once over, a second give-up only adds its timeline entry; an agent's late report still
+    // counts.
+    expect(await incidents.giveUp(id, 'again', failed)).toBe('done');
+    await incidents.reportAgent(id, 'agt_a', { halted: 2, aborted: 0, rolledBack: 0 }, []);
+    expect(await incidents.get(id)).toMatchObject({
+      status: 'done',
+      counts: { halted: 2, needsReview: 1 },
+    });
+  });
 });

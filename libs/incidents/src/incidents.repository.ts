@@ -79,6 +79,7 @@ export class IncidentsRepository {
     defineScript(redis.client, 'ksDiscardIncident', script('discard-incident'));
     defineScript(redis.client, 'ksTakeOverIncident', script('take-over-incident'));
     defineScript(redis.client, 'ksRecordFenced', script('record-fenced'));
+    defineScript(redis.client, 'ksGiveUpIncident', script('give-up-incident'));
   }
 
   /**
@@ -316,6 +317,27 @@ export class IncidentsRepository {
         k.events(),
         updated(incidentId, { step: entries[entries.length - 1].step }),
         ...entries.map((e) => JSON.stringify(e)),
+      ],
+    );
+  }
+
+  /**
+   * Ends the follow-up of an incident whose fan-out gave up: done, with `why` as a review item
+   * for the whole incident, unless it was over already. Answers the status it leaves.
+   */
+  async giveUp(incidentId: string, why: string, entry: StoredEntry): Promise<IncidentStatus> {
+    const k = this.keys;
+    const review: ReviewItem = { why };
+    return runScript<IncidentStatus>(
+      this.redis.client,
+      'ksGiveUpIncident',
+      [k.incident(incidentId), k.incidentReview(incidentId), k.incidentTimeline(incidentId)],
+      [
+        JSON.stringify(review),
+        JSON.stringify(entry),
+        Date.now(),
+        k.events(),
+        updated(incidentId, { step: entry.step }),
       ],
     );
   }

@@ -2,8 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { AgentsRepository, newAgentId } from '@app/agents';
 import { IncidentsRepository } from '@app/incidents';
 import { LeasesRepository } from '../../leases/src/leases.repository';
-import { FENCE_BATCH, RevocationRepository } from './revocation.repository';
-import { fenceAgent, redisForSpec, storeAgent } from '../../../test/support/int';
+import { FENCE_BATCH, IncidentNotOpen, RevocationRepository } from './revocation.repository';
+import { fenceAgent, recordedIncident, redisForSpec, storeAgent } from '../../../test/support/int';
 
 // The fence, lease marking and incident opening scripts against a real Redis.
 describe('fence scripts (real Redis)', () => {
@@ -112,6 +112,60 @@ describe('fence scripts (real Redis)', () => {
     await revocations.confirm(member);
   });
 
+  it('fences for a fan-out only while its incident is open, so an agent reinstated after it was recorded stays active', async () => {
+    const { id } = await agent();
+    await openIncident('inc_00000000000000f3', [id]);
+    const fenced = await revocations.fenceMany(
+      [id],
+      'r',
+      'usr_r',
+      'inc_00000000000000f3',
+      true,
+      true,
+    );
+    expect(fenced.get(id)).toMatchObject({ kind: 'revoked', epoch: 2 });
+    await incidents.setFenced('inc_00000000000000f3', [id], [{ agentId: id, revokedEpoch: 1 }], {
+      by: 'fan-out',
+    });
+    expect((await revocations.reinstate(id, 'ok', 'usr_a')).kind).toBe('active');
+    // A second run of the fan-out, which read the incident open before it was recorded.
+    await expect(
+      revocations.fenceMany([id], 'r', 'usr_r', 'inc_00000000000000f3', true, true),
+    ).rejects.toBeInstanceOf(IncidentNotOpen);
+    expect(await redis.client.hmget(redis.keys.agent(id), 'status', 'epoch')).toEqual([
+      'active',
+      '3',
+    ]);
+  });
+
+  it('reinstates an agent only once its stop is recorded, checked in the same step', async () => {
+    const { id } = await agent();
+    await fence(id, 'stop', 'usr_r', 'inc_00000000000000f1');
+    // Not written yet, moments after the fence: its call or the sweeper may still open it.
+    expect(await revocations.reinstate(id, 'ok', 'usr_a')).toEqual({
+      kind: 'recording',
+      incidentId: 'inc_00000000000000f1',
+    });
+    // Open: a fan-out may still fence its agents.
+    await openIncident('inc_00000000000000f1', [id]);
+    expect((await revocations.reinstate(id, 'ok', 'usr_a')).kind).toBe('recording');
+    await incidents.setFenced('inc_00000000000000f1', [id], [{ agentId: id, revokedEpoch: 1 }], {
+      by: 'call',
+    });
+    expect(await revocations.reinstate(id, 'ok', 'usr_a')).toMatchObject({
+      kind: 'active',
+      epoch: 3,
+      incidentId: 'inc_00000000000000f1',
+    });
+    expect((await revocations.reinstate(id, 'ok', 'usr_a')).kind).toBe('not_revoked');
+
+    // A stop whose incident was never written, a minute on: nothing will record it any more.
+    const { id: old } = await agent();
+    await fence(old, 'stop', 'usr_r', 'inc_00000000000000f2');
+    await redis.client.hset(redis.keys.agent(old), 'revokedAt', Date.now() - 61_000);
+    expect((await revocations.reinstate(old, 'ok', 'usr_a')).kind).toBe('active');
+  });
+
   it("marks the revoked epoch's leases for the record and leaves a later epoch's alone", async () => {
     const { id } = await agent();
     const old = [await lease(id), await lease(id)];
@@ -119,6 +173,7 @@ describe('fence scripts (real Redis)', () => {
     expect(fenced?.kind).toBe('revoked');
     // Dead from the fence on, before any marking.
     expect((await leases.touch(id, old[0], 'peek')).kind).toBe('revoked');
+    await recordedIncident(redis, 'inc_0000000000000005');
     expect((await revocations.reinstate(id, 'ok', 'usr_a')).kind).toBe('active');
     const fresh = await lease(id);
 

@@ -20,7 +20,12 @@ import {
   SYSTEM_ACTOR,
 } from '@app/incidents';
 import { AgentNotifier } from '@app/realtime';
-import { fencedBy, RevocationRepository } from './revocation.repository';
+import {
+  fencedBy,
+  FenceResult,
+  IncidentNotOpen,
+  RevocationRepository,
+} from './revocation.repository';
 import { RevocationJob, RevocationQueue } from './revocation.queue';
 import { INLINE_PUSH_LIMIT } from './revocation.service';
 
@@ -69,41 +74,54 @@ export class FollowupService {
         throw notWrittenYet(incidentId);
       }
     }
-    let ours: FencedAgent[] | undefined;
-    if (incident.status === 'open') {
-      // The call that opened it died before recording what it fenced: fence them now (those it
-      // did fence come back as ours, with the epoch they were revoked at).
-      const agentIds = await this.incidents.agentIds(incidentId);
-      const results = await this.revocations.fenceMany(
+    const ours = incident.status === 'open' ? await this.fenceFor(incident) : undefined;
+    if (ours?.length === 0) {
+      await this.incidents.append(incidentId, [
+        entry('follow-up', 'nothing to do', { detail: 'every selected agent was already revoked' }),
+      ]);
+      return;
+    }
+    // Recorded by the call, or by another run of this fan-out: queue exactly those (idempotent),
+    // without fencing again, since an agent may have been reinstated since; its follow-up still
+    // halts and rolls back what it did under the revoked epoch. Nothing recorded: it fenced
+    // nothing.
+    await this.queue.followAgents(
+      incidentId,
+      ours ?? (await this.incidents.fencedAgents(incidentId)) ?? [],
+    );
+  }
+
+  /**
+   * The call that opened an incident died (or seemed to) before recording what it fenced:
+   * fences its agents now and records them (those it did fence come back as ours, with the
+   * epoch they were revoked at). Undefined if another run recorded it first.
+   */
+  private async fenceFor(incident: IncidentSummary): Promise<FencedAgent[] | undefined> {
+    const agentIds = await this.incidents.agentIds(incident.id);
+    let results: Map<string, FenceResult>;
+    try {
+      results = await this.revocations.fenceMany(
         agentIds,
         incident.reason,
         incident.openedBy.userId,
-        incidentId,
+        incident.id,
         // Same rule as the call: the script publishes agent.updated for small revocations,
         // whichever of the two fences an agent first.
         agentIds.length <= INLINE_PUSH_LIMIT,
+        true,
       );
-      const fenced = fencedBy(results, incidentId);
-      ours = fenced.ours;
-      await this.incidents.setFenced(incidentId, fenced.existing, ours, {
-        by: 'fan-out',
-        dropMissing: fenced.existing.length < agentIds.length,
-      });
-      if (ours.length === 0) {
-        await this.incidents.append(incidentId, [
-          entry('follow-up', 'nothing to do', {
-            detail: 'every selected agent was already revoked',
-          }),
-        ]);
-        return;
+    } catch (error) {
+      if (error instanceof IncidentNotOpen) {
+        return undefined;
       }
-    } else {
-      // The call recorded what it fenced: queue exactly those (idempotent), without fencing
-      // again, since an agent may have been reinstated since; its follow-up still halts and
-      // rolls back what it did under the revoked epoch. Nothing recorded: it fenced nothing.
-      ours = (await this.incidents.fencedAgents(incidentId)) ?? [];
+      throw error;
     }
-    await this.queue.followAgents(incidentId, ours);
+    const { existing, ours } = fencedBy(results, incident.id);
+    const recorded = await this.incidents.setFenced(incident.id, existing, ours, {
+      by: 'fan-out',
+      dropMissing: existing.length < agentIds.length,
+    });
+    return recorded ? ours : undefined;
   }
 
   /**
@@ -193,9 +211,15 @@ export class FollowupService {
       return;
     }
     if (job.kind === 'incident') {
-      await this.incidents.append(job.incidentId, [
+      // Its agents may be fenced (the call answered only once they were) with nothing queued to
+      // halt, abort or roll back; or, if its call died before fencing, some not fenced at all.
+      await this.incidents.giveUp(
+        job.incidentId,
+        `the follow-up gave up after its retries (${error}) and may not have reached every ` +
+          'agent: revoke them again to make sure each one is stopped, then check their actions ' +
+          'by hand',
         entry('follow-up', 'failed', { detail: `the fan-out gave up: ${error}` }),
-      ]);
+      );
       return;
     }
     const counts = await this.ledger.followupCounts(job.agentId, job.incidentId);

@@ -52,7 +52,21 @@ export function fencedBy(
 export type ReinstateResult =
   | { kind: 'active'; epoch: number; reinstatedAt: number; incidentId?: string }
   | { kind: 'not_revoked'; epoch: number }
+  | { kind: 'recording'; incidentId: string }
   | { kind: 'missing' };
+
+/** A fan-out's fence found its incident recorded already (by another run of the fan-out). */
+export class IncidentNotOpen extends Error {
+  constructor(readonly incidentId: string) {
+    super(`Incident ${incidentId} is no longer open`);
+  }
+}
+
+/**
+ * How long after its fence a stop's incident may still be unwritten: its request may still be
+ * opening it, or the sweeper may yet open it from the stop's record. A minute on, neither will.
+ */
+export const UNWRITTEN_INCIDENT_MS = 60_000;
 
 /** Agents per fence script: a few milliseconds of Redis each, even on a busy machine. */
 export const FENCE_BATCH = 500;
@@ -122,6 +136,8 @@ export class RevocationRepository {
    *
    * @param publish - raise `agent.updated` from the script and answer each agent's owner (small
    *   revocations); bulk ones raise it from their follow-up jobs instead.
+   * @param whileOpen - a fan-out: fence only while the incident is `open`, else throw
+   *   {@link IncidentNotOpen} (a batch or more may have been fenced before)
    */
   async fenceMany(
     agentIds: string[],
@@ -129,6 +145,7 @@ export class RevocationRepository {
     revokedBy: string,
     incidentId: string,
     publish: boolean,
+    whileOpen = false,
   ): Promise<Map<string, FenceResult>> {
     const batches: string[][] = [];
     for (let i = 0; i < agentIds.length; i += FENCE_BATCH) {
@@ -136,7 +153,11 @@ export class RevocationRepository {
     }
     const replies = await Promise.all(
       batches.map((batch) =>
-        this.fenceBatch(batch, reason, revokedBy, incidentId, { publish, owner: '' }),
+        this.fenceBatch(batch, reason, revokedBy, incidentId, {
+          publish,
+          owner: '',
+          whileOpen,
+        }),
       ),
     );
     const results = new Map<string, FenceResult>();
@@ -155,12 +176,16 @@ export class RevocationRepository {
     reason: string,
     revokedBy: string,
     incidentId: string,
-    options: { publish: boolean; owner: string },
+    options: { publish: boolean; owner: string; whileOpen?: boolean },
   ): Promise<(FenceResult | { kind: 'forbidden' })[]> {
+    const keys = agentIds.map((agentId) => this.keys.agent(agentId));
+    if (options.whileOpen) {
+      keys.push(this.keys.incident(incidentId));
+    }
     const [revokedAt, tokens, ...details] = await runScript<string[]>(
       this.redis.client,
       'ksFenceAgents',
-      agentIds.map((agentId) => this.keys.agent(agentId)),
+      keys,
       [
         reason,
         revokedBy,
@@ -168,8 +193,12 @@ export class RevocationRepository {
         this.keys.events(),
         options.publish ? '1' : '0',
         options.owner,
+        options.whileOpen ? '1' : '0',
       ],
     );
+    if (revokedAt === 'closed') {
+      throw new IncidentNotOpen(incidentId);
+    }
     return tokens.split(' ').map((token) => parseFence(token, Number(revokedAt), details));
   }
 
@@ -200,13 +229,24 @@ export class RevocationRepository {
     );
   }
 
+  /**
+   * Reinstates a revoked agent, unless the stop that revoked it is still being recorded
+   * (`recording`: its incident is `open`, or not written yet).
+   */
   async reinstate(agentId: string, reason: string, by: string): Promise<ReinstateResult> {
-    const reply = await runScript<string[]>(
-      this.redis.client,
-      'ksReinstateAgent',
-      [this.keys.agent(agentId)],
-      [reason, by, this.keys.events()],
-    );
+    let reply: string[] = ['moved'];
+    // The script must be told which incident's key to check; a stop landing between the read
+    // and the script (`moved`) is rare, and one more read settles it.
+    for (let attempt = 0; attempt < 3 && reply[0] === 'moved'; attempt++) {
+      const incidentId =
+        (await this.redis.client.hget(this.keys.agent(agentId), 'incidentId')) ?? '';
+      reply = await runScript<string[]>(
+        this.redis.client,
+        'ksReinstateAgent',
+        [this.keys.agent(agentId), this.keys.incident(incidentId)],
+        [reason, by, this.keys.events(), incidentId, UNWRITTEN_INCIDENT_MS],
+      );
+    }
     switch (reply[0]) {
       case 'active':
         return {
@@ -217,6 +257,10 @@ export class RevocationRepository {
         };
       case 'not_revoked':
         return { kind: 'not_revoked', epoch: Number(reply[1]) };
+      case 'recording':
+        return { kind: 'recording', incidentId: reply[1] };
+      case 'moved':
+        throw new Error(`Agent ${agentId} kept being revoked again while it was reinstated`);
       default:
         return { kind: 'missing' };
     }

@@ -15,7 +15,13 @@ import {
   SYSTEM_ACTOR,
 } from '@app/incidents';
 import { AgentNotifier } from '@app/realtime';
-import { fencedBy, FenceResult, isOurs, RevocationRepository } from './revocation.repository';
+import {
+  fencedBy,
+  FenceResult,
+  isOurs,
+  RevocationRepository,
+  UNWRITTEN_INCIDENT_MS,
+} from './revocation.repository';
 import { RevocationQueue } from './revocation.queue';
 import { describeSelector, Selector } from './selector';
 
@@ -392,9 +398,9 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     }
     const status = await this.incidents.status(agent.incidentId);
     if (status === undefined) {
-      // The request that fenced it may still be opening its incident, or the sweeper may yet
-      // open it from the stop's record; a minute on, neither will.
-      return Date.now() - Date.parse(agent.revokedAt ?? '') < 60_000 ? 'recording' : 'done';
+      return Date.now() - Date.parse(agent.revokedAt ?? '') < UNWRITTEN_INCIDENT_MS
+        ? 'recording'
+        : 'done';
     }
     return status === 'open' ? 'recording' : status === 'following_up' ? 'following' : 'done';
   }
@@ -407,17 +413,15 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
   ): Promise<ReinstateResult> {
     // Until its stop has recorded what it fenced, a sweep after a crash would fence the agent
     // again (and the incident would not know it was reinstated): a few seconds at most.
-    const [agent] = await this.agents.findMany([agentId]);
-    if (agent && (await this.stopOf(agent)) === 'recording') {
-      throw conflict(
-        `Agent ${agentId}'s stop is still being recorded (incident ${agent.incidentId}): ` +
-          'reinstate it in a few seconds',
-      );
-    }
     const result = await this.revocations.reinstate(agentId, reason, principal.userId);
     switch (result.kind) {
       case 'missing':
         throw notFound(`Agent ${agentId}`);
+      case 'recording':
+        throw conflict(
+          `Agent ${agentId}'s stop is still being recorded (incident ${result.incidentId}): ` +
+            'reinstate it in a few seconds',
+        );
       case 'not_revoked':
         throw conflict(`Agent ${agentId} is not revoked`);
       case 'active':

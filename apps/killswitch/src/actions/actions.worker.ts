@@ -20,10 +20,13 @@ import {
 // agent cannot hold a worker slot while others wait.
 const INLINE_LIMIT = 50;
 
-/** The reason an action's signal carries when a revocation aborts it: the incident that asked. */
+/**
+ * The reason an action's signal carries when a revocation aborts it: the incident that asked,
+ * where the abort is counted (none from a process that predates it: aborted all the same).
+ */
 class RevocationAbort extends Error {
-  constructor(readonly incidentId: string) {
-    super(`aborted by revocation (${incidentId})`);
+  constructor(readonly incidentId?: string) {
+    super(incidentId ? `aborted by revocation (${incidentId})` : 'aborted by revocation');
   }
 }
 
@@ -91,7 +94,7 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
    * Aborts an action if it runs in this process, for the incident that asked (the signal's
    * reason, so the action's end is counted on that incident); answers whether it did.
    */
-  abortLocal(actionId: string, incidentId: string): boolean {
+  abortLocal(actionId: string, incidentId?: string): boolean {
     const controller = this.running.get(actionId);
     controller?.abort(new RevocationAbort(incidentId));
     return controller !== undefined;
@@ -100,8 +103,11 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
   private onControl(message: string): void {
     try {
       const parsed = JSON.parse(message) as Partial<Record<string, unknown>>;
-      if (typeof parsed.abort === 'string' && typeof parsed.incidentId === 'string') {
-        this.abortLocal(parsed.abort, parsed.incidentId);
+      if (typeof parsed.abort === 'string') {
+        this.abortLocal(
+          parsed.abort,
+          typeof parsed.incidentId === 'string' ? parsed.incidentId : undefined,
+        );
       }
       if (typeof parsed.typeChanged === 'string') {
         this.typeCache.delete(parsed.typeChanged);

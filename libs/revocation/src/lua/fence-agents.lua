@@ -8,12 +8,16 @@
 -- in the reply are what fence 10,000 agents in a few batches of a few ms each.
 -- A batch touches many agents' slots: a single Redis allows it; on Redis Cluster the flag
 -- above allows it for keys on one node, so a batch must be one node's agents.
--- KEYS: agent hashes
+-- KEYS: agent hashes, then, for a fan-out, the incident's hash
 -- ARGV: 1 reason, 2 revokedBy, 3 incidentId, 4 events channel,
 --       5 '1' for a small revocation: publish agent.updated here (bulk revocations publish it
 --         from their follow-up) and answer each fenced agent's owner,
---       6 the owner every agent must have, or '' (an owner revoking their own agent)
--- Returns {revokedAt, tokens, details...}: tokens holds one token per agent, space-separated:
+--       6 the owner every agent must have, or '' (an owner revoking their own agent),
+--       7 '1' for a fan-out: the last key is the incident, and nothing is fenced unless it is
+--         still `open` (once recorded, its agents may be reinstated, and must not be fenced
+--         again by a second run of the fan-out)
+-- Returns {'closed'} (a fan-out's incident is no longer open), or
+--   {revokedAt, tokens, details...}: tokens holds one token per agent, space-separated:
 --   'r<epoch>' (or 'r<epoch>:<owner>' for a small revocation)   fenced by this call
 --   'a<n>'    revoked before: details[n] is '<epoch>|<revokedAt>|<owner>|<incidentId>|<reason>'
 --   'm' missing, 'f' another owner's agent (nothing written)
@@ -23,7 +27,15 @@ local small = ARGV[5] == '1'
 local needOwner = small or ARGV[6] ~= ''
 local tokens = {}
 local reply = {now, ''}
-for i, key in ipairs(KEYS) do
+local agents = #KEYS
+if ARGV[7] == '1' then
+  agents = agents - 1
+  if redis.call('HGET', KEYS[agents + 1], 'status') ~= 'open' then
+    return {'closed'}
+  end
+end
+for i = 1, agents do
+  local key = KEYS[i]
   local agent
   if needOwner then
     agent = redis.call('HMGET', key, 'status', 'epoch', 'owner')

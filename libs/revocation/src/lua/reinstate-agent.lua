@@ -1,18 +1,34 @@
 -- Lets a revoked agent act again under a new epoch. Leases issued before stay dead: they
 -- carry the old epoch and their own revocation mark.
--- KEYS: 1 agent hash. ARGV: 1 reason, 2 reinstatedBy, 3 events channel
+-- Refused while the stop that revoked it is still being recorded (its incident `open`, or not
+-- written yet less than a minute after the fence): a fan-out finishing that stop after a crash
+-- would fence the agent again. Checked here, in the same step as the reinstatement, so that no
+-- fence of that stop can land between the check and the write.
+-- KEYS: 1 agent hash, 2 the hash of the incident the caller read on the agent
+-- ARGV: 1 reason, 2 reinstatedBy, 3 events channel, 4 that incident's id ('' if none),
+--       5 how long after the fence an incident not written yet may still be (ms)
 -- Returns {'active', epoch, reinstatedAt, incidentId of the revocation it ends}
---       | {'not_revoked', epoch} | {'missing'}
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then
+--       | {'not_revoked', epoch} | {'missing'} | {'recording', incidentId}
+--       | {'moved'} (revoked by another incident since the caller read it: read it again)
+local agent = redis.call('HMGET', KEYS[1], 'status', 'epoch', 'incidentId', 'revokedAt')
+if not agent[1] then
   return {'missing'}
 end
-if status ~= 'revoked' then
-  return {'not_revoked', redis.call('HGET', KEYS[1], 'epoch')}
+if agent[1] ~= 'revoked' then
+  return {'not_revoked', agent[2]}
+end
+local incidentId = agent[3] or ''
+if incidentId ~= ARGV[4] then
+  return {'moved'}
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local incidentId = redis.call('HGET', KEYS[1], 'incidentId') or ''
+if incidentId ~= '' then
+  local stop = redis.call('HGET', KEYS[2], 'status')
+  if stop == 'open' or (not stop and now - tonumber(agent[4] or 0) < tonumber(ARGV[5])) then
+    return {'recording', incidentId}
+  end
+end
 local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
 redis.call('HSET', KEYS[1], 'status', 'active', 'reinstatedAt', now, 'reinstateReason', ARGV[1],
   'reinstatedBy', ARGV[2])
