@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { RunningApp, TestDeployment } from './support/apps';
 import {
   agentWithLease,
@@ -258,6 +260,23 @@ describe('the action gate', () => {
     expect(action.status).toBe('failed');
     expect(action.error).toMatch(/no answer within 100 ms/);
     expect(action.attempts).toBe(3);
+  });
+
+  it('says which address failed and why when a tool server cannot be reached', async () => {
+    // A port nothing listens on any more.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const gone = { url: `http://127.0.0.1:${port}`, secret: tools.secret };
+    await registerWebhookType(ks.admin, gone, 'test.gone', { path: '/gone' });
+    const { lease } = await worker(['test.gone']);
+    const id = (await lease.post('/v1/actions', { type: 'test.gone', params: {} })).body.id;
+    const action = await waitForAction(ks.admin, id);
+    expect(action.status).toBe('failed');
+    // Not fetch's bare "fetch failed": the address, and the reason underneath.
+    expect(action.error).toContain(`http://127.0.0.1:${port}/gone: request failed:`);
+    expect(action.error).toMatch(/ECONNREFUSED/);
   });
 
   describe('refuses bad submissions and changes nothing', () => {

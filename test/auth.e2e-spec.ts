@@ -1,6 +1,8 @@
 import { ROLES } from '@app/auth';
 import { RunningApp, TestDeployment } from './support/apps';
+import { join } from 'node:path';
 import { Api } from './support/http';
+import { runToEnd } from './support/process';
 
 describe('API keys and roles', () => {
   const deployment = new TestDeployment();
@@ -128,6 +130,25 @@ describe('API keys and roles', () => {
     expect(
       (await send('application/json; charset=utf-8', '{"name":"json","role":"viewer"}')).status,
     ).toBe(201);
+    // A caller without credentials hears that first, not what is wrong with the body.
+    const anonymous = await fetch(`${ks.url}/v1/users`, { method: 'POST', body: 'name=x' });
+    expect(anonymous.status).toBe(401);
+  });
+
+  it('says so when a credential of another kind is sent', async () => {
+    const viewer = await createUser('viewer');
+    const lease = `ksl_${'0'.repeat(16)}${'A'.repeat(43)}`;
+    const asKey = await ks.anonymous.as(lease).get('/v1/me');
+    expect(asKey.status).toBe(401);
+    expect(asKey.body.message).toBe(
+      "This takes an API key (ksk_…), and this is an agent's lease token (ksl_…)",
+    );
+    const asLease = await ks.anonymous.as(viewer.apiKey).post('/v1/leases/heartbeat', {});
+    expect(asLease.status).toBe(401);
+    expect(asLease.body).toMatchObject({
+      status: 'invalid',
+      message: "This takes an agent's lease token (ksl_…), and this is an API key (ksk_…)",
+    });
   });
 
   it('answers 404 for keys of an unknown user and 400 for a malformed id', async () => {
@@ -147,6 +168,44 @@ describe('admin bootstrap', () => {
       const again = await deployment.killswitch();
       expect((await again.admin.get('/v1/users')).body.items).toHaveLength(1);
       await again.close();
+    } finally {
+      await deployment.close();
+    }
+  });
+
+  it('issues a new admin key from the command line when the first one is lost', async () => {
+    const deployment = new TestDeployment();
+    try {
+      const ks = await deployment.killswitch();
+      const adminKey = (script: string, args: string[] = []) =>
+        runToEnd(
+          join(__dirname, '..', script),
+          args,
+          { REDIS_URL: deployment.config.redisUrl, KEY_PREFIX: deployment.config.keyPrefix },
+          15_000,
+        );
+      const issued = await adminKey('scripts/admin-key.js');
+      expect(issued.code).toBe(0);
+      const key = /ksk_[A-Za-z0-9_-]+/.exec(issued.stdout)?.[0] ?? '';
+      expect((await new Api(ks.url, key).get('/v1/me')).body).toMatchObject({ role: 'admin' });
+      // The first key still works.
+      expect((await ks.admin.get('/v1/me')).status).toBe(200);
+
+      const unknown = await adminKey('scripts/admin-key.js', ['usr_0000000000000000']);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(
+        /^admin-key: usr_0000000000000000 is not an admin \(admins: usr_/,
+      );
+      const empty = await runToEnd(
+        join(__dirname, '..', 'scripts/admin-key.js'),
+        [],
+        {
+          REDIS_URL: deployment.config.redisUrl,
+          KEY_PREFIX: `${deployment.config.keyPrefix}-none`,
+        },
+        15_000,
+      );
+      expect(empty.stderr).toMatch(/no admin exists under this KEY_PREFIX/);
     } finally {
       await deployment.close();
     }

@@ -108,6 +108,12 @@ describe('the mobile relay', () => {
     const incident = (await ks.admin.get(`/v1/incidents/${ack.incidentId}`)).body;
     expect(incident.openedFrom).toMatchObject({ via: 'device', deviceName: 'Test phone' });
     expect(incident.openedFrom.deviceId).toMatch(/^dev_/);
+    // The request and the fence it caused name the same phone.
+    for (const step of ['revoke', 'fence']) {
+      expect(incident.timeline.find((e: { step: string }) => e.step === step)).toMatchObject({
+        via: 'device: Test phone',
+      });
+    }
   });
 
   it('answers a resent requestId with the first answer and revokes once', async () => {
@@ -247,6 +253,13 @@ describe('the mobile relay', () => {
       (await new Api(relay.url, 'ksd_nope').post('/v1/stop', { mine: true, requestId: 'r' }))
         .status,
     ).toBe(401);
+    // An API key where a device token is taken: said so, not "pair this device again".
+    const withKey = await new Api(relay.url, owner.apiKey).post('/v1/stop', {
+      mine: true,
+      requestId: 'r',
+    });
+    expect(withKey.status).toBe(401);
+    expect(withKey.body.message).toMatch(/^This takes a paired device's token \(ksd_…/);
   });
 
   it('disconnects a revoked device at once and refuses it afterwards', async () => {
@@ -377,7 +390,7 @@ describe('pairing attempts', () => {
 
   it('are limited per client even when it claims another address each time', async () => {
     const pair = (code: string, forwardedFor: string) =>
-      new Api(relay.url).request<{ message?: string }>(
+      new Api(relay.url).request<{ message?: string; retryAfterSeconds?: number }>(
         'POST',
         '/v1/pair',
         { code, deviceName: 'x' },
@@ -392,6 +405,11 @@ describe('pairing attempts', () => {
     const code = (await owner.api.post('/v1/devices/pairing-codes')).body.code as string;
     const refused = await pair(code, '198.51.100.7');
     expect(refused.status).toBe(429);
-    expect(refused.body.message).toMatch(/Too many wrong pairing codes/);
+    expect(refused.body.message).toMatch(/Too many wrong pairing codes.*try again in 15 minutes/);
+    // How long, for clients that back off by themselves: the rest of the 15-minute window.
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(14 * 60);
+    expect(retryAfter).toBeLessThanOrEqual(15 * 60);
+    expect(refused.body.retryAfterSeconds).toBe(retryAfter);
   });
 });

@@ -605,6 +605,29 @@ describe('the revocation engine', () => {
       );
     });
 
+    it('lets an owner read a bulk stop that lists their agent, even one it found revoked already', async () => {
+      const { agent: theirs } = await agentApi(owner.api);
+      await owner.api.post(`/v1/agents/${theirs.id}/revoke`, { reason: 'mine first' });
+      const { agent: other } = await agentApi(otherOwner.api);
+      const bulk = await responder.api.post('/v1/revocations', {
+        selector: { agentIds: [theirs.id, other.id] },
+        reason: 'sweep',
+      });
+      expect(bulk.body).toMatchObject({
+        agentIds: [theirs.id, other.id],
+        alreadyRevokedIds: [theirs.id],
+      });
+      const incidentId = bulk.body.incidentId as string;
+      // Both owners, at once: the incident names each one's agent.
+      for (const api of [owner.api, otherOwner.api]) {
+        expect((await api.get(`/v1/incidents/${incidentId}`)).status).toBe(200);
+        const listed = (await api.get('/v1/incidents?limit=5')).body.items.map(
+          (i: { id: string }) => i.id,
+        );
+        expect(listed).toContain(incidentId);
+      }
+    });
+
     it('lets only admins reinstate, with a reason, and records it on the incident', async () => {
       const { agent } = await agentApi(owner.api);
       const revoked = await responder.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'x' });

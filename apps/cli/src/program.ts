@@ -492,8 +492,8 @@ export function buildProgram(io: Io): Command {
     .command('pair')
     .summary('get a code to pair a phone with the relay')
     .description(
-      'Create a single-use pairing code (valid a few minutes) and show it, its link and a QR\n' +
-        'code of the link: scan it with the phone, or type the code on the phone page.',
+      'Create a single-use pairing code (valid a few minutes) and show it, its link and, on a ' +
+        'terminal, a QR code of the link: scan it with the phone, or type the code on the phone page.',
     )
     .option('--json', 'print the raw answer as JSON')
     .option('--no-qr', 'do not draw the QR code')

@@ -1,10 +1,10 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { DomainError, forbidden, unauthenticated } from '@app/core';
+import { DomainError, forbidden, refuseUnsupportedBody, unauthenticated } from '@app/core';
 import { ACCESS_METADATA, AccessPolicy, RequestWithPrincipal } from './access.decorators';
 import { DEVICE_VERIFIER, DeviceVerifier, LEASE_VERIFIER, LeaseVerifier } from './lease-verifier';
 import { Role, roleAtLeast } from './roles';
-import { bearerToken } from './secrets';
+import { bearerToken, mistakenCredential } from './secrets';
 import { UsersService } from './users.service';
 
 /**
@@ -31,10 +31,20 @@ export class AuthGuard implements CanActivate {
     if (!policy) {
       throw forbidden('This route declares no access policy and is closed');
     }
-    if (policy.type === 'public') {
-      return true;
-    }
     const request = context.switchToHttp().getRequest<RequestWithPrincipal>();
+    if (policy.type !== 'public') {
+      await this.authenticate(request, policy);
+    }
+    // Only once the caller is known: one without valid credentials hears that first.
+    refuseUnsupportedBody(request);
+    return true;
+  }
+
+  /** Sets the request's principal (and device), or throws 401 or 403. */
+  private async authenticate(
+    request: RequestWithPrincipal,
+    policy: Exclude<AccessPolicy, { type: 'public' }>,
+  ): Promise<void> {
     const token = bearerToken(request.headers.authorization);
     if (!token) {
       throw unauthenticated('Missing credentials: send "Authorization: Bearer <key>"');
@@ -42,24 +52,27 @@ export class AuthGuard implements CanActivate {
     switch (policy.type) {
       case 'lease':
         request.principal = await this.verifyLease(token);
-        return true;
+        return;
       case 'device': {
         const device = this.devices ? await this.devices.authenticate(token) : undefined;
         if (!device) {
-          throw unauthenticated('Unknown or revoked device: pair this device again');
+          throw unauthenticated(
+            mistakenCredential(token, 'ksd_') ??
+              'Unknown or revoked device: pair this device again',
+          );
         }
         request.principal = device.principal;
         request.device = device.device;
-        return true;
+        return;
       }
       case 'role':
         request.principal = await this.verifyKey(token, request, policy.minimum);
-        return true;
+        return;
       case 'role-or-lease':
         request.principal = token.startsWith('ksl_')
           ? await this.verifyLease(token)
           : await this.verifyKey(token, request, policy.minimum);
-        return true;
+        return;
     }
   }
 
@@ -75,7 +88,7 @@ export class AuthGuard implements CanActivate {
   private async verifyKey(token: string, request: RequestWithPrincipal, minimum: Role) {
     const user = await this.users.authenticate(token);
     if (!user) {
-      throw unauthenticated('Unknown or revoked API key');
+      throw unauthenticated(mistakenCredential(token, 'ksk_') ?? 'Unknown or revoked API key');
     }
     if (!roleAtLeast(user.role, minimum)) {
       throw forbidden(`This needs the ${minimum} role or stronger; you are ${user.role}`);

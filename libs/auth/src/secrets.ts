@@ -35,3 +35,26 @@ export function bearerToken(header: string | string[] | undefined): string | und
   const match = /^Bearer\s+(\S+)\s*$/i.exec(value);
   return match?.[1];
 }
+
+const CREDENTIALS = {
+  ksk_: 'an API key (ksk_…)',
+  ksl_: "an agent's lease token (ksl_…)",
+  ksd_: "a paired device's token (ksd_…, from the relay's POST /v1/pair)",
+} as const;
+
+/**
+ * When a caller sent one kind of credential where another is taken (an API key to an agent's
+ * route, say), says so; a bare "unknown token" would leave them checking the wrong thing.
+ */
+export function mistakenCredential(
+  token: string,
+  wanted: keyof typeof CREDENTIALS,
+): string | undefined {
+  const sent = (Object.keys(CREDENTIALS) as (keyof typeof CREDENTIALS)[]).find((prefix) =>
+    token.startsWith(prefix),
+  );
+  if (!sent || sent === wanted) {
+    return undefined;
+  }
+  return `This takes ${CREDENTIALS[wanted]}, and this is ${CREDENTIALS[sent]}`;
+}

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { HttpExceptionFilter } from './http-exception.filter';
-import { refuseNonJsonBodies } from './json-body';
+import { markNonJsonBodies } from './json-body';
 
 export interface HttpAppOptions {
   /** Largest request body accepted, in bytes; larger ones get 413. */
@@ -51,7 +51,7 @@ export async function createHttpApp(
       stopAtFirstError: true,
     }),
   );
-  refuseNonJsonBodies(app.getHttpAdapter().getInstance());
+  markNonJsonBodies(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new HttpExceptionFilter());
   // Only the signals meant to stop a service; SIGUSR2 and friends stay free for profilers.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);

@@ -105,6 +105,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const { status, body } = toErrorResponse(exception, this.logger);
+    if (typeof body.retryAfterSeconds === 'number') {
+      void reply.header('retry-after', String(body.retryAfterSeconds));
+    }
     void reply.status(status).header('content-type', 'application/json').send(body);
   }
 }

@@ -2,7 +2,7 @@ export * from './errors';
 export { HttpExceptionFilter, toErrorResponse, type ErrorBody } from './http-exception.filter';
 export { loggingModule, redactedPaths } from './logging';
 export { createHttpApp, type HttpAppOptions } from './http-app';
-export { AcceptsForm } from './json-body';
+export { AcceptsForm, refuseUnsupportedBody } from './json-body';
 export { runMain } from './run-main';
 export { settleWithin } from './deadline';
 export { runEvery } from './periodic';

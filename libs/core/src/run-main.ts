@@ -15,7 +15,11 @@ export async function runMain(
     const config = loadConfig(process.env);
     await probeRedis(config.redisUrl);
     const { url } = await start(config);
-    process.stdout.write(`${name} listening on ${url}\n`);
+    // Nest reports a wildcard address as 127.0.0.1; say that other machines can reach it too.
+    const everywhere = ['0.0.0.0', '::'].includes(config.host)
+      ? ` (every interface: HOST=${config.host})`
+      : '';
+    process.stdout.write(`${name} listening on ${url}${everywhere}\n`);
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => {
         // Nest's shutdown hooks close the app; this only bounds how long that may take.

@@ -112,8 +112,12 @@ export class DevicesRepository {
     return count;
   }
 
-  async failures(address: string): Promise<number> {
-    return Number((await this.redis.client.get(this.keys.pairFailures(address))) ?? 0);
+  /** Wrong codes from this address in its current window, and the seconds the window has left. */
+  async failures(address: string): Promise<{ count: number; resetsInSeconds: number }> {
+    const key = this.keys.pairFailures(address);
+    const [[, count], [, ttl]] = ((await this.redis.client.multi().get(key).ttl(key).exec()) ??
+      []) as [[Error | null, string | null], [Error | null, number]];
+    return { count: Number(count ?? 0), resetsInSeconds: Math.max(Number(ttl), 0) };
   }
 }
 

@@ -62,10 +62,14 @@ export class DevicesService {
     deviceName: string,
     address: string,
   ): Promise<{ deviceToken: string; deviceId: string; user: Pick<User, 'id' | 'name' | 'role'> }> {
-    if ((await this.devices.failures(address)) >= MAX_FAILURES) {
+    const failures = await this.devices.failures(address);
+    if (failures.count >= MAX_FAILURES) {
+      const minutes = Math.max(1, Math.ceil(failures.resetsInSeconds / 60));
       throw new DomainError(
         'rate_limited',
-        'Too many wrong pairing codes from this address; wait 15 minutes and ask for a new code',
+        `Too many wrong pairing codes from this address; try again in ${minutes} ` +
+          `minute${minutes === 1 ? '' : 's'}, with a new code`,
+        { retryAfterSeconds: failures.resetsInSeconds },
       );
     }
     const code = normalizeCode(rawCode);

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@app/config';
 import { badRequest, conflict, DomainError, isoMs, notFound } from '@app/core';
-import { hashSecret, type AgentPrincipal, type LeaseVerifier } from '@app/auth';
+import { hashSecret, mistakenCredential, type AgentPrincipal, type LeaseVerifier } from '@app/auth';
 import { LeasesRepository, LeaseState } from './leases.repository';
 import { newLeaseId, newLeaseToken, ParsedLeaseToken, parseLeaseToken } from './lease-token';
 
@@ -82,7 +82,7 @@ export class LeasesService implements LeaseVerifier {
   async heartbeat(token: string): Promise<Heartbeat> {
     const state = await this.touch(parseLeaseToken(token), 'renew');
     if (state.kind !== 'active') {
-      throw deadLease(state);
+      throw deadLease(state, token);
     }
     return {
       status: 'active',
@@ -97,7 +97,7 @@ export class LeasesService implements LeaseVerifier {
     const parsed = parseLeaseToken(token);
     const state = await this.touch(parsed, 'peek');
     if (state.kind !== 'active' || !parsed) {
-      throw deadLease(state);
+      throw deadLease(state, token);
     }
     return { kind: 'agent', agentId: parsed.agentId, leaseId: state.leaseId, epoch: state.epoch };
   }
@@ -159,7 +159,7 @@ export function leaseRevoked(revocation: {
   );
 }
 
-function deadLease(state: LeaseState): DomainError {
+function deadLease(state: LeaseState, token: string): DomainError {
   switch (state.kind) {
     case 'revoked':
       return leaseRevoked(state);
@@ -170,8 +170,10 @@ function deadLease(state: LeaseState): DomainError {
       });
     case 'invalid':
     case 'active':
-      return new DomainError('lease_invalid', 'Unknown or malformed lease token', {
-        status: 'invalid',
-      });
+      return new DomainError(
+        'lease_invalid',
+        mistakenCredential(token, 'ksl_') ?? 'Unknown or malformed lease token',
+        { status: 'invalid' },
+      );
   }
 }

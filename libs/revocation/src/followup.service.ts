@@ -24,6 +24,7 @@ import {
   fencedBy,
   FenceResult,
   IncidentNotOpen,
+  ownersOf,
   RevocationRepository,
 } from './revocation.repository';
 import { RevocationJob, RevocationQueue } from './revocation.queue';
@@ -117,10 +118,13 @@ export class FollowupService {
       throw error;
     }
     const { existing, ours } = fencedBy(results, incident.id);
-    const recorded = await this.incidents.setFenced(incident.id, existing, ours, {
-      by: 'fan-out',
-      dropMissing: existing.length < agentIds.length,
-    });
+    const [recorded] = await Promise.all([
+      this.incidents.setFenced(incident.id, existing, ours, {
+        by: 'fan-out',
+        dropMissing: existing.length < agentIds.length,
+      }),
+      this.incidents.indexForOwners(incident.id, Date.parse(incident.openedAt), ownersOf(results)),
+    ]);
     return recorded ? ours : undefined;
   }
 

@@ -49,6 +49,21 @@ export function fencedBy(
   return { existing, ours };
 }
 
+/**
+ * The owners a fence's results name (small revocations, and agents revoked before): the incident
+ * lists their agents, so they may read it. Owners of agents fenced in bulk are indexed by each
+ * agent's follow-up instead.
+ */
+export function ownersOf(results: Map<string, FenceResult>): string[] {
+  const owners = new Set<string>();
+  for (const result of results.values()) {
+    if (result.kind !== 'missing' && result.owner) {
+      owners.add(result.owner);
+    }
+  }
+  return [...owners];
+}
+
 export type ReinstateResult =
   | { kind: 'active'; epoch: number; reinstatedAt: number; incidentId?: string }
   | { kind: 'not_revoked'; epoch: number }

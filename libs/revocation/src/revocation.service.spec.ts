@@ -37,6 +37,7 @@ function serviceWith(
       setFenced: () => Promise.resolve(!takenOver),
       discard: (incidentId: string) => Promise.resolve(discarded.push(incidentId) > 0),
       announce: () => Promise.resolve(),
+      indexForOwners: () => Promise.resolve(),
     } as unknown as IncidentsRepository,
     {
       followIncident: (incidentId: string) => Promise.resolve(queued.push(incidentId)),

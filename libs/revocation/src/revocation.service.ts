@@ -19,6 +19,7 @@ import {
   fencedBy,
   FenceResult,
   isOurs,
+  ownersOf,
   RevocationRepository,
   UNWRITTEN_INCIDENT_MS,
 } from './revocation.repository';
@@ -141,15 +142,16 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       // follow-up take a few more milliseconds, after the answer is sent; if this process dies
       // first, the sweeper does both from the record (without one, the call waits for them).
       setImmediate(() => {
-        this.follow(opening, ours, answer, record, fencedAt).catch((error: unknown) =>
-          this.logger.error(
-            { err: error, incidentId: opening.id },
-            'Could not queue the follow-up of a revocation: the sweeper will',
-          ),
+        this.follow(opening, ours, answer, record, fencedAt, ownersOf(results)).catch(
+          (error: unknown) =>
+            this.logger.error(
+              { err: error, incidentId: opening.id },
+              'Could not queue the follow-up of a revocation: the sweeper will',
+            ),
         );
       });
     } else {
-      await this.follow(opening, ours, answer, record, fencedAt);
+      await this.follow(opening, ours, answer, record, fencedAt, ownersOf(results));
     }
     return answer;
   }
@@ -204,6 +206,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     answer: RevocationAnswer,
     record: string,
     fencedAt: number,
+    owners: string[],
   ): Promise<void> {
     // Recorded before the fan-out is queued, so that it queues exactly these agents' follow-up
     // without fencing them again (one reinstated meanwhile would be stopped a second time).
@@ -213,6 +216,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
         dropMissing: answer.missingIds.length > 0,
       }),
       this.incidents.append(opening.id, [fenceEntry(opening, ours.length, answer, fencedAt)]),
+      this.incidents.indexForOwners(opening.id, opening.openedAt, owners),
     ]);
     if (!recorded) {
       // This call was so slow that the sweeper took it for dead: the fan-out it queued fences,
@@ -478,7 +482,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       request: {
         at: openedAt,
         actor: actorName(principal),
-        via: origin.deviceName ? `${origin.via}: ${origin.deviceName}` : origin.via,
+        via: viaOf(origin),
         step: 'revoke',
         outcome: 'requested',
         detail: `${describeSelector(request.selector)}: ${request.reason}`,
@@ -644,12 +648,17 @@ function fenceEntry(
   return {
     at,
     actor: actorName(opening.openedBy),
-    via: opening.openedFrom.via,
+    via: viaOf(opening.openedFrom),
     step: 'fence',
-    outcome: `${fenced} agents fenced`,
+    outcome: `${fenced} ${fenced === 1 ? 'agent' : 'agents'} fenced`,
     detail:
       `in ${at - opening.openedAt} ms` +
       (already ? `; ${already} were already revoked` : '') +
       (missing ? `; ${missing} not found` : ''),
   };
+}
+
+/** Where a stop came from, as its timeline says it: the interface, and the device by name. */
+function viaOf(origin: Origin): string {
+  return origin.deviceName ? `${origin.via}: ${origin.deviceName}` : origin.via;
 }

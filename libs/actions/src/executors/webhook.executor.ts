@@ -66,11 +66,11 @@ export class WebhookExecutor implements ActionExecutor<WebhookSpec> {
         throw new ExecutionError('aborted', false);
       }
       // DOMException (the timeout) is not always an Error subclass across realms.
-      const { name, message } = (error ?? {}) as { name?: unknown; message?: unknown };
+      const { name } = (error ?? {}) as { name?: unknown };
       throw new ExecutionError(
         name === 'TimeoutError'
-          ? `no answer within ${spec.timeoutMs} ms`
-          : `request failed: ${typeof message === 'string' ? message : String(error)}`,
+          ? `${spec.url}: no answer within ${spec.timeoutMs} ms`
+          : `${spec.url}: request failed: ${failureOf(error)}`,
       );
     }
     let text: string;
@@ -99,4 +99,17 @@ export class WebhookExecutor implements ActionExecutor<WebhookSpec> {
     const outcome = (parsed ?? {}) as { result?: unknown; undo?: unknown };
     return { result: outcome.result, undo: outcome.undo };
   }
+}
+
+/**
+ * Why a request failed, in words a person can act on: fetch's own message is only "fetch
+ * failed", and the cause (a DNS miss, a refused connection, a bad certificate) is one level down.
+ */
+function failureOf(error: unknown): string {
+  const { message, cause } = (error ?? {}) as { message?: unknown; cause?: unknown };
+  const { message: why, code } = (cause ?? {}) as { message?: unknown; code?: unknown };
+  if (typeof why === 'string' && why !== '') {
+    return typeof code === 'string' && !why.includes(code) ? `${why} (${code})` : why;
+  }
+  return typeof message === 'string' ? message : String(error);
 }
