@@ -73,6 +73,11 @@ export class AuthGuard implements CanActivate {
           ? await this.verifyLease(token)
           : await this.verifyKey(token, request, policy.minimum);
         return;
+      default: {
+        // A policy added without a case here fails to compile, and at run time is closed.
+        const unknown: never = policy;
+        throw forbidden(`Unknown access policy ${JSON.stringify(unknown)}: closed`);
+      }
     }
   }
 

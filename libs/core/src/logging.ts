@@ -46,8 +46,9 @@ export function loggingModule(config: AppConfig, app: string): DynamicModule {
             typeof first === 'object' && first !== null
               ? (first as { context?: unknown }).context
               : undefined;
-          // pino's levels: 30 is info, 20 debug; below info, this logger wants them all.
-          if (level >= 30 && typeof context === 'string' && FRAMEWORK_CONTEXTS.has(context)) {
+          // pino's levels: 30 is info, 20 debug. Only info: the framework's warnings and errors
+          // (a port in use, say) stay what they are.
+          if (level === 30 && typeof context === 'string' && FRAMEWORK_CONTEXTS.has(context)) {
             if (this.isLevelEnabled('debug')) {
               this.debug(...(args as [object, string]));
             }

@@ -68,6 +68,8 @@ export type ReinstateResult =
   | { kind: 'active'; epoch: number; reinstatedAt: number; incidentId?: string }
   | { kind: 'not_revoked'; epoch: number }
   | { kind: 'recording'; incidentId: string }
+  /** Stopped by another incident each time it was read (three times): a stop in progress. */
+  | { kind: 'moved' }
   | { kind: 'missing' };
 
 /** A fan-out's fence found its incident recorded already (by another run of the fan-out). */
@@ -275,7 +277,7 @@ export class RevocationRepository {
       case 'recording':
         return { kind: 'recording', incidentId: reply[1] };
       case 'moved':
-        throw new Error(`Agent ${agentId} kept being revoked again while it was reinstated`);
+        return { kind: 'moved' };
       default:
         return { kind: 'missing' };
     }

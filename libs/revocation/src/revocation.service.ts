@@ -421,6 +421,8 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     switch (result.kind) {
       case 'missing':
         throw notFound(`Agent ${agentId}`);
+      case 'moved':
+        throw conflict(`Agent ${agentId} is being stopped again right now: reinstate it later`);
       case 'recording':
         throw conflict(
           `Agent ${agentId}'s stop is still being recorded (incident ${result.incidentId}): ` +

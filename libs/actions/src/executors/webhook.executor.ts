@@ -67,10 +67,13 @@ export class WebhookExecutor implements ActionExecutor<WebhookSpec> {
       }
       // DOMException (the timeout) is not always an Error subclass across realms.
       const { name } = (error ?? {}) as { name?: unknown };
+      // The origin only: the action's error is readable by its agent, and a webhook's path or
+      // query may itself be a secret.
+      const where = new URL(spec.url).origin;
       throw new ExecutionError(
         name === 'TimeoutError'
-          ? `${spec.url}: no answer within ${spec.timeoutMs} ms`
-          : `${spec.url}: request failed: ${failureOf(error)}`,
+          ? `${where}: no answer within ${spec.timeoutMs} ms`
+          : `${where}: request failed: ${failureOf(error)}`,
       );
     }
     let text: string;

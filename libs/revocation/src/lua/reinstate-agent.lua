@@ -1,9 +1,11 @@
+#!lua flags=allow-cross-slot-keys
 -- Lets a revoked agent act again under a new epoch. Leases issued before stay dead: they
 -- carry the old epoch and their own revocation mark.
 -- Refused while the stop that revoked it is still being recorded (its incident `open`, or not
 -- written yet less than a minute after the fence): a fan-out finishing that stop after a crash
 -- would fence the agent again. Checked here, in the same step as the reinstatement, so that no
 -- fence of that stop can land between the check and the write.
+-- The incident is in another slot: on Redis Cluster the flag above allows it on the same node.
 -- KEYS: 1 agent hash, 2 the hash of the incident the caller read on the agent
 -- ARGV: 1 reason, 2 reinstatedBy, 3 events channel, 4 that incident's id ('' if none),
 --       5 how long after the fence an incident not written yet may still be (ms)
