@@ -104,6 +104,9 @@ describe('CLI formatting', () => {
     const tail = incidentSummary({ ...incident, timeline: incident.timeline.slice(-20) }, 20);
     expect(tail).toContain('Timeline (last 20 of 30):');
     expect(tail).toContain('12:00:29.000Z  killswitch  step-29  ok');
+    // A review item for the whole incident (its fan-out gave up) has no agent.
+    const whole = incidentSummary({ ...incident, needsReview: [{ why: 'fan-out gave up' }] }, 20);
+    expect(whole).toContain('  all agents  - fan-out gave up');
   });
 });
 
