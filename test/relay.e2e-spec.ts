@@ -262,6 +262,17 @@ describe('the mobile relay', () => {
     expect(withKey.body.message).toMatch(/^This takes a paired device's token \(ksd_…/);
   });
 
+  it("points a request sent to the other app's route at the right one", async () => {
+    const onApi = await new Api(ks.url).post('/v1/pair', { code: 'x', deviceName: 'x' });
+    expect(onApi.status).toBe(404);
+    expect(onApi.body.message).toMatch(
+      /^Cannot POST \/v1\/pair: no such route here; .*mobile relay/,
+    );
+    const agentsOnRelay = await new Api(relay.url, owner.apiKey).get('/v1/agents');
+    expect(agentsOnRelay.status).toBe(404);
+    expect(agentsOnRelay.body.message).toMatch(/the API is killswitch/);
+  });
+
   it('disconnects a revoked device at once and refuses it afterwards', async () => {
     const { socket, deviceId, deviceToken } = await phone(owner);
     const listed = await owner.api.get('/v1/devices');

@@ -16,6 +16,9 @@ export async function createKillswitchApp(
   const app = await createHttpApp(KillswitchModule.forRoot(config) as never, {
     bodyLimit: config.maxBodyBytes,
     trustProxyHops: config.trustProxyHops,
+    unknownRouteHint:
+      "this API's routes are listed at /docs; pairing a phone (POST /v1/pair) and its stops " +
+      '(POST /v1/stop) are on the mobile relay (RELAY_PORT)',
     ...options,
   });
   app.useWebSocketAdapter(new RedisIoAdapter(app));

@@ -13,6 +13,9 @@ export async function createRelayApp(
   const app = await createHttpApp(RelayModule.forRoot(config) as never, {
     bodyLimit: config.maxBodyBytes,
     trustProxyHops: config.trustProxyHops,
+    unknownRouteHint:
+      'the relay serves the phone page, POST /v1/pair and POST /v1/stop; the API is killswitch ' +
+      '(KILLSWITCH_PORT)',
     ...options,
   });
   app.useWebSocketAdapter(new RedisIoAdapter(app));

@@ -14,6 +14,8 @@ export interface HttpAppOptions {
   bufferLogs?: boolean;
   /** No framework logs at all before pino takes over (tests). */
   quiet?: boolean;
+  /** Said after "Cannot POST /x" for a route this app does not have: where to look instead. */
+  unknownRouteHint?: string;
 }
 
 /**
@@ -52,7 +54,7 @@ export async function createHttpApp(
     }),
   );
   markNonJsonBodies(app.getHttpAdapter().getInstance());
-  app.useGlobalFilters(new HttpExceptionFilter());
+  app.useGlobalFilters(new HttpExceptionFilter(options.unknownRouteHint));
   // Only the signals meant to stop a service; SIGUSR2 and friends stay free for profilers.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   return app;

@@ -5,6 +5,7 @@ import {
   HttpException,
   HttpStatus,
   Logger,
+  NotFoundException,
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
@@ -35,6 +36,7 @@ export interface ErrorBody {
 export function toErrorResponse(
   exception: unknown,
   logger: Logger,
+  unknownRouteHint?: string,
 ): { status: number; body: ErrorBody } {
   if (exception instanceof DomainError) {
     return {
@@ -57,6 +59,14 @@ export function toErrorResponse(
     if (typeof response === 'object' && response !== null && 'message' in response) {
       const raw = response.message;
       message = Array.isArray(raw) ? raw.join('; ') : typeof raw === 'string' ? raw : message;
+    }
+    if (
+      unknownRouteHint &&
+      exception instanceof NotFoundException &&
+      /^Cannot \w+ /.test(message)
+    ) {
+      // Nest's answer for a route this app does not have: often the other app's route.
+      message = `${message}: no such route here; ${unknownRouteHint}`;
     }
     return { status, body: { error: errorNameOf[status] ?? 'error', message } };
   }
@@ -99,12 +109,14 @@ function isHealthReport(
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpExceptionFilter');
 
+  constructor(private readonly unknownRouteHint?: string) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') {
       throw exception;
     }
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const { status, body } = toErrorResponse(exception, this.logger);
+    const { status, body } = toErrorResponse(exception, this.logger, this.unknownRouteHint);
     if (typeof body.retryAfterSeconds === 'number') {
       void reply.header('retry-after', String(body.retryAfterSeconds));
     }
