@@ -83,7 +83,11 @@ export class TestRedisServer {
         } catch {
           return false;
         } finally {
-          probe.disconnect();
+          // A probe that never connected has ended already; disconnecting it again would leave
+          // ioredis' 2 s socket-close timer running, which keeps Jest from exiting.
+          if (probe.status !== 'end') {
+            probe.disconnect();
+          }
         }
       },
       10_000,
