@@ -177,34 +177,26 @@ describe('admin bootstrap', () => {
     const deployment = new TestDeployment();
     try {
       const ks = await deployment.killswitch();
-      const adminKey = (script: string, args: string[] = []) =>
+      const adminKey = (args: string[] = [], keyPrefix = deployment.config.keyPrefix) =>
         runToEnd(
-          join(__dirname, '..', script),
+          join(__dirname, '..', 'scripts/admin-key.js'),
           args,
-          { REDIS_URL: deployment.config.redisUrl, KEY_PREFIX: deployment.config.keyPrefix },
+          { REDIS_URL: deployment.config.redisUrl, KEY_PREFIX: keyPrefix },
           15_000,
         );
-      const issued = await adminKey('scripts/admin-key.js');
+      const issued = await adminKey();
       expect(issued.code).toBe(0);
       const key = /ksk_[A-Za-z0-9_-]+/.exec(issued.stdout)?.[0] ?? '';
       expect((await new Api(ks.url, key).get('/v1/me')).body).toMatchObject({ role: 'admin' });
       // The first key still works.
       expect((await ks.admin.get('/v1/me')).status).toBe(200);
 
-      const unknown = await adminKey('scripts/admin-key.js', ['usr_0000000000000000']);
+      const unknown = await adminKey(['usr_0000000000000000']);
       expect(unknown.code).toBe(1);
       expect(unknown.stderr).toMatch(
         /^admin-key: usr_0000000000000000 is not an admin \(admins: usr_/,
       );
-      const empty = await runToEnd(
-        join(__dirname, '..', 'scripts/admin-key.js'),
-        [],
-        {
-          REDIS_URL: deployment.config.redisUrl,
-          KEY_PREFIX: `${deployment.config.keyPrefix}-none`,
-        },
-        15_000,
-      );
+      const empty = await adminKey([], `${deployment.config.keyPrefix}-none`);
       expect(empty.stderr).toMatch(/no admin exists under this KEY_PREFIX/);
     } finally {
       await deployment.close();

@@ -34,8 +34,8 @@ export class ProgressBar {
 
   update(incident: Incident, note = ''): void {
     const { done, total } = incident.progress;
-    // Counts reach the incident when an agent's follow-up ends; its steps reach the timeline as
-    // they happen, so the latest one shows that a long follow-up is moving.
+    // The counts move with each step; the latest step also shows which one is under way (a
+    // compensation that takes seconds, say).
     const latest = incident.timeline?.at(-1);
     const text = clean(
       [

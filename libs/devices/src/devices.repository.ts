@@ -104,19 +104,16 @@ export class DevicesRepository {
   /** Counts a failed pairing attempt from an address; answers the count in the window. */
   async countFailure(address: string, windowSeconds: number): Promise<number> {
     const key = this.keys.pairFailures(address);
-    const [[, count]] = ((await this.redis.client
-      .multi()
-      .incr(key)
-      .expire(key, windowSeconds, 'NX')
-      .exec()) ?? [[null, 0]]) as [[Error | null, number]];
-    return count;
+    const [count] = await execOrThrow(
+      this.redis.client.multi().incr(key).expire(key, windowSeconds, 'NX'),
+    );
+    return Number(count);
   }
 
   /** Wrong codes from this address in its current window, and the seconds the window has left. */
   async failures(address: string): Promise<{ count: number; resetsInSeconds: number }> {
     const key = this.keys.pairFailures(address);
-    const [[, count], [, ttl]] = ((await this.redis.client.multi().get(key).ttl(key).exec()) ??
-      []) as [[Error | null, string | null], [Error | null, number]];
+    const [count, ttl] = await execOrThrow(this.redis.client.multi().get(key).ttl(key));
     return { count: Number(count ?? 0), resetsInSeconds: Math.max(Number(ttl), 0) };
   }
 }

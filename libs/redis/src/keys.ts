@@ -47,7 +47,7 @@
  * | `<p>:{<incidentId>}:owners`           | set    | the owners of the incident's agents indexed so far (live feeds tell them) |
  * | `<p>:{<incidentId>}:fenced`           | string | the epoch each selected agent was revoked at, space-separated in the order of `agents` (`-`: not fenced by this incident), written once its call has fenced them |
  * | `<p>:{<incidentId>}:timeline`         | list   | JSON `{at, actor, via, step, outcome, detail?, agentId?, actionId?}`, oldest first |
- * | `<p>:{<incidentId>}:review`           | list   | JSON `{agentId, actionId?, type?, why}`: what could not be undone          |
+ * | `<p>:{<incidentId>}:review`           | list   | JSON `{agentId?, actionId?, type?, why}`: what could not be undone (no agentId: the whole incident) |
  * | `<p>:{<incidentId>}:reported`         | set    | agents whose follow-up has been counted (makes reporting exactly-once)      |
  * | `<p>:{<incidentId>}:progress`         | hash   | agentId → the counts (`halted aborted rolledBack`) already added for an agent still following up |
  * | `<p>:{<incidentId>}:discarded`        | string | tombstone of an incident its call fenced nothing with and removed (1 day)   |

@@ -11,7 +11,7 @@ for i = 7, #ARGV do
   redis.call('RPUSH', KEYS[4], ARGV[i])
 end
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then
-  count_agent(KEYS[1], KEYS[3], ARGV[1], {ARGV[2], ARGV[3], ARGV[4]})
+  count_agent(KEYS[1], KEYS[3], ARGV[1], {ARGV[2], ARGV[3], ARGV[4]}, false)
 end
 redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 1

@@ -1,10 +1,10 @@
 -- Brings an incident's counts up to one agent's follow-up counts so far (exact counters kept
 -- beside the agent's actions), adding only what was not added before: the counts already
 -- added for an agent still following up are kept in the progress hash, so a step reported
--- twice (a retried job) adds nothing. Counters never go down.
--- Returns whether any count moved.
+-- twice (a retried job) adds nothing. Counters never go down. `final` (the agent's report)
+-- drops the agent's entry instead of keeping it: nothing is added for it after that.
 local COUNTED = {'halted', 'aborted', 'rolledBack'}
-local function count_agent(incident, progress, agentId, counts)
+local function count_agent(incident, progress, agentId, counts, final)
   local before = {0, 0, 0}
   local kept = redis.call('HGET', progress, agentId)
   if kept then
@@ -26,8 +26,11 @@ local function count_agent(incident, progress, agentId, counts)
       now[i] = before[i]
     end
   end
-  if moved then
+  if final then
+    if kept then
+      redis.call('HDEL', progress, agentId)
+    end
+  elseif moved then
     redis.call('HSET', progress, agentId, table.concat(now, ' '))
   end
-  return moved
 end

@@ -7,8 +7,7 @@
 -- Returns {done, total, status}
 --- @include "count-agent.lua"
 if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
-  count_agent(KEYS[1], KEYS[5], ARGV[1], {ARGV[2], ARGV[3], ARGV[4]})
-  redis.call('HDEL', KEYS[5], ARGV[1])
+  count_agent(KEYS[1], KEYS[5], ARGV[1], {ARGV[2], ARGV[3], ARGV[4]}, true)
   local items = cjson.decode(ARGV[5])
   for _, item in ipairs(items) do
     redis.call('RPUSH', KEYS[3], cjson.encode(item))
