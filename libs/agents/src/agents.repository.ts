@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { join } from 'node:path';
-import { defineScript, execOrThrow, Keys, RedisService, runScript } from '@app/redis';
+import { execOrThrow, Keys, RedisService } from '@app/redis';
 import { Agent, AGENT_FIELDS, agentFromFields, idFromIndexMember, indexMember } from './agent';
 
 @Injectable()
@@ -9,7 +8,6 @@ export class AgentsRepository {
 
   constructor(private readonly redis: RedisService) {
     this.keys = redis.keys;
-    defineScript(redis.client, 'ksDeleteAgent', join(__dirname, 'lua', 'delete-agent.lua'));
   }
 
   /** Indexes first, the agent last: a crash in between leaves only an index entry to skip. */
@@ -56,20 +54,11 @@ export class AgentsRepository {
   }
 
   /**
-   * Deletes a revoked agent (an active one is left as it is: 'active'). The agent first,
-   * indexes last: once the hash is gone every check refuses its tokens.
+   * Drops a deleted agent from the agents' indexes. Its record and lease index go first, in the
+   * revocation's delete script: once the hash is gone every check refuses its tokens.
    */
-  async delete(agent: Agent): Promise<'deleted' | 'active' | 'missing'> {
+  async unindex(agent: Agent): Promise<void> {
     const k = this.keys;
-    const outcome = await runScript<'deleted' | 'active' | 'missing'>(
-      this.redis.client,
-      'ksDeleteAgent',
-      [k.agent(agent.id), k.agentLeases(agent.id)],
-      [],
-    );
-    if (outcome !== 'deleted') {
-      return outcome;
-    }
     const member = indexMember(agent);
     const indexes = this.redis.client
       .pipeline()
@@ -79,7 +68,6 @@ export class AgentsRepository {
       indexes.srem(k.labelAgents(key, value), agent.id);
     }
     await execOrThrow(indexes);
-    return outcome;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { badRequest, conflict, forbidden, notFound } from '@app/core';
+import { badRequest, forbidden, notFound } from '@app/core';
 import { roleAtLeast, UserPrincipal } from '@app/auth';
 import { Agent, newAgentId } from './agent';
 import { AgentsRepository } from './agents.repository';
@@ -75,23 +75,9 @@ export class AgentsService {
     return agent;
   }
 
-  /**
-   * Deletes an agent its caller may manage (see {@link getManaged}), once it is revoked; the
-   * caller checks first that its stop is over.
-   */
-  async delete(agent: Agent): Promise<{ id: string; deleted: true }> {
-    const agentId = agent.id;
-    const outcome = await this.agents.delete(agent);
-    if (outcome === 'missing') {
-      throw notFound(`Agent ${agentId}`);
-    }
-    if (outcome === 'active') {
-      throw conflict(
-        `Agent ${agentId} is active: revoke it first (POST /v1/agents/${agentId}/revoke), which ` +
-          'halts its queued actions, aborts the running one and rolls back what it did',
-      );
-    }
-    return { id: agentId, deleted: true };
+  /** Drops an agent its stop's delete script removed from the agents' indexes. */
+  async unindex(agent: Agent): Promise<void> {
+    await this.agents.unindex(agent);
   }
 
   async list(

@@ -3,10 +3,11 @@
  *
  * Every key starts with the deployment's KEY_PREFIX, so that tests, benchmarks and several
  * deployments can share one Redis. Keys that a Lua script or MULTI touches together share one
- * `{hash tag}`, so the schema is laid out for Redis Cluster, with two exceptions flagged
+ * `{hash tag}`, so the schema is laid out for Redis Cluster, with three exceptions flagged
  * `allow-cross-slot-keys` (on a Cluster they need their keys on one node): the bulk fence
  * (fence-agents.lua), which batches many agents and, for a fan-out, reads its incident; and
- * reinstate-agent.lua, which reads the incident of the agent's stop. The hash tags:
+ * reinstate-agent.lua and delete-agent.lua, which read the incident of the agent's stop
+ * (stop-state.lua). The hash tags:
  * - `{auth}`: users and API keys (small, rarely written; one slot keeps user creation atomic).
  * - `{agt_…}` (the agent id itself): an agent, its leases and its actions, so that a heartbeat,
  *   a submission or an action's start is one Lua script on one slot.

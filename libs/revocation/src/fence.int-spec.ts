@@ -166,6 +166,52 @@ describe('fence scripts (real Redis)', () => {
     expect((await revocations.reinstate(old, 'ok', 'usr_a')).kind).toBe('active');
   });
 
+  it('deletes an agent only once its stop is over, checked in the same step', async () => {
+    // Ids of their own: the other tests here use fixed ones.
+    const stops = Array.from({ length: 4 }, () => `inc_${randomBytes(8).toString('hex')}`);
+    const { id } = await agent();
+    await lease(id);
+    expect(await revocations.deleteAgent(id)).toEqual({ kind: 'active' });
+
+    const incidentId = stops[0];
+    await fence(id, 'stop', 'usr_r', incidentId);
+    const stopping = { kind: 'stopping', incidentId };
+    // Not written yet, then open, then following up: its follow-up would lose the agent.
+    expect(await revocations.deleteAgent(id)).toEqual(stopping);
+    await openIncident(incidentId, [id]);
+    expect(await revocations.deleteAgent(id)).toEqual(stopping);
+    await incidents.setFenced(incidentId, [id], [{ agentId: id, revokedEpoch: 1 }], {
+      by: 'call',
+    });
+    expect(await incidents.status(incidentId)).toBe('following_up');
+    expect(await revocations.deleteAgent(id)).toEqual(stopping);
+    expect(await redis.client.exists(redis.keys.agent(id))).toBe(1);
+
+    await redis.client.hset(redis.keys.incident(incidentId), 'status', 'done');
+    expect(await revocations.deleteAgent(id)).toEqual({ kind: 'deleted' });
+    expect(await redis.client.exists(redis.keys.agent(id), redis.keys.agentLeases(id))).toBe(0);
+    expect(await revocations.deleteAgent(id)).toEqual({ kind: 'missing' });
+
+    // Reinstated, then stopped again: the new stop is the one that must be over.
+    const { id: again } = await agent();
+    await fence(again, 'first', 'usr_r', stops[1]);
+    await recordedIncident(redis, stops[1]);
+    await redis.client.hset(redis.keys.incident(stops[1]), 'status', 'done');
+    expect((await revocations.reinstate(again, 'ok', 'usr_a')).kind).toBe('active');
+    await fence(again, 'second', 'usr_r', stops[2]);
+    await recordedIncident(redis, stops[2]);
+    expect(await revocations.deleteAgent(again)).toEqual({
+      kind: 'stopping',
+      incidentId: stops[2],
+    });
+
+    // A stop whose incident was never written, a minute on: nothing will follow it up any more.
+    const { id: old } = await agent();
+    await fence(old, 'stop', 'usr_r', stops[3]);
+    await redis.client.hset(redis.keys.agent(old), 'revokedAt', Date.now() - 61_000);
+    expect(await revocations.deleteAgent(old)).toEqual({ kind: 'deleted' });
+  });
+
   it("marks the revoked epoch's leases for the record and leaves a later epoch's alone", async () => {
     const { id } = await agent();
     const old = [await lease(id), await lease(id)];

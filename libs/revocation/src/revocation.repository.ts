@@ -72,6 +72,15 @@ export type ReinstateResult =
   | { kind: 'moved' }
   | { kind: 'missing' };
 
+export type DeleteResult =
+  | { kind: 'deleted' }
+  | { kind: 'active' }
+  /** Its stop is still being recorded or followed up. */
+  | { kind: 'stopping'; incidentId: string }
+  /** Stopped by another incident each time it was read (three times): a stop in progress. */
+  | { kind: 'moved' }
+  | { kind: 'missing' };
+
 /** A fan-out's fence found its incident recorded already (by another run of the fan-out). */
 export class IncidentNotOpen extends Error {
   constructor(readonly incidentId: string) {
@@ -99,6 +108,7 @@ export class RevocationRepository {
     defineScript(redis.client, 'ksFenceAgents', script('fence-agents'));
     defineScript(redis.client, 'ksMarkLeases', script('mark-leases'));
     defineScript(redis.client, 'ksReinstateAgent', script('reinstate-agent'));
+    defineScript(redis.client, 'ksDeleteAgent', script('delete-agent'));
   }
 
   /**
@@ -251,19 +261,14 @@ export class RevocationRepository {
    * (`recording`: its incident is `open`, or not written yet).
    */
   async reinstate(agentId: string, reason: string, by: string): Promise<ReinstateResult> {
-    let reply: string[] = ['moved'];
-    // The script must be told which incident's key to check; a stop landing between the read
-    // and the script (`moved`) is rare, and one more read settles it.
-    for (let attempt = 0; attempt < 3 && reply[0] === 'moved'; attempt++) {
-      const incidentId =
-        (await this.redis.client.hget(this.keys.agent(agentId), 'incidentId')) ?? '';
-      reply = await runScript<string[]>(
+    const reply = await this.againstItsStop(agentId, (incidentId) =>
+      runScript<string[]>(
         this.redis.client,
         'ksReinstateAgent',
         [this.keys.agent(agentId), this.keys.incident(incidentId)],
         [reason, by, this.keys.events(), incidentId, UNWRITTEN_INCIDENT_MS],
-      );
-    }
+      ),
+    );
     switch (reply[0]) {
       case 'active':
         return {
@@ -281,6 +286,49 @@ export class RevocationRepository {
       default:
         return { kind: 'missing' };
     }
+  }
+
+  /**
+   * Deletes a revoked agent's record and its lease index, only once its stop is over (the
+   * caller then drops it from the agents' indexes).
+   */
+  async deleteAgent(agentId: string): Promise<DeleteResult> {
+    const reply = await this.againstItsStop(agentId, (incidentId) =>
+      runScript<string[]>(
+        this.redis.client,
+        'ksDeleteAgent',
+        [this.keys.agent(agentId), this.keys.agentLeases(agentId), this.keys.incident(incidentId)],
+        [incidentId, UNWRITTEN_INCIDENT_MS],
+      ),
+    );
+    switch (reply[0]) {
+      case 'deleted':
+      case 'active':
+      case 'moved':
+        return { kind: reply[0] };
+      case 'stopping':
+        return { kind: 'stopping', incidentId: reply[1] };
+      default:
+        return { kind: 'missing' };
+    }
+  }
+
+  /**
+   * Runs a script that checks an agent's stop (stop-state.lua) with the incident it names. The
+   * script must be told which incident's key to check; a stop landing between the read and the
+   * script (`moved`) is rare, and one more read settles it.
+   */
+  private async againstItsStop(
+    agentId: string,
+    run: (incidentId: string) => Promise<string[]>,
+  ): Promise<string[]> {
+    let reply: string[] = ['moved'];
+    for (let attempt = 0; attempt < 3 && reply[0] === 'moved'; attempt++) {
+      const incidentId =
+        (await this.redis.client.hget(this.keys.agent(agentId), 'incidentId')) ?? '';
+      reply = await run(incidentId);
+    }
+    return reply;
   }
 }
 

@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { Agent, AgentsService, canSeeAll } from '@app/agents';
+import { AgentsService, canSeeAll } from '@app/agents';
 import type { UserPrincipal } from '@app/auth';
 import { badRequest, conflict, DomainError, forbidden, notFound, runEvery } from '@app/core';
 import {
@@ -21,7 +21,6 @@ import {
   isOurs,
   ownersOf,
   RevocationRepository,
-  UNWRITTEN_INCIDENT_MS,
 } from './revocation.repository';
 import { RevocationQueue } from './revocation.queue';
 import { describeSelector, Selector } from './selector';
@@ -378,35 +377,32 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
   /**
    * Deletes an agent once it is stopped and its stop followed up: deleting one before would
    * skip the follow-up's halts, rollbacks and report (and a sweep after a crash would take the
-   * stop for one that never fenced). The owner or an admin.
+   * stop for one that never fenced). Checked in the same Redis step as the delete. The owner or
+   * an admin.
    */
   async deleteAgent(principal: UserPrincipal, agentId: string) {
     const agent = await this.agents.getManaged(principal, agentId);
-    if ((await this.stopOf(agent)) !== 'done') {
-      throw conflict(
-        `Agent ${agentId} is being stopped (incident ${agent.incidentId}): delete it once ` +
-          'that incident is done',
-      );
+    const result = await this.revocations.deleteAgent(agentId);
+    switch (result.kind) {
+      case 'missing':
+        throw notFound(`Agent ${agentId}`);
+      case 'active':
+        throw conflict(
+          `Agent ${agentId} is active: revoke it first (POST /v1/agents/${agentId}/revoke), ` +
+            'which halts its queued actions, aborts the running one and rolls back what it did',
+        );
+      case 'stopping':
+        throw conflict(
+          `Agent ${agentId} is being stopped (incident ${result.incidentId}): delete it once ` +
+            'that incident is done',
+        );
+      case 'moved':
+        throw conflict(`Agent ${agentId} is being stopped again right now: delete it later`);
+      case 'deleted':
+        break;
     }
-    return this.agents.delete(agent);
-  }
-
-  /**
-   * Where the stop that revoked an agent stands: its incident not written yet, or its call not
-   * done recording what it fenced (`recording`); its follow-up running (`following`); or over,
-   * or no stop at all (`done`).
-   */
-  private async stopOf(agent: Agent): Promise<'recording' | 'following' | 'done'> {
-    if (agent.status !== 'revoked' || !agent.incidentId) {
-      return 'done';
-    }
-    const status = await this.incidents.status(agent.incidentId);
-    if (status === undefined) {
-      return Date.now() - Date.parse(agent.revokedAt ?? '') < UNWRITTEN_INCIDENT_MS
-        ? 'recording'
-        : 'done';
-    }
-    return status === 'open' ? 'recording' : status === 'following_up' ? 'following' : 'done';
+    await this.agents.unindex(agent);
+    return { id: agentId, deleted: true as const };
   }
 
   /** Lets a revoked agent act again under a new epoch. Callers must be admins. */

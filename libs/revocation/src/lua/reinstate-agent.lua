@@ -1,10 +1,9 @@
 #!lua flags=allow-cross-slot-keys
 -- Lets a revoked agent act again under a new epoch. Leases issued before stay dead: they
 -- carry the old epoch and their own revocation mark.
--- Refused while the stop that revoked it is still being recorded (its incident `open`, or not
--- written yet less than a minute after the fence): a fan-out finishing that stop after a crash
--- would fence the agent again. Checked here, in the same step as the reinstatement, so that no
--- fence of that stop can land between the check and the write.
+-- Refused while the stop that revoked it is still being recorded (stop-state.lua): a fan-out
+-- finishing that stop after a crash would fence the agent again. Checked here, in the same step
+-- as the reinstatement, so that no fence of that stop can land between the check and the write.
 -- The incident is in another slot: on Redis Cluster the flag above allows it on the same node.
 -- KEYS: 1 agent hash, 2 the hash of the incident the caller read on the agent
 -- ARGV: 1 reason, 2 reinstatedBy, 3 events channel, 4 that incident's id ('' if none),
@@ -12,6 +11,7 @@
 -- Returns {'active', epoch, reinstatedAt, incidentId of the revocation it ends}
 --       | {'not_revoked', epoch} | {'missing'} | {'recording', incidentId}
 --       | {'moved'} (revoked by another incident since the caller read it: read it again)
+--- @include "stop-state.lua"
 local agent = redis.call('HMGET', KEYS[1], 'status', 'epoch', 'incidentId', 'revokedAt')
 if not agent[1] then
   return {'missing'}
@@ -25,11 +25,8 @@ if incidentId ~= ARGV[4] then
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if incidentId ~= '' then
-  local stop = redis.call('HGET', KEYS[2], 'status')
-  if stop == 'open' or (not stop and now - tonumber(agent[4] or 0) < tonumber(ARGV[5])) then
-    return {'recording', incidentId}
-  end
+if stop_state(KEYS[2], incidentId, agent[4], now, ARGV[5]) == 'recording' then
+  return {'recording', incidentId}
 end
 local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
 redis.call('HSET', KEYS[1], 'status', 'active', 'reinstatedAt', now, 'reinstateReason', ARGV[1],
