@@ -18,35 +18,51 @@ export type FenceResult =
     }
   | { kind: 'missing' };
 
-/** Fenced by this incident: by this call, or by the incident's own follow-up job. */
-export function isOurs(
-  result: FenceResult,
-  incidentId: string,
-): result is Exclude<FenceResult, { kind: 'missing' }> {
-  return (
-    result.kind === 'revoked' || (result.kind === 'already' && result.incidentId === incidentId)
-  );
+/** A fence's results, sorted once for the answer and for what follows. */
+export interface FencedBy {
+  /** The agents that exist, in order. */
+  existing: string[];
+  /**
+   * Those this incident fenced (by its call, or by its own fan-out), each with the epoch it was
+   * revoked at (what its follow-up halts and rolls back) and when.
+   */
+  ours: (FencedAgent & { revokedAt: number })[];
+  /** Those revoked before by another incident. */
+  earlier: string[];
+  /** The latest of those earlier revocations (`revokedAt` 0 when there is none). */
+  latestEarlier: { revokedAt: number; incidentId: string };
+  /** Ids of no agent. */
+  missing: string[];
 }
 
-/**
- * Of a fence's results: the agents that exist, in order, and those this incident fenced, each
- * with the epoch it was revoked at (what their follow-up halts and rolls back).
- */
-export function fencedBy(
-  results: Map<string, FenceResult>,
-  incidentId: string,
-): { existing: string[]; ours: FencedAgent[] } {
-  const existing: string[] = [];
-  const ours: FencedAgent[] = [];
+export function fencedBy(results: Map<string, FenceResult>, incidentId: string): FencedBy {
+  const sorted: FencedBy = {
+    existing: [],
+    ours: [],
+    earlier: [],
+    latestEarlier: { revokedAt: 0, incidentId: '' },
+    missing: [],
+  };
   for (const [agentId, result] of results) {
-    if (result.kind !== 'missing') {
-      existing.push(agentId);
+    if (result.kind === 'missing') {
+      sorted.missing.push(agentId);
+      continue;
     }
-    if (isOurs(result, incidentId)) {
-      ours.push({ agentId, revokedEpoch: result.epoch - 1 });
+    sorted.existing.push(agentId);
+    if (result.kind === 'already' && result.incidentId !== incidentId) {
+      sorted.earlier.push(agentId);
+      const revokedAt = result.revokedAt || 0;
+      if (revokedAt >= sorted.latestEarlier.revokedAt) {
+        sorted.latestEarlier = {
+          revokedAt,
+          incidentId: result.incidentId ?? sorted.latestEarlier.incidentId,
+        };
+      }
+    } else {
+      sorted.ours.push({ agentId, revokedEpoch: result.epoch - 1, revokedAt: result.revokedAt });
     }
   }
-  return { existing, ours };
+  return sorted;
 }
 
 /**

@@ -17,8 +17,7 @@ import {
 import { AgentNotifier } from '@app/realtime';
 import {
   fencedBy,
-  FenceResult,
-  isOurs,
+  FencedBy,
   ownersOf,
   RevocationRepository,
 } from './revocation.repository';
@@ -123,16 +122,15 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     ]);
     // The timeline's fence step says when the fences were done, even if recorded after the answer.
     const fencedAt = Date.now();
+    const fenced = fencedBy(results, opening.id);
+    const { ours } = fenced;
     // Pushed before anything else: the agent's own stop signal is the latency that matters.
     if (results.size <= INLINE_PUSH_LIMIT) {
-      for (const [agentId, result] of results) {
-        if (isOurs(result, opening.id)) {
-          this.push(agentId, request.reason, isoMs(result.revokedAt), opening.id);
-        }
+      for (const { agentId, revokedAt } of ours) {
+        this.push(agentId, request.reason, isoMs(revokedAt), opening.id);
       }
     }
-    const answer = this.summarize(opening.id, results);
-    const { ours } = fencedBy(results, opening.id);
+    const answer = summarize(opening.id, fenced);
     if (ours.length === 0) {
       return this.nothingFenced(opening, record, answer);
     }
@@ -545,41 +543,6 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     return this.agents.allIds();
   }
 
-  private summarize(incidentId: string, results: Map<string, FenceResult>): RevocationAnswer {
-    const agentIds: string[] = [];
-    const alreadyRevokedIds: string[] = [];
-    const missingIds: string[] = [];
-    let revokedAt = 0;
-    // With every agent revoked before, the answer says when the last of them was, and by which
-    // incident.
-    let before = 0;
-    let beforeIncident = '';
-    for (const [agentId, result] of results) {
-      if (result.kind === 'missing') {
-        missingIds.push(agentId);
-        continue;
-      }
-      agentIds.push(agentId);
-      if (result.kind === 'already' && result.incidentId !== incidentId) {
-        alreadyRevokedIds.push(agentId);
-        if ((result.revokedAt || 0) >= before) {
-          before = result.revokedAt || 0;
-          beforeIncident = result.incidentId ?? beforeIncident;
-        }
-      } else {
-        revokedAt = Math.max(revokedAt, result.revokedAt);
-      }
-    }
-    return {
-      incidentId: revokedAt ? incidentId : beforeIncident,
-      revokedAt: isoMs(revokedAt || before || Date.now()),
-      agents: agentIds.length,
-      agentIds,
-      alreadyRevokedIds,
-      missingIds,
-    };
-  }
-
   private push(agentId: string, reason: string, revokedAt: string, incidentId: string): void {
     try {
       this.notifier.leaseRevoked({ agentId, reason, revokedAt, incidentId });
@@ -587,6 +550,23 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       this.logger.warn({ agentId, err: error }, 'Could not push lease.revoked');
     }
   }
+}
+
+/**
+ * The answer to a stop: the agents it selected, and when they were fenced; when every one was
+ * revoked before, when the last of them was, and by which incident.
+ */
+function summarize(incidentId: string, fenced: FencedBy): RevocationAnswer {
+  const revokedAt = fenced.ours.reduce((latest, agent) => Math.max(latest, agent.revokedAt), 0);
+  const { latestEarlier } = fenced;
+  return {
+    incidentId: revokedAt ? incidentId : latestEarlier.incidentId,
+    revokedAt: isoMs(revokedAt || latestEarlier.revokedAt || Date.now()),
+    agents: fenced.existing.length,
+    agentIds: fenced.existing,
+    alreadyRevokedIds: fenced.earlier,
+    missingIds: fenced.missing,
+  };
 }
 
 /** Whether an incident's follow-up may still have to be queued (queueing it is idempotent). */
