@@ -380,6 +380,18 @@ export class ActionsRepository {
     return released ? released.split(',') : [];
   }
 
+  /** Where an action stands for the job that may run it: its status and that job's id. */
+  async runState(
+    agentId: string,
+    actionId: string,
+  ): Promise<{ released: boolean; status?: string; runner?: string }> {
+    const [released, [status, runner]] = await Promise.all([
+      this.isReleased(agentId, actionId),
+      this.redis.client.hmget(this.keys.action(agentId, actionId), 'status', 'runner'),
+    ]);
+    return { released, status: status ?? undefined, runner: runner ?? undefined };
+  }
+
   /** Whether the action was released to the queue and has not finished. */
   async isReleased(agentId: string, actionId: string): Promise<boolean> {
     return (await this.redis.client.sismember(this.keys.agentRunning(agentId), actionId)) === 1;

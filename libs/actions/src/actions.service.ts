@@ -159,6 +159,45 @@ export class ActionsService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /**
+   * An action job failed for good without ending what it ran: its worker stopped (died, or hung
+   * past its lock) more than its stalls allow, or Redis failed its last attempt. Its action, and
+   * any further down its chain that it left running, would hold the agent's queue forever: they
+   * are failed (they may have partly happened), and what they release is queued. An action the
+   * chain released but had not started yet is queued too. Answers the ids it failed.
+   *
+   * @param runner - the failed job's id (see {@link ActionsRepository.start})
+   */
+  async settleAbandoned(
+    agentId: string,
+    actionId: string,
+    runner: string,
+    why: string,
+  ): Promise<string[]> {
+    const failed: string[] = [];
+    const release: string[] = [];
+    let frontier = [actionId];
+    for (let hops = 0; frontier.length > 0 && hops < 10_000; hops++) {
+      const next: string[] = [];
+      for (const id of frontier) {
+        const state = await this.actions.runState(agentId, id);
+        if (!state.released) {
+          // Ended (or halted): the chain went on from it.
+          next.push(...(await this.actions.releasedBy(agentId, id)));
+        } else if (state.status === 'running' ? state.runner === runner : id === actionId) {
+          failed.push(id);
+          release.push(...(await this.actions.finish(agentId, id, 'failed', { error: why })));
+        } else if (state.status === 'queued') {
+          // Adding is idempotent (job id = action id) if it has a job of its own already.
+          release.push(id);
+        }
+      }
+      frontier = next;
+    }
+    await this.queue.release(agentId, release);
+    return failed;
+  }
+
+  /**
    * Re-releases submissions whose queue add may have been lost to a crash. Adding is
    * idempotent (job id = action id), so running this on every instance is safe.
    */

@@ -1,7 +1,11 @@
 import { AgentsRepository } from '@app/agents';
 import { RevocationRepository } from '@app/revocation';
+import type { AgentsService } from '@app/agents';
 import { newActionId } from './action';
+import type { ActionTypesService } from './action-types.service';
+import type { ActionsQueue } from './actions.queue';
 import { ActionsRepository } from './actions.repository';
+import { ActionsService } from './actions.service';
 import { fenceAgent, recordedIncident, redisForSpec, storeAgent } from '../../../test/support/int';
 
 // The Lua scripts of the gate and the fence against a real Redis, below the HTTP layer.
@@ -153,6 +157,65 @@ describe('gate and fence scripts (real Redis)', () => {
     });
     // The job that runs it, re-run after a crash, resumes it.
     expect((await actions.start(id, actionId, 1, 'job-a')).kind).toBe('run');
+  });
+
+  it('settles what a job that failed for good left running, and queues what comes after', async () => {
+    // The queue is the boundary here: what the service would queue is recorded.
+    const queued: string[][] = [];
+    const service = new ActionsService(actions, {} as ActionTypesService, {} as AgentsService, {
+      release: (_agentId: string, ids: string[]) => {
+        queued.push(ids);
+        return Promise.resolve();
+      },
+    } as unknown as ActionsQueue);
+    const released = (reply: Awaited<ReturnType<typeof submit>>) =>
+      reply.kind === 'ok' ? reply.released : [];
+    const settle = (agentId: string, actionId: string, runner: string) =>
+      service.settleAbandoned(agentId, actionId, runner, 'gave up: worker stopped');
+
+    // Its own action, running: failed, and the next one queued.
+    const { id } = await agent();
+    const [a] = released(await submit(id));
+    await submit(id);
+    await actions.start(id, a, 1, 'job-a');
+    expect(await settle(id, a, 'job-a')).toEqual([a]);
+    expect(await actions.get(a)).toMatchObject({
+      status: 'failed',
+      error: 'gave up: worker stopped',
+    });
+    const [b] = queued.pop() ?? [];
+    expect(b).toBeDefined();
+
+    // Further down its chain: the one it ran inline is failed, the one after it queued.
+    await submit(id);
+    await submit(id);
+    await actions.start(id, b, 1, 'job-a');
+    const [c] = await actions.finish(id, b, 'succeeded');
+    await actions.start(id, c, 1, 'job-a');
+    expect(await settle(id, a, 'job-a')).toEqual([c]);
+    expect((await actions.get(c))?.status).toBe('failed');
+    expect(queued.pop()).toHaveLength(1);
+
+    // Released along its chain but not started: queued, not failed.
+    const { id: other } = await agent();
+    const [x] = released(await submit(other));
+    await submit(other);
+    await actions.start(other, x, 1, 'job-x');
+    const [y] = await actions.finish(other, x, 'succeeded');
+    expect(await settle(other, x, 'job-x')).toEqual([]);
+    expect(queued.pop()).toEqual([y]);
+    expect((await actions.get(y))?.status).toBe('queued');
+
+    // Running under another job (a retry's): left to that job.
+    await actions.start(other, y, 1, 'job-retry');
+    expect(await settle(other, y, 'job-y')).toEqual([]);
+    expect((await actions.get(y))?.status).toBe('running');
+
+    // Its own action never started (its last attempt failed before the start): failed.
+    const { id: third } = await agent();
+    const [z] = released(await submit(third));
+    expect(await settle(third, z, z)).toEqual([z]);
+    expect((await actions.get(z))?.status).toBe('failed');
   });
 
   it("releases a reinstated agent's new action when its stale one is halted at start", async () => {

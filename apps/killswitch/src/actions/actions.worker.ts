@@ -9,12 +9,14 @@ import {
   ACTIONS_QUEUE,
   ActionsQueue,
   ActionsRepository,
+  ActionsService,
   ActionTypesService,
   ActionType,
   ExecuteActionJob,
   ExecutionError,
   ExecutorRegistry,
 } from '@app/actions';
+import { isLastFailure, lastFailureReason, MAX_STALLS } from '../common/jobs';
 
 // How many of one agent's actions one job runs before handing the rest to the queue, so a busy
 // agent cannot hold a worker slot while others wait.
@@ -52,6 +54,7 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
     private readonly types: ActionTypesService,
     private readonly executors: ExecutorRegistry,
     private readonly queue: ActionsQueue,
+    private readonly service: ActionsService,
     health: HealthRegistry,
   ) {
     health.register({
@@ -85,9 +88,26 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
       // A job whose worker died runs again within ~15 s, not BullMQ's default ~60 s.
       lockDuration: 10_000,
       stalledInterval: 5_000,
+      // A job re-run after a stall resumes its chain where it stopped (see process()).
+      maxStalledCount: MAX_STALLS,
     });
     this.worker.on('error', (error) => this.logger.warn({ err: error }, 'Action worker error'));
+    this.worker.on('failed', (job, error) => {
+      if (job && isLastFailure(job, error)) {
+        this.abandoned(job, error).catch((reason: unknown) =>
+          this.logger.warn({ err: reason, job: job.id }, 'Could not settle a failed action job'),
+        );
+      }
+    });
     await this.worker.waitUntilReady();
+  }
+
+  /** An action job failed for good: what it left running must not hold the agent's queue. */
+  private async abandoned(job: Job<ExecuteActionJob>, error: Error): Promise<void> {
+    const { agentId, actionId } = job.data;
+    const why = `gave up: ${lastFailureReason(error)}; it may have partly happened`;
+    const failed = await this.service.settleAbandoned(agentId, actionId, job.id ?? actionId, why);
+    this.logger.warn({ agentId, job: job.id, failed, err: error }, 'An action job failed for good');
   }
 
   /**

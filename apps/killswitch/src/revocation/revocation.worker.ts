@@ -6,6 +6,7 @@ import { settleWithin } from '@app/core';
 import { HealthRegistry } from '@app/health';
 import { closeConnection, RedisService } from '@app/redis';
 import { FollowupService, REVOCATION_QUEUE, RevocationJob } from '@app/revocation';
+import { isLastFailure, lastFailureReason, MAX_STALLS } from '../common/jobs';
 
 /** Runs the durable follow-up of revocations: fan-out per incident, then one job per agent. */
 @Injectable()
@@ -43,10 +44,13 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
       // A follow-up whose worker died is picked up again within ~15 s, not the default ~60 s.
       lockDuration: 10_000,
       stalledInterval: 5_000,
+      // Every follow-up step is safe to run again (counts are kept by Lua scripts, compensations
+      // claimed before they are sent).
+      maxStalledCount: MAX_STALLS,
     });
     this.worker.on('error', (error) => this.logger.warn({ err: error }, 'Revocation worker error'));
     this.worker.on('failed', (job, error) => {
-      const last = job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1);
+      const last = job !== undefined && isLastFailure(job, error);
       this.logger.warn(
         { err: error, job: job?.id },
         last
@@ -55,7 +59,7 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
       );
       if (last) {
         this.followup
-          .gaveUp(job.data, error.message)
+          .gaveUp(job.data, lastFailureReason(error))
           .catch((reason: unknown) =>
             this.logger.warn({ err: reason, job: job.id }, 'Could not record a failed follow-up'),
           );

@@ -1,0 +1,26 @@
+import type { Job } from 'bullmq';
+
+/**
+ * How many times a job may lose its worker (the process died, or hung past its lock) and still
+ * run again. BullMQ's default of 1 fails a job for good on its second stall: two restarts in a
+ * row during a rolling deploy. Both queues' jobs are safe to run again (see their workers).
+ */
+export const MAX_STALLS = 5;
+
+/**
+ * Whether a `failed` event is the job's last: its attempts used up, or failed without a retry.
+ * A job that stalled more than {@link MAX_STALLS} times is failed with an `UnrecoverableError`
+ * ("job stalled more than allowable limit") while `attemptsMade` still reads low, so the count
+ * alone would take it for one that retries.
+ */
+export function isLastFailure(job: Job, error: Error): boolean {
+  return error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+}
+
+/** What a job's last failure says to a person reading the ledger or an incident. */
+export function lastFailureReason(error: Error): string {
+  return error.message === 'job stalled more than allowable limit'
+    ? `its worker stopped (the process died, or hung past its lock) more than ${MAX_STALLS} ` +
+        'times while running it'
+    : error.message;
+}
