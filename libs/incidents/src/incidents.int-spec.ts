@@ -118,4 +118,22 @@ describe('incident counts (real Redis)', () => {
       counts: { halted: 2, needsReview: 1 },
     });
   });
+
+  it('resolves an incident only once its follow-up is done, checked in the same step', async () => {
+    const id = await open(['agt_a']);
+    const by = { userId: 'usr_0000000000000002', name: 'R', role: 'responder' as const };
+    const entry = { at: Date.now(), actor: 'R', step: 'resolve', outcome: 'resolved' };
+    await redis.client.hset(redis.keys.incident(id), 'status', 'open');
+    expect(await incidents.resolve(id, by, 'too early', entry)).toBe('open');
+    await redis.client.hset(redis.keys.incident(id), 'status', 'following_up');
+    expect(await incidents.resolve(id, by, 'too early', entry)).toBe('following_up');
+    expect((await incidents.get(id))?.timeline).toEqual([]);
+
+    await incidents.reportAgent(id, 'agt_a', { halted: 0, aborted: 0, rolledBack: 0 }, []);
+    expect(await incidents.status(id)).toBe('done');
+    expect(await incidents.resolve(id, by, 'retired', entry)).toBe('ok');
+    expect(await incidents.get(id)).toMatchObject({ status: 'resolved', note: 'retired' });
+    expect(await incidents.resolve(id, by, 'again', entry)).toBe('resolved');
+    expect(await incidents.resolve('inc_ffffffffffffffff', by, 'x', entry)).toBe('missing');
+  });
 });

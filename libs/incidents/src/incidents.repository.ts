@@ -80,6 +80,7 @@ export class IncidentsRepository {
     defineScript(redis.client, 'ksTakeOverIncident', script('take-over-incident'));
     defineScript(redis.client, 'ksRecordFenced', script('record-fenced'));
     defineScript(redis.client, 'ksGiveUpIncident', script('give-up-incident'));
+    defineScript(redis.client, 'ksResolveIncident', script('resolve-incident'));
   }
 
   /**
@@ -449,18 +450,29 @@ export class IncidentsRepository {
     return (await this.redis.client.zscore(this.keys.ownerIncidents(owner), incidentId)) !== null;
   }
 
-  async resolve(incidentId: string, by: Actor, note: string, entry: StoredEntry): Promise<void> {
-    const multi = this.redis.client
-      .multi()
-      .hset(this.keys.incident(incidentId), {
-        status: 'resolved',
-        resolvedAt: entry.at,
-        resolvedBy: JSON.stringify(by),
+  /**
+   * Resolves an incident whose follow-up is over; answers `ok`, or the status that refused it
+   * (`open`, `following_up`, `resolved`), or `missing`.
+   */
+  async resolve(
+    incidentId: string,
+    by: Actor,
+    note: string,
+    entry: StoredEntry,
+  ): Promise<'ok' | 'missing' | 'open' | 'following_up' | 'resolved'> {
+    return runScript(
+      this.redis.client,
+      'ksResolveIncident',
+      [this.keys.incident(incidentId), this.keys.incidentTimeline(incidentId)],
+      [
+        entry.at,
+        JSON.stringify(by),
         note,
-      })
-      .rpush(this.keys.incidentTimeline(incidentId), JSON.stringify(entry))
-      .publish(this.keys.events(), updated(incidentId, { status: 'resolved' }));
-    await execOrThrow(multi);
+        JSON.stringify(entry),
+        this.keys.events(),
+        updated(incidentId, { status: 'resolved' }),
+      ],
+    );
   }
 }
 

@@ -63,13 +63,11 @@ export class IncidentsService {
     return { items, nextCursor: before === undefined ? null : `${before.openedAt}_${before.id}` };
   }
 
+  /** Closes an incident whose follow-up is over, with a note for the record. */
   async resolve(principal: UserPrincipal, incidentId: string, note: string): Promise<Incident> {
-    const incident = await this.get(principal, incidentId);
-    if (incident.status === 'resolved') {
-      throw conflict(`Incident ${incidentId} is already resolved`);
-    }
+    await this.get(principal, incidentId);
     const actor = { userId: principal.userId, name: principal.name, role: principal.role };
-    await this.incidents.resolve(incidentId, actor, note, {
+    const outcome = await this.incidents.resolve(incidentId, actor, note, {
       at: Date.now(),
       actor: actorName(principal),
       via: principal.via,
@@ -77,6 +75,21 @@ export class IncidentsService {
       outcome: 'resolved',
       detail: note,
     });
+    switch (outcome) {
+      case 'missing':
+        throw notFound(`Incident ${incidentId}`);
+      case 'open':
+      case 'following_up':
+        throw conflict(
+          `Incident ${incidentId} is still ${outcome === 'open' ? 'being recorded' : 'following up'}` +
+            ` (${outcome}): resolve it once it is done, its agents' queued actions halted and ` +
+            `their actions rolled back; GET /v1/incidents/${incidentId} shows its progress`,
+        );
+      case 'resolved':
+        throw conflict(`Incident ${incidentId} is already resolved`);
+      case 'ok':
+        break;
+    }
     return this.get(principal, incidentId);
   }
 }

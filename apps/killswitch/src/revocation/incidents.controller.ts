@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal, MinRole } from '@app/auth';
 import type { UserPrincipal } from '@app/auth';
@@ -50,7 +50,10 @@ export class IncidentsController {
 
   @Post(':id/resolve')
   @MinRole('responder')
-  @ApiOperation({ summary: 'Close an incident with a note (responders, admins)' })
+  @ApiOperation({
+    summary: 'Close an incident whose follow-up is done, with a note (responders, admins)',
+  })
+  @ApiResponse({ status: 409, description: 'still open or following up, or resolved already' })
   resolve(
     @CurrentPrincipal() principal: UserPrincipal,
     @Param() params: IncidentIdParams,
