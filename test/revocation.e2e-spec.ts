@@ -53,7 +53,11 @@ describe('the revocation engine', () => {
     );
   });
 
+  /** Agents' sockets opened by tests here, closed at the end. */
+  const openSockets: Socket[] = [];
+
   afterAll(async () => {
+    openSockets.forEach((socket) => socket.close());
     await deployment.close();
     await tools.stop();
   });
@@ -73,6 +77,15 @@ describe('the revocation engine', () => {
     waitForAction(ks.admin, id, { until: ['succeeded'], timeoutMs: 10_000 });
   const incidentDone = (id: string, api: Api = ks.admin) =>
     waitForIncident(api, id, { timeoutMs: 30_000, intervalMs: 100 });
+
+  /** Opens an agent's socket; answers the `lease.revoked` events it hears. */
+  const listen = async (token: string, sockets: Socket[]): Promise<unknown[]> => {
+    const told: unknown[] = [];
+    const socket = openAgentSocket(ks.url, token, sockets);
+    socket.on('lease.revoked', (event: unknown) => told.push(event));
+    await connected(socket);
+    return told;
+  };
 
   it('aborts the running action, halts the queue, rolls back newest first and reports', async () => {
     const { agent, lease } = await agentApi(owner.api);
@@ -509,6 +522,27 @@ describe('the revocation engine', () => {
     expect(fence.detail).toMatch(/1 not found/);
   });
 
+  it('tells each agent of a bulk stop whose unknown ids put it over the inline limit', async () => {
+    // 1 agent and 101 ids of none: the call leaves telling to the follow-up (over 100 ids),
+    // whose incident then counts 1 agent.
+    const { agent, lease } = await agentWithLease(owner.api, { ttlSeconds: 120 });
+    const told = await listen(lease.token, openSockets);
+    const unknown = Array.from(
+      { length: 101 },
+      (_, i) => `agt_${(0xfeed000000000000n + BigInt(i)).toString(16)}`,
+    );
+    const stopped = await responder.api.post('/v1/revocations', {
+      selector: { agentIds: [agent.id, ...unknown] },
+      reason: 'mixed, over the limit',
+    });
+    expect(stopped.body).toMatchObject({ agents: 1, agentIds: [agent.id] });
+    await incidentDone(stopped.body.incidentId);
+    await waitFor(() => told.length > 0, 5000, 'lease.revoked');
+    expect(told).toEqual([
+      expect.objectContaining({ agentId: agent.id, incidentId: stopped.body.incidentId }),
+    ]);
+  });
+
   /** The newest incidents' ids (a stop that opens none leaves them as they were). */
   const incidentIds = async (): Promise<string[]> =>
     (await responder.api.get('/v1/incidents?limit=100')).body.items.map(
@@ -742,7 +776,10 @@ describe('the revocation engine', () => {
 
   it('finishes a bulk stop whose request died before fencing: the sweeper queues its fan-out, which fences', async () => {
     const label = { fleet: `held-${Date.now()}` };
-    const fleet = await Promise.all([1, 2, 3].map(() => agentApi(owner.api, label)));
+    const fleet = await Promise.all(
+      [1, 2, 3].map(() => agentWithLease(owner.api, { labels: label, ttlSeconds: 120 })),
+    );
+    const told = await Promise.all(fleet.map(({ lease }) => listen(lease.token, openSockets)));
     // The process "dies" after queueing the fan-out job, before any agent is fenced.
     const repository = ks.app.get(RevocationRepository, { strict: false });
     const fenceMany = jest
@@ -764,12 +801,15 @@ describe('the revocation engine', () => {
     expect(incident).toBeDefined();
     const done = await incidentDone(incident.id);
     expect(done.counts.fenced).toBe(3);
-    for (const { agent, lease } of fleet) {
+    for (const [i, { agent, asAgent }] of fleet.entries()) {
       expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body).toMatchObject({
         status: 'revoked',
         incidentId: incident.id,
       });
-      expect((await lease.post('/v1/leases/heartbeat', {})).status).toBe(401);
+      expect((await asAgent.post('/v1/leases/heartbeat', {})).status).toBe(401);
+      // Told by the fan-out that fenced it, as the call would have.
+      await waitFor(() => told[i].length > 0, 5000, 'lease.revoked');
+      expect(told[i]).toEqual([expect.objectContaining({ incidentId: incident.id })]);
     }
   }, 60_000);
 

@@ -105,6 +105,8 @@ export class IncidentsRepository {
       openedAt: input.openedAt,
       rollback: JSON.stringify(input.rollback),
       agents: input.agentIds.length,
+      // Never rewritten (`agents` drops ids of no agent): who tells the agents is decided by it.
+      selected: input.agentIds.length,
       total: input.fenced ?? input.agentIds.length,
       done: 0,
       fenced: input.fenced ?? 0,
@@ -377,6 +379,26 @@ export class IncidentsRepository {
   async summary(incidentId: string): Promise<IncidentSummary | undefined> {
     const fields = await this.redis.client.hmget(this.keys.incident(incidentId), ...SUMMARY_FIELDS);
     return toSummary(fields);
+  }
+
+  /**
+   * The incident as its follow-up reads it, with how many agent ids its stop selected (its
+   * `agents` counts only those that exist; incidents opened before it was kept: the same).
+   */
+  async forFollowup(
+    incidentId: string,
+  ): Promise<{ incident: IncidentSummary; selected: number } | undefined> {
+    const fields = await this.redis.client.hmget(
+      this.keys.incident(incidentId),
+      ...SUMMARY_FIELDS,
+      'selected',
+    );
+    const incident = toSummary(fields);
+    if (!incident) {
+      return undefined;
+    }
+    const selected = fields[SUMMARY_FIELDS.length];
+    return { incident, selected: selected === null ? incident.agents : Number(selected) };
   }
 
   /**

@@ -14,6 +14,7 @@ import {
   FencedAgent,
   IncidentSummary,
   IncidentsRepository,
+  isoMs,
   ReviewItem,
   RollbackPolicy,
   StoredEntry,
@@ -28,7 +29,7 @@ import {
   RevocationRepository,
 } from './revocation.repository';
 import { RevocationJob, RevocationQueue } from './revocation.queue';
-import { INLINE_PUSH_LIMIT } from './revocation.service';
+import { callTells } from './revocation.service';
 
 // How long the abort step waits for a running action to stop before listing it for review.
 const ABORT_WAIT_MS = 15_000;
@@ -57,8 +58,8 @@ export class FollowupService {
 
   /** Fan-out: makes sure every selected agent is fenced, then queues one job per agent. */
   async followIncident(incidentId: string): Promise<void> {
-    let incident = await this.incidents.summary(incidentId);
-    if (!incident || incident.status === 'open') {
+    let read = await this.incidents.forFollowup(incidentId);
+    if (!read || read.incident.status === 'open') {
       // Its call may be alive after all: taken over, the incident is no longer its to discard
       // or record, and it stays `open` (no reinstatement) until this records it.
       const claim = await this.incidents.takeOver(incidentId);
@@ -70,12 +71,13 @@ export class FollowupService {
         throw notWrittenYet(incidentId);
       }
       // Written, or recorded by its call, since the first read: what follows goes by this one.
-      incident = await this.incidents.summary(incidentId);
-      if (!incident) {
+      read = await this.incidents.forFollowup(incidentId);
+      if (!read) {
         throw notWrittenYet(incidentId);
       }
     }
-    const ours = incident.status === 'open' ? await this.fenceFor(incident) : undefined;
+    const { incident, selected } = read;
+    const ours = incident.status === 'open' ? await this.fenceFor(incident, selected) : undefined;
     if (ours?.length === 0) {
       await this.incidents.append(incidentId, [
         entry('follow-up', 'nothing to do', { detail: 'every selected agent was already revoked' }),
@@ -97,8 +99,14 @@ export class FollowupService {
    * fences its agents now and records them (those it did fence come back as ours, with the
    * epoch they were revoked at). Undefined if another run recorded it first.
    */
-  private async fenceFor(incident: IncidentSummary): Promise<FencedAgent[] | undefined> {
+  private async fenceFor(
+    incident: IncidentSummary,
+    selected: number,
+  ): Promise<FencedAgent[] | undefined> {
     const agentIds = await this.incidents.agentIds(incident.id);
+    // Same rule as the call: for a small stop the fence tells the agents (the script publishes
+    // agent.updated, and lease.revoked is pushed below), whichever of the two fences one first.
+    const tells = callTells(selected);
     let results: Map<string, FenceResult>;
     try {
       results = await this.revocations.fenceMany(
@@ -106,9 +114,7 @@ export class FollowupService {
         incident.reason,
         incident.openedBy.userId,
         incident.id,
-        // Same rule as the call: the script publishes agent.updated for small revocations,
-        // whichever of the two fences an agent first.
-        agentIds.length <= INLINE_PUSH_LIMIT,
+        tells,
         true,
       );
     } catch (error) {
@@ -116,6 +122,24 @@ export class FollowupService {
         return undefined;
       }
       throw error;
+    }
+    if (tells) {
+      // Those this fence stopped (the call died before it could); the call told its own.
+      for (const [agentId, result] of results) {
+        if (result.kind === 'revoked') {
+          try {
+            this.notifier.leaseRevoked({
+              agentId,
+              reason: incident.reason,
+              revokedAt: isoMs(result.revokedAt),
+              incidentId: incident.id,
+            });
+          } catch (error) {
+            // Best effort, as the call's: the fence holds whether or not the agent hears of it.
+            this.logger.warn({ agentId, err: error }, 'Could not push lease.revoked');
+          }
+        }
+      }
     }
     const { existing, ours } = fencedBy(results, incident.id);
     const [recorded] = await Promise.all([
@@ -134,10 +158,11 @@ export class FollowupService {
    * told to stop, and its work under the new epoch is left alone.
    */
   async followAgent(incidentId: string, agentId: string, revokedEpoch: number): Promise<void> {
-    const incident = await this.incidents.summary(incidentId);
-    if (!incident) {
+    const read = await this.incidents.forFollowup(incidentId);
+    if (!read) {
       throw notWrittenYet(incidentId);
     }
+    const { incident, selected } = read;
     // Only a missing agent is skipped; a Redis error fails the job, which is retried.
     const [agent] = await this.agents.findMany([agentId]);
     if (agent) {
@@ -152,10 +177,10 @@ export class FollowupService {
         ),
       ]);
     }
-    // Small revocations pushed and published inline already; a bulk one does it from here, to
-    // an agent it still holds stopped.
+    // Small revocations pushed and published inline already (by their call, or by the fan-out
+    // that fenced for it); a bulk one does it from here, to an agent it still holds stopped.
     const stillStopped = agent?.status === 'revoked' && agent.incidentId === incidentId;
-    if (stillStopped && incident.agents > INLINE_PUSH_LIMIT) {
+    if (stillStopped && !callTells(selected)) {
       await this.revocations.publishAgentUpdated(agentId);
       this.notifier.leaseRevoked({
         agentId,

@@ -63,6 +63,13 @@ export interface ReinstateResult {
 // Pushing to agents inline is what makes a single stop reach the agent in milliseconds; for
 // bulk revocations the follow-up jobs push instead, so the call answers fast.
 export const INLINE_PUSH_LIMIT = 100;
+
+/**
+ * Whether a stop's call tells its agents itself (`lease.revoked`, and `agent.updated` from its
+ * fence script), decided by how many ids it selected: the incident keeps that number
+ * (`selected`), so that its follow-up tells them when the call did not.
+ */
+export const callTells = (selected: number) => selected <= INLINE_PUSH_LIMIT;
 // A revocation whose follow-up is not queued this long after it began is finished by the
 // sweeper: the window a crash between the fence and the follow-up can leave.
 const CONFIRM_WITHIN_MS = 5000;
@@ -117,7 +124,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
         request.reason,
         principal.userId,
         opening.id,
-        agentIds.length <= INLINE_PUSH_LIMIT,
+        callTells(agentIds.length),
       ),
     ]);
     // The timeline's fence step says when the fences were done, even if recorded after the answer.
@@ -125,7 +132,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     const fenced = fencedBy(results, opening.id);
     const { ours } = fenced;
     // Pushed before anything else: the agent's own stop signal is the latency that matters.
-    if (results.size <= INLINE_PUSH_LIMIT) {
+    if (callTells(agentIds.length)) {
       for (const { agentId, revokedAt } of ours) {
         this.push(agentId, request.reason, isoMs(revokedAt), opening.id);
       }
