@@ -193,15 +193,16 @@ export class ActionsRepository {
   }
 
   /**
-   * Halts one batch of an agent's stale queued actions, counted on `incidentId`'s follow-up:
-   * `{halted, examined, released}`, where `released` are a reinstated agent's newer actions
-   * moved into the room this made.
+   * Halts one batch of an agent's stale queued actions, up to the epoch `incidentId` revoked,
+   * counted on its follow-up: `{halted, examined, released}`, where `released` are a reinstated
+   * agent's newer actions moved into the room this made.
    */
   async haltQueuedBatch(
     agentId: string,
     batch: number,
     detail: string,
     incidentId: string,
+    revokedEpoch: number,
   ): Promise<{ halted: number; examined: number; released: string[] }> {
     const k = this.keys;
     const [halted, examined, ...released] = await runScript<[number, number, ...string[]]>(
@@ -217,6 +218,7 @@ export class ActionsRepository {
         k.agentFollowup(agentId, ''),
         this.config.actionAgentConcurrency,
         incidentId,
+        revokedEpoch,
       ],
     );
     return { halted, examined, released };

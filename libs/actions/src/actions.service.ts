@@ -77,12 +77,17 @@ export class ActionsService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /**
-   * Halts every queued action of a fenced agent, released ones not yet started included, in
-   * batches that keep each Redis call short, counting them on `incidentId`. If the agent was
-   * reinstated meanwhile, its newer actions stay queued and are released into the room this
-   * makes.
+   * Halts every queued action of a fenced agent up to the epoch `incidentId` revoked, released
+   * ones not yet started included, in batches that keep each Redis call short, counting them on
+   * `incidentId`. If the agent was reinstated meanwhile, its newer actions stay queued (and are
+   * released into the room this makes), or, stopped again, are left to that stop.
    */
-  async haltQueued(agentId: string, detail: string, incidentId: string): Promise<number> {
+  async haltQueued(
+    agentId: string,
+    detail: string,
+    incidentId: string,
+    revokedEpoch: number,
+  ): Promise<number> {
     let total = 0;
     for (;;) {
       const { halted, examined, released } = await this.actions.haltQueuedBatch(
@@ -90,6 +95,7 @@ export class ActionsService implements OnApplicationBootstrap, OnApplicationShut
         200,
         detail,
         incidentId,
+        revokedEpoch,
       );
       await this.queue.release(agentId, released);
       total += halted;

@@ -113,6 +113,7 @@ describe('gate and fence scripts (real Redis)', () => {
         200,
         'test',
         'inc_0000000000000003',
+        1,
       );
       batches.push(halted);
       if (examined < 200) {
@@ -122,7 +123,7 @@ describe('gate and fence scripts (real Redis)', () => {
     expect(batches.reduce((a, b) => a + b, 0)).toBe(450);
     expect(Math.max(...batches)).toBeLessThanOrEqual(201);
     expect((await actions.followupCounts(id, 'inc_0000000000000003')).halted).toBe(450);
-    expect(await actions.haltQueuedBatch(id, 200, 'test', 'inc_0000000000000003')).toEqual({
+    expect(await actions.haltQueuedBatch(id, 200, 'test', 'inc_0000000000000003', 1)).toEqual({
       halted: 0,
       examined: 0,
       released: [],
@@ -233,6 +234,33 @@ describe('gate and fence scripts (real Redis)', () => {
     expect(halted.kind === 'halted' && halted.released).toHaveLength(1);
   });
 
+  it("halts only what the epoch its stop revoked queued, leaving a later stop's to that stop", async () => {
+    const { id } = await agent();
+    const first = await submit(id, 1);
+    await submit(id, 1);
+    const [a, b] = ['inc_00000000000000b1', 'inc_00000000000000b2'];
+    await fence(id, 'first', 'usr_x', a);
+    await recordedIncident(redis, a);
+    await redis.client.hset(redis.keys.incident(a), 'status', 'done');
+    // Reinstated (epoch 3), new work queued, then stopped again before stop A's follow-up ran.
+    expect((await revocations.reinstate(id, 'ok', 'usr_a')).kind).toBe('active');
+    await submit(id, 3);
+    await submit(id, 3);
+    await fence(id, 'second', 'usr_x', b);
+
+    // A's follow-up, late: its own two (one released, one pending), not B's.
+    expect((await actions.haltQueuedBatch(id, 200, 'revoked', a, 1)).halted).toBe(2);
+    expect((await actions.get(first.kind === 'ok' ? first.released[0] : ''))?.status).toBe(
+      'halted',
+    );
+    expect(await actions.haltQueuedBatch(id, 200, 'revoked', a, 1)).toMatchObject({ halted: 0 });
+    expect((await actions.followupCounts(id, a)).halted).toBe(2);
+    // B's: the rest, counted on B.
+    expect((await actions.haltQueuedBatch(id, 200, 'revoked', b, 3)).halted).toBe(2);
+    expect((await actions.followupCounts(id, b)).halted).toBe(2);
+    expect((await actions.followupCounts(id, a)).halted).toBe(2);
+  });
+
   it('halts an action waiting out a retry when its agent is revoked', async () => {
     const { id } = await agent();
     const submitted = await submit(id);
@@ -240,9 +268,9 @@ describe('gate and fence scripts (real Redis)', () => {
     await actions.start(id, actionId, 1, 'job-1');
     await actions.finish(id, actionId, 'retrying', { error: 'tool down' });
     await revocations.fenceMany([id], 'test', 'usr_x', 'inc_0000000000000005', false);
-    expect(await actions.haltQueuedBatch(id, 200, 'revoked', 'inc_0000000000000005')).toMatchObject(
-      { halted: 1 },
-    );
+    expect(
+      await actions.haltQueuedBatch(id, 200, 'revoked', 'inc_0000000000000005', 1),
+    ).toMatchObject({ halted: 1 });
     expect((await actions.get(actionId))?.status).toBe('halted');
   });
 

@@ -194,6 +194,7 @@ export class FollowupService {
       agentId,
       `agent revoked (${incidentId})`,
       incidentId,
+      revokedEpoch,
     );
     if (halted > 0) {
       await this.step(incidentId, agentId, [

@@ -1,6 +1,8 @@
 -- Halts up to ARGV[2] of an agent's queued (not yet released) actions that were submitted
--- under an epoch that is no longer live. Batched so that no single call holds Redis for long,
--- whatever the queue's length; actions of a newer epoch (after a reinstatement) stay queued.
+-- under an epoch that is no longer live, up to the epoch this stop revoked. Batched so that no
+-- single call holds Redis for long, whatever the queue's length; actions of a newer epoch
+-- (after a reinstatement) stay queued, and if a later stop revoked that epoch too, they are its
+-- follow-up's to halt and count (they come after this stop's in the list: FIFO).
 -- Released actions that have not started yet (waiting in the worker queue, or waiting out a
 -- retry's backoff) are halted too, so that nothing of a revoked agent is left waiting once its
 -- follow-up is done; their jobs then find them halted and do nothing. If the agent is active
@@ -9,7 +11,7 @@
 -- ARGV: 1 action key prefix (without the id), 2 batch size, 3 events channel, 4 detail,
 --       5 retention ms, 6 follow-up key prefix (without the incident id), 7 default concurrency,
 --       8 the incident whose follow-up halts them (counted there: the agent, reinstated or
---         revoked again since, may name another)
+--         revoked again since, may name another), 9 the epoch that incident revoked
 -- Returns {halted, examined, released...}
 --- @include "gate.lua"
 local agent = redis.call('HMGET', KEYS[1], 'status', 'epoch')
@@ -18,8 +20,9 @@ local released = redis.call('SMEMBERS', KEYS[3])
 local now = now_ms()
 local agentId = string.match(KEYS[1], '{(.-)}')
 local halted = 0
+local revoked = tonumber(ARGV[9])
 local function stale(action)
-  return agent[1] ~= 'active' or action[2] ~= agent[2]
+  return (agent[1] ~= 'active' or action[2] ~= agent[2]) and tonumber(action[2]) <= revoked
 end
 for _, id in ipairs(ids) do
   local key = ARGV[1] .. id
