@@ -228,7 +228,7 @@ export class ActionsRepository {
     agentId: string,
     actionId: string,
     incidentId: string,
-  ): Promise<'claimed' | 'interrupted' | 'not_eligible'> {
+  ): Promise<'claimed' | 'interrupted' | 'elsewhere' | 'not_eligible'> {
     return runScript(
       this.redis.client,
       'ksClaimRollback',

@@ -300,6 +300,8 @@ describe('gate and fence scripts (real Redis)', () => {
     await actions.finish(id, actionId, 'succeeded', { undo: { doc: 1 } });
     expect(await actions.claimRollback(id, actionId, 'inc_a')).toBe('claimed');
     expect(await actions.claimRollback(id, actionId, 'inc_a')).toBe('interrupted');
+    // A later stop's follow-up leaves it to the one compensating it.
+    expect(await actions.claimRollback(id, actionId, 'inc_b')).toBe('elsewhere');
     expect(await actions.settleRollback(id, actionId, 'inc_a', 'rolled_back', 'ok')).toBe(true);
     expect(await actions.settleRollback(id, actionId, 'inc_a', 'rolled_back', 'ok')).toBe(false);
     expect(await actions.claimRollback(id, actionId, 'inc_b')).toBe('not_eligible');

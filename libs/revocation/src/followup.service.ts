@@ -334,7 +334,8 @@ export class FollowupService {
       }
       touched = true;
       const claim = await this.ledger.claimRollback(action.agentId, action.id, incident.id);
-      if (claim === 'not_eligible') {
+      if (claim === 'not_eligible' || claim === 'elsewhere') {
+        // Ended, or being compensated by an earlier stop's follow-up, which settles it.
         continue;
       }
       if (claim === 'interrupted') {
