@@ -163,12 +163,17 @@ describe('gate and fence scripts (real Redis)', () => {
   it('settles what a job that failed for good left running, and queues what comes after', async () => {
     // The queue is the boundary here: what the service would queue is recorded.
     const queued: string[][] = [];
-    const service = new ActionsService(actions, {} as ActionTypesService, {} as AgentsService, {
-      release: (_agentId: string, ids: string[]) => {
-        queued.push(ids);
-        return Promise.resolve();
-      },
-    } as unknown as ActionsQueue);
+    const service = new ActionsService(
+      actions,
+      {} as ActionTypesService,
+      {} as AgentsService,
+      {
+        release: (_agentId: string, ids: string[]) => {
+          queued.push(ids);
+          return Promise.resolve();
+        },
+      } as unknown as ActionsQueue,
+    );
     const released = (reply: Awaited<ReturnType<typeof submit>>) =>
       reply.kind === 'ok' ? reply.released : [];
     const settle = (agentId: string, actionId: string, runner: string) =>

@@ -15,12 +15,7 @@ import {
   SYSTEM_ACTOR,
 } from '@app/incidents';
 import { AgentNotifier } from '@app/realtime';
-import {
-  fencedBy,
-  FencedBy,
-  ownersOf,
-  RevocationRepository,
-} from './revocation.repository';
+import { fencedBy, FencedBy, ownersOf, RevocationRepository } from './revocation.repository';
 import { RevocationQueue } from './revocation.queue';
 import { describeSelector, Selector } from './selector';
 
