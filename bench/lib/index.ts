@@ -22,7 +22,7 @@ export {
   type ChildApp,
   type StartOptions,
 } from './processes';
-export { cpuProfiling, profileDuring, summarizeProfile } from './profile';
+export { cpuProfiling, profileDuring, startProfiling, summarizeProfile } from './profile';
 export {
   benchPrefix,
   claimPrefix,

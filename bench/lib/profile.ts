@@ -18,8 +18,20 @@ export function cpuProfiling(directory: string | undefined): {
 }
 
 /**
- * Runs `work` with the child's CPU profiler on (the child must have been started with
- * {@link cpuProfiling}).
+ * Turns the child's CPU profiler on (the child must have been started with
+ * {@link cpuProfiling}); the function it returns turns it off and answers the profile's path.
+ */
+export function startProfiling(app: ChildApp): () => Promise<string> {
+  app.signal('SIGWINCH');
+  return async () => {
+    const written = app.nextLine(/cpu-profile: wrote (\S+)/, 30_000);
+    app.signal('SIGWINCH');
+    return (await written)[1];
+  };
+}
+
+/**
+ * Runs `work` with the child's CPU profiler on (see {@link startProfiling}).
  *
  * @returns the work's result and the profile's path.
  */
@@ -27,11 +39,9 @@ export async function profileDuring<T>(
   app: ChildApp,
   work: () => Promise<T>,
 ): Promise<{ result: T; file: string }> {
-  app.signal('SIGWINCH');
+  const stop = startProfiling(app);
   const result = await work();
-  const written = app.nextLine(/cpu-profile: wrote (\S+)/, 30_000);
-  app.signal('SIGWINCH');
-  return { result, file: (await written)[1] };
+  return { result, file: await stop() };
 }
 
 interface ProfileNode {

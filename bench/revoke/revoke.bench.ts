@@ -15,6 +15,7 @@ import {
   harnessConnection,
   inParallel,
   profileDuring,
+  startProfiling,
   summarizeProfile,
   KeepAliveClient,
   startKillswitch,
@@ -93,6 +94,7 @@ async function run(ctx: BenchContext): Promise<void> {
     logLevel: settings.logLevel,
     signal,
     env: { WORKERS: 'on' },
+    cpuProfileDir: settings.cpuProfileDir,
   });
   ctx.defer('stop killswitch (workers)', () => workers.app.stop());
 
@@ -378,6 +380,8 @@ async function run(ctx: BenchContext): Promise<void> {
   });
 
   ctx.log(`(b) revoking fleet=bench`);
+  // With --cpu-prof: the workers instance, from the call until the incident is done.
+  const stopWorkersProfile = settings.cpuProfileDir ? startProfiling(workers.app) : undefined;
   const statsBefore = await commandStats(redisUrl);
   const bulk = await phone.send<{ incidentId: string; agents: number }>('POST', '/v1/revocations', {
     token: responder.apiKey,
@@ -412,6 +416,7 @@ async function run(ctx: BenchContext): Promise<void> {
     },
     { what: `incident ${incidentId} done`, timeoutMs: 120_000, intervalMs: 50, signal },
   );
+  const workersProfile = await stopWorkersProfile?.();
   const haltMs = doneAt - bulk.sentAt;
   const serverHaltMs = Number(state[5]) - Number(state[4]);
   const revokeSlow = await slowlog.read(50);
@@ -531,6 +536,9 @@ async function run(ctx: BenchContext): Promise<void> {
       `during the set-up (submissions), for reference:`,
       ...slowLines(setupSlow),
       ...(apiProfile ? ['', `(a) API instance, ${summarizeProfile(apiProfile)}`] : []),
+      ...(workersProfile
+        ? ['', `(b) workers instance, until done, ${summarizeProfile(workersProfile)}`]
+        : []),
     ].join('\n'),
   );
   const failures = [
