@@ -345,6 +345,34 @@ describe('the revocation engine', () => {
     expect(undoneIds().filter((id) => id === `epoch2-${agent.id}`)).toHaveLength(1);
   });
 
+  it('resolves an incident only once it is done, unless an admin forces it', async () => {
+    const { agent } = await agentApi(owner.api);
+    const followup = ks.app.get(FollowupService, { strict: false });
+    // A follow-up that hangs (until the end of the test): the incident stays following_up.
+    let release!: () => void;
+    const hanging = new Promise<void>((resolve) => (release = resolve));
+    const stuck = jest.spyOn(followup, 'followAgent').mockReturnValue(hanging);
+    try {
+      const revoked = await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'x' });
+      const incidentId = revoked.body.incidentId as string;
+      const path = `/v1/incidents/${incidentId}/resolve`;
+      const early = await responder.api.post(path, { note: 'too soon' });
+      expect(early.status).toBe(409);
+      expect(early.body.message).toMatch(/still following up \(following_up\)/);
+      expect((await responder.api.post(path, { note: 'stuck', force: true })).status).toBe(403);
+      const forced = await ks.admin.post(path, { note: 'stuck', force: true });
+      expect(forced.status).toBe(201);
+      expect(forced.body.status).toBe('resolved');
+      expect(forced.body.timeline.at(-1)).toMatchObject({
+        step: 'resolve',
+        outcome: 'resolved while following_up (forced)',
+      });
+    } finally {
+      release();
+      stuck.mockRestore();
+    }
+  });
+
   it('finishes an incident whose agent follow-up gave up, listing the agent for review', async () => {
     const { agent } = await agentApi(owner.api);
     const followup = ks.app.get(FollowupService, { strict: false });

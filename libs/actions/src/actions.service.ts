@@ -192,8 +192,10 @@ export class ActionsService implements OnApplicationBootstrap, OnApplicationShut
         } else if (state.status === 'running' ? state.runner === runner : id === actionId) {
           failed.push(id);
           release.push(...(await this.actions.finish(agentId, id, 'failed', { error: why })));
-        } else if (state.status === 'queued') {
-          // Adding is idempotent (job id = action id) if it has a job of its own already.
+        } else if (state.status === 'queued' || state.status === 'retrying') {
+          // Waiting for this chain (or its retry, which the job may not have queued before it
+          // stopped): queued. If it has a job already, adding one is a no-op (job id = action
+          // id) or a second job that finds it started or ended and does nothing.
           release.push(id);
         }
       }

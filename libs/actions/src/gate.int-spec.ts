@@ -217,6 +217,17 @@ describe('gate and fence scripts (real Redis)', () => {
     expect(await settle(other, y, 'job-y')).toEqual([]);
     expect((await actions.get(y))?.status).toBe('running');
 
+    // Waiting out a retry its job stopped before queueing: queued again.
+    const { id: fourth } = await agent();
+    const [p] = released(await submit(fourth));
+    await submit(fourth);
+    await actions.start(fourth, p, 1, 'job-p');
+    const [q] = await actions.finish(fourth, p, 'succeeded');
+    await actions.start(fourth, q, 1, 'job-p');
+    await actions.finish(fourth, q, 'retrying', { error: 'tool down' });
+    expect(await settle(fourth, p, 'job-p')).toEqual([]);
+    expect(queued.pop()).toEqual([q]);
+
     // Its own action never started (its last attempt failed before the start): failed.
     const { id: third } = await agent();
     const [z] = released(await submit(third));

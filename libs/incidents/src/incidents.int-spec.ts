@@ -135,5 +135,12 @@ describe('incident counts (real Redis)', () => {
     expect(await incidents.get(id)).toMatchObject({ status: 'resolved', note: 'retired' });
     expect(await incidents.resolve(id, by, 'again', entry)).toBe('resolved');
     expect(await incidents.resolve('inc_ffffffffffffffff', by, 'x', entry)).toBe('missing');
+
+    // Forced (an admin, its follow-up stuck): resolved all the same, and it says from what.
+    const stuck = await open(['agt_b']);
+    expect(await incidents.resolve(stuck, by, 'stuck', entry, true)).toBe('ok');
+    expect(await incidents.status(stuck)).toBe('resolved');
+    expect(await redis.client.hget(redis.keys.incident(stuck), 'forcedFrom')).toBe('following_up');
+    expect(await incidents.resolve(stuck, by, 'again', entry, true)).toBe('resolved');
   });
 });

@@ -473,14 +473,16 @@ export class IncidentsRepository {
   }
 
   /**
-   * Resolves an incident whose follow-up is over; answers `ok`, or the status that refused it
-   * (`open`, `following_up`, `resolved`), or `missing`.
+   * Resolves an incident whose follow-up is over (or, forced, one still open or following up);
+   * answers `ok`, or the status that refused it (`open`, `following_up`, `resolved`), or
+   * `missing`.
    */
   async resolve(
     incidentId: string,
     by: Actor,
     note: string,
     entry: StoredEntry,
+    force = false,
   ): Promise<'ok' | 'missing' | 'open' | 'following_up' | 'resolved'> {
     return runScript(
       this.redis.client,
@@ -493,6 +495,7 @@ export class IncidentsRepository {
         JSON.stringify(entry),
         this.keys.events(),
         updated(incidentId, { status: 'resolved' }),
+        force ? '1' : '',
       ],
     );
   }

@@ -63,18 +63,37 @@ export class IncidentsService {
     return { items, nextCursor: before === undefined ? null : `${before.openedAt}_${before.id}` };
   }
 
-  /** Closes an incident whose follow-up is over, with a note for the record. */
-  async resolve(principal: UserPrincipal, incidentId: string, note: string): Promise<Incident> {
-    await this.get(principal, incidentId);
+  /**
+   * Closes an incident whose follow-up is over, with a note for the record. `force` (admins):
+   * one still open or following up, when its follow-up is stuck; the timeline says it was cut
+   * short.
+   */
+  async resolve(
+    principal: UserPrincipal,
+    incidentId: string,
+    note: string,
+    force = false,
+  ): Promise<Incident> {
+    if (force && principal.role !== 'admin') {
+      throw forbidden('Only admins may resolve an incident whose follow-up is not done (force)');
+    }
+    const before = await this.get(principal, incidentId);
     const actor = { userId: principal.userId, name: principal.name, role: principal.role };
-    const outcome = await this.incidents.resolve(incidentId, actor, note, {
-      at: Date.now(),
-      actor: actorName(principal),
-      via: principal.via,
-      step: 'resolve',
-      outcome: 'resolved',
-      detail: note,
-    });
+    const cutShort = before.status === 'open' || before.status === 'following_up';
+    const outcome = await this.incidents.resolve(
+      incidentId,
+      actor,
+      note,
+      {
+        at: Date.now(),
+        actor: actorName(principal),
+        via: principal.via,
+        step: 'resolve',
+        outcome: force && cutShort ? `resolved while ${before.status} (forced)` : 'resolved',
+        detail: force && cutShort ? `${note} (its follow-up stops where it is)` : note,
+      },
+      force,
+    );
     switch (outcome) {
       case 'missing':
         throw notFound(`Incident ${incidentId}`);
@@ -83,7 +102,8 @@ export class IncidentsService {
         throw conflict(
           `Incident ${incidentId} is still ${outcome === 'open' ? 'being recorded' : 'following up'}` +
             ` (${outcome}): resolve it once it is done, its agents' queued actions halted and ` +
-            `their actions rolled back; GET /v1/incidents/${incidentId} shows its progress`,
+            `their actions rolled back; GET /v1/incidents/${incidentId} shows its progress ` +
+            '(an admin may force it, with force: true, if its follow-up is stuck)',
         );
       case 'resolved':
         throw conflict(`Incident ${incidentId} is already resolved`);

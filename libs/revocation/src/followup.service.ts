@@ -206,9 +206,11 @@ export class FollowupService {
     // The ledger as this stop sees it: the revoked epoch and before (what the agent did after a
     // reinstatement is not this stop's). Read once, and again only if a rollback changed it.
     const readLedger = async () =>
-      (await this.ledger.page(agentId, undefined, this.config.actionRetentionPerAgent)).filter(
-        (action) => action.epoch <= revokedEpoch,
-      );
+      (
+        await this.ledger.page(agentId, undefined, this.config.actionRetentionPerAgent, {
+          history: false,
+        })
+      ).filter((action) => action.epoch <= revokedEpoch);
     let recent = await readLedger();
     if (await this.rollBack(incident, windowOf(incident.rollback, recent, revokedEpoch))) {
       recent = await readLedger();
@@ -451,7 +453,15 @@ export class FollowupService {
         why = 'aborted mid-way: it may have partly happened';
       } else if (action.status === 'succeeded' && inWindow) {
         const type = await this.types.require(action.type).catch(() => undefined);
-        why = type?.reversible ? undefined : 'irreversible: it cannot be rolled back';
+        if (!type?.reversible) {
+          why = 'irreversible: it cannot be rolled back';
+        } else if (action.rollbackIncident && action.rollbackIncident !== incident.id) {
+          // Claimed by an earlier stop (rollBack left it to it) and not settled yet: that stop
+          // settles it, unless its follow-up died mid-compensation.
+          why =
+            `left to incident ${action.rollbackIncident}, which was rolling it back first: ` +
+            'see its report';
+        }
       }
       if (why) {
         seen.add(action.id);

@@ -16,7 +16,7 @@ import {
   ExecutionError,
   ExecutorRegistry,
 } from '@app/actions';
-import { isLastFailure, lastFailureReason, MAX_STALLS } from '../common/jobs';
+import { ACTION_MAX_STALLS, isLastFailure, lastFailureReason } from '../common/jobs';
 
 // How many of one agent's actions one job runs before handing the rest to the queue, so a busy
 // agent cannot hold a worker slot while others wait.
@@ -88,8 +88,9 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
       // A job whose worker died runs again within ~15 s, not BullMQ's default ~60 s.
       lockDuration: 10_000,
       stalledInterval: 5_000,
-      // A job re-run after a stall resumes its chain where it stopped (see process()).
-      maxStalledCount: MAX_STALLS,
+      // A job re-run after a stall runs its action again (the tool server may see it twice), so
+      // once is enough; a second stall fails it (see abandoned()).
+      maxStalledCount: ACTION_MAX_STALLS,
     });
     this.worker.on('error', (error) => this.logger.warn({ err: error }, 'Action worker error'));
     this.worker.on('failed', (job, error) => {
@@ -105,7 +106,7 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
   /** An action job failed for good: what it left running must not hold the agent's queue. */
   private async abandoned(job: Job<ExecuteActionJob>, error: Error): Promise<void> {
     const { agentId, actionId } = job.data;
-    const why = `gave up: ${lastFailureReason(error)}; it may have partly happened`;
+    const why = `gave up: ${lastFailureReason(error, ACTION_MAX_STALLS)}; it may have partly happened`;
     const failed = await this.service.settleAbandoned(agentId, actionId, job.id ?? actionId, why);
     this.logger.warn({ agentId, job: job.id, failed, err: error }, 'An action job failed for good');
   }

@@ -1,11 +1,15 @@
 import type { Job } from 'bullmq';
 
 /**
- * How many times a job may lose its worker (the process died, or hung past its lock) and still
- * run again. BullMQ's default of 1 fails a job for good on its second stall: two restarts in a
- * row during a rolling deploy. Both queues' jobs are safe to run again (see their workers).
+ * How many times a revocation follow-up may lose its worker (the process died, or hung past its
+ * lock) and still run again. BullMQ's default of 1 fails a job for good on its second stall:
+ * two restarts in a row during a rolling deploy. Every follow-up step is safe to run again.
+ * Action jobs keep the default: a re-run runs the action again.
  */
 export const MAX_STALLS = 5;
+
+/** Action jobs: BullMQ's default. A job re-run after a stall runs its action again. */
+export const ACTION_MAX_STALLS = 1;
 
 /**
  * Whether a `failed` event is the job's last: its attempts used up, or failed without a retry.
@@ -18,9 +22,9 @@ export function isLastFailure(job: Job, error: Error): boolean {
 }
 
 /** What a job's last failure says to a person reading the ledger or an incident. */
-export function lastFailureReason(error: Error): string {
+export function lastFailureReason(error: Error, maxStalls: number): string {
   return error.message === 'job stalled more than allowable limit'
-    ? `its worker stopped (the process died, or hung past its lock) more than ${MAX_STALLS} ` +
-        'times while running it'
+    ? `its worker stopped (the process died, or hung past its lock) ${maxStalls + 1} times ` +
+        'while running it'
     : error.message;
 }

@@ -53,12 +53,15 @@ export class IncidentsController {
   @ApiOperation({
     summary: 'Close an incident whose follow-up is done, with a note (responders, admins)',
   })
-  @ApiResponse({ status: 409, description: 'still open or following up, or resolved already' })
+  @ApiResponse({
+    status: 409,
+    description: 'still open or following up (admins may force it), or resolved already',
+  })
   resolve(
     @CurrentPrincipal() principal: UserPrincipal,
     @Param() params: IncidentIdParams,
     @Body() body: ResolveIncidentDto,
   ) {
-    return this.incidents.resolve(principal, params.id, body.note.trim());
+    return this.incidents.resolve(principal, params.id, body.note.trim(), body.force === true);
   }
 }

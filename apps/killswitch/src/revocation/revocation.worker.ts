@@ -59,7 +59,7 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
       );
       if (last) {
         this.followup
-          .gaveUp(job.data, lastFailureReason(error))
+          .gaveUp(job.data, lastFailureReason(error, MAX_STALLS))
           .catch((reason: unknown) =>
             this.logger.warn({ err: reason, job: job.id }, 'Could not record a failed follow-up'),
           );

@@ -133,4 +133,13 @@ export class ResolveIncidentDto {
   @Length(1, 2000)
   @Matches(/\S/, { message: 'note must not be blank' })
   note!: string;
+
+  @ApiPropertyOptional({
+    description:
+      'Admins only: resolve an incident still open or following up, whose follow-up is stuck ' +
+      '(its halts, aborts and rollbacks stop where they are; the timeline says so)',
+  })
+  @IsOptional()
+  @IsBoolean()
+  force?: boolean;
 }
