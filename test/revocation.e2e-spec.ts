@@ -373,6 +373,57 @@ describe('the revocation engine', () => {
     }
   });
 
+  it('leaves a rollback an earlier stop is still sending to that stop, listing it meanwhile', async () => {
+    const { agent, lease } = await agentApi(owner.api);
+    const messageId = `held-${agent.id}`;
+    const mine = () =>
+      tools.received('/unarchive').filter((r) => r.body.params.messageId === messageId);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    tools.on('/unarchive', async (request, response) => {
+      if (request.body.params.messageId === messageId) {
+        await held;
+      }
+      json(response, 200, { result: { ok: true } });
+    });
+    try {
+      const archived = (
+        await lease.post('/v1/actions', { type: 'mail.archive', params: { messageId } })
+      ).body.id as string;
+      await succeeded(archived);
+      const first = await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'first' });
+      await waitFor(() => mine().length > 0, 10_000, 'the first stop compensating');
+      // Reinstated while the first stop still compensates, then stopped again with a window
+      // that takes the same action in.
+      const reinstated = await ks.admin.post(`/v1/agents/${agent.id}/reinstate`, {
+        reason: 'fixed',
+      });
+      expect(reinstated.status).toBe(200);
+      const since = new Date(Date.now() - 60_000).toISOString();
+      const second = await owner.api.post(`/v1/agents/${agent.id}/revoke`, {
+        reason: 'second',
+        rollback: { since },
+      });
+      const secondDone = await incidentDone(second.body.incidentId);
+      expect(secondDone.counts.rolledBack).toBe(0);
+      expect(secondDone.needsReview).toEqual([
+        expect.objectContaining({
+          actionId: archived,
+          why: expect.stringContaining(`left to incident ${first.body.incidentId}`),
+        }),
+      ]);
+
+      release();
+      const firstDone = await incidentDone(first.body.incidentId);
+      expect(firstDone.counts.rolledBack).toBe(1);
+      expect((await actionOf(archived)).status).toBe('rolled_back');
+      expect(mine()).toHaveLength(1);
+    } finally {
+      release();
+      tools.off('/unarchive');
+    }
+  });
+
   it('finishes an incident whose agent follow-up gave up, listing the agent for review', async () => {
     const { agent } = await agentApi(owner.api);
     const followup = ks.app.get(FollowupService, { strict: false });
