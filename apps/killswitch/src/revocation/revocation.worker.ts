@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Job, Worker } from 'bullmq';
 import type Redis from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '@app/config';
 import { settleWithin } from '@app/core';
 import { HealthRegistry } from '@app/health';
@@ -8,12 +9,16 @@ import { closeConnection, RedisService } from '@app/redis';
 import { FollowupService, REVOCATION_QUEUE, RevocationJob } from '@app/revocation';
 import { isLastFailure, lastFailureReason, MAX_STALLS } from '../common/jobs';
 
+/** Tries at reporting a follow-up that failed for good (1 + 2 + 4 + 8 + 16 s apart at most). */
+const GAVE_UP_ATTEMPTS = 6;
+
 /** Runs the durable follow-up of revocations: fan-out per incident, then one job per agent. */
 @Injectable()
 export class RevocationWorker implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RevocationWorker.name);
   private worker?: Worker<RevocationJob>;
   private connection?: Redis;
+  private closing = false;
 
   constructor(
     private readonly redis: RedisService,
@@ -58,14 +63,35 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
           : 'Revocation follow-up attempt failed; it will retry',
       );
       if (last) {
-        this.followup
-          .gaveUp(job.data, lastFailureReason(error, MAX_STALLS))
-          .catch((reason: unknown) =>
-            this.logger.warn({ err: reason, job: job.id }, 'Could not record a failed follow-up'),
-          );
+        this.reportGaveUp(job, lastFailureReason(error, MAX_STALLS)).catch((reason: unknown) =>
+          this.logger.error(
+            { err: reason, job: job.id, incidentId: job.data.incidentId },
+            'Could not record a failed follow-up: its incident waits until an admin resolves it ' +
+              '(force: true)',
+          ),
+        );
       }
     });
     await this.worker.waitUntilReady();
+  }
+
+  /**
+   * Reports a follow-up that failed for good on its incident, so that the incident finishes. Its
+   * job is over, so nothing retries this but this: a few times, over about half a minute (the
+   * failure was often Redis itself).
+   */
+  private async reportGaveUp(job: Job<RevocationJob>, why: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.followup.gaveUp(job.data, why);
+        return;
+      } catch (error) {
+        if (attempt === GAVE_UP_ATTEMPTS || this.closing) {
+          throw error;
+        }
+        await sleep(1000 * 2 ** (attempt - 1));
+      }
+    }
   }
 
   private async process(job: Job<RevocationJob>): Promise<void> {
@@ -79,6 +105,7 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
     if (
       this.worker &&
       !(await settleWithin(this.worker.close(), this.config.shutdownTimeoutMs / 2))

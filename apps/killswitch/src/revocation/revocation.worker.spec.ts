@@ -1,0 +1,47 @@
+import type { Job } from 'bullmq';
+import type { AppConfig } from '@app/config';
+import type { HealthRegistry } from '@app/health';
+import type { RedisService } from '@app/redis';
+import type { FollowupService, RevocationJob } from '@app/revocation';
+import { RevocationWorker } from './revocation.worker';
+
+/** A worker over a fake follow-up whose gaveUp fails `failures` times first. */
+function workerWith(failures: number) {
+  const calls: string[] = [];
+  const followup = {
+    gaveUp: (_job: RevocationJob, why: string) => {
+      calls.push(why);
+      return calls.length <= failures
+        ? Promise.reject(new Error('Redis is down'))
+        : Promise.resolve();
+    },
+  } as unknown as FollowupService;
+  const worker = new RevocationWorker(
+    {} as RedisService,
+    { workers: false } as AppConfig,
+    followup,
+    { register: () => undefined } as unknown as HealthRegistry,
+  );
+  const job = { data: { kind: 'incident', incidentId: 'inc_0000000000000001' } } as Job;
+  const report = () =>
+    (worker as unknown as { reportGaveUp(j: Job, why: string): Promise<void> }).reportGaveUp(
+      job,
+      'its worker stopped',
+    );
+  return { worker, calls, report };
+}
+
+describe('reporting a follow-up that failed for good', () => {
+  it('tries again when the report itself fails (its job is over: nothing else would)', async () => {
+    const { calls, report } = workerWith(1);
+    await report();
+    expect(calls).toEqual(['its worker stopped', 'its worker stopped']);
+  });
+
+  it('stops trying once the process shuts down', async () => {
+    const { worker, calls, report } = workerWith(10);
+    await worker.onApplicationShutdown();
+    await expect(report()).rejects.toThrow('Redis is down');
+    expect(calls).toHaveLength(1);
+  });
+});
