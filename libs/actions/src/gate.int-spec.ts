@@ -277,6 +277,22 @@ describe('gate and fence scripts (real Redis)', () => {
     expect((await actions.followupCounts(id, a)).halted).toBe(2);
   });
 
+  it('counts a halt at start on the stop that revoked its epoch, after a reinstatement and a new stop', async () => {
+    const { id } = await agent();
+    const submitted = await submit(id, 1);
+    const stale = submitted.kind === 'ok' ? submitted.released[0] : '';
+    const [a, b] = ['inc_00000000000000c7', 'inc_00000000000000c8'];
+    await fence(id, 'first', 'usr_x', a);
+    await recordedIncident(redis, a);
+    await redis.client.hset(redis.keys.incident(a), 'status', 'done');
+    expect((await revocations.reinstate(id, 'ok', 'usr_a')).kind).toBe('active');
+    await fence(id, 'second', 'usr_x', b);
+    // Its job starts only now: halted, and counted on the stop of epoch 1, not on the agent's.
+    expect((await actions.start(id, stale, 1, 'job-1')).kind).toBe('halted');
+    expect((await actions.followupCounts(id, a)).halted).toBe(1);
+    expect((await actions.followupCounts(id, b)).halted).toBe(0);
+  });
+
   it('halts an action waiting out a retry when its agent is revoked', async () => {
     const { id } = await agent();
     const submitted = await submit(id);

@@ -35,8 +35,11 @@ if agent[1] ~= 'active' or agent[2] ~= action[4] then
   end
   halt_action(KEYS[2], action[5], actionId, action[2], detail, now, ARGV[5], ARGV[2])
   redis.call('SREM', KEYS[4], actionId)
-  if agent[3] and agent[3] ~= '' then
-    redis.call('HINCRBY', ARGV[3] .. agent[3], 'halted', 1)
+  -- Counted on the stop that revoked the action's epoch (fence-agents.lua keeps it), not the
+  -- agent's current one: a reinstatement and a new stop may have come since.
+  local stop = redis.call('HGET', KEYS[1], 'stoppedBy:' .. action[4]) or agent[3]
+  if stop and stop ~= '' then
+    redis.call('HINCRBY', ARGV[3] .. stop, 'halted', 1)
   end
   -- A reinstated agent's newer actions wait behind this one: release them.
   local reply = {'halted'}

@@ -53,8 +53,11 @@ for i = 1, agents do
     tokens[i] = 'a' .. (#reply - 2)
   else
     local epoch = tonumber(agent[2]) + 1
+    -- stoppedBy:<epoch>: which stop revoked that epoch, kept across reinstatements, so that an
+    -- action of it halted later (at its start) is counted on that stop.
     redis.call('HSET', key, 'status', 'revoked', 'epoch', epoch, 'revokedAt', now,
-      'revokeReason', ARGV[1], 'revokedBy', ARGV[2], 'incidentId', ARGV[3])
+      'revokeReason', ARGV[1], 'revokedBy', ARGV[2], 'incidentId', ARGV[3],
+      'stoppedBy:' .. agent[2], ARGV[3])
     if small then
       -- Subscribers read the agent itself (the relay): the id is all the event carries.
       redis.call('PUBLISH', ARGV[4], cjson.encode({event = 'agent.updated',
