@@ -18,7 +18,8 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
   private readonly logger = new Logger(RevocationWorker.name);
   private worker?: Worker<RevocationJob>;
   private connection?: Redis;
-  private closing = false;
+  /** Aborted at shutdown: a report waiting to try again stops waiting. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly redis: RedisService,
@@ -86,10 +87,14 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
         await this.followup.gaveUp(job.data, why);
         return;
       } catch (error) {
-        if (attempt === GAVE_UP_ATTEMPTS || this.closing) {
+        if (attempt === GAVE_UP_ATTEMPTS || this.closing.signal.aborted) {
           throw error;
         }
-        await sleep(1000 * 2 ** (attempt - 1));
+        await sleep(1000 * 2 ** (attempt - 1), undefined, { signal: this.closing.signal }).catch(
+          () => {
+            throw error;
+          },
+        );
       }
     }
   }
@@ -105,7 +110,7 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.closing = true;
+    this.closing.abort();
     if (
       this.worker &&
       !(await settleWithin(this.worker.close(), this.config.shutdownTimeoutMs / 2))
