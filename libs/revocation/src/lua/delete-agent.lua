@@ -18,14 +18,12 @@ end
 if agent[1] ~= 'revoked' then
   return {'active'}
 end
-local incidentId = agent[2] or ''
-if incidentId ~= ARGV[1] then
+local stop = agent_stop(KEYS[3], ARGV[1], agent[2], agent[3], ARGV[2])
+if stop == 'moved' then
   return {'moved'}
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if stop_state(KEYS[3], incidentId, agent[3], now, ARGV[2]) ~= 'done' then
-  return {'stopping', incidentId}
+if stop ~= 'done' then
+  return {'stopping', agent[2]}
 end
 redis.call('UNLINK', KEYS[1], KEYS[2])
 return {'deleted'}

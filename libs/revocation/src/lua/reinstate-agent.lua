@@ -20,12 +20,11 @@ if agent[1] ~= 'revoked' then
   return {'not_revoked', agent[2]}
 end
 local incidentId = agent[3] or ''
-if incidentId ~= ARGV[4] then
+local stop, now = agent_stop(KEYS[2], ARGV[4], agent[3], agent[4], ARGV[5])
+if stop == 'moved' then
   return {'moved'}
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if stop_state(KEYS[2], incidentId, agent[4], now, ARGV[5]) == 'recording' then
+if stop == 'recording' then
   return {'recording', incidentId}
 end
 local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)

@@ -22,3 +22,16 @@ local function stop_state(incident, incident_id, revoked_at, now, unwritten_ms)
   end
   return 'done'
 end
+
+-- The agent's stop as reinstate-agent.lua and delete-agent.lua read it: 'moved' when it names
+-- another incident than the one its caller read (and was told to check: a stop landed since),
+-- else its stop_state. Also answers the time (ms), which both write.
+local function agent_stop(incident, read_id, agent_incident_id, revoked_at, unwritten_ms)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local incident_id = agent_incident_id or ''
+  if incident_id ~= read_id then
+    return 'moved', now
+  end
+  return stop_state(incident, incident_id, revoked_at, now, unwritten_ms), now
+end
