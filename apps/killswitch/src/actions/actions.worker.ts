@@ -16,11 +16,13 @@ import {
   ExecutionError,
   ExecutorRegistry,
 } from '@app/actions';
-import { ACTION_MAX_STALLS, isLastFailure, lastFailureReason } from '../common/jobs';
+import { ACTION_MAX_STALLS, isLastFailure, lastFailureReason, retried } from '../common/jobs';
 
 // How many of one agent's actions one job runs before handing the rest to the queue, so a busy
 // agent cannot hold a worker slot while others wait.
 const INLINE_LIMIT = 50;
+/** Tries at settling an action job that failed for good (1 + 2 + 4 + 8 + 16 s apart at most). */
+const SETTLE_ATTEMPTS = 6;
 
 /**
  * The reason an action's signal carries when a revocation aborts it: the incident that asked,
@@ -45,6 +47,8 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
   /** Running actions of this process, so a broadcast abort can reach their executors. */
   private readonly running = new Map<string, AbortController>();
   private readonly shutdown = new AbortController();
+  /** Aborted as shutdown begins: settling an abandoned job stops waiting to try again. */
+  private readonly closing = new AbortController();
   private readonly typeCache = new Map<string, { definition: ActionType; until: number }>();
 
   constructor(
@@ -96,7 +100,11 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
     this.worker.on('failed', (job, error) => {
       if (job && isLastFailure(job, error)) {
         this.abandoned(job, error).catch((reason: unknown) =>
-          this.logger.warn({ err: reason, job: job.id }, 'Could not settle a failed action job'),
+          this.logger.error(
+            { err: reason, job: job.id, agentId: job.data.agentId },
+            "Could not settle a failed action job: its action stays running and holds the agent's " +
+              'queue',
+          ),
         );
       }
     });
@@ -107,7 +115,12 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
   private async abandoned(job: Job<ExecuteActionJob>, error: Error): Promise<void> {
     const { agentId, actionId } = job.data;
     const why = `gave up: ${lastFailureReason(error, ACTION_MAX_STALLS)}; it may have partly happened`;
-    const failed = await this.service.settleAbandoned(agentId, actionId, job.id ?? actionId, why);
+    // Tried for about half a minute: its job is over, so nothing else would.
+    const failed = await retried(
+      () => this.service.settleAbandoned(agentId, actionId, job.id ?? actionId, why),
+      SETTLE_ATTEMPTS,
+      this.closing.signal,
+    );
     this.logger.warn({ agentId, job: job.id, failed, err: error }, 'An action job failed for good');
   }
 
@@ -267,6 +280,7 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.closing.abort();
     // worker.close() waits for running jobs without a limit of its own; bound it, then cut
     // the executors so their jobs end (a stalled job is picked up again elsewhere).
     if (this.worker) {

@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { isLastFailure, lastFailureReason, MAX_STALLS } from './jobs';
+import { isLastFailure, lastFailureReason, MAX_STALLS, retried } from './jobs';
 
 const job = (attemptsMade: number, attempts = 10) => ({ attemptsMade, opts: { attempts } }) as Job;
 
@@ -25,5 +25,30 @@ describe('failed jobs', () => {
       'its worker stopped (the process died, or hung past its lock) 6 times while running it',
     );
     expect(lastFailureReason(new Error('Redis is down'), MAX_STALLS)).toBe('Redis is down');
+  });
+});
+
+describe('retried', () => {
+  const failing = (calls: number[]) => () => {
+    calls.push(calls.length + 1);
+    return Promise.reject(new Error(`try ${calls.length} failed`));
+  };
+
+  it('answers what the first try that succeeds answers', async () => {
+    let tries = 0;
+    const work = () => (++tries < 2 ? Promise.reject(new Error('no')) : Promise.resolve('yes'));
+    await expect(retried(work, 3, new AbortController().signal)).resolves.toBe('yes');
+    expect(tries).toBe(2);
+  });
+
+  it('gives up with the last error after its tries, or at once when aborted', async () => {
+    const calls: number[] = [];
+    await expect(retried(failing(calls), 1, new AbortController().signal)).rejects.toThrow(
+      'try 1 failed',
+    );
+    const aborted = new AbortController();
+    aborted.abort();
+    await expect(retried(failing(calls), 5, aborted.signal)).rejects.toThrow('try 2 failed');
+    expect(calls).toEqual([1, 2]);
   });
 });

@@ -1,4 +1,5 @@
 import type { Job } from 'bullmq';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * How many times a revocation follow-up may lose its worker (the process died, or hung past its
@@ -27,4 +28,28 @@ export function lastFailureReason(error: Error, maxStalls: number): string {
     ? `its worker stopped (the process died, or hung past its lock) ${maxStalls + 1} times ` +
         'while running it'
     : error.message;
+}
+
+/**
+ * Runs `work` until it succeeds, up to `attempts` times, waiting 1, 2, 4… s between tries, and
+ * no longer once `signal` aborts (shutdown). For what follows a job that is over (reporting or
+ * settling it): nothing else would try again, and the failure was often Redis itself.
+ */
+export async function retried<T>(
+  work: () => Promise<T>,
+  attempts: number,
+  signal: AbortSignal,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= attempts || signal.aborted) {
+        throw error;
+      }
+      await sleep(1000 * 2 ** (attempt - 1), undefined, { signal }).catch(() => {
+        throw error;
+      });
+    }
+  }
 }

@@ -1,13 +1,12 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Job, Worker } from 'bullmq';
 import type Redis from 'ioredis';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '@app/config';
 import { settleWithin } from '@app/core';
 import { HealthRegistry } from '@app/health';
 import { closeConnection, RedisService } from '@app/redis';
 import { FollowupService, REVOCATION_QUEUE, RevocationJob } from '@app/revocation';
-import { isLastFailure, lastFailureReason, MAX_STALLS } from '../common/jobs';
+import { isLastFailure, lastFailureReason, MAX_STALLS, retried } from '../common/jobs';
 
 /** Tries at reporting a follow-up that failed for good (1 + 2 + 4 + 8 + 16 s apart at most). */
 const GAVE_UP_ATTEMPTS = 6;
@@ -77,26 +76,11 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /**
-   * Reports a follow-up that failed for good on its incident, so that the incident finishes. Its
-   * job is over, so nothing retries this but this: a few times, over about half a minute (the
-   * failure was often Redis itself).
+   * Reports a follow-up that failed for good on its incident, so that the incident finishes
+   * (tried for about half a minute).
    */
   private async reportGaveUp(job: Job<RevocationJob>, why: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.followup.gaveUp(job.data, why);
-        return;
-      } catch (error) {
-        if (attempt === GAVE_UP_ATTEMPTS || this.closing.signal.aborted) {
-          throw error;
-        }
-        await sleep(1000 * 2 ** (attempt - 1), undefined, { signal: this.closing.signal }).catch(
-          () => {
-            throw error;
-          },
-        );
-      }
-    }
+    await retried(() => this.followup.gaveUp(job.data, why), GAVE_UP_ATTEMPTS, this.closing.signal);
   }
 
   private async process(job: Job<RevocationJob>): Promise<void> {
