@@ -35,13 +35,22 @@ export function createEmitter(redis: RedisService, logger: Logger): Emitter {
  */
 @Injectable()
 export class AgentNotifier {
+  private readonly logger = new Logger(AgentNotifier.name);
   private readonly emitter: Emitter;
 
   constructor(redis: RedisService) {
-    this.emitter = createEmitter(redis, new Logger(AgentNotifier.name));
+    this.emitter = createEmitter(redis, this.logger);
   }
 
+  /**
+   * Best effort, and never throws: the fence holds whether or not the agent hears of it, and a
+   * caller (a stop answering, a follow-up step) must not fail because a push did.
+   */
   leaseRevoked(event: LeaseRevokedEvent): void {
-    this.emitter.of(AGENTS_NAMESPACE).to(agentRoom(event.agentId)).emit('lease.revoked', event);
+    try {
+      this.emitter.of(AGENTS_NAMESPACE).to(agentRoom(event.agentId)).emit('lease.revoked', event);
+    } catch (error) {
+      this.logger.warn({ agentId: event.agentId, err: error }, 'Could not push lease.revoked');
+    }
   }
 }

@@ -29,7 +29,7 @@ import {
   RevocationRepository,
 } from './revocation.repository';
 import { RevocationJob, RevocationQueue } from './revocation.queue';
-import { callTells } from './revocation.service';
+import { isSmallStop } from './revocation.service';
 
 // How long the abort step waits for a running action to stop before listing it for review.
 const ABORT_WAIT_MS = 15_000;
@@ -106,7 +106,7 @@ export class FollowupService {
     const agentIds = await this.incidents.agentIds(incident.id);
     // Same rule as the call: for a small stop the fence tells the agents (the script publishes
     // agent.updated, and lease.revoked is pushed below), whichever of the two fences one first.
-    const tells = callTells(selected);
+    const tells = isSmallStop(selected);
     let results: Map<string, FenceResult>;
     try {
       results = await this.revocations.fenceMany(
@@ -127,17 +127,12 @@ export class FollowupService {
       // Those this fence stopped (the call died before it could); the call told its own.
       for (const [agentId, result] of results) {
         if (result.kind === 'revoked') {
-          try {
-            this.notifier.leaseRevoked({
-              agentId,
-              reason: incident.reason,
-              revokedAt: isoMs(result.revokedAt),
-              incidentId: incident.id,
-            });
-          } catch (error) {
-            // Best effort, as the call's: the fence holds whether or not the agent hears of it.
-            this.logger.warn({ agentId, err: error }, 'Could not push lease.revoked');
-          }
+          this.notifier.leaseRevoked({
+            agentId,
+            reason: incident.reason,
+            revokedAt: isoMs(result.revokedAt),
+            incidentId: incident.id,
+          });
         }
       }
     }
@@ -180,7 +175,7 @@ export class FollowupService {
     // Small revocations pushed and published inline already (by their call, or by the fan-out
     // that fenced for it); a bulk one does it from here, to an agent it still holds stopped.
     const stillStopped = agent?.status === 'revoked' && agent.incidentId === incidentId;
-    if (stillStopped && !callTells(selected)) {
+    if (stillStopped && !isSmallStop(selected)) {
       await this.revocations.publishAgentUpdated(agentId);
       this.notifier.leaseRevoked({
         agentId,

@@ -55,16 +55,15 @@ export interface ReinstateResult {
   reinstatedAt: string;
 }
 
-// Pushing to agents inline is what makes a single stop reach the agent in milliseconds; for
-// bulk revocations the follow-up jobs push instead, so the call answers fast.
-export const INLINE_PUSH_LIMIT = 100;
-
 /**
- * Whether a stop's call tells its agents itself (`lease.revoked`, and `agent.updated` from its
- * fence script), decided by how many ids it selected: the incident keeps that number
- * (`selected`), so that its follow-up tells them when the call did not.
+ * A stop of up to 100 ids is small: its call tells its agents itself (`lease.revoked`, and
+ * `agent.updated` from its fence script), which is what makes a single stop reach the agent in
+ * milliseconds, and queues each agent's follow-up before it answers. A larger one answers as
+ * soon as its agents are fenced, and leaves telling them and queueing their follow-up to one
+ * fan-out job. Decided by the ids selected, which the incident keeps (`selected`), so that its
+ * fan-out and follow-up decide the same.
  */
-export const callTells = (selected: number) => selected <= INLINE_PUSH_LIMIT;
+export const isSmallStop = (selected: number) => selected <= 100;
 // A revocation whose follow-up is not queued this long after it began is finished by the
 // sweeper: the window a crash between the fence and the follow-up can leave.
 const CONFIRM_WITHIN_MS = 5000;
@@ -119,7 +118,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
         request.reason,
         principal.userId,
         opening.id,
-        callTells(agentIds.length),
+        isSmallStop(agentIds.length),
       ),
     ]);
     // The timeline's fence step says when the fences were done, even if recorded after the answer.
@@ -127,16 +126,21 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     const fenced = fencedBy(results, opening.id);
     const { ours } = fenced;
     // Pushed before anything else: the agent's own stop signal is the latency that matters.
-    if (callTells(agentIds.length)) {
+    if (isSmallStop(agentIds.length)) {
       for (const { agentId, revokedAt } of ours) {
-        this.push(agentId, request.reason, isoMs(revokedAt), opening.id);
+        this.notifier.leaseRevoked({
+          agentId,
+          reason: request.reason,
+          revokedAt: isoMs(revokedAt),
+          incidentId: opening.id,
+        });
       }
     }
     const answer = summarize(opening.id, fenced);
     if (ours.length === 0) {
       return this.nothingFenced(opening, record, answer);
     }
-    if (results.size > INLINE_PUSH_LIMIT && recorded) {
+    if (!isSmallStop(agentIds.length) && recorded) {
       // A bulk call answers as soon as its agents are fenced. Recording them and queueing their
       // follow-up take a few more milliseconds, after the answer is sent; if this process dies
       // first, the sweeper does both from the record (without one, the call waits for them).
@@ -224,7 +228,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
         { incidentId: opening.id },
         'A fan-out took this revocation over before it was recorded; the fan-out follows it up',
       );
-    } else if (opening.agentIds.length <= INLINE_PUSH_LIMIT) {
+    } else if (isSmallStop(opening.agentIds.length)) {
       // Small: the call queues each agent's follow-up itself.
       await this.queue.followAgents(opening.id, ours);
     } else {
@@ -284,7 +288,12 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       await this.revocations.confirm(intent);
       return singleAnswer(agentId, result.incidentId ?? '', result, result.reason, true);
     }
-    this.push(agentId, reason, isoMs(result.revokedAt), opening.id);
+    this.notifier.leaseRevoked({
+      agentId,
+      reason,
+      revokedAt: isoMs(result.revokedAt),
+      incidentId: opening.id,
+    });
     // The owner may read the incident as soon as the call returns.
     // The agent is fenced: its follow-up is queued directly, not through a fan-out that would
     // fence it again (after a reinstatement, that would stop it a second time).
@@ -543,14 +552,6 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       return this.agents.idsWithLabels(Object.entries(selector.labels));
     }
     return this.agents.allIds();
-  }
-
-  private push(agentId: string, reason: string, revokedAt: string, incidentId: string): void {
-    try {
-      this.notifier.leaseRevoked({ agentId, reason, revokedAt, incidentId });
-    } catch (error) {
-      this.logger.warn({ agentId, err: error }, 'Could not push lease.revoked');
-    }
   }
 }
 
