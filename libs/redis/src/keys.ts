@@ -43,7 +43,7 @@
  * | `<p>:gate:unconfirmed`                | zset   | `<agentId>|<actionId>` submitted but whose queue job is not yet confirmed, scored by when to re-check (ms) |
  * | `<p>:revocation:unconfirmed`          | zset   | JSON of a stop written just before its fence (one agent: agent, incident, who, why; bulk: the incident), removed once its incident and follow-up exist; scored by when the sweeper may finish it (ms) |
  * | `<p>:{<agentId>}:followup:<incidentId>` | hash | what one incident's follow-up did to the agent: halted, aborted, rolledBack (exact counters) |
- * | `<p>:{<incidentId>}:incident`         | hash   | id, status, reason, openedBy, openedFrom, openedAt, rollback policy, agents (those that exist), selected (the ids its stop selected: up to 100, its call tells the agents), total, done, counts, resolution; takenOver once a fan-out took it over from its call |
+ * | `<p>:{<incidentId>}:incident`         | hash   | id, status, reason, openedBy, openedFrom, openedAt, rollback policy, agents (those that exist), selected (the ids its stop selected: up to 100, its call tells the agents), total, done, counts, resolution (forcedFrom: the status an admin forced it from); takenOver once a fan-out took it over from its call |
  * | `<p>:{<incidentId>}:agents`           | string | the agent ids the revocation selected, space-separated (one piece: cheap at 10,000) |
  * | `<p>:{<incidentId>}:owners`           | set    | the owners of the incident's agents indexed so far (live feeds tell them) |
  * | `<p>:{<incidentId>}:fenced`           | string | the epoch each selected agent was revoked at, space-separated in the order of `agents` (`-`: not fenced by this incident), written once its call has fenced them |
