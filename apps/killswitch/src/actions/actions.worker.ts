@@ -21,8 +21,6 @@ import { ACTION_MAX_STALLS, isLastFailure, lastFailureReason, retried } from '..
 // How many of one agent's actions one job runs before handing the rest to the queue, so a busy
 // agent cannot hold a worker slot while others wait.
 const INLINE_LIMIT = 50;
-/** Tries at settling an action job that failed for good (1 + 2 + 4 + 8 + 16 s apart at most). */
-const SETTLE_ATTEMPTS = 6;
 
 /**
  * The reason an action's signal carries when a revocation aborts it: the incident that asked,
@@ -118,7 +116,6 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
     // Tried for about half a minute: its job is over, so nothing else would.
     const failed = await retried(
       () => this.service.settleAbandoned(agentId, actionId, job.id ?? actionId, why),
-      SETTLE_ATTEMPTS,
       this.closing.signal,
     );
     this.logger.warn({ agentId, job: job.id, failed, err: error }, 'An action job failed for good');

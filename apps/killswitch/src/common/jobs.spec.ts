@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { isLastFailure, lastFailureReason, MAX_STALLS, retried } from './jobs';
+import { FOLLOWUP_MAX_STALLS, isLastFailure, lastFailureReason, retried } from './jobs';
 
 const job = (attemptsMade: number, attempts = 10) => ({ attemptsMade, opts: { attempts } }) as Job;
 
@@ -21,10 +21,12 @@ describe('failed jobs', () => {
   });
 
   it('says in words why a job that stalled too often gave up', () => {
-    expect(lastFailureReason(stalledTooOften(), MAX_STALLS)).toBe(
+    expect(lastFailureReason(stalledTooOften(), FOLLOWUP_MAX_STALLS)).toBe(
       'its worker stopped (the process died, or hung past its lock) 6 times while running it',
     );
-    expect(lastFailureReason(new Error('Redis is down'), MAX_STALLS)).toBe('Redis is down');
+    expect(lastFailureReason(new Error('Redis is down'), FOLLOWUP_MAX_STALLS)).toBe(
+      'Redis is down',
+    );
   });
 });
 
@@ -37,18 +39,18 @@ describe('retried', () => {
   it('answers what the first try that succeeds answers', async () => {
     let tries = 0;
     const work = () => (++tries < 2 ? Promise.reject(new Error('no')) : Promise.resolve('yes'));
-    await expect(retried(work, 3, new AbortController().signal)).resolves.toBe('yes');
+    await expect(retried(work, new AbortController().signal, 3)).resolves.toBe('yes');
     expect(tries).toBe(2);
   });
 
   it('gives up with the last error after its tries, or at once when aborted', async () => {
     const calls: number[] = [];
-    await expect(retried(failing(calls), 1, new AbortController().signal)).rejects.toThrow(
+    await expect(retried(failing(calls), new AbortController().signal, 1)).rejects.toThrow(
       'try 1 failed',
     );
     const aborted = new AbortController();
     aborted.abort();
-    await expect(retried(failing(calls), 5, aborted.signal)).rejects.toThrow('try 2 failed');
+    await expect(retried(failing(calls), aborted.signal, 5)).rejects.toThrow('try 2 failed');
     expect(calls).toEqual([1, 2]);
   });
 });

@@ -7,14 +7,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * two restarts in a row during a rolling deploy. Every follow-up step is safe to run again.
  * Action jobs keep the default: a re-run runs the action again.
  */
-export const MAX_STALLS = 5;
+export const FOLLOWUP_MAX_STALLS = 5;
 
 /** Action jobs: BullMQ's default. A job re-run after a stall runs its action again. */
 export const ACTION_MAX_STALLS = 1;
 
 /**
  * Whether a `failed` event is the job's last: its attempts used up, or failed without a retry.
- * A job that stalled more than {@link MAX_STALLS} times is failed with an `UnrecoverableError`
+ * A job that stalled more than its worker's `maxStalledCount` is failed with an `UnrecoverableError`
  * ("job stalled more than allowable limit") while `attemptsMade` still reads low, so the count
  * alone would take it for one that retries.
  */
@@ -30,6 +30,9 @@ export function lastFailureReason(error: Error, maxStalls: number): string {
     : error.message;
 }
 
+/** Tries {@link retried} makes by default: 1 + 2 + 4 + 8 + 16 s apart, about half a minute. */
+const AFTER_JOB_ATTEMPTS = 6;
+
 /**
  * Runs `work` until it succeeds, up to `attempts` times, waiting 1, 2, 4… s between tries, and
  * no longer once `signal` aborts (shutdown). For what follows a job that is over (reporting or
@@ -37,8 +40,8 @@ export function lastFailureReason(error: Error, maxStalls: number): string {
  */
 export async function retried<T>(
   work: () => Promise<T>,
-  attempts: number,
   signal: AbortSignal,
+  attempts = AFTER_JOB_ATTEMPTS,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {

@@ -6,10 +6,7 @@ import { settleWithin } from '@app/core';
 import { HealthRegistry } from '@app/health';
 import { closeConnection, RedisService } from '@app/redis';
 import { FollowupService, REVOCATION_QUEUE, RevocationJob } from '@app/revocation';
-import { isLastFailure, lastFailureReason, MAX_STALLS, retried } from '../common/jobs';
-
-/** Tries at reporting a follow-up that failed for good (1 + 2 + 4 + 8 + 16 s apart at most). */
-const GAVE_UP_ATTEMPTS = 6;
+import { FOLLOWUP_MAX_STALLS, isLastFailure, lastFailureReason, retried } from '../common/jobs';
 
 /** Runs the durable follow-up of revocations: fan-out per incident, then one job per agent. */
 @Injectable()
@@ -51,7 +48,7 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
       stalledInterval: 5_000,
       // Every follow-up step is safe to run again (counts are kept by Lua scripts, compensations
       // claimed before they are sent).
-      maxStalledCount: MAX_STALLS,
+      maxStalledCount: FOLLOWUP_MAX_STALLS,
     });
     this.worker.on('error', (error) => this.logger.warn({ err: error }, 'Revocation worker error'));
     this.worker.on('failed', (job, error) => {
@@ -63,12 +60,13 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
           : 'Revocation follow-up attempt failed; it will retry',
       );
       if (last) {
-        this.reportGaveUp(job, lastFailureReason(error, MAX_STALLS)).catch((reason: unknown) =>
-          this.logger.error(
-            { err: reason, job: job.id, incidentId: job.data.incidentId },
-            'Could not record a failed follow-up: its incident waits until an admin resolves it ' +
-              '(force: true)',
-          ),
+        this.reportGaveUp(job, lastFailureReason(error, FOLLOWUP_MAX_STALLS)).catch(
+          (reason: unknown) =>
+            this.logger.error(
+              { err: reason, job: job.id, incidentId: job.data.incidentId },
+              'Could not record a failed follow-up: its incident waits until an admin resolves it ' +
+                '(force: true)',
+            ),
         );
       }
     });
@@ -80,7 +78,7 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
    * (tried for about half a minute).
    */
   private async reportGaveUp(job: Job<RevocationJob>, why: string): Promise<void> {
-    await retried(() => this.followup.gaveUp(job.data, why), GAVE_UP_ATTEMPTS, this.closing.signal);
+    await retried(() => this.followup.gaveUp(job.data, why), this.closing.signal);
   }
 
   private async process(job: Job<RevocationJob>): Promise<void> {
