@@ -1,6 +1,7 @@
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
+import { FENCE_BATCH } from '@app/revocation';
 import { io, type Socket } from 'socket.io-client';
 import {
   claimPrefix,
@@ -359,8 +360,8 @@ async function run(ctx: BenchContext): Promise<void> {
   await slowlog.reset();
 
   // The baseline: the reads of a fence without its writes, batched the same way (the label's
-  // members, then each agent's status and epoch from 500-agent Lua scripts sent at once), from
-  // a plain client, right now: about the least any fence of these agents could cost here.
+  // members, then each agent's status and epoch from Lua scripts of FENCE_BATCH agents sent at
+  // once), from a plain client, right now: about the least any fence of these agents could cost.
   const baselineMs = await withRedis(redisUrl, async (redis) => {
     const read = [
       '#!lua flags=allow-cross-slot-keys,no-writes',
@@ -371,8 +372,8 @@ async function run(ctx: BenchContext): Promise<void> {
     const started = performance.now();
     const ids = await redis.smembers(`${prefix}:label:fleet=bench`);
     const batches: Promise<unknown>[] = [];
-    for (let i = 0; i < ids.length; i += 500) {
-      const keys = ids.slice(i, i + 500).map((id) => `${prefix}:{${id}}:agent`);
+    for (let i = 0; i < ids.length; i += FENCE_BATCH) {
+      const keys = ids.slice(i, i + FENCE_BATCH).map((id) => `${prefix}:{${id}}:agent`);
       batches.push(redis.evalsha(sha, keys.length, ...keys));
     }
     await Promise.all(batches);

@@ -15,4 +15,4 @@ export {
   SELECTOR_SHAPES,
   selectorProblem,
 } from './selector';
-export { RevocationRepository, type FenceResult } from './revocation.repository';
+export { FENCE_BATCH, RevocationRepository, type FenceResult } from './revocation.repository';
