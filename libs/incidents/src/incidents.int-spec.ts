@@ -109,9 +109,12 @@ describe('incident counts (real Redis)', () => {
       needsReview: [{ why: 'the follow-up gave up' }],
     });
     expect(incident?.needsReview[0].agentId).toBeUndefined();
-    // Once over, a second give-up only adds its timeline entry; an agent's late report still
-    // counts.
+    // A second give-up (a retry after a lost reply) changes nothing; an agent's late report
+    // still counts.
+    const entries = (await incidents.get(id))?.timeline.length;
     expect(await incidents.giveUp(id, 'again', failed)).toBe('done');
+    expect((await incidents.get(id))?.timeline).toHaveLength(entries ?? -1);
+    expect((await incidents.get(id))?.needsReview).toHaveLength(1);
     await incidents.reportAgent(id, 'agt_a', { halted: 2, aborted: 0, rolledBack: 0 }, []);
     expect(await incidents.get(id)).toMatchObject({
       status: 'done',

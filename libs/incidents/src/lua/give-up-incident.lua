@@ -1,12 +1,16 @@
 -- Ends the follow-up of an incident whose fan-out gave up after its retries, rather than leave
 -- it `open` (its agents could never be reinstated) or `following_up` forever: it is done, with
 -- one review item for the whole incident saying what may not have happened. Agents' follow-ups
--- queued before still report their counts when they end.
+-- queued before still report their counts when they end. Once per incident (its fan-out job
+-- gives up once): a retry after a lost reply changes nothing, and its entry is not written twice.
 -- KEYS: 1 incident hash, 2 review list, 3 timeline list
 -- ARGV: 1 review item (JSON), 2 timeline entry (JSON), 3 now (ms), 4 events channel,
 --       5 incident.updated event (JSON)
 -- Returns the status it leaves
 local status = redis.call('HGET', KEYS[1], 'status')
+if redis.call('HSETNX', KEYS[1], 'gaveUpAt', ARGV[3]) == 0 then
+  return status
+end
 if status == 'open' or status == 'following_up' then
   status = 'done'
   redis.call('HSET', KEYS[1], 'status', status, 'doneAt', ARGV[3])
