@@ -2,7 +2,7 @@ import type { Socket } from 'socket.io-client';
 import type { ActionStatus } from '@app/actions';
 import { IncidentsRepository } from '@app/incidents';
 import { RedisService } from '@app/redis';
-import { FollowupService, RevocationRepository } from '@app/revocation';
+import { FollowupService, RevocationQueue, RevocationRepository } from '@app/revocation';
 import { RunningApp, TestDeployment } from './support/apps';
 import {
   agentWithLease,
@@ -851,6 +851,37 @@ describe('the revocation engine', () => {
     // Asking again answers with the incident the sweeper opened; nothing is opened twice.
     const again = await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'again' });
     expect(again.body).toMatchObject({ alreadyRevoked: true, incidentId: fenced.incidentId });
+  }, 60_000);
+
+  it('finishes a stop whose follow-up was never queued, even for an agent reinstated since', async () => {
+    tools.on('/slow', () => undefined);
+    const { agent, lease } = await agentApi(owner.api);
+    const queued: string[] = [];
+    for (let n = 0; n < 3; n++) {
+      queued.push((await lease.post('/v1/actions', { type: 'slow.job', params: { n } })).body.id);
+    }
+    // The incident is written, then the process "dies" before the follow-up is queued.
+    const queue = ks.app.get(RevocationQueue, { strict: false });
+    const follow = jest
+      .spyOn(queue, 'followAgents')
+      .mockRejectedValueOnce(new Error('the process died here'));
+    try {
+      const failed = await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'inbox' });
+      expect(failed.status).toBe(500);
+    } finally {
+      follow.mockRestore();
+    }
+    const { incidentId } = (await ks.admin.get(`/v1/agents/${agent.id}`)).body;
+    expect((await ks.admin.get(`/v1/incidents/${incidentId}`)).body.status).toBe('following_up');
+    // Reinstated before the sweeper comes by: the agent no longer names the incident, which
+    // still finishes, from the epoch it recorded.
+    const reinstated = await ks.admin.post(`/v1/agents/${agent.id}/reinstate`, { reason: 'ok' });
+    expect(reinstated.status).toBe(200);
+    const incident = await incidentDone(incidentId);
+    expect(incident.counts.halted + incident.counts.aborted).toBe(3);
+    for (const id of queued) {
+      expect(['halted', 'aborted']).toContain((await actionOf(id)).status);
+    }
   }, 60_000);
 
   it('finishes a bulk stop whose request died before fencing: the sweeper queues its fan-out, which fences', async () => {

@@ -24,7 +24,7 @@ describe('incident counts (real Redis)', () => {
       rollback: 'epoch',
       agentIds,
       timeline: [],
-      fenced: agentIds.length,
+      fenced: agentIds.map((agentId) => ({ agentId, revokedEpoch: 1 })),
     });
     return id;
   };

@@ -67,6 +67,12 @@ const SUMMARY_FIELDS = [
   'note',
 ] as const;
 
+/** One token per selected agent, aligned with the agents string: a few bytes each. */
+function fencedEpochs(selected: string[], fenced: FencedAgent[]): string {
+  const epochs = new Map(fenced.map((a) => [a.agentId, a.revokedEpoch]));
+  return selected.map((id) => epochs.get(id) ?? '-').join(' ');
+}
+
 @Injectable()
 export class IncidentsRepository {
   private readonly keys: Keys;
@@ -91,8 +97,11 @@ export class IncidentsRepository {
     input: IncidentOpening & {
       timeline: StoredEntry[];
       owners?: string[];
-      /** Agents already fenced (a single stop): the incident opens as following up. */
-      fenced?: number;
+      /**
+       * Agents already fenced (a single stop), with the epoch each was revoked at: the incident
+       * opens as following up, and keeps them as {@link setFenced} would.
+       */
+      fenced?: FencedAgent[];
     },
   ): Promise<boolean> {
     const k = this.keys;
@@ -107,9 +116,9 @@ export class IncidentsRepository {
       agents: input.agentIds.length,
       // Never rewritten (`agents` drops ids of no agent): who tells the agents is decided by it.
       selected: input.agentIds.length,
-      total: input.fenced ?? input.agentIds.length,
+      total: input.fenced?.length ?? input.agentIds.length,
       done: 0,
-      fenced: input.fenced ?? 0,
+      fenced: input.fenced?.length ?? 0,
       halted: 0,
       aborted: 0,
       rolledBack: 0,
@@ -118,11 +127,17 @@ export class IncidentsRepository {
     const opened = runScript<number>(
       this.redis.client,
       'ksOpenIncident',
-      [k.incident(input.id), k.incidentAgents(input.id), k.incidentTimeline(input.id)],
+      [
+        k.incident(input.id),
+        k.incidentAgents(input.id),
+        k.incidentTimeline(input.id),
+        k.incidentFenced(input.id),
+      ],
       [
         Object.keys(fields).length,
         ...Object.entries(fields).flat(),
         input.agentIds.join(' '),
+        input.fenced ? fencedEpochs(input.agentIds, input.fenced) : '',
         ...input.timeline.map((entry) => JSON.stringify(entry)),
       ],
     );
@@ -241,8 +256,6 @@ export class IncidentsRepository {
     options: { by: 'call' | 'fan-out'; dropMissing?: boolean },
   ): Promise<boolean> {
     const k = this.keys;
-    // One token per selected agent, aligned with the agents string: a few bytes each.
-    const epochs = new Map(fenced.map((a) => [a.agentId, a.revokedEpoch]));
     const recorded = await runScript<number>(
       this.redis.client,
       'ksRecordFenced',
@@ -252,7 +265,7 @@ export class IncidentsRepository {
         options.dropMissing ? selected.length : '',
         options.dropMissing ? selected.join(' ') : '',
         fenced.length,
-        fenced.length > 0 ? selected.map((id) => epochs.get(id) ?? '-').join(' ') : '',
+        fenced.length > 0 ? fencedEpochs(selected, fenced) : '',
         Date.now(),
       ],
     );

@@ -46,7 +46,7 @@
  * | `<p>:{<incidentId>}:incident`         | hash   | id, status, reason, openedBy, openedFrom, openedAt, rollback policy, agents (those that exist), selected (the ids its stop selected: up to 100, its call tells the agents), total, done, counts, resolution (forcedFrom: the status an admin forced it from); takenOver once a fan-out took it over from its call; gaveUpAt once its fan-out gave up |
  * | `<p>:{<incidentId>}:agents`           | string | the agent ids the revocation selected, space-separated (one piece: cheap at 10,000) |
  * | `<p>:{<incidentId>}:owners`           | set    | the owners of the incident's agents indexed so far (live feeds tell them) |
- * | `<p>:{<incidentId>}:fenced`           | string | the epoch each selected agent was revoked at, space-separated in the order of `agents` (`-`: not fenced by this incident), written once its call has fenced them |
+ * | `<p>:{<incidentId>}:fenced`           | string | the epoch each selected agent was revoked at, space-separated in the order of `agents` (`-`: not fenced by this incident), written once its call has fenced them (a single stop: as it opens) |
  * | `<p>:{<incidentId>}:timeline`         | list   | JSON `{at, actor, via, step, outcome, detail?, agentId?, actionId?}`, oldest first |
  * | `<p>:{<incidentId>}:review`           | list   | JSON `{agentId?, actionId?, type?, why}`: what could not be undone (no agentId: the whole incident) |
  * | `<p>:{<incidentId>}:reported`         | set    | agents whose follow-up has been counted (makes reporting exactly-once)      |

@@ -7,7 +7,7 @@ export {
   type ReinstateResult,
 } from './revocation.service';
 export { FollowupService } from './followup.service';
-export { REVOCATION_QUEUE, type RevocationJob } from './revocation.queue';
+export { REVOCATION_QUEUE, RevocationQueue, type RevocationJob } from './revocation.queue';
 export {
   type Selector,
   describeSelector,

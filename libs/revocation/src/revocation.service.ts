@@ -297,14 +297,15 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     // The owner may read the incident as soon as the call returns.
     // The agent is fenced: its follow-up is queued directly, not through a fan-out that would
     // fence it again (after a reinstatement, that would stop it a second time).
+    const fenced = [{ agentId, revokedEpoch: result.epoch - 1 }];
     await Promise.all([
       this.incidents.create({
         ...opening,
         timeline: [opening.request, fenceEntry(opening, 1)],
         owners: [result.owner],
-        fenced: 1,
+        fenced,
       }),
-      this.queue.followAgents(opening.id, [{ agentId, revokedEpoch: result.epoch - 1 }]),
+      this.queue.followAgents(opening.id, fenced),
     ]);
     this.confirmLater(intent, opening.id);
     this.logger.log(
@@ -354,14 +355,27 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
   }
 
   private async finishSingle(agentId: string, opening: Opening): Promise<void> {
+    const status = await this.incidents.status(opening.id);
+    // Opened by its call, which may have died before queueing the follow-up: queued again
+    // (idempotent) from what the incident recorded, even if the agent was reinstated since.
+    const recorded = status && (await this.incidents.fencedAgents(opening.id));
+    if (recorded) {
+      if (isFollowing(status)) {
+        await this.queue.followAgents(opening.id, recorded);
+        this.logger.warn(
+          { agentId, incidentId: opening.id },
+          'Queued the follow-up of a revocation whose request did not finish',
+        );
+      }
+      return;
+    }
     const [agent] = await this.agents.findMany([agentId]);
     if (agent?.incidentId !== opening.id) {
       return; // never fenced by this stop
     }
-    const status = await this.incidents.status(opening.id);
     if (!status) {
       await this.incidents.create({
-        fenced: 1,
+        fenced: [{ agentId, revokedEpoch: agent.epoch - 1 }],
         ...opening,
         timeline: [
           opening.request,
