@@ -11,6 +11,6 @@ import { RevocationService } from './revocation.service';
 @Module({
   imports: [AgentsModule, ActionsModule, IncidentsModule],
   providers: [RevocationRepository, RevocationService, RevocationQueue, FollowupService],
-  exports: [RevocationService, FollowupService, IncidentsModule],
+  exports: [RevocationService, FollowupService, RevocationQueue, IncidentsModule],
 })
 export class RevocationModule {}

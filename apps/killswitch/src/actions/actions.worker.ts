@@ -3,7 +3,6 @@ import { Job, Worker } from 'bullmq';
 import type Redis from 'ioredis';
 import { AppConfig } from '@app/config';
 import { HealthRegistry } from '@app/health';
-import { settleWithin } from '@app/core';
 import { closeConnection, connectOrExplain, RedisService } from '@app/redis';
 import {
   ACTIONS_QUEUE,
@@ -16,7 +15,15 @@ import {
   ExecutionError,
   ExecutorRegistry,
 } from '@app/actions';
-import { ACTION_MAX_STALLS, isLastFailure, lastFailureReason, retried } from '../common/jobs';
+import { runEvery, settleWithin } from '@app/core';
+import {
+  ACTION_MAX_STALLS,
+  FAILED_SWEEP_EVERY_MS,
+  FailedJobsSweep,
+  isLastFailure,
+  lastFailureReason,
+  retried,
+} from '../common/jobs';
 
 // How many of one agent's actions one job runs before handing the rest to the queue, so a busy
 // agent cannot hold a worker slot while others wait.
@@ -48,6 +55,8 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
   /** Aborted as shutdown begins: settling an abandoned job stops waiting to try again. */
   private readonly closing = new AbortController();
   private readonly typeCache = new Map<string, { definition: ActionType; until: number }>();
+  private failedJobs?: FailedJobsSweep<ExecuteActionJob>;
+  private failedSweep?: { stop(): Promise<void> };
 
   constructor(
     private readonly redis: RedisService,
@@ -97,28 +106,35 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
     this.worker.on('error', (error) => this.logger.warn({ err: error }, 'Action worker error'));
     this.worker.on('failed', (job, error) => {
       if (job && isLastFailure(job, error)) {
-        this.abandoned(job, error).catch((reason: unknown) =>
-          this.logger.error(
-            { err: reason, job: job.id, agentId: job.data.agentId },
-            "Could not settle a failed action job: its action stays running and holds the agent's " +
-              'queue',
-          ),
-        );
+        // Tried for about half a minute, then left to the sweep of failed jobs.
+        retried(() => this.abandoned(job, error.message), this.closing.signal)
+          .then(() => this.failedJobs?.settledHere(job))
+          .catch((reason: unknown) =>
+            this.logger.error(
+              { err: reason, job: job.id, agentId: job.data.agentId },
+              "Could not settle a failed action job: its action holds the agent's queue until " +
+                'the sweep of failed jobs settles it (within about two minutes)',
+            ),
+          );
       }
     });
+    this.failedJobs = new FailedJobsSweep(this.queue.queue, (job) =>
+      this.abandoned(job, job.failedReason),
+    );
+    this.failedSweep = runEvery(
+      FAILED_SWEEP_EVERY_MS,
+      () => this.failedJobs?.run() ?? Promise.resolve(),
+      (error) => this.logger.warn({ err: error }, 'Sweep of failed action jobs failed'),
+    );
     await this.worker.waitUntilReady();
   }
 
   /** An action job failed for good: what it left running must not hold the agent's queue. */
-  private async abandoned(job: Job<ExecuteActionJob>, error: Error): Promise<void> {
+  private async abandoned(job: Job<ExecuteActionJob>, error: string): Promise<void> {
     const { agentId, actionId } = job.data;
     const why = `gave up: ${lastFailureReason(error, ACTION_MAX_STALLS)}; it may have partly happened`;
-    // Tried for about half a minute: its job is over, so nothing else would.
-    const failed = await retried(
-      () => this.service.settleAbandoned(agentId, actionId, job.id ?? actionId, why),
-      this.closing.signal,
-    );
-    this.logger.warn({ agentId, job: job.id, failed, err: error }, 'An action job failed for good');
+    const failed = await this.service.settleAbandoned(agentId, actionId, job.id ?? actionId, why);
+    this.logger.warn({ agentId, job: job.id, failed, error }, 'An action job failed for good');
   }
 
   /**
@@ -278,6 +294,7 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
 
   async onApplicationShutdown(): Promise<void> {
     this.closing.abort();
+    await this.failedSweep?.stop();
     // worker.close() waits for running jobs without a limit of its own; bound it, then cut
     // the executors so their jobs end (a stalled job is picked up again elsewhere).
     if (this.worker) {

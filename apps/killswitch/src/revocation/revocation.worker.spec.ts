@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import type { AppConfig } from '@app/config';
 import type { HealthRegistry } from '@app/health';
 import type { RedisService } from '@app/redis';
-import type { FollowupService, RevocationJob } from '@app/revocation';
+import type { FollowupService, RevocationJob, RevocationQueue } from '@app/revocation';
 import { RevocationWorker } from './revocation.worker';
 
 /** A worker over a fake follow-up whose gaveUp fails `failures` times first. */
@@ -20,11 +20,12 @@ function workerWith(failures: number) {
     {} as RedisService,
     { workers: false } as AppConfig,
     followup,
+    {} as RevocationQueue,
     { register: () => undefined } as unknown as HealthRegistry,
   );
   const job = { data: { kind: 'incident', incidentId: 'inc_0000000000000001' } } as Job;
   const report = () =>
-    (worker as unknown as { reportGaveUp(j: Job, why: string): Promise<void> }).reportGaveUp(
+    (worker as unknown as { followFailure(j: Job, why: string): Promise<void> }).followFailure(
       job,
       'its worker stopped',
     );

@@ -2,11 +2,18 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { Job, Worker } from 'bullmq';
 import type Redis from 'ioredis';
 import { AppConfig } from '@app/config';
-import { settleWithin } from '@app/core';
+import { runEvery, settleWithin } from '@app/core';
 import { HealthRegistry } from '@app/health';
 import { closeConnection, RedisService } from '@app/redis';
-import { FollowupService, REVOCATION_QUEUE, RevocationJob } from '@app/revocation';
-import { FOLLOWUP_MAX_STALLS, isLastFailure, lastFailureReason, retried } from '../common/jobs';
+import { FollowupService, REVOCATION_QUEUE, RevocationJob, RevocationQueue } from '@app/revocation';
+import {
+  FAILED_SWEEP_EVERY_MS,
+  FailedJobsSweep,
+  FOLLOWUP_MAX_STALLS,
+  isLastFailure,
+  lastFailureReason,
+  retried,
+} from '../common/jobs';
 
 /** Runs the durable follow-up of revocations: fan-out per incident, then one job per agent. */
 @Injectable()
@@ -16,11 +23,14 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
   private connection?: Redis;
   /** Aborted at shutdown: a report waiting to try again stops waiting. */
   private readonly closing = new AbortController();
+  private failedJobs?: FailedJobsSweep<RevocationJob>;
+  private failedSweep?: { stop(): Promise<void> };
 
   constructor(
     private readonly redis: RedisService,
     private readonly config: AppConfig,
     private readonly followup: FollowupService,
+    private readonly queue: RevocationQueue,
     health: HealthRegistry,
   ) {
     health.register({
@@ -60,25 +70,38 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
           : 'Revocation follow-up attempt failed; it will retry',
       );
       if (last) {
-        this.reportGaveUp(job, lastFailureReason(error, FOLLOWUP_MAX_STALLS)).catch(
-          (reason: unknown) =>
-            this.logger.error(
-              { err: reason, job: job.id, incidentId: job.data.incidentId },
-              'Could not record a failed follow-up: its incident waits until an admin resolves it ' +
-                '(force: true)',
-            ),
+        this.followFailure(job, error.message).catch((reason: unknown) =>
+          this.logger.error(
+            { err: reason, job: job.id, incidentId: job.data.incidentId },
+            'Could not record a failed follow-up on its incident: the sweep of failed jobs ' +
+              'will (within about two minutes)',
+          ),
         );
       }
     });
+    this.failedJobs = new FailedJobsSweep(this.queue.queue, (job) =>
+      this.reportGaveUp(job, job.failedReason),
+    );
+    this.failedSweep = runEvery(
+      FAILED_SWEEP_EVERY_MS,
+      () => this.failedJobs?.run() ?? Promise.resolve(),
+      (error) => this.logger.warn({ err: error }, 'Sweep of failed follow-up jobs failed'),
+    );
     await this.worker.waitUntilReady();
   }
 
   /**
-   * Reports a follow-up that failed for good on its incident, so that the incident finishes
-   * (tried for about half a minute).
+   * A follow-up failed for good, seen where it failed: reported at once, tried for about half a
+   * minute, and left to the sweep of failed jobs if that fails too.
    */
-  private async reportGaveUp(job: Job<RevocationJob>, why: string): Promise<void> {
-    await retried(() => this.followup.gaveUp(job.data, why), this.closing.signal);
+  private async followFailure(job: Job<RevocationJob>, error: string): Promise<void> {
+    await retried(() => this.reportGaveUp(job, error), this.closing.signal);
+    this.failedJobs?.settledHere(job);
+  }
+
+  /** Reports a follow-up that failed for good on its incident, so that the incident finishes. */
+  private async reportGaveUp(job: Job<RevocationJob>, error: string): Promise<void> {
+    await this.followup.gaveUp(job.data, lastFailureReason(error, FOLLOWUP_MAX_STALLS));
   }
 
   private async process(job: Job<RevocationJob>): Promise<void> {
@@ -93,6 +116,7 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
 
   async onApplicationShutdown(): Promise<void> {
     this.closing.abort();
+    await this.failedSweep?.stop();
     if (
       this.worker &&
       !(await settleWithin(this.worker.close(), this.config.shutdownTimeoutMs / 2))
