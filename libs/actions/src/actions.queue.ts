@@ -45,7 +45,8 @@ export class ActionsQueue implements OnApplicationShutdown {
         backoff: { type: 'exponential', delay: config.actionBackoffMs },
         // The ledger is ours; BullMQ keeps only a short tail for debugging.
         removeOnComplete: { count: 1000 },
-        removeOnFail: { count: 5000 },
+        // Kept until settled: the workers' sweep of failed jobs removes each one it settles.
+        removeOnFail: false,
       },
     });
   }

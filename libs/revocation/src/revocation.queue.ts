@@ -33,7 +33,8 @@ export class RevocationQueue implements OnApplicationShutdown {
         attempts: 10,
         backoff: { type: 'exponential', delay: 500 },
         removeOnComplete: { count: 1000 },
-        removeOnFail: { count: 5000 },
+        // Kept until settled: the workers' sweep of failed jobs removes each one it settles.
+        removeOnFail: false,
       },
     });
   }

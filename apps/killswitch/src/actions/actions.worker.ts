@@ -108,22 +108,26 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
       if (job && isLastFailure(job, error)) {
         // Tried for about half a minute, then left to the sweep of failed jobs.
         retried(() => this.abandoned(job, error.message), this.closing.signal)
-          .then(() => this.failedJobs?.settledHere(job))
+          .then(() => this.failedJobs?.settled(job))
           .catch((reason: unknown) =>
             this.logger.error(
               { err: reason, job: job.id, agentId: job.data.agentId },
               "Could not settle a failed action job: its action holds the agent's queue until " +
-                'the sweep of failed jobs settles it (within about two minutes)',
+                'the sweep of failed jobs settles it',
             ),
           );
       }
     });
-    this.failedJobs = new FailedJobsSweep(this.queue.queue, (job) =>
-      this.abandoned(job, job.failedReason),
+    const failedJobs = new FailedJobsSweep(
+      this.queue.queue,
+      (job) => this.abandoned(job, job.failedReason),
+      (job, error) =>
+        this.logger.warn({ err: error, job: job.id }, 'Could not settle a failed action job yet'),
     );
+    this.failedJobs = failedJobs;
     this.failedSweep = runEvery(
       FAILED_SWEEP_EVERY_MS,
-      () => this.failedJobs?.run() ?? Promise.resolve(),
+      () => failedJobs.run(this.closing.signal),
       (error) => this.logger.warn({ err: error }, 'Sweep of failed action jobs failed'),
     );
     await this.worker.waitUntilReady();

@@ -1,19 +1,23 @@
 import { Job, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
-import { RedisService } from '@app/redis';
+import type Redis from 'ioredis';
 import { redisForSpec } from '../../../../test/support/int';
 import { FailedJobsSweep } from './jobs';
 
-// The sweep of failed jobs against a real BullMQ queue: it hands over each job that failed for
-// good once, oldest first, after the failed handler's time, and leaves those settled already.
+type Data = { n: number };
+
+// The sweep of failed jobs against a real BullMQ queue: it settles each job that failed for
+// good, oldest first, after the failed handler's time, and takes it off the failed list, which
+// so holds exactly the jobs still to settle.
 describe('the sweep of failed jobs (real Redis, real BullMQ)', () => {
   const { redis } = redisForSpec('failed-jobs');
-  let queue: Queue<{ n: number }>;
-  let worker: Worker<{ n: number }>;
+  let queue: Queue<Data>;
+  let worker: Worker<Data>;
   let events: QueueEvents;
-  const connections: ReturnType<RedisService['duplicate']>[] = [];
+  const connections: Redis[] = [];
+  const running = new AbortController().signal;
 
   beforeAll(async () => {
-    const connection = (role: Parameters<RedisService['duplicate']>[0]) => {
+    const connection = (role: 'producer' | 'worker') => {
       const c = redis.duplicate(role, 'failed-jobs-spec');
       connections.push(c);
       return c;
@@ -37,91 +41,80 @@ describe('the sweep of failed jobs (real Redis, real BullMQ)', () => {
     connections.forEach((c) => c.disconnect());
   });
 
-  /** Adds a job and waits until it failed; answers it as stored. */
-  const failed = async (n: number): Promise<Job<{ n: number }>> => {
-    const job = await queue.add('t', { n });
-    await job.waitUntilFinished(events).catch(() => undefined);
-    return (await queue.getJob(job.id ?? ''))!;
+  /** Adds jobs and waits until each failed; answers them as stored. */
+  const failed = async (...ns: number[]): Promise<Job<Data>[]> => {
+    const jobs = await queue.addBulk(ns.map((n) => ({ name: 't', data: { n } })));
+    await Promise.all(jobs.map((job) => job.waitUntilFinished(events).catch(() => undefined)));
+    return Promise.all(jobs.map(async (job) => (await queue.getJob(job.id ?? ''))!));
   };
-
-  it('hands over each failed job once, oldest first, once the handler had its time', async () => {
-    const start = Date.now();
+  const failedList = async () =>
+    (await queue.getJobs(['failed'])).map((job) => job.data.n).sort((a, b) => a - b);
+  /** A sweep that records what it settled, failing for the numbers in `failing`. */
+  const sweepOf = (failing = new Set<number>()) => {
     const settled: string[] = [];
-    let failNext = false;
-    const sweep = new FailedJobsSweep(
+    const errors: number[] = [];
+    const sweep = new FailedJobsSweep<Data>(
       queue,
-      (job) => {
-        if (failNext) {
-          failNext = false;
-          return Promise.reject(new Error('Redis is down'));
-        }
-        settled.push(`${job.data.n}: ${job.failedReason}`);
-        return Promise.resolve();
-      },
-      start,
+      (job) =>
+        failing.has(job.data.n)
+          ? Promise.reject(new Error('Redis is down'))
+          : Promise.resolve(void settled.push(`${job.data.n}: ${job.failedReason}`)),
+      (job) => errors.push(job.data.n),
     );
-    await failed(1);
-    const [two, three] = [await failed(2), await failed(3)];
-    // The handler of this process settled the second.
-    sweep.settledHere(two);
-    // Within the handler's minute: nothing yet.
-    expect(await sweep.run(Date.now())).toBe(0);
-    expect(settled).toEqual([]);
+    return { sweep, settled, errors };
+  };
+  const minuteAfter = (jobs: Job<Data>[]) =>
+    Math.max(...jobs.map((j) => j.finishedOn ?? 0)) + 60_000;
 
-    const later = (three.finishedOn ?? 0) + 60_000;
-    // A settle that fails leaves it, and what came after, to the next run.
-    failNext = true;
-    await expect(sweep.run(later)).rejects.toThrow('Redis is down');
+  it('settles each failed job once, oldest first, once the handler had its minute', async () => {
+    const jobs = await failed(1, 2, 3);
+    const { sweep, settled } = sweepOf();
+    // The handler settled the second one where it failed: off the list.
+    await sweep.settled(jobs[1]);
+    expect(await failedList()).toEqual([1, 3]);
+    // Within the handler's minute: left to it.
+    expect(await sweep.run(running, Date.now())).toBe(0);
     expect(settled).toEqual([]);
-    expect(await sweep.run(later)).toBe(2);
+    expect(await sweep.run(running, minuteAfter(jobs))).toBe(2);
     expect(settled).toEqual(['1: job 1 failed', '3: job 3 failed']);
-    // Nothing twice.
-    expect(await sweep.run(later)).toBe(0);
-    const four = await failed(4);
-    expect(await sweep.run((four.finishedOn ?? 0) + 60_000)).toBe(1);
-    expect(settled).toEqual(['1: job 1 failed', '3: job 3 failed', '4: job 4 failed']);
+    expect(await failedList()).toEqual([]);
+    // Nothing twice, however late the next run (or how far its clock is ahead).
+    expect(await sweep.run(running, minuteAfter(jobs) + 3_600_000)).toBe(0);
   });
 
-  it('looks ten minutes back when its process starts, not further', async () => {
-    const job = await failed(5);
-    const at = job.finishedOn ?? 0;
-    const seen: number[] = [];
-    const settle = (j: Job<{ n: number }>) => {
-      seen.push(j.data.n);
-      return Promise.resolve();
-    };
-    // Started nine minutes after the failure: settles it.
-    await new FailedJobsSweep(queue, settle, at + 9 * 60_000).run(at + 9 * 60_000);
-    expect(seen).toContain(5);
-    // Started eleven minutes after: does not.
-    seen.length = 0;
-    await new FailedJobsSweep(queue, settle, at + 11 * 60_000).run(at + 11 * 60_000);
-    expect(seen).not.toContain(5);
+  it('leaves a job whose settling fails for the next run, without holding up the others', async () => {
+    const jobs = await failed(4, 5, 6);
+    const failing = new Set([4]);
+    const { sweep, settled, errors } = sweepOf(failing);
+    expect(await sweep.run(running, minuteAfter(jobs))).toBe(2);
+    expect(errors).toEqual([4]);
+    expect(settled).toEqual(['5: job 5 failed', '6: job 6 failed']);
+    expect(await failedList()).toEqual([4]);
+    failing.clear();
+    expect(await sweep.run(running, minuteAfter(jobs))).toBe(1);
+    expect(settled).toContain('4: job 4 failed');
+    expect(await failedList()).toEqual([]);
   });
 
-  it('pages through more failed jobs than one page holds', async () => {
-    const start = Date.now();
-    await queue.addBulk(
-      Array.from({ length: 150 }, (_, i) => ({ name: 't', data: { n: 100 + i } })),
-    );
-    for (let waited = 0; waited < 100; waited++) {
-      const counts = await queue.getJobCounts('failed');
-      if (counts.failed >= 150 + 5) {
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    const [last] = await queue.getJobs(['failed'], 0, 0, false);
-    const seen: number[] = [];
-    const count = await new FailedJobsSweep(
-      queue,
-      (job) => {
-        seen.push(job.data.n);
-        return Promise.resolve();
-      },
-      start + 10 * 60_000,
-    ).run((last?.finishedOn ?? 0) + 60_000);
-    expect(count).toBe(150);
-    expect(new Set(seen).size).toBe(150);
+  it('stops at shutdown, leaving what it did not reach on the list', async () => {
+    const jobs = await failed(7);
+    const closing = new AbortController();
+    closing.abort();
+    const { sweep, settled } = sweepOf();
+    expect(await sweep.run(closing.signal, minuteAfter(jobs))).toBe(0);
+    expect(settled).toEqual([]);
+    expect(await failedList()).toEqual([7]);
+    expect(await sweep.run(running, minuteAfter(jobs))).toBe(1);
+  });
+
+  it('pages through more failed jobs than one page holds, with two sweeps at once', async () => {
+    const ns = Array.from({ length: 250 }, (_, i) => 1000 + i);
+    const jobs = await failed(...ns);
+    const [a, b] = [sweepOf(), sweepOf()];
+    const now = minuteAfter(jobs);
+    await Promise.all([a.sweep.run(running, now), b.sweep.run(running, now)]);
+    // Each one settled by one sweep or both (settling is safe to repeat), none missed.
+    expect(new Set([...a.settled, ...b.settled]).size).toBe(250);
+    expect(await failedList()).toEqual([]);
   });
 });

@@ -62,84 +62,70 @@ export async function retried<T>(
 
 /** How often each workers process looks for failed jobs nobody followed up. */
 export const FAILED_SWEEP_EVERY_MS = 30_000;
-/** How far back a process just started looks for failed jobs nobody followed up. */
-const LOOK_BACK_MS = 10 * 60_000;
 /** Left to the `failed` handler of the process where a job failed: its {@link retried} tries. */
 const GRACE_MS = 60_000;
-/** Failed jobs read per page, newest first. */
+/** Failed jobs read per page, oldest first. */
 const PAGE = 100;
 
 /**
- * Follows up jobs of `queue` that failed for good where their `failed` handler could not: the
+ * Settles jobs of `queue` that failed for good, wherever their `failed` handler could not: the
  * process died right after the failure, or Redis was away through all of {@link retried}'s
- * tries. Each run hands `settle` the jobs that failed since the last run (and more than a
- * minute ago, the handler's time), oldest first; a process just started looks ten minutes back.
- * `settle` must be safe to run twice for a job: another process, or the handler, may have
- * settled it too. Jobs this process's handler settled ({@link settledHere}) are skipped.
+ * tries. A settled job is removed from BullMQ's failed list (its queue keeps failed jobs until
+ * then: `removeOnFail: false`), so the list holds exactly the jobs still to settle, whatever
+ * the clocks of the processes or how long every worker was down. Each run settles those that
+ * failed over a minute ago (the handler's time), oldest first; one whose settling fails stays
+ * for the next run and does not hold up the others. `settle` must be safe to run twice for a
+ * job: two processes may settle one at the same time.
  */
 export class FailedJobsSweep<T> {
-  private seenUntil: number;
-  /** Settled by this process's handler: job id, and when it failed. */
-  private readonly settled = new Map<string, number>();
-
   constructor(
     private readonly queue: Queue<T>,
     private readonly settle: (job: Job<T>) => Promise<void>,
-    now = Date.now(),
-  ) {
-    this.seenUntil = now - LOOK_BACK_MS;
-  }
+    private readonly onError: (job: Job<T>, error: unknown) => void,
+  ) {}
 
-  /** The `failed` handler of this process followed this job up: the sweep leaves it. */
-  settledHere(job: Job<T>): void {
+  /** The job is settled: off the failed list. */
+  async settled(job: Job<T>): Promise<void> {
     if (job.id !== undefined) {
-      this.settled.set(job.id, job.finishedOn ?? Date.now());
+      await this.queue.remove(job.id);
     }
   }
 
-  /** Settles what failed in the window; answers how many it settled. */
-  async run(now = Date.now()): Promise<number> {
-    const until = now - GRACE_MS;
-    const due: Job<T>[] = [];
-    for (let start = 0; ; start += PAGE) {
-      // Jobs removed while being read come back undefined.
-      const page = (
-        (await this.queue.getJobs(['failed'], start, start + PAGE - 1, false)) as (
-          Job<T> | undefined
-        )[]
-      ).filter((job): job is Job<T> => job !== undefined);
-      due.push(...page.filter((job) => this.inWindow(job, until)));
-      if (page.length < PAGE || page.some((job) => (job.finishedOn ?? 0) <= this.seenUntil)) {
-        break;
-      }
-    }
-    due.sort((a, b) => (a.finishedOn ?? 0) - (b.finishedOn ?? 0));
-    let count = 0;
-    for (const job of due) {
-      const at = job.finishedOn ?? 0;
-      if (job.id === undefined || !this.settled.has(job.id)) {
+  /** Settles what failed over a minute ago; answers how many it settled. Stops at `signal`. */
+  async run(signal: AbortSignal, now = Date.now()): Promise<number> {
+    let settled = 0;
+    // Jobs that stay on the list (their settling failed, or another process holds them) are
+    // skipped by offset, and none is handled twice in a run.
+    let kept = 0;
+    const seen = new Set<string | undefined>();
+    for (;;) {
+      const page = (await this.queue.getJobs(['failed'], kept, kept + PAGE - 1, true)) as (
+        Job<T> | undefined
+      )[];
+      for (const job of page) {
+        if (job === undefined) {
+          continue; // removed while being read: settled by another process
+        }
+        if (signal.aborted || (job.finishedOn ?? 0) > now - GRACE_MS) {
+          return settled;
+        }
+        if (seen.has(job.id)) {
+          kept++;
+          continue;
+        }
+        seen.add(job.id);
         try {
           await this.settle(job);
+          await this.settled(job);
+          settled++;
         } catch (error) {
-          // This job, and any that failed in the same millisecond, wait for the next run.
-          this.seenUntil = at - 1;
-          throw error;
+          this.onError(job, error);
+          kept++;
         }
-        count++;
       }
-      this.seenUntil = at;
-    }
-    this.seenUntil = until;
-    for (const [id, at] of this.settled) {
-      if (at <= until) {
-        this.settled.delete(id);
+      if (page.length < PAGE) {
+        return settled;
       }
     }
-    return count;
-  }
-
-  private inWindow(job: Job<T>, until: number): boolean {
-    const at = job.finishedOn ?? 0;
-    return at > this.seenUntil && at <= until;
   }
 }

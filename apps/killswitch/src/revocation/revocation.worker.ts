@@ -73,18 +73,21 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
         this.followFailure(job, error.message).catch((reason: unknown) =>
           this.logger.error(
             { err: reason, job: job.id, incidentId: job.data.incidentId },
-            'Could not record a failed follow-up on its incident: the sweep of failed jobs ' +
-              'will (within about two minutes)',
+            'Could not record a failed follow-up on its incident: the sweep of failed jobs will',
           ),
         );
       }
     });
-    this.failedJobs = new FailedJobsSweep(this.queue.queue, (job) =>
-      this.reportGaveUp(job, job.failedReason),
+    const failedJobs = new FailedJobsSweep(
+      this.queue.queue,
+      (job) => this.reportGaveUp(job, job.failedReason),
+      (job, error) =>
+        this.logger.warn({ err: error, job: job.id }, 'Could not record a failed follow-up yet'),
     );
+    this.failedJobs = failedJobs;
     this.failedSweep = runEvery(
       FAILED_SWEEP_EVERY_MS,
-      () => this.failedJobs?.run() ?? Promise.resolve(),
+      () => failedJobs.run(this.closing.signal),
       (error) => this.logger.warn({ err: error }, 'Sweep of failed follow-up jobs failed'),
     );
     await this.worker.waitUntilReady();
@@ -96,7 +99,7 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
    */
   private async followFailure(job: Job<RevocationJob>, error: string): Promise<void> {
     await retried(() => this.reportGaveUp(job, error), this.closing.signal);
-    this.failedJobs?.settledHere(job);
+    await this.failedJobs?.settled(job);
   }
 
   /** Reports a follow-up that failed for good on its incident, so that the incident finishes. */
