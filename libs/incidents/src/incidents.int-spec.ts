@@ -33,6 +33,14 @@ describe('incident counts (real Redis)', () => {
   ];
   const counts = async (id: string) => (await incidents.get(id))?.counts;
 
+  it('keeps the epoch at which a stop that opens already fenced revoked each agent', async () => {
+    const id = await open(['agt_a', 'agt_b']);
+    expect(await incidents.fencedAgents(id)).toEqual([
+      { agentId: 'agt_a', revokedEpoch: 1 },
+      { agentId: 'agt_b', revokedEpoch: 1 },
+    ]);
+  });
+
   it('adds each step once, the final report only the rest, and nothing after it', async () => {
     const id = await open(['agt_a', 'agt_b']);
     await incidents.agentProgress(
@@ -114,6 +122,9 @@ describe('incident counts (real Redis)', () => {
     const entries = (await incidents.get(id))?.timeline.length;
     expect(await incidents.giveUp(id, 'again', failed)).toBe('done');
     expect((await incidents.get(id))?.timeline).toHaveLength(entries ?? -1);
+    // No incident (never written, or discarded): nothing written.
+    expect(await incidents.giveUp('inc_ffffffffffffffff', 'x', failed)).toBeUndefined();
+    expect(await redis.client.exists(redis.keys.incident('inc_ffffffffffffffff'))).toBe(0);
     expect((await incidents.get(id))?.needsReview).toHaveLength(1);
     await incidents.reportAgent(id, 'agt_a', { halted: 2, aborted: 0, rolledBack: 0 }, []);
     expect(await incidents.get(id)).toMatchObject({

@@ -339,12 +339,17 @@ export class IncidentsRepository {
 
   /**
    * Ends the follow-up of an incident whose fan-out gave up: done, with `why` as a review item
-   * for the whole incident, unless it was over already. Answers the status it leaves.
+   * for the whole incident, unless it was over already. Answers the status it leaves
+   * (undefined: no such incident, and nothing written).
    */
-  async giveUp(incidentId: string, why: string, entry: StoredEntry): Promise<IncidentStatus> {
+  async giveUp(
+    incidentId: string,
+    why: string,
+    entry: StoredEntry,
+  ): Promise<IncidentStatus | undefined> {
     const k = this.keys;
     const review: ReviewItem = { why };
-    return runScript<IncidentStatus>(
+    const status = await runScript<IncidentStatus | null>(
       this.redis.client,
       'ksGiveUpIncident',
       [k.incident(incidentId), k.incidentReview(incidentId), k.incidentTimeline(incidentId)],
@@ -356,6 +361,7 @@ export class IncidentsRepository {
         updated(incidentId, { step: entry.step }),
       ],
     );
+    return status ?? undefined;
   }
 
   /** Counts one agent's follow-up into the incident, exactly once. */

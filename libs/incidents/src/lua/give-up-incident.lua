@@ -6,8 +6,11 @@
 -- KEYS: 1 incident hash, 2 review list, 3 timeline list
 -- ARGV: 1 review item (JSON), 2 timeline entry (JSON), 3 now (ms), 4 events channel,
 --       5 incident.updated event (JSON)
--- Returns the status it leaves
+-- Returns the status it leaves (nil: no such incident)
 local status = redis.call('HGET', KEYS[1], 'status')
+if not status then
+  return false -- never written, or discarded: nothing to end, and no fragment left behind
+end
 if redis.call('HSETNX', KEYS[1], 'gaveUpAt', ARGV[3]) == 0 then
   return status
 end
