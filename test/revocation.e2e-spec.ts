@@ -884,6 +884,44 @@ describe('the revocation engine', () => {
     }
   }, 60_000);
 
+  it('finishes a bulk stop whose sweeper record and follow-up both failed to be written', async () => {
+    tools.on('/slow', () => undefined);
+    const label = { fleet: `unrecorded-${Date.now()}` };
+    const fleet = await Promise.all([1, 2].map(() => agentApi(owner.api, label)));
+    const queued = await Promise.all(
+      fleet.map(
+        async ({ lease }) =>
+          (await lease.post('/v1/actions', { type: 'slow.job', params: {} })).body.id as string,
+      ),
+    );
+    // Redis refuses the record for the sweeper, then the follow-up's queueing: the call fails
+    // after fencing, and writes the record once more on its way out.
+    const repository = ks.app.get(RevocationRepository, { strict: false });
+    const queue = ks.app.get(RevocationQueue, { strict: false });
+    const mark = jest.spyOn(repository, 'markUnconfirmed').mockResolvedValueOnce(false);
+    const follow = jest
+      .spyOn(queue, 'followAgents')
+      .mockRejectedValueOnce(new Error('Redis went away'));
+    let failed;
+    try {
+      failed = await responder.api.post('/v1/revocations', {
+        selector: { labels: label },
+        reason: 'unrecorded',
+      });
+    } finally {
+      mark.mockRestore();
+      follow.mockRestore();
+    }
+    expect(failed.status).toBe(500);
+    const { incidentId } = (await ks.admin.get(`/v1/agents/${fleet[0].agent.id}`)).body;
+    // The sweeper follows it up from that record.
+    const incident = await incidentDone(incidentId);
+    expect(incident.counts.fenced).toBe(2);
+    for (const id of queued) {
+      expect(['halted', 'aborted']).toContain((await actionOf(id)).status);
+    }
+  }, 60_000);
+
   it('finishes a bulk stop whose request died before fencing: the sweeper queues its fan-out, which fences', async () => {
     const label = { fleet: `held-${Date.now()}` };
     const fleet = await Promise.all(

@@ -154,7 +154,25 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
         );
       });
     } else {
-      await this.follow(opening, ours, answer, record, fencedAt, ownersOf(results));
+      try {
+        await this.follow(opening, ours, answer, record, fencedAt, ownersOf(results));
+      } catch (error) {
+        if (!recorded) {
+          // Its agents are fenced, and without a record no sweeper would ever follow them up:
+          // written now, due at once (Redis may be back), else the incident waits for an admin.
+          await this.revocations.markUnconfirmed(record, Date.now()).then((marked) => {
+            if (!marked) {
+              this.logger.error(
+                { incidentId: opening.id },
+                'A revocation fenced its agents but neither queued their follow-up nor left a ' +
+                  'record for the sweeper: its incident waits until an admin resolves it ' +
+                  '(force: true)',
+              );
+            }
+          });
+        }
+        throw error;
+      }
     }
     return answer;
   }
