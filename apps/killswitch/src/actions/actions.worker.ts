@@ -120,7 +120,7 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
     });
     const failedJobs = new FailedJobsSweep(
       this.queue.queue,
-      (job) => this.abandoned(job, job.failedReason),
+      (job, reason) => this.abandoned(job, reason),
       (job, error) =>
         this.logger.warn({ err: error, job: job.id }, 'Could not settle a failed action job yet'),
     );

@@ -55,10 +55,10 @@ describe('the sweep of failed jobs (real Redis, real BullMQ)', () => {
     const errors: number[] = [];
     const sweep = new FailedJobsSweep<Data>(
       queue,
-      (job) =>
+      (job, reason) =>
         failing.has(job.data.n)
           ? Promise.reject(new Error('Redis is down'))
-          : Promise.resolve(void settled.push(`${job.data.n}: ${job.failedReason}`)),
+          : Promise.resolve(void settled.push(`${job.data.n}: ${reason}`)),
       (job) => errors.push(job.data.n),
     );
     return { sweep, settled, errors };

@@ -80,7 +80,8 @@ const PAGE = 100;
 export class FailedJobsSweep<T> {
   constructor(
     private readonly queue: Queue<T>,
-    private readonly settle: (job: Job<T>) => Promise<void>,
+    /** `reason`: the job's `failedReason`, as its `failed` handler had it in its error. */
+    private readonly settle: (job: Job<T>, reason: string) => Promise<void>,
     private readonly onError: (job: Job<T>, error: unknown) => void,
   ) {}
 
@@ -115,7 +116,7 @@ export class FailedJobsSweep<T> {
         }
         seen.add(job.id);
         try {
-          await this.settle(job);
+          await this.settle(job, job.failedReason || 'its job failed (no reason recorded)');
           await this.settled(job);
           settled++;
         } catch (error) {

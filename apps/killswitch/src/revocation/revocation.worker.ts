@@ -80,7 +80,7 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
     });
     const failedJobs = new FailedJobsSweep(
       this.queue.queue,
-      (job) => this.reportGaveUp(job, job.failedReason),
+      (job, reason) => this.reportGaveUp(job, reason),
       (job, error) =>
         this.logger.warn({ err: error, job: job.id }, 'Could not record a failed follow-up yet'),
     );
