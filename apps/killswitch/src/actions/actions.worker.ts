@@ -15,15 +15,8 @@ import {
   ExecutionError,
   ExecutorRegistry,
 } from '@app/actions';
-import { runEvery, settleWithin } from '@app/core';
-import {
-  ACTION_MAX_STALLS,
-  FAILED_SWEEP_EVERY_MS,
-  FailedJobsSweep,
-  isLastFailure,
-  lastFailureReason,
-  retried,
-} from '../common/jobs';
+import { settleWithin } from '@app/core';
+import { ACTION_MAX_STALLS, lastFailureReason, settleFailedJobs } from '../common/jobs';
 
 // How many of one agent's actions one job runs before handing the rest to the queue, so a busy
 // agent cannot hold a worker slot while others wait.
@@ -55,8 +48,7 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
   /** Aborted as shutdown begins: settling an abandoned job stops waiting to try again. */
   private readonly closing = new AbortController();
   private readonly typeCache = new Map<string, { definition: ActionType; until: number }>();
-  private failedJobs?: FailedJobsSweep<ExecuteActionJob>;
-  private failedSweep?: { stop(): Promise<void> };
+  private failedJobs?: { stop(): Promise<void> };
 
   constructor(
     private readonly redis: RedisService,
@@ -104,32 +96,15 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
       maxStalledCount: ACTION_MAX_STALLS,
     });
     this.worker.on('error', (error) => this.logger.warn({ err: error }, 'Action worker error'));
-    this.worker.on('failed', (job, error) => {
-      if (job && isLastFailure(job, error)) {
-        // Tried for about half a minute, then left to the sweep of failed jobs.
-        retried(() => this.abandoned(job, error.message), this.closing.signal)
-          .then(() => this.failedJobs?.settled(job))
-          .catch((reason: unknown) =>
-            this.logger.error(
-              { err: reason, job: job.id, agentId: job.data.agentId },
-              "Could not settle a failed action job: its action holds the agent's queue until " +
-                'the sweep of failed jobs settles it',
-            ),
-          );
-      }
+    // What a job that failed for good left running must not hold the agent's queue.
+    this.failedJobs = settleFailedJobs({
+      worker: this.worker,
+      queue: this.queue.queue,
+      settle: (job, reason) => this.abandoned(job, reason),
+      signal: this.closing.signal,
+      logger: this.logger,
+      what: 'action job',
     });
-    const failedJobs = new FailedJobsSweep(
-      this.queue.queue,
-      (job, reason) => this.abandoned(job, reason),
-      (job, error) =>
-        this.logger.warn({ err: error, job: job.id }, 'Could not settle a failed action job yet'),
-    );
-    this.failedJobs = failedJobs;
-    this.failedSweep = runEvery(
-      FAILED_SWEEP_EVERY_MS,
-      () => failedJobs.run(this.closing.signal),
-      (error) => this.logger.warn({ err: error }, 'Sweep of failed action jobs failed'),
-    );
     await this.worker.waitUntilReady();
   }
 
@@ -298,7 +273,7 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
 
   async onApplicationShutdown(): Promise<void> {
     this.closing.abort();
-    await this.failedSweep?.stop();
+    await this.failedJobs?.stop();
     // worker.close() waits for running jobs without a limit of its own; bound it, then cut
     // the executors so their jobs end (a stalled job is picked up again elsewhere).
     if (this.worker) {

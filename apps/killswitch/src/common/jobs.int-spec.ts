@@ -1,7 +1,8 @@
 import { Job, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
 import type Redis from 'ioredis';
 import { redisForSpec } from '../../../../test/support/int';
-import { FailedJobsSweep } from './jobs';
+import { Logger } from '@nestjs/common';
+import { FailedJobsSweep, settleFailedJobs } from './jobs';
 
 type Data = { n: number };
 
@@ -116,5 +117,85 @@ describe('the sweep of failed jobs (real Redis, real BullMQ)', () => {
     // Each one settled by one sweep or both (settling is safe to repeat), none missed.
     expect(new Set([...a.settled, ...b.settled]).size).toBe(250);
     expect(await failedList()).toEqual([]);
+  });
+});
+
+// The same, wired to a worker: a job that fails for good is settled where it failed, tried
+// again while that fails, and taken off the failed list once settled.
+describe('settling failed jobs where they fail (real Redis, real BullMQ)', () => {
+  const { redis } = redisForSpec('failed-jobs-worker');
+  let queue: Queue<Data>;
+  let worker: Worker<Data>;
+  const connections: Redis[] = [];
+  const closing = new AbortController();
+  let stop: () => Promise<void>;
+  /** Settling fails this many more times before it succeeds. */
+  let failures = 0;
+  const calls: string[] = [];
+
+  beforeAll(async () => {
+    const connection = (role: 'producer' | 'worker') => {
+      const c = redis.duplicate(role, 'failed-jobs-worker-spec');
+      connections.push(c);
+      return c;
+    };
+    const prefix = redis.keys.bullPrefix();
+    queue = new Queue('wired', { connection: connection('producer'), prefix });
+    worker = new Worker(
+      'wired',
+      (job) => Promise.reject(new UnrecoverableError(`job ${job.data.n} failed`)),
+      { connection: connection('worker'), prefix },
+    );
+    ({ stop } = settleFailedJobs({
+      worker,
+      queue,
+      settle: (job, reason) => {
+        calls.push(`${job.data.n}: ${reason}`);
+        return failures-- > 0 ? Promise.reject(new Error('Redis is down')) : Promise.resolve();
+      },
+      signal: closing.signal,
+      logger: new Logger('spec'),
+      what: 'spec job',
+    }));
+    await worker.waitUntilReady();
+  });
+
+  afterAll(async () => {
+    closing.abort();
+    await stop();
+    await worker.close();
+    await queue.close();
+    connections.forEach((c) => c.disconnect());
+  });
+
+  const failedIds = async () => (await queue.getJobs(['failed'])).map((job) => job.id);
+  const until = async (check: () => Promise<boolean>, what: string) => {
+    for (let waited = 0; waited < 100; waited++) {
+      if (await check()) {
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  };
+
+  it('settles a job where it failed, trying again while that fails, then takes it off the list', async () => {
+    failures = 1;
+    const job = await queue.add('t', { n: 1 });
+    await until(async () => calls.length === 2, 'the second try');
+    expect(calls).toEqual(['1: job 1 failed', '1: job 1 failed']);
+    await until(async () => !(await failedIds()).includes(job.id), 'the job off the list');
+  });
+
+  it('stops trying at shutdown, leaving the job on the list for the sweep', async () => {
+    failures = 10;
+    calls.length = 0;
+    const job = await queue.add('t', { n: 2 });
+    await until(async () => calls.length === 1, 'the first try');
+    closing.abort();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Had it waited out its second, it would have tried again.
+    expect(calls).toEqual(['2: job 2 failed']);
+    expect(await failedIds()).toContain(job.id);
   });
 });

@@ -1,4 +1,6 @@
-import type { Job, Queue } from 'bullmq';
+import type { Logger } from '@nestjs/common';
+import type { Job, Queue, Worker } from 'bullmq';
+import { runEvery } from '@app/core';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -61,7 +63,7 @@ export async function retried<T>(
 }
 
 /** How often each workers process looks for failed jobs nobody followed up. */
-export const FAILED_SWEEP_EVERY_MS = 30_000;
+const FAILED_SWEEP_EVERY_MS = 30_000;
 /** Left to the `failed` handler of the process where a job failed: its {@link retried} tries. */
 const GRACE_MS = 60_000;
 /** Failed jobs read per page, oldest first. */
@@ -129,4 +131,43 @@ export class FailedJobsSweep<T> {
       }
     }
   }
+}
+
+/**
+ * What follows a job of `worker` that failed for good: `settle` (with the failure's reason),
+ * run where it failed and tried for about half a minute, else by the sweep of `queue`'s failed
+ * list that this starts (see {@link FailedJobsSweep}). Waiting to try again stops at `signal`
+ * (shutdown); `stop()` ends the sweep.
+ */
+export function settleFailedJobs<T>(options: {
+  worker: Worker<T>;
+  queue: Queue<T>;
+  settle: (job: Job<T>, reason: string) => Promise<void>;
+  signal: AbortSignal;
+  logger: Logger;
+  /** What a job is, for log lines: "action job", "revocation follow-up". */
+  what: string;
+}): { sweep: FailedJobsSweep<T>; stop(): Promise<void> } {
+  const { worker, settle, signal, logger, what } = options;
+  const sweep = new FailedJobsSweep(options.queue, settle, (job, error) =>
+    logger.warn({ err: error, job: job.id }, `Could not settle a failed ${what} yet`),
+  );
+  worker.on('failed', (job, error) => {
+    if (job && isLastFailure(job, error)) {
+      retried(() => settle(job, error.message), signal)
+        .then(() => sweep.settled(job))
+        .catch((reason: unknown) =>
+          logger.error(
+            { err: reason, job: job.id },
+            `Could not settle a failed ${what}: the sweep of failed jobs will`,
+          ),
+        );
+    }
+  });
+  const timer = runEvery(
+    FAILED_SWEEP_EVERY_MS,
+    () => sweep.run(signal),
+    (error) => logger.warn({ err: error }, `Sweep of failed ${what}s failed`),
+  );
+  return { sweep, stop: () => timer.stop() };
 }

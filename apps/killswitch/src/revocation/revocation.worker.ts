@@ -2,17 +2,15 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { Job, Worker } from 'bullmq';
 import type Redis from 'ioredis';
 import { AppConfig } from '@app/config';
-import { runEvery, settleWithin } from '@app/core';
+import { settleWithin } from '@app/core';
 import { HealthRegistry } from '@app/health';
 import { closeConnection, RedisService } from '@app/redis';
 import { FollowupService, REVOCATION_QUEUE, RevocationJob, RevocationQueue } from '@app/revocation';
 import {
-  FAILED_SWEEP_EVERY_MS,
-  FailedJobsSweep,
   FOLLOWUP_MAX_STALLS,
   isLastFailure,
   lastFailureReason,
-  retried,
+  settleFailedJobs,
 } from '../common/jobs';
 
 /** Runs the durable follow-up of revocations: fan-out per incident, then one job per agent. */
@@ -21,10 +19,9 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
   private readonly logger = new Logger(RevocationWorker.name);
   private worker?: Worker<RevocationJob>;
   private connection?: Redis;
-  /** Aborted at shutdown: a report waiting to try again stops waiting. */
+  /** Aborted at shutdown: a report waiting to try again stops waiting, and so does the sweep. */
   private readonly closing = new AbortController();
-  private failedJobs?: FailedJobsSweep<RevocationJob>;
-  private failedSweep?: { stop(): Promise<void> };
+  private failedJobs?: { stop(): Promise<void> };
 
   constructor(
     private readonly redis: RedisService,
@@ -62,49 +59,24 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
     });
     this.worker.on('error', (error) => this.logger.warn({ err: error }, 'Revocation worker error'));
     this.worker.on('failed', (job, error) => {
-      const last = job !== undefined && isLastFailure(job, error);
       this.logger.warn(
         { err: error, job: job?.id },
-        last
+        job && isLastFailure(job, error)
           ? 'Revocation follow-up gave up after its retries'
           : 'Revocation follow-up attempt failed; it will retry',
       );
-      if (last) {
-        this.followFailure(job, error.message).catch((reason: unknown) =>
-          this.logger.error(
-            { err: reason, job: job.id, incidentId: job.data.incidentId },
-            'Could not record a failed follow-up on its incident: the sweep of failed jobs will',
-          ),
-        );
-      }
     });
-    const failedJobs = new FailedJobsSweep(
-      this.queue.queue,
-      (job, reason) => this.reportGaveUp(job, reason),
-      (job, error) =>
-        this.logger.warn({ err: error, job: job.id }, 'Could not record a failed follow-up yet'),
-    );
-    this.failedJobs = failedJobs;
-    this.failedSweep = runEvery(
-      FAILED_SWEEP_EVERY_MS,
-      () => failedJobs.run(this.closing.signal),
-      (error) => this.logger.warn({ err: error }, 'Sweep of failed follow-up jobs failed'),
-    );
+    // Reported on its incident, so that the incident finishes.
+    this.failedJobs = settleFailedJobs({
+      worker: this.worker,
+      queue: this.queue.queue,
+      settle: (job, reason) =>
+        this.followup.gaveUp(job.data, lastFailureReason(reason, FOLLOWUP_MAX_STALLS)),
+      signal: this.closing.signal,
+      logger: this.logger,
+      what: 'revocation follow-up',
+    });
     await this.worker.waitUntilReady();
-  }
-
-  /**
-   * A follow-up failed for good, seen where it failed: reported at once, tried for about half a
-   * minute, and left to the sweep of failed jobs if that fails too.
-   */
-  private async followFailure(job: Job<RevocationJob>, error: string): Promise<void> {
-    await retried(() => this.reportGaveUp(job, error), this.closing.signal);
-    await this.failedJobs?.settled(job);
-  }
-
-  /** Reports a follow-up that failed for good on its incident, so that the incident finishes. */
-  private async reportGaveUp(job: Job<RevocationJob>, error: string): Promise<void> {
-    await this.followup.gaveUp(job.data, lastFailureReason(error, FOLLOWUP_MAX_STALLS));
   }
 
   private async process(job: Job<RevocationJob>): Promise<void> {
@@ -119,7 +91,7 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
 
   async onApplicationShutdown(): Promise<void> {
     this.closing.abort();
-    await this.failedSweep?.stop();
+    await this.failedJobs?.stop();
     if (
       this.worker &&
       !(await settleWithin(this.worker.close(), this.config.shutdownTimeoutMs / 2))
