@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { Job, Worker } from 'bullmq';
 import type Redis from 'ioredis';
 import { AppConfig } from '@app/config';
+import { settleWithin } from '@app/core';
 import { HealthRegistry } from '@app/health';
 import { closeConnection, connectOrExplain, RedisService } from '@app/redis';
 import {
@@ -15,7 +16,6 @@ import {
   ExecutionError,
   ExecutorRegistry,
 } from '@app/actions';
-import { settleWithin } from '@app/core';
 import { ACTION_MAX_STALLS, lastFailureReason, settleFailedJobs } from '../common/jobs';
 
 // How many of one agent's actions one job runs before handing the rest to the queue, so a busy

@@ -182,7 +182,7 @@ describe('settling failed jobs where they fail (real Redis, real BullMQ)', () =>
   it('settles a job where it failed, trying again while that fails, then takes it off the list', async () => {
     failures = 1;
     const job = await queue.add('t', { n: 1 });
-    await until(async () => calls.length === 2, 'the second try');
+    await until(() => Promise.resolve(calls.length === 2), 'the second try');
     expect(calls).toEqual(['1: job 1 failed', '1: job 1 failed']);
     await until(async () => !(await failedIds()).includes(job.id), 'the job off the list');
   });
@@ -191,7 +191,7 @@ describe('settling failed jobs where they fail (real Redis, real BullMQ)', () =>
     failures = 10;
     calls.length = 0;
     const job = await queue.add('t', { n: 2 });
-    await until(async () => calls.length === 1, 'the first try');
+    await until(() => Promise.resolve(calls.length === 1), 'the first try');
     closing.abort();
     await new Promise((resolve) => setTimeout(resolve, 1500));
     // Had it waited out its second, it would have tried again.
