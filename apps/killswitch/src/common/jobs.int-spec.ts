@@ -1,46 +1,62 @@
+import { Logger } from '@nestjs/common';
 import { Job, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
 import type Redis from 'ioredis';
+import type { RedisService } from '@app/redis';
 import { redisForSpec } from '../../../../test/support/int';
-import { Logger } from '@nestjs/common';
 import { FailedJobsSweep, settleFailedJobs } from './jobs';
 
 type Data = { n: number };
+
+/**
+ * A queue named `name` and a worker on it that fails every job for good at once, as one that
+ * stalled too often does; `close()` closes them and their connections.
+ */
+function failingQueue(redis: RedisService, name: string) {
+  const opened: Redis[] = [];
+  const connection = (role: 'producer' | 'worker') => {
+    const c = redis.duplicate(role, `${name}-spec`);
+    opened.push(c);
+    return c;
+  };
+  const prefix = redis.keys.bullPrefix();
+  const queue = new Queue<Data>(name, { connection: connection('producer'), prefix });
+  const worker = new Worker<Data>(
+    name,
+    (job) => Promise.reject(new UnrecoverableError(`job ${job.data.n} failed`)),
+    { connection: connection('worker'), prefix },
+  );
+  const events = new QueueEvents(name, { connection: connection('worker'), prefix });
+  return {
+    queue,
+    worker,
+    events,
+    ready: () => Promise.all([worker.waitUntilReady(), events.waitUntilReady()]),
+    close: async () => {
+      await worker.close();
+      await events.close();
+      await queue.close();
+      opened.forEach((c) => c.disconnect());
+    },
+  };
+}
 
 // The sweep of failed jobs against a real BullMQ queue: it settles each job that failed for
 // good, oldest first, after the failed handler's time, and takes it off the failed list, which
 // so holds exactly the jobs still to settle.
 describe('the sweep of failed jobs (real Redis, real BullMQ)', () => {
   const { redis } = redisForSpec('failed-jobs');
+  let spec: ReturnType<typeof failingQueue>;
   let queue: Queue<Data>;
-  let worker: Worker<Data>;
   let events: QueueEvents;
-  const connections: Redis[] = [];
   const running = new AbortController().signal;
 
   beforeAll(async () => {
-    const connection = (role: 'producer' | 'worker') => {
-      const c = redis.duplicate(role, 'failed-jobs-spec');
-      connections.push(c);
-      return c;
-    };
-    const prefix = redis.keys.bullPrefix();
-    queue = new Queue('spec', { connection: connection('producer'), prefix });
-    events = new QueueEvents('spec', { connection: connection('worker'), prefix });
-    // Every job fails for good at once, as one that stalled too often does.
-    worker = new Worker(
-      'spec',
-      (job) => Promise.reject(new UnrecoverableError(`job ${job.data.n} failed`)),
-      { connection: connection('worker'), prefix },
-    );
-    await Promise.all([worker.waitUntilReady(), events.waitUntilReady()]);
+    spec = failingQueue(redis, 'spec');
+    ({ queue, events } = spec);
+    await spec.ready();
   });
 
-  afterAll(async () => {
-    await worker.close();
-    await events.close();
-    await queue.close();
-    connections.forEach((c) => c.disconnect());
-  });
+  afterAll(() => spec.close());
 
   /** Adds jobs and waits until each failed; answers them as stored. */
   const failed = async (...ns: number[]): Promise<Job<Data>[]> => {
@@ -124,9 +140,8 @@ describe('the sweep of failed jobs (real Redis, real BullMQ)', () => {
 // again while that fails, and taken off the failed list once settled.
 describe('settling failed jobs where they fail (real Redis, real BullMQ)', () => {
   const { redis } = redisForSpec('failed-jobs-worker');
+  let spec: ReturnType<typeof failingQueue>;
   let queue: Queue<Data>;
-  let worker: Worker<Data>;
-  const connections: Redis[] = [];
   const closing = new AbortController();
   let stop: () => Promise<void>;
   /** Settling fails this many more times before it succeeds. */
@@ -134,20 +149,10 @@ describe('settling failed jobs where they fail (real Redis, real BullMQ)', () =>
   const calls: string[] = [];
 
   beforeAll(async () => {
-    const connection = (role: 'producer' | 'worker') => {
-      const c = redis.duplicate(role, 'failed-jobs-worker-spec');
-      connections.push(c);
-      return c;
-    };
-    const prefix = redis.keys.bullPrefix();
-    queue = new Queue('wired', { connection: connection('producer'), prefix });
-    worker = new Worker(
-      'wired',
-      (job) => Promise.reject(new UnrecoverableError(`job ${job.data.n} failed`)),
-      { connection: connection('worker'), prefix },
-    );
+    spec = failingQueue(redis, 'wired');
+    queue = spec.queue;
     ({ stop } = settleFailedJobs({
-      worker,
+      worker: spec.worker,
       queue,
       settle: (job, reason) => {
         calls.push(`${job.data.n}: ${reason}`);
@@ -157,15 +162,13 @@ describe('settling failed jobs where they fail (real Redis, real BullMQ)', () =>
       logger: new Logger('spec'),
       what: 'spec job',
     }));
-    await worker.waitUntilReady();
+    await spec.ready();
   });
 
   afterAll(async () => {
     closing.abort();
     await stop();
-    await worker.close();
-    await queue.close();
-    connections.forEach((c) => c.disconnect());
+    await spec.close();
   });
 
   const failedIds = async () => (await queue.getJobs(['failed'])).map((job) => job.id);
