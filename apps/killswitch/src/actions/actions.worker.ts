@@ -273,7 +273,10 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
 
   async onApplicationShutdown(): Promise<void> {
     this.closing.abort();
-    await this.failedJobs?.stop();
+    if (this.failedJobs) {
+      // A settle in progress ends soon; the sweep is not worth holding the shutdown up for.
+      await settleWithin(this.failedJobs.stop(), this.config.shutdownTimeoutMs / 4);
+    }
     // worker.close() waits for running jobs without a limit of its own; bound it, then cut
     // the executors so their jobs end (a stalled job is picked up again elsewhere).
     if (this.worker) {

@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { Job, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
 import type Redis from 'ioredis';
+import { ActionsQueue } from '@app/actions';
 import type { RedisService } from '@app/redis';
+import { RevocationQueue } from '@app/revocation';
 import { redisForSpec } from '../../../../test/support/int';
 import { FailedJobsSweep, settleFailedJobs } from './jobs';
 
@@ -9,7 +11,8 @@ type Data = { n: number };
 
 /**
  * A queue named `name` and a worker on it that fails every job for good at once, as one that
- * stalled too often does; `close()` closes them and their connections.
+ * stalled too often does (jobs 900 to 999 with a plain error instead, retried while they have
+ * attempts left); `close()` closes them and their connections.
  */
 function failingQueue(redis: RedisService, name: string) {
   const opened: Redis[] = [];
@@ -22,7 +25,12 @@ function failingQueue(redis: RedisService, name: string) {
   const queue = new Queue<Data>(name, { connection: connection('producer'), prefix });
   const worker = new Worker<Data>(
     name,
-    (job) => Promise.reject(new UnrecoverableError(`job ${job.data.n} failed`)),
+    (job) =>
+      Promise.reject(
+        job.data.n >= 900 && job.data.n < 1000
+          ? new Error(`job ${job.data.n} failed, try ${job.attemptsMade + 1}`)
+          : new UnrecoverableError(`job ${job.data.n} failed`),
+      ),
     { connection: connection('worker'), prefix },
   );
   const events = new QueueEvents(name, { connection: connection('worker'), prefix });
@@ -124,6 +132,20 @@ describe('the sweep of failed jobs (real Redis, real BullMQ)', () => {
     expect(await sweep.run(running, minuteAfter(jobs))).toBe(1);
   });
 
+  it('keeps going past jobs it cannot settle, over more than one page', async () => {
+    const ns = Array.from({ length: 150 }, (_, i) => 2000 + i);
+    const jobs = await failed(...ns);
+    // Every tenth one fails to settle, on the first page and the second.
+    const failing = new Set(ns.filter((n) => n % 10 === 0));
+    const first = sweepOf(failing);
+    expect(await first.sweep.run(running, minuteAfter(jobs))).toBe(135);
+    expect(first.errors).toEqual([...failing]);
+    expect(await failedList()).toEqual([...failing]);
+    failing.clear();
+    expect(await first.sweep.run(running, minuteAfter(jobs))).toBe(15);
+    expect(await failedList()).toEqual([]);
+  });
+
   it('pages through more failed jobs than one page holds, with two sweeps at once', async () => {
     const ns = Array.from({ length: 250 }, (_, i) => 1000 + i);
     const jobs = await failed(...ns);
@@ -139,7 +161,7 @@ describe('the sweep of failed jobs (real Redis, real BullMQ)', () => {
 // The same, wired to a worker: a job that fails for good is settled where it failed, tried
 // again while that fails, and taken off the failed list once settled.
 describe('settling failed jobs where they fail (real Redis, real BullMQ)', () => {
-  const { redis } = redisForSpec('failed-jobs-worker');
+  const { config, redis } = redisForSpec('failed-jobs-worker');
   let spec: ReturnType<typeof failingQueue>;
   let queue: Queue<Data>;
   const closing = new AbortController();
@@ -188,6 +210,26 @@ describe('settling failed jobs where they fail (real Redis, real BullMQ)', () =>
     await until(() => Promise.resolve(calls.length === 2), 'the second try');
     expect(calls).toEqual(['1: job 1 failed', '1: job 1 failed']);
     await until(async () => !(await failedIds()).includes(job.id), 'the job off the list');
+  });
+
+  it('settles a job with attempts left only once its last attempt failed', async () => {
+    failures = 0;
+    calls.length = 0;
+    const job = await queue.add('t', { n: 901 }, { attempts: 2 });
+    await until(async () => !(await failedIds()).includes(job.id) && calls.length > 0, 'settled');
+    expect(calls).toEqual(['901: job 901 failed, try 2']);
+  });
+
+  it('keeps failed jobs in both queues of the service until they are settled', async () => {
+    const queues = [new ActionsQueue(redis, config), new RevocationQueue(redis, config)];
+    try {
+      for (const { queue: q } of queues) {
+        await q.waitUntilReady();
+        expect(q.defaultJobOptions.removeOnFail).toBe(false);
+      }
+    } finally {
+      await Promise.all(queues.map((q) => q.onApplicationShutdown()));
+    }
   });
 
   it('stops trying at shutdown, leaving the job on the list for the sweep', async () => {

@@ -66,6 +66,8 @@ export async function retried<T>(
 const FAILED_SWEEP_EVERY_MS = 30_000;
 /** Left to the `failed` handler of the process where a job failed: its {@link retried} tries. */
 const GRACE_MS = 60_000;
+/** A failed job not settled this long after it failed is logged as an error, not a warning. */
+const STUCK_AFTER_MINUTES = 10;
 /** Failed jobs read per page, oldest first. */
 const PAGE = 100;
 
@@ -102,13 +104,9 @@ export class FailedJobsSweep<T> {
     let kept = 0;
     const seen = new Set<string | undefined>();
     for (;;) {
-      const page = (await this.queue.getJobs(['failed'], kept, kept + PAGE - 1, true)) as (
-        Job<T> | undefined
-      )[];
+      // Ids whose job was removed meanwhile are left out (BullMQ reads on to fill the page).
+      const page = await this.queue.getJobs(['failed'], kept, kept + PAGE - 1, true);
       for (const job of page) {
-        if (job === undefined) {
-          continue; // removed while being read: settled by another process
-        }
         if (signal.aborted || (job.finishedOn ?? 0) > now - GRACE_MS) {
           return settled;
         }
@@ -149,9 +147,18 @@ export function settleFailedJobs<T>(options: {
   what: string;
 }): { sweep: FailedJobsSweep<T>; stop(): Promise<void> } {
   const { worker, settle, signal, logger, what } = options;
-  const sweep = new FailedJobsSweep(options.queue, settle, (job, error) =>
-    logger.warn({ err: error, job: job.id }, `Could not settle a failed ${what} yet`),
-  );
+  const sweep = new FailedJobsSweep(options.queue, settle, (job, error) => {
+    const minutes = Math.floor((Date.now() - (job.finishedOn ?? 0)) / 60_000);
+    if (minutes < STUCK_AFTER_MINUTES) {
+      logger.warn({ err: error, job: job.id }, `Could not settle a failed ${what} yet`);
+    } else {
+      // Retried every 30 s for as long as it fails: someone should look.
+      logger.error(
+        { err: error, job: job.id, minutes },
+        `A failed ${what} is still not settled ${minutes} minutes after it failed`,
+      );
+    }
+  });
   worker.on('failed', (job, error) => {
     if (job && isLastFailure(job, error)) {
       retried(() => settle(job, error.message), signal)
