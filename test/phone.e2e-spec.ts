@@ -16,6 +16,7 @@ import {
 } from './support/factories';
 import { waitFor } from './support/redis';
 import { ToolServer } from './support/tool-server';
+import { RedisService } from '@app/redis';
 import { StopService } from '../apps/mobile-relay/src/stop.service';
 
 // Skipped (with a warning) where chromium is not installed; on CI its absence is a failure.
@@ -171,5 +172,46 @@ const hasChromium = chromiumAvailable();
     await page.waitForTimeout(1000);
     expect(received).toHaveBeenCalledTimes(1);
     received.mockRestore();
+  });
+
+  it('keeps up with a flood of live events, redrawing its lists a few times a second', async () => {
+    // A bulk stop halts every queued action of every agent, one action.updated each: the page
+    // must not redraw once per event.
+    const page: Page = await context!.newPage();
+    await page.goto(`${relay.url}/`);
+    await page.locator('body[data-state="ready"]').waitFor();
+    await page.evaluate(() => {
+      const w = window as unknown as { feedRedraws: number };
+      w.feedRedraws = 0;
+      new MutationObserver(() => w.feedRedraws++).observe(document.getElementById('feed')!, {
+        childList: true,
+      });
+    });
+    const redis = ks.app.get(RedisService, { strict: false });
+    const burst = redis.client.pipeline();
+    const start = Date.now();
+    const events = 3000;
+    for (let n = 1; n <= events; n++) {
+      burst.publish(
+        redis.keys.events(),
+        JSON.stringify({
+          event: 'action.updated',
+          agentId: agent.id,
+          actionId: `${agent.id}-flood-${n}`,
+          type: n === events ? 'flood.last' : 'flood.step',
+          status: 'halted',
+          at: start + n,
+        }),
+      );
+    }
+    await burst.exec();
+    const feed = page.getByRole('list', { name: 'Activity' });
+    await feed.locator('li').first().filter({ hasText: 'flood.last' }).waitFor({ timeout: 30_000 });
+    expect(await feed.locator('li').count()).toBe(50);
+    const redraws = await page.evaluate(
+      () => (window as unknown as { feedRedraws: number }).feedRedraws,
+    );
+    // One per event would be 3,000.
+    expect(redraws).toBeLessThan(events / 10);
   });
 });

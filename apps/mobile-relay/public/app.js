@@ -10,6 +10,10 @@ const KEY = {
 const CONFIRM_MS = 4000; // how long a first tap stays armed
 const ACK_MS = 5000;
 const FALLBACK_MS = 5000; // how long the socket may try before stops go over HTTP
+// Live events can come by the thousand (a bulk stop halts every queued action of every agent,
+// one action.updated each): the lists they change are redrawn at most this often, not per event.
+const REDRAW_MS = 100;
+const FEED_SIZE = 50;
 const COUNTS = [
   ['fenced', 'fenced'],
   ['halted', 'halted'],
@@ -334,18 +338,17 @@ function connect() {
     const cur = S.agents.get(a.id);
     if (cur) Object.assign(cur, a);
     else if (a.name) S.agents.set(a.id, a);
-    renderAgents();
-    renderStopAll();
+    redraw(renderAgents, renderStopAll);
   });
   socket.on('action.updated', (e) => {
     if (!e || !e.actionId) return;
     addFeed(e);
-    renderFeed();
+    redraw(renderFeed);
   });
   socket.on('incident.updated', (inc) => {
     if (!inc || !inc.id) return;
     S.incidents.set(inc.id, { ...S.incidents.get(inc.id), ...inc });
-    renderIncident();
+    redraw(renderIncident);
   });
 }
 
@@ -382,13 +385,44 @@ function onSnapshot(snap) {
 }
 
 /** One line per action, at its latest state, newest first. */
+/** Keeps the newest FEED_SIZE action events, newest first, one per action. */
 function addFeed({ agentId, actionId, type, status, at }) {
   at = at || new Date().toISOString();
-  const old = S.feed.find((x) => x.actionId === actionId);
-  if (old && new Date(old.at) > new Date(at)) return;
-  S.feed = [{ agentId, actionId, type, status, at }, ...S.feed.filter((x) => x !== old)]
-    .sort((x, y) => new Date(y.at) - new Date(x.at))
-    .slice(0, 50);
+  const t = Date.parse(at) || 0;
+  const i = S.feed.findIndex((x) => x.actionId === actionId);
+  if (i >= 0) {
+    if (S.feed[i].t > t) return;
+    S.feed.splice(i, 1);
+  }
+  // Events mostly come in order, so the newest goes to the front at once.
+  let j = 0;
+  while (j < S.feed.length && S.feed[j].t > t) j++;
+  if (j >= FEED_SIZE) return;
+  S.feed.splice(j, 0, { agentId, actionId, type, status, at, t });
+  if (S.feed.length > FEED_SIZE) S.feed.length = FEED_SIZE;
+}
+
+// ---------- redrawing live lists ----------
+const due = new Set();
+let redrawTimer = 0;
+let redrawnAt = 0;
+/**
+ * Redraws with these renderers soon: at once after a quiet spell, else once per REDRAW_MS
+ * however many events come in between.
+ */
+function redraw(...renderers) {
+  for (const r of renderers) due.add(r);
+  if (redrawTimer) return;
+  redrawTimer = setTimeout(
+    () => {
+      redrawTimer = 0;
+      redrawnAt = Date.now();
+      const now = [...due];
+      due.clear();
+      for (const r of now) r();
+    },
+    Math.max(0, redrawnAt + REDRAW_MS - Date.now()),
+  );
 }
 
 // ---------- stops ----------
