@@ -28,6 +28,7 @@ import {
   type Distribution,
   type SlowCommand,
 } from '../lib';
+import { pairPhones, SocketPool, startRelay } from '../phone-stop/fixtures';
 
 const NOOP_TYPE = 'bench.noop';
 /** Single revocations thrown away first (JIT, connection pools). */
@@ -37,6 +38,8 @@ const TARGET_FENCE_P99_MS = 5;
 const TARGET_BULK_FENCE_MS = 100;
 const TARGET_HALT_MS = 20_000;
 const TARGET_SLOWLOG_MICROS = 10_000;
+/** How long the phones may go without an event before their share of the flood counts as all in. */
+const PHONES_QUIET_MS = 1000;
 /** How long a single revocation waits for its push before counting it lost. */
 const PUSH_WAIT_MS = 2000;
 
@@ -380,7 +383,12 @@ async function run(ctx: BenchContext): Promise<void> {
     return performance.now() - started;
   });
 
+  // With --phones: a mobile relay, and that many of the responder's phones watching every agent
+  // through it (as a responder's phone page does), counting the live events the stop sends them.
+  const watching = options.phones > 0 ? await watchThroughRelay(ctx, prefix, responder) : undefined;
+
   ctx.log(`(b) revoking fleet=bench`);
+  watching?.start();
   // With --cpu-prof: the workers instance, from the call until the incident is done.
   const stopWorkersProfile = settings.cpuProfileDir ? startProfiling(workers.app) : undefined;
   const statsBefore = await commandStats(redisUrl);
@@ -418,6 +426,7 @@ async function run(ctx: BenchContext): Promise<void> {
     { what: `incident ${incidentId} done`, timeoutMs: 120_000, intervalMs: 50, signal },
   );
   const workersProfile = await stopWorkersProfile?.();
+  const relayLine = await watching?.drained(bulk.sentAt);
   const haltMs = doneAt - bulk.sentAt;
   const serverHaltMs = Number(state[5]) - Number(state[4]);
   const revokeSlow = await slowlog.read(50);
@@ -526,6 +535,7 @@ async function run(ctx: BenchContext): Promise<void> {
         (c) =>
           `  ${c.command.padEnd(10)} ${count(c.calls).padStart(7)} calls  ${fineMs(c.micros / 1000)}`,
       ),
+      ...(relayLine ? [relayLine] : []),
       `incident ${incident.status}, progress ${incident.progress.done}/${incident.progress.total}, ` +
         `counts ${JSON.stringify(incident.counts)}; halted == ${count(totalActions)}: ` +
         `${allHalted ? 'yes' : 'NO'}`,
@@ -553,6 +563,58 @@ async function run(ctx: BenchContext): Promise<void> {
   }
 }
 
+/**
+ * A mobile relay on the benchmark's prefix with `--phones` of the responder's phones paired and
+ * their device sockets open. `start()` begins counting what they receive; `drained()` waits
+ * until no event has come for a second and describes what came, and the relay's CPU.
+ */
+async function watchThroughRelay(
+  ctx: BenchContext,
+  prefix: string,
+  responder: Awaited<ReturnType<typeof createUser>>,
+) {
+  const { redisUrl, settings, signal, options } = ctx;
+  ctx.log(`(b) starting a mobile relay and pairing ${options.phones} of the responder's phones`);
+  const relay = await startRelay({ redisUrl, keyPrefix: prefix, logLevel: settings.logLevel });
+  ctx.defer('stop mobile relay', () => relay.stop());
+  const pool = new SocketPool();
+  ctx.defer('close phone sockets', () => void pool.closeAll());
+  const phones = await pairPhones(pool, relay, [responder], options.phones, signal);
+  const received = new Map<string, number>();
+  let counting = false;
+  let lastAt = 0;
+  for (const { socket } of phones) {
+    socket.onAny((event: string) => {
+      if (counting) {
+        received.set(event, (received.get(event) ?? 0) + 1);
+        lastAt = performance.now();
+      }
+    });
+  }
+  let cpuBefore: number | undefined;
+  return {
+    start() {
+      counting = true;
+      cpuBefore = relay.cpuSeconds();
+    },
+    async drained(sentAt: number): Promise<string> {
+      await waitUntil(() => Promise.resolve(performance.now() - lastAt > PHONES_QUIET_MS), {
+        what: 'the phones to stop receiving events',
+        timeoutMs: 300_000,
+        intervalMs: 100,
+        signal,
+      });
+      const cpu = relay.cpuSeconds();
+      const events = [...received].map(([name, n]) => `${count(n / phones.length)} ${name}`);
+      return (
+        `${phones.length} responder phone(s) watching through a mobile relay, each received: ` +
+        `${events.join(', ') || 'nothing'}; the last ${fineMs(lastAt - sentAt)} after the call ` +
+        `was sent; relay CPU ${cpu !== undefined && cpuBefore !== undefined ? `${(cpu - cpuBefore).toFixed(1)} s` : 'unknown'}`
+      );
+    },
+  };
+}
+
 export const benchmark: Benchmark = {
   description:
     'revocation: latency to fence and push for single agents, and a bulk stop of a fleet with queued actions',
@@ -560,6 +622,11 @@ export const benchmark: Benchmark = {
     revocations: { description: 'single-agent revocations measured in (a)', default: 200 },
     agents: { description: 'agents of the bulk revocation (b)', default: 10_000 },
     'actions-per-agent': { description: 'queued actions per agent in (b)', default: 10 },
+    phones: {
+      description:
+        "responder's phones watching (b) through a mobile relay, counting the live events they receive (default: no relay)",
+      default: 0,
+    },
   },
   estimateSeconds: (_s, o) =>
     60 + o.revocations * 0.1 + o.agents * 0.01 + o.agents * o['actions-per-agent'] * 0.0015,
