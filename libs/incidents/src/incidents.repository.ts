@@ -396,8 +396,7 @@ export class IncidentsRepository {
   }
 
   async summary(incidentId: string): Promise<IncidentSummary | undefined> {
-    const fields = await this.redis.client.hmget(this.keys.incident(incidentId), ...SUMMARY_FIELDS);
-    return toSummary(fields);
+    return (await this.forFollowup(incidentId))?.incident;
   }
 
   /**

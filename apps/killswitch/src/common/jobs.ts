@@ -145,7 +145,7 @@ export function settleFailedJobs<T>(options: {
   logger: Logger;
   /** What a job is, for log lines: "action job", "revocation follow-up". */
   what: string;
-}): { sweep: FailedJobsSweep<T>; stop(): Promise<void> } {
+}): { stop(): Promise<void> } {
   const { worker, settle, signal, logger, what } = options;
   const sweep = new FailedJobsSweep(options.queue, settle, (job, error) => {
     const minutes = Math.floor((Date.now() - (job.finishedOn ?? 0)) / 60_000);
@@ -176,5 +176,5 @@ export function settleFailedJobs<T>(options: {
     () => sweep.run(signal),
     (error) => logger.warn({ err: error }, `Sweep of failed ${what}s failed`),
   );
-  return { sweep, stop: () => timer.stop() };
+  return { stop: () => timer.stop() };
 }
