@@ -204,6 +204,12 @@ describe('fence scripts (real Redis)', () => {
       kind: 'stopping',
       incidentId: stops[2],
     });
+    // The caller's read, stale (the first stop's): the script says so, and the agent is read
+    // again.
+    expect(await revocations.deleteAgent(again, stops[1])).toEqual({
+      kind: 'stopping',
+      incidentId: stops[2],
+    });
 
     // A stop whose incident was never written, a minute on: nothing will follow it up any more.
     const { id: old } = await agent();

@@ -307,15 +307,25 @@ export class RevocationRepository {
   /**
    * Deletes a revoked agent's record and its lease index, only once its stop is over (the
    * caller then drops it from the agents' indexes).
+   *
+   * @param readIncidentId - the agent's `incidentId` as the caller just read it ('' if none),
+   *   which saves reading it again
    */
-  async deleteAgent(agentId: string): Promise<DeleteResult> {
-    const reply = await this.againstItsStop(agentId, (incidentId) =>
-      runScript<string[]>(
-        this.redis.client,
-        'ksDeleteAgent',
-        [this.keys.agent(agentId), this.keys.agentLeases(agentId), this.keys.incident(incidentId)],
-        [incidentId, UNWRITTEN_INCIDENT_MS],
-      ),
+  async deleteAgent(agentId: string, readIncidentId?: string): Promise<DeleteResult> {
+    const reply = await this.againstItsStop(
+      agentId,
+      (incidentId) =>
+        runScript<string[]>(
+          this.redis.client,
+          'ksDeleteAgent',
+          [
+            this.keys.agent(agentId),
+            this.keys.agentLeases(agentId),
+            this.keys.incident(incidentId),
+          ],
+          [incidentId, UNWRITTEN_INCIDENT_MS],
+        ),
+      readIncidentId,
     );
     switch (reply[0]) {
       case 'deleted':
@@ -331,17 +341,21 @@ export class RevocationRepository {
 
   /**
    * Runs a script that checks an agent's stop (stop-state.lua) with the incident it names. The
-   * script must be told which incident's key to check; a stop landing between the read and the
-   * script (`moved`) is rare, and one more read settles it.
+   * script must be told which incident's key to check: the caller's own read of it if it has
+   * one, else it is read here; a stop landing between the read and the script (`moved`) is
+   * rare, and one more read settles it.
    */
   private async againstItsStop(
     agentId: string,
     run: (incidentId: string) => Promise<string[]>,
+    readIncidentId?: string,
   ): Promise<string[]> {
     let reply: string[] = ['moved'];
+    let guess = readIncidentId;
     for (let attempt = 0; attempt < 3 && reply[0] === 'moved'; attempt++) {
       const incidentId =
-        (await this.redis.client.hget(this.keys.agent(agentId), 'incidentId')) ?? '';
+        guess ?? (await this.redis.client.hget(this.keys.agent(agentId), 'incidentId')) ?? '';
+      guess = undefined;
       reply = await run(incidentId);
     }
     return reply;

@@ -423,7 +423,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
    */
   async deleteAgent(principal: UserPrincipal, agentId: string) {
     const agent = await this.agents.getManaged(principal, agentId);
-    const result = await this.revocations.deleteAgent(agentId);
+    const result = await this.revocations.deleteAgent(agentId, agent.incidentId ?? '');
     switch (result.kind) {
       case 'missing':
         throw notFound(`Agent ${agentId}`);
