@@ -160,16 +160,14 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
         if (!recorded) {
           // Its agents are fenced, and without a record no sweeper would ever follow them up:
           // written now, due at once (Redis may be back), else the incident waits for an admin.
-          await this.revocations.markUnconfirmed(record, Date.now()).then((marked) => {
-            if (!marked) {
-              this.logger.error(
-                { incidentId: opening.id },
-                'A revocation fenced its agents but neither queued their follow-up nor left a ' +
-                  'record for the sweeper: its incident waits until an admin resolves it ' +
-                  '(force: true)',
-              );
-            }
-          });
+          if (!(await this.revocations.markUnconfirmed(record, Date.now()))) {
+            this.logger.error(
+              { incidentId: opening.id },
+              'A revocation fenced its agents but neither queued their follow-up nor left a ' +
+                'record for the sweeper: its incident waits until an admin resolves it ' +
+                '(force: true)',
+            );
+          }
         }
         throw error;
       }
@@ -387,6 +385,8 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       }
       return;
     }
+    // No incident yet (its call died before writing it), or one opened before incidents kept
+    // their fenced epochs: the agent says whether this stop fenced it.
     const [agent] = await this.agents.findMany([agentId]);
     if (agent?.incidentId !== opening.id) {
       return; // never fenced by this stop
