@@ -87,6 +87,40 @@ describe('the revocation engine', () => {
     return told;
   };
 
+  /**
+   * An agent with `count` slow.job actions submitted: the first runs and is never answered, the
+   * rest wait behind it.
+   */
+  const withSlowJobs = async (count: number, labels: Record<string, string> = {}) => {
+    tools.on('/slow', () => undefined);
+    const { agent, lease } = await agentApi(owner.api, labels);
+    const queued: string[] = [];
+    for (let n = 0; n < count; n++) {
+      queued.push((await lease.post('/v1/actions', { type: 'slow.job', params: { n } })).body.id);
+    }
+    return { agent, lease, queued };
+  };
+  /** Each action ended by a stop: halted in the queue, or aborted while it ran. */
+  const expectStopped = async (actionIds: string[]) => {
+    for (const id of actionIds) {
+      expect(['halted', 'aborted']).toContain((await actionOf(id)).status);
+    }
+  };
+  /** Makes the next call of `method` fail, as if the process died there. */
+  const failNext = <T extends object>(
+    target: T,
+    method: jest.FunctionPropertyNames<Required<T>>,
+    error = new Error('the process died here'),
+  ) => jest.spyOn(target, method).mockRejectedValueOnce(error as never);
+  /** Sends `request` while `spies` stand in, then restores them. */
+  const withSpies = async <R>(spies: jest.SpyInstance[], request: () => Promise<R>) => {
+    try {
+      return await request();
+    } finally {
+      spies.forEach((spy) => spy.mockRestore());
+    }
+  };
+
   it('aborts the running action, halts the queue, rolls back newest first and reports', async () => {
     const { agent, lease } = await agentApi(owner.api);
     const archived: string[] = [];
@@ -798,26 +832,16 @@ describe('the revocation engine', () => {
   });
 
   it('finishes a stop whose request died right after the fence: the sweeper opens its incident', async () => {
-    tools.on('/slow', () => undefined);
-    const { agent, lease } = await agentApi(owner.api);
-    const queued: string[] = [];
-    for (let n = 0; n < 3; n++) {
-      queued.push((await lease.post('/v1/actions', { type: 'slow.job', params: { n } })).body.id);
-    }
+    const { agent, lease, queued } = await withSlowJobs(3);
     // A record nobody can read is dropped, not retried forever.
     const redis = ks.app.get(RedisService, { strict: false });
     await redis.client.zadd(redis.keys.revocationUnconfirmed(), 0, 'not json');
     // The process "dies" between the fence and the incident: the write of the incident fails.
     const repository = ks.app.get(IncidentsRepository, { strict: false });
-    const create = jest
-      .spyOn(repository, 'create')
-      .mockRejectedValueOnce(new Error('the process died here'));
-    try {
-      const failed = await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'inbox' });
-      expect(failed.status).toBe(500);
-    } finally {
-      create.mockRestore();
-    }
+    const failed = await withSpies([failNext(repository, 'create')], () =>
+      owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'inbox' }),
+    );
+    expect(failed.status).toBe(500);
     // Fail closed: the fence held.
     const fenced = (await ks.admin.get(`/v1/agents/${agent.id}`)).body;
     expect(fenced).toMatchObject({ status: 'revoked', revokeReason: 'inbox' });
@@ -844,9 +868,7 @@ describe('the revocation engine', () => {
         expect.objectContaining({ step: 'halt', agentId: agent.id }),
       ]),
     );
-    for (const id of queued) {
-      expect(['halted', 'aborted']).toContain((await actionOf(id)).status);
-    }
+    await expectStopped(queued);
     expect(await redis.client.zcard(redis.keys.revocationUnconfirmed())).toBe(0);
     // Asking again answers with the incident the sweeper opened; nothing is opened twice.
     const again = await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'again' });
@@ -854,23 +876,13 @@ describe('the revocation engine', () => {
   }, 60_000);
 
   it('finishes a stop whose follow-up was never queued, even for an agent reinstated since', async () => {
-    tools.on('/slow', () => undefined);
-    const { agent, lease } = await agentApi(owner.api);
-    const queued: string[] = [];
-    for (let n = 0; n < 3; n++) {
-      queued.push((await lease.post('/v1/actions', { type: 'slow.job', params: { n } })).body.id);
-    }
+    const { agent, queued } = await withSlowJobs(3);
     // The incident is written, then the process "dies" before the follow-up is queued.
     const queue = ks.app.get(RevocationQueue, { strict: false });
-    const follow = jest
-      .spyOn(queue, 'followAgents')
-      .mockRejectedValueOnce(new Error('the process died here'));
-    try {
-      const failed = await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'inbox' });
-      expect(failed.status).toBe(500);
-    } finally {
-      follow.mockRestore();
-    }
+    const failed = await withSpies([failNext(queue, 'followAgents')], () =>
+      owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'inbox' }),
+    );
+    expect(failed.status).toBe(500);
     const { incidentId } = (await ks.admin.get(`/v1/agents/${agent.id}`)).body;
     expect((await ks.admin.get(`/v1/incidents/${incidentId}`)).body.status).toBe('following_up');
     // Reinstated before the sweeper comes by: the agent no longer names the incident, which
@@ -879,47 +891,33 @@ describe('the revocation engine', () => {
     expect(reinstated.status).toBe(200);
     const incident = await incidentDone(incidentId);
     expect(incident.counts.halted + incident.counts.aborted).toBe(3);
-    for (const id of queued) {
-      expect(['halted', 'aborted']).toContain((await actionOf(id)).status);
-    }
+    await expectStopped(queued);
   }, 60_000);
 
   it('finishes a bulk stop whose sweeper record and follow-up both failed to be written', async () => {
-    tools.on('/slow', () => undefined);
     const label = { fleet: `unrecorded-${Date.now()}` };
-    const fleet = await Promise.all([1, 2].map(() => agentApi(owner.api, label)));
-    const queued = await Promise.all(
-      fleet.map(
-        async ({ lease }) =>
-          (await lease.post('/v1/actions', { type: 'slow.job', params: {} })).body.id as string,
-      ),
-    );
+    const fleet = await Promise.all([1, 2].map(() => withSlowJobs(1, label)));
     // Redis refuses the record for the sweeper, then the follow-up's queueing: the call fails
     // after fencing, and writes the record once more on its way out.
     const repository = ks.app.get(RevocationRepository, { strict: false });
     const queue = ks.app.get(RevocationQueue, { strict: false });
-    const mark = jest.spyOn(repository, 'markUnconfirmed').mockResolvedValueOnce(false);
-    const follow = jest
-      .spyOn(queue, 'followAgents')
-      .mockRejectedValueOnce(new Error('Redis went away'));
-    let failed;
-    try {
-      failed = await responder.api.post('/v1/revocations', {
-        selector: { labels: label },
-        reason: 'unrecorded',
-      });
-    } finally {
-      mark.mockRestore();
-      follow.mockRestore();
-    }
+    const failed = await withSpies(
+      [
+        jest.spyOn(repository, 'markUnconfirmed').mockResolvedValueOnce(false),
+        failNext(queue, 'followAgents', new Error('Redis went away')),
+      ],
+      () =>
+        responder.api.post('/v1/revocations', {
+          selector: { labels: label },
+          reason: 'unrecorded',
+        }),
+    );
     expect(failed.status).toBe(500);
     const { incidentId } = (await ks.admin.get(`/v1/agents/${fleet[0].agent.id}`)).body;
     // The sweeper follows it up from that record.
     const incident = await incidentDone(incidentId);
     expect(incident.counts.fenced).toBe(2);
-    for (const id of queued) {
-      expect(['halted', 'aborted']).toContain((await actionOf(id)).status);
-    }
+    await expectStopped(fleet.flatMap(({ queued }) => queued));
   }, 60_000);
 
   it('finishes a bulk stop whose request died before fencing: the sweeper queues its fan-out, which fences', async () => {
@@ -930,18 +928,12 @@ describe('the revocation engine', () => {
     const told = await Promise.all(fleet.map(({ lease }) => listen(lease.token, openSockets)));
     // The process "dies" after queueing the fan-out job, before any agent is fenced.
     const repository = ks.app.get(RevocationRepository, { strict: false });
-    const fenceMany = jest
-      .spyOn(repository, 'fenceMany')
-      .mockRejectedValueOnce(new Error('the process died here'));
-    let failed;
-    try {
-      failed = await responder.api.post('/v1/revocations', {
+    const failed = await withSpies([failNext(repository, 'fenceMany')], () =>
+      responder.api.post('/v1/revocations', {
         selector: { labels: label },
         reason: 'fleet compromised',
-      });
-    } finally {
-      fenceMany.mockRestore();
-    }
+      }),
+    );
     expect(failed.status).toBe(500);
     // The incident was opened before the fence; the sweeper queues its fan-out, which fences.
     const listed = (await responder.api.get('/v1/incidents?limit=5')).body.items;
