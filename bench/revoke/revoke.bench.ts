@@ -575,7 +575,12 @@ async function watchThroughRelay(
 ) {
   const { redisUrl, settings, signal, options } = ctx;
   ctx.log(`(b) starting a mobile relay and pairing ${options.phones} of the responder's phones`);
-  const relay = await startRelay({ redisUrl, keyPrefix: prefix, logLevel: settings.logLevel });
+  const relay = await startRelay({
+    redisUrl,
+    keyPrefix: prefix,
+    logLevel: settings.logLevel,
+    cpuProfileDir: settings.cpuProfileDir,
+  });
   ctx.defer('stop mobile relay', () => relay.stop());
   const pool = new SocketPool();
   ctx.defer('close phone sockets', () => void pool.closeAll());
@@ -592,10 +597,13 @@ async function watchThroughRelay(
     });
   }
   let cpuBefore: number | undefined;
+  // With --cpu-prof: the relay too, from the call until its phones stop receiving.
+  let stopProfile: (() => Promise<string>) | undefined;
   return {
     start() {
       counting = true;
       cpuBefore = relay.cpuSeconds();
+      stopProfile = settings.cpuProfileDir ? startProfiling(relay) : undefined;
     },
     async drained(sentAt: number): Promise<string> {
       await waitUntil(() => Promise.resolve(performance.now() - lastAt > PHONES_QUIET_MS), {
@@ -605,11 +613,15 @@ async function watchThroughRelay(
         signal,
       });
       const cpu = relay.cpuSeconds();
+      const profile = await stopProfile?.();
       const events = [...received].map(([name, n]) => `${count(n / phones.length)} ${name}`);
       return (
         `${phones.length} responder phone(s) watching through a mobile relay, each received: ` +
         `${events.join(', ') || 'nothing'}; the last ${fineMs(lastAt - sentAt)} after the call ` +
-        `was sent; relay CPU ${cpu !== undefined && cpuBefore !== undefined ? `${(cpu - cpuBefore).toFixed(1)} s` : 'unknown'}`
+        `was sent; relay CPU ${cpu !== undefined && cpuBefore !== undefined ? `${(cpu - cpuBefore).toFixed(1)} s` : 'unknown'}` +
+        (profile
+          ? `\n\n(b) mobile relay, until its phones went quiet, ${summarizeProfile(profile)}`
+          : '')
       );
     },
   };
