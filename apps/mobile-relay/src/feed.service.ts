@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import DataLoader from 'dataloader';
 import { ActionsRepository } from '@app/actions';
 import { Agent, AgentsService } from '@app/agents';
 import type { User, UserPrincipal } from '@app/auth';
@@ -13,6 +14,19 @@ const SNAPSHOT_INCIDENTS = 10;
 @Injectable()
 export class FeedService {
   private readonly owners = new Map<string, string>();
+  /**
+   * Agent reads asked for in the same tick go to Redis as one pipeline: a bulk stop publishes
+   * an `agent.updated` per agent, thousands at once, and each relay reads every one of them.
+   * Nothing is cached: each event reads the agent as it is now.
+   */
+  private readonly agentReads = new DataLoader<string, Agent | undefined>(
+    async (agentIds) => {
+      const agents = await this.agents.findMany([...agentIds]);
+      this.rememberOwners(agents);
+      return agents;
+    },
+    { cache: false, maxBatchSize: 500 },
+  );
 
   constructor(
     private readonly agents: AgentsService,
@@ -55,23 +69,28 @@ export class FeedService {
   /** The owners of agents (cached: an agent's owner never changes), read together. */
   async ownersOf(agentIds: string[]): Promise<string[]> {
     const missing = agentIds.filter((id) => !this.owners.has(id));
-    if (missing.length > 0) {
-      const agents = await this.agents.findMany(missing);
-      if (this.owners.size > 50_000) {
-        this.owners.clear();
-      }
-      for (const agent of agents) {
-        if (agent) {
-          this.owners.set(agent.id, agent.owner);
-        }
+    for (const read of await this.agentReads.loadMany(missing)) {
+      if (read instanceof Error) {
+        throw read;
       }
     }
     return agentIds.flatMap((id) => this.owners.get(id) ?? []);
   }
 
   async agent(agentId: string) {
-    const agent = await this.agents.find(agentId).catch(() => undefined);
+    const agent = await this.agentReads.load(agentId).catch(() => undefined);
     return agent ? this.agentView(agent) : undefined;
+  }
+
+  private rememberOwners(agents: (Agent | undefined)[]): void {
+    if (this.owners.size > 50_000) {
+      this.owners.clear();
+    }
+    for (const agent of agents) {
+      if (agent) {
+        this.owners.set(agent.id, agent.owner);
+      }
+    }
   }
 
   /** The owners of an incident's agents, as far as its follow-up has indexed them. */
