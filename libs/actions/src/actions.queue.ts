@@ -2,7 +2,7 @@ import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { AppConfig } from '@app/config';
 import { settleWithin } from '@app/core';
-import { closeConnection, RedisService } from '@app/redis';
+import { addJobs, closeConnection, RedisService } from '@app/redis';
 import type Redis from 'ioredis';
 
 export const ACTIONS_QUEUE = 'actions';
@@ -52,16 +52,8 @@ export class ActionsQueue implements OnApplicationShutdown {
   }
 
   async release(agentId: string, actionIds: string[]): Promise<void> {
-    if (actionIds.length === 0) {
-      return;
-    }
-    if (actionIds.length === 1) {
-      // The usual case (one action released as one ends): addBulk would build a pipeline and
-      // copy every BullMQ script onto it, a third of a gate job's CPU (bench/actions).
-      await this.queue.add('execute', { agentId, actionId: actionIds[0] }, { jobId: actionIds[0] });
-      return;
-    }
-    await this.queue.addBulk(
+    await addJobs(
+      this.queue,
       actionIds.map((actionId) => ({
         name: 'execute',
         data: { agentId, actionId },

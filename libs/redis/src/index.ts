@@ -12,3 +12,4 @@ export {
 export { defineScript, runScript } from './scripts';
 export { Confirmations } from './confirmations';
 export { execOrThrow } from './pipeline';
+export { addJobs } from './queues';

@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { AppConfig } from '@app/config';
 import { settleWithin } from '@app/core';
-import { closeConnection, RedisService } from '@app/redis';
+import { addJobs, closeConnection, RedisService } from '@app/redis';
 
 export const REVOCATION_QUEUE = 'revocation';
 
@@ -48,15 +48,14 @@ export class RevocationQueue implements OnApplicationShutdown {
     incidentId: string,
     agents: { agentId: string; revokedEpoch: number }[],
   ): Promise<void> {
-    for (let i = 0; i < agents.length; i += 1000) {
-      await this.queue.addBulk(
-        agents.slice(i, i + 1000).map(({ agentId, revokedEpoch }) => ({
-          name: 'agent',
-          data: { kind: 'agent' as const, incidentId, agentId, revokedEpoch },
-          opts: { jobId: `${incidentId}-${agentId}` },
-        })),
-      );
-    }
+    await addJobs(
+      this.queue,
+      agents.map(({ agentId, revokedEpoch }) => ({
+        name: 'agent',
+        data: { kind: 'agent' as const, incidentId, agentId, revokedEpoch },
+        opts: { jobId: `${incidentId}-${agentId}` },
+      })),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
