@@ -68,13 +68,26 @@ export class FeedService {
 
   /** The owners of agents (cached: an agent's owner never changes), read together. */
   async ownersOf(agentIds: string[]): Promise<string[]> {
-    const missing = agentIds.filter((id) => !this.owners.has(id));
+    // Taken from the cache before the read: another batch may clear the cache meanwhile.
+    const owners = new Map<string, string>();
+    const missing: string[] = [];
+    for (const id of agentIds) {
+      const owner = this.owners.get(id);
+      if (owner) {
+        owners.set(id, owner);
+      } else {
+        missing.push(id);
+      }
+    }
     for (const read of await this.agentReads.loadMany(missing)) {
       if (read instanceof Error) {
         throw read;
       }
+      if (read) {
+        owners.set(read.id, read.owner);
+      }
     }
-    return agentIds.flatMap((id) => this.owners.get(id) ?? []);
+    return agentIds.flatMap((id) => owners.get(id) ?? []);
   }
 
   async agent(agentId: string) {
