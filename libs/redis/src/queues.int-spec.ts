@@ -46,6 +46,15 @@ describe('addJobs (real BullMQ)', () => {
     expect((await queue.getJob('job-2499'))?.data).toEqual({ n: 2499 });
   });
 
+  it('adds a job whose id is taken once, alone or with others', async () => {
+    const [first] = jobs(1, 3);
+    await addJobs(queue, [first]);
+    await addJobs(queue, [{ ...first, data: { n: 99 } }]);
+    await addJobs(queue, [{ ...first, data: { n: 98 } }, ...jobs(1, 4)]);
+    expect(await queue.getDelayedCount()).toBe(2);
+    expect((await queue.getJob('job-3'))?.data).toEqual({ n: 3 });
+  });
+
   it('adds nothing for no jobs', async () => {
     await addJobs(queue, []);
     expect(await queue.count()).toBe(0);

@@ -3,7 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { TestRedisServer } from '../../../test/support/redis';
+import { TestRedisServer, waitFor } from '../../../test/support/redis';
+import {
+  closeConnection,
+  connectOrExplain,
+  createRedisConnection,
+  isRedisUnavailable,
+} from './connection';
 import { defineScript, runScript } from './scripts';
 
 const STEP = "return redis.call('INCRBY', KEYS[1], ARGV[1])";
@@ -22,13 +28,15 @@ describe('Lua scripts (real Redis)', () => {
 
   beforeAll(async () => {
     server = await TestRedisServer.start();
-    client = new Redis(server.url, { maxRetriesPerRequest: 20 });
+    // As the app's connections are: no offline queue, so a call while Redis is away fails fast.
+    client = createRedisConnection(server.url, 'command', 'scripts-spec');
+    await connectOrExplain(client, server.url);
     dir = mkdtempSync(join(tmpdir(), 'killswitch-scripts-'));
     defineScript(client, 'step', script('step', STEP));
   });
 
   afterAll(async () => {
-    client.disconnect();
+    await closeConnection(client);
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -46,10 +54,14 @@ describe('Lua scripts (real Redis)', () => {
     expect(await client.script('EXISTS', sha)).toEqual([1]);
   });
 
-  it('runs after a Redis restart', async () => {
+  it('fails fast while Redis is away, and runs again once it is back', async () => {
     await runScript(client, 'step', ['counter:c'], [1]);
     await server.stop();
+    const away = await runScript(client, 'step', ['counter:c'], [1]).catch((e: unknown) => e);
+    expect(isRedisUnavailable(away)).toBe(true);
+
     await server.start();
+    await waitFor(() => client.status === 'ready', 10_000, 'the connection to come back');
     // The restarted Redis keeps nothing: the counter starts again, and the script is sent anew.
     await expect(runScript(client, 'step', ['counter:c'], [4])).resolves.toBe(4);
   });
