@@ -8,6 +8,9 @@ const BULK_CHUNK = 1000;
  * ioredis copies every BullMQ script onto each new pipeline, which was a third of a gate job's
  * CPU (bench/actions) and the largest part of queueing a single stop's follow-up. More jobs go
  * through `addBulk`, a thousand per round trip.
+ *
+ * @param queue - the queue; the jobs' names and data are typed by it.
+ * @param jobs - as `addBulk` takes them; none adds nothing.
  */
 export async function addJobs<Q extends Queue>(
   queue: Q,

@@ -18,12 +18,14 @@ const registered = new WeakMap<Redis, Map<string, Script>>();
  * call, so one script may take a batch.
  *
  * Not ioredis' `defineCommand`: every `pipeline()` or `multi()` copies each command defined that
- * way onto itself, which with our forty-odd scripts made a pipeline five times dearer to create
- * (27 µs against 5 µs) and was a tenth of the mobile relay's CPU under a bulk stop's events.
+ * way onto itself, which with our 28 scripts made a pipeline three to four times dearer to
+ * create (16–18 µs against 5 µs) and was a tenth of the mobile relay's CPU under a bulk stop.
  *
  * A line `--- @include "other.lua"` is replaced by that file (beside this one), so that steps
  * several scripts share (releasing an agent's next action, halting one) are written once.
  *
+ * @param client - the connection that will run it (each connection registers its own).
+ * @param name - what {@link runScript} calls it by.
  * @param file - absolute path of the `.lua` file, next to the repository that calls it.
  */
 export function defineScript(client: Redis, name: string, file: string): void {
@@ -49,7 +51,13 @@ function readScript(file: string, including: string[] = []): string {
   );
 }
 
-/** Calls a script registered with {@link defineScript}. */
+/**
+ * Calls a script registered with {@link defineScript} on this connection.
+ *
+ * @param keys - its KEYS (their number is sent with them).
+ * @param args - its ARGV.
+ * @returns the script's reply, as ioredis decodes it.
+ */
 export async function runScript<T>(
   client: Redis,
   name: string,
