@@ -609,6 +609,31 @@ describe('the revocation engine', () => {
     }
   });
 
+  it('sends only the first review items when asked, and how many there are in all', async () => {
+    const { agent } = await agentApi(owner.api);
+    const stop = await responder.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'review' });
+    const id = stop.body.incidentId as string;
+    const full = await incidentDone(id);
+    expect(full.reviewTotal).toBe(full.needsReview.length);
+    const items = [1, 2, 3].map((n) => ({ agentId: agent.id, why: `check ${n}` }));
+    // Review items as a follow-up writes them, so that the list has some to cut.
+    const redis = ks.app.get(RedisService, { strict: false });
+    await redis.client.rpush(
+      redis.keys.incidentReview(id),
+      ...items.map((item) => JSON.stringify(item)),
+    );
+    const head = (await responder.api.get(`/v1/incidents/${id}?review=2`)).body;
+    expect(head.needsReview).toEqual([...full.needsReview, ...items].slice(0, 2));
+    expect(head.reviewTotal).toBe(full.needsReview.length + 3);
+    expect(head.timeline).toEqual(full.timeline);
+    expect((await responder.api.get(`/v1/incidents/${id}?review=0`)).body.needsReview).toEqual([]);
+    for (const bad of ['-1', 'x', '1.5', '10001', '', '0x10', '1e3']) {
+      const reply = await responder.api.get(`/v1/incidents/${id}?review=${bad}`);
+      expect(reply.status).toBe(400);
+      expect(reply.body.message).toBe('review must be a whole number from 0 to 10000');
+    }
+  });
+
   it("keeps only known agents on a bulk stop's incident, and says which ids were not found", async () => {
     const { agent } = await agentApi(owner.api);
     const unknown = 'agt_00000000000000ff';

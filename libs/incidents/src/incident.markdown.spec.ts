@@ -28,6 +28,7 @@ const incident: Incident = {
     },
   ],
   timelineTotal: 1,
+  reviewTotal: 1,
 };
 
 describe('renderIncidentMarkdown', () => {

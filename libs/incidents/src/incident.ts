@@ -60,7 +60,10 @@ export interface Incident {
   counts: IncidentCounts;
   /** Agents whose follow-up is finished, of those this incident fenced. */
   progress: { done: number; total: number };
+  /** In the order found: all of them, or the first ones when the reader asked for fewer. */
   needsReview: ReviewItem[];
+  /** How many items the whole review list holds. */
+  reviewTotal: number;
   /** Oldest first: all of it, or the last entries when the reader asked for fewer. */
   timeline: TimelineEntry[];
   /** How many entries the whole timeline holds. */
@@ -73,7 +76,7 @@ export interface Incident {
 
 export type IncidentSummary = Omit<
   Incident,
-  'timeline' | 'timelineTotal' | 'needsReview' | 'agentIds'
+  'timeline' | 'timelineTotal' | 'needsReview' | 'reviewTotal' | 'agentIds'
 >;
 
 export const INCIDENT_ID = /^inc_[0-9a-f]{16}$/;

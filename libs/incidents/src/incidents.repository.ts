@@ -420,20 +420,36 @@ export class IncidentsRepository {
   }
 
   /**
-   * The whole incident; with `lastEntries`, only that many of the newest timeline entries (a
-   * live view polling an incident of thousands of agents needs the latest ones only).
+   * The whole incident; with `timeline`, only that many of the newest timeline entries, and with
+   * `review`, only that many of the first review items (a live view polling an incident of
+   * thousands of agents needs a few of each).
    */
-  async get(incidentId: string, lastEntries?: number): Promise<Incident | undefined> {
+  async get(
+    incidentId: string,
+    limits: { timeline?: number; review?: number } = {},
+  ): Promise<Incident | undefined> {
     const k = this.keys;
     const timelineKey = k.incidentTimeline(incidentId);
-    const [summary, agentIds, timeline, timelineTotal, review] = await Promise.all([
+    const reviewKey = k.incidentReview(incidentId);
+    const [summary, agentIds, timeline, timelineTotal, review, reviewTotal] = await Promise.all([
       this.summary(incidentId),
       this.agentIds(incidentId),
-      lastEntries === 0
+      limits.timeline === 0
         ? []
-        : this.redis.client.lrange(timelineKey, lastEntries === undefined ? 0 : -lastEntries, -1),
+        : this.redis.client.lrange(
+            timelineKey,
+            limits.timeline === undefined ? 0 : -limits.timeline,
+            -1,
+          ),
       this.redis.client.llen(timelineKey),
-      this.redis.client.lrange(k.incidentReview(incidentId), 0, -1),
+      limits.review === 0
+        ? []
+        : this.redis.client.lrange(
+            reviewKey,
+            0,
+            limits.review === undefined ? -1 : limits.review - 1,
+          ),
+      this.redis.client.llen(reviewKey),
     ]);
     if (!summary) {
       return undefined;
@@ -442,6 +458,7 @@ export class IncidentsRepository {
       ...summary,
       agentIds,
       needsReview: review.map((line) => JSON.parse(line) as ReviewItem),
+      reviewTotal,
       timeline: timeline.map((line) => {
         const entry = JSON.parse(line) as StoredEntry;
         return { ...entry, at: isoMs(entry.at) };

@@ -12,10 +12,14 @@ export class IncidentsService {
 
   /**
    * Responders and admins read every incident; others those that involve their agents.
-   * `lastEntries` keeps only the newest timeline entries.
+   * `limits` keeps only the newest timeline entries and the first review items.
    */
-  async get(principal: UserPrincipal, incidentId: string, lastEntries?: number): Promise<Incident> {
-    const incident = await this.incidents.get(incidentId, lastEntries);
+  async get(
+    principal: UserPrincipal,
+    incidentId: string,
+    limits: { timeline?: number; review?: number } = {},
+  ): Promise<Incident> {
+    const incident = await this.incidents.get(incidentId, limits);
     if (!incident) {
       throw notFound(`Incident ${incidentId}`);
     }

@@ -33,7 +33,7 @@ export class IncidentsController {
   @ApiProduces('application/json', 'text/markdown')
   @ApiOperation({
     summary:
-      'One incident with counts and timeline; ?timeline=N for its newest N entries; ?format=md for a report',
+      'One incident with counts and timeline; ?timeline=N for its newest N entries, ?review=N for its first N review items; ?format=md for a report',
   })
   async get(
     @CurrentPrincipal() principal: UserPrincipal,
@@ -45,7 +45,10 @@ export class IncidentsController {
       void reply.header('content-type', 'text/markdown; charset=utf-8');
       return this.incidents.markdown(principal, params.id);
     }
-    return this.incidents.get(principal, params.id, query.timeline);
+    return this.incidents.get(principal, params.id, {
+      timeline: query.timeline,
+      review: query.review,
+    });
   }
 
   @Post(':id/resolve')

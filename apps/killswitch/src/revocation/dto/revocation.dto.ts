@@ -1,17 +1,13 @@
-import { PageLimit } from '../../common/page-limit.decorator';
+import { PageLimit, WholeNumberQuery } from '../../common/page-limit.decorator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
 import {
   Allow,
   IsBoolean,
   IsIn,
-  IsInt,
   IsOptional,
   IsString,
   Length,
   Matches,
-  Max,
-  Min,
   Validate,
   ValidationArguments,
   ValidatorConstraint,
@@ -85,29 +81,22 @@ export class IncidentIdParams {
   id!: string;
 }
 
-const TIMELINE_RANGE = 'timeline must be a whole number from 0 to 10000';
-
 export class IncidentQuery {
   @ApiPropertyOptional({ enum: ['md', 'json'] })
   @IsOptional()
   @IsIn(['md', 'json'], { message: 'format must be md or json' })
   format?: 'md' | 'json';
 
-  @ApiPropertyOptional({
-    minimum: 0,
-    maximum: 10_000,
+  @WholeNumberQuery('timeline', 0, 10_000, {
     description:
       'Only the newest N timeline entries (JSON only; `timelineTotal` says how many there are)',
   })
-  @IsOptional()
-  // Digits only: Number() would read '' as 0 and '0x10' as 16.
-  @Transform(({ value }: { value: unknown }) =>
-    typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value,
-  )
-  @IsInt({ message: TIMELINE_RANGE })
-  @Min(0, { message: TIMELINE_RANGE })
-  @Max(10_000, { message: TIMELINE_RANGE })
   timeline?: number;
+
+  @WholeNumberQuery('review', 0, 10_000, {
+    description: 'Only the first N review items (JSON only; `reviewTotal` says how many there are)',
+  })
+  review?: number;
 }
 
 export class ListIncidentsQuery {
