@@ -1,6 +1,6 @@
 import { KillswitchClient, ServerError } from './client';
 import { CliError, EXIT } from './errors';
-import { TIMELINE_TAIL } from './format';
+import { incidentPath } from './format';
 import { ProgressBar } from './progress';
 import { ACTIVE_STATUSES, Incident } from './types';
 
@@ -51,8 +51,7 @@ export async function followIncident(
   const intervalMs = options.intervalMs ?? 500;
   const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_FOLLOW_TIMEOUT_MS);
   const outageMs = options.outageMs ?? 30_000;
-  // The newest entries only: an incident of thousands of agents has a timeline of megabytes.
-  const path = `/v1/incidents/${encodeURIComponent(id)}?timeline=${TIMELINE_TAIL}`;
+  const path = incidentPath(id);
   const progress = new ProgressBar(options.progress);
   let incident = await client.getJson<Incident>(path);
   let failingSince: number | undefined;

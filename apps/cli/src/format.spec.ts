@@ -52,6 +52,7 @@ describe('CLI formatting', () => {
       progress: { done: 0, total: 1 },
       needsReview: [],
       timelineTotal: steps.length,
+      reviewTotal: 0,
       timeline: steps.map((step) => ({
         at: '2026-03-01T12:00:00.000Z',
         actor: 'killswitch',
@@ -87,6 +88,7 @@ describe('CLI formatting', () => {
         { agentId: 'agt_1', actionId: 'act_1', type: 'email.send', why: 'not reversible' },
       ],
       timelineTotal: 30,
+      reviewTotal: 1,
       timeline: Array.from({ length: 30 }, (_, i) => ({
         at: `2026-03-01T12:00:${String(i).padStart(2, '0')}.000Z`,
         actor: 'killswitch',
@@ -107,6 +109,14 @@ describe('CLI formatting', () => {
     // A review item for the whole incident (its fan-out gave up) has no agent.
     const whole = incidentSummary({ ...incident, needsReview: [{ why: 'fan-out gave up' }] }, 20);
     expect(whole).toContain('  all agents  - fan-out gave up');
+    expect(summary).toContain('Needs review (1):');
+    // The server sent only the first review items: the count is the whole list's.
+    const head = incidentSummary({ ...incident, reviewTotal: 4000 }, 20);
+    expect(head).toContain('Needs review (first 1 of 4000):');
+    expect(head).toContain(
+      'All of them: killswitch incident inc_0000000000000001 --md (or --json)',
+    );
+    expect(summary).not.toContain('All of them');
   });
 });
 

@@ -2,6 +2,16 @@ import { Agent, Incident, IncidentSummary, TimelineEntry } from './types';
 
 /** How many timeline entries the incident summary shows. */
 export const TIMELINE_TAIL = 20;
+/** How many review items the incident summary shows. */
+export const REVIEW_HEAD = 20;
+
+/**
+ * The incident as the summary reads it: its newest timeline entries and first review items
+ * only, since an incident of thousands of agents holds megabytes of both.
+ */
+export function incidentPath(id: string): string {
+  return `/v1/incidents/${encodeURIComponent(id)}?timeline=${TIMELINE_TAIL}&review=${REVIEW_HEAD}`;
+}
 
 /**
  * Server text (reasons, names, tool errors) made safe for a terminal: control characters,
@@ -165,13 +175,23 @@ export function incidentSummary(incident: Incident, tail = TIMELINE_TAIL): strin
     lines.push(`  Note:      ${incident.note}`);
   }
   const review = incident.needsReview;
+  // The server may have sent only the first items; it says how many there are in all.
+  const reviewTotal = Math.max(incident.reviewTotal ?? 0, review.length);
   if (review.length > 0) {
-    lines.push('', `Needs review (${review.length}):`);
+    lines.push(
+      '',
+      review.length < reviewTotal
+        ? `Needs review (first ${review.length} of ${reviewTotal}):`
+        : `Needs review (${reviewTotal}):`,
+    );
     for (const item of review) {
       const subject = [item.agentId ?? 'all agents', item.actionId, item.type]
         .filter(Boolean)
         .join('  ');
       lines.push(`  ${subject}  - ${item.why}`);
+    }
+    if (review.length < reviewTotal) {
+      lines.push(`  All of them: killswitch incident ${incident.id} --md (or --json)`);
     }
   }
   const timeline = incident.timeline ?? [];

@@ -8,9 +8,9 @@ import {
   agentsTable,
   cleanKeepingLines,
   formatTime,
+  incidentPath,
   incidentSummary,
   incidentsTable,
-  TIMELINE_TAIL,
 } from './format';
 import { confirm } from './prompt';
 import {
@@ -180,9 +180,8 @@ export function buildProgram(io: Io): Command {
     const path = `/v1/incidents/${encodeURIComponent(id)}`;
     let incident: Incident;
     let finished = true;
-    // --json prints the whole incident; the summary shows the timeline's newest entries only.
-    const read = () =>
-      api.getJson<Incident>(options.json ? path : `${path}?timeline=${TIMELINE_TAIL}`);
+    // --json prints the whole incident; the summary shows the first and newest entries only.
+    const read = () => api.getJson<Incident>(options.json ? path : incidentPath(id));
     if (options.follow) {
       const watched = await followIncident(api, id, {
         progress: io.stderr,
