@@ -601,12 +601,7 @@ describe('the revocation engine', () => {
     expect(tail.timelineTotal).toBe(full.timeline.length);
     expect(tail.counts).toEqual(full.counts);
     expect((await responder.api.get(`/v1/incidents/${id}?timeline=0`)).body.timeline).toEqual([]);
-    for (const bad of ['-1', 'x', '1.5', '10001', '', '0x10', '1e3']) {
-      const reply = await responder.api.get(`/v1/incidents/${id}?timeline=${bad}`);
-      expect(reply.status).toBe(400);
-      // One reason, said once.
-      expect(reply.body.message).toBe('timeline must be a whole number from 0 to 10000');
-    }
+    await expectCountRefused(id, 'timeline');
   });
 
   it('sends only the first review items when asked, and how many there are in all', async () => {
@@ -627,12 +622,17 @@ describe('the revocation engine', () => {
     expect(head.reviewTotal).toBe(full.needsReview.length + 3);
     expect(head.timeline).toEqual(full.timeline);
     expect((await responder.api.get(`/v1/incidents/${id}?review=0`)).body.needsReview).toEqual([]);
-    for (const bad of ['-1', 'x', '1.5', '10001', '', '0x10', '1e3']) {
-      const reply = await responder.api.get(`/v1/incidents/${id}?review=${bad}`);
-      expect(reply.status).toBe(400);
-      expect(reply.body.message).toBe('review must be a whole number from 0 to 10000');
-    }
+    await expectCountRefused(id, 'review');
   });
+
+  /** A count parameter of an incident's view refuses anything but 0 to 10000, with one reason. */
+  async function expectCountRefused(incidentId: string, name: 'timeline' | 'review') {
+    for (const bad of ['-1', 'x', '1.5', '10001', '', '0x10', '1e3']) {
+      const reply = await responder.api.get(`/v1/incidents/${incidentId}?${name}=${bad}`);
+      expect(reply.status).toBe(400);
+      expect(reply.body.message).toBe(`${name} must be a whole number from 0 to 10000`);
+    }
+  }
 
   it("keeps only known agents on a bulk stop's incident, and says which ids were not found", async () => {
     const { agent } = await agentApi(owner.api);
