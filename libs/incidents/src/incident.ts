@@ -79,6 +79,15 @@ export type IncidentSummary = Omit<
   'timeline' | 'timelineTotal' | 'needsReview' | 'reviewTotal' | 'agentIds'
 >;
 
+/**
+ * How much of an incident's long lists a reader wants: the newest `timeline` entries and the
+ * first `review` items (all of each when absent).
+ */
+export interface IncidentViewLimits {
+  timeline?: number;
+  review?: number;
+}
+
 export const INCIDENT_ID = /^inc_[0-9a-f]{16}$/;
 
 /** Who the timeline names for steps killswitch takes on its own (follow-up, sweeps). */

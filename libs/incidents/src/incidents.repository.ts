@@ -4,6 +4,7 @@ import { defineScript, execOrThrow, Keys, RedisService, runScript } from '@app/r
 import {
   Actor,
   Incident,
+  IncidentViewLimits,
   IncidentStatus,
   IncidentSummary,
   isoMs,
@@ -420,37 +421,20 @@ export class IncidentsRepository {
   }
 
   /**
-   * The whole incident; with `timeline`, only that many of the newest timeline entries, and with
-   * `review`, only that many of the first review items (a live view polling an incident of
-   * thousands of agents needs a few of each).
+   * The whole incident; with `limits`, only that many of the newest timeline entries and of
+   * the first review items (a live view polling an incident of thousands of agents needs a few
+   * of each).
    */
-  async get(
-    incidentId: string,
-    limits: { timeline?: number; review?: number } = {},
-  ): Promise<Incident | undefined> {
+  async get(incidentId: string, limits: IncidentViewLimits = {}): Promise<Incident | undefined> {
     const k = this.keys;
-    const timelineKey = k.incidentTimeline(incidentId);
-    const reviewKey = k.incidentReview(incidentId);
-    const [summary, agentIds, timeline, timelineTotal, review, reviewTotal] = await Promise.all([
-      this.summary(incidentId),
-      this.agentIds(incidentId),
-      limits.timeline === 0
-        ? []
-        : this.redis.client.lrange(
-            timelineKey,
-            limits.timeline === undefined ? 0 : -limits.timeline,
-            -1,
-          ),
-      this.redis.client.llen(timelineKey),
-      limits.review === 0
-        ? []
-        : this.redis.client.lrange(
-            reviewKey,
-            0,
-            limits.review === undefined ? -1 : limits.review - 1,
-          ),
-      this.redis.client.llen(reviewKey),
-    ]);
+    const [summary, agentIds, [timeline, timelineTotal], [review, reviewTotal]] = await Promise.all(
+      [
+        this.summary(incidentId),
+        this.agentIds(incidentId),
+        this.listPart(k.incidentTimeline(incidentId), limits.timeline, 'last'),
+        this.listPart(k.incidentReview(incidentId), limits.review, 'first'),
+      ],
+    );
     if (!summary) {
       return undefined;
     }
@@ -465,6 +449,23 @@ export class IncidentsRepository {
       }),
       timelineTotal,
     };
+  }
+
+  /** `count` items from one end of a list (all of them when undefined), and its length. */
+  private async listPart(
+    key: string,
+    count: number | undefined,
+    end: 'first' | 'last',
+  ): Promise<[string[], number]> {
+    if (count === 0) {
+      return [[], await this.redis.client.llen(key)];
+    }
+    const [start, stop] =
+      count === undefined ? [0, -1] : end === 'first' ? [0, count - 1] : [-count, -1];
+    const [items, length] = await execOrThrow(
+      this.redis.client.pipeline().lrange(key, start, stop).llen(key),
+    );
+    return [items as string[], length as number];
   }
 
   /**

@@ -2,7 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { canSeeAll } from '@app/agents';
 import type { UserPrincipal } from '@app/auth';
 import { conflict, forbidden, notFound } from '@app/core';
-import { actorName, Incident, IncidentStatus, IncidentSummary } from './incident';
+import {
+  actorName,
+  Incident,
+  IncidentStatus,
+  IncidentSummary,
+  IncidentViewLimits,
+} from './incident';
 import { IncidentsRepository } from './incidents.repository';
 import { renderIncidentMarkdown } from './incident.markdown';
 
@@ -17,7 +23,7 @@ export class IncidentsService {
   async get(
     principal: UserPrincipal,
     incidentId: string,
-    limits: { timeline?: number; review?: number } = {},
+    limits: IncidentViewLimits = {},
   ): Promise<Incident> {
     const incident = await this.incidents.get(incidentId, limits);
     if (!incident) {

@@ -45,10 +45,7 @@ export class IncidentsController {
       void reply.header('content-type', 'text/markdown; charset=utf-8');
       return this.incidents.markdown(principal, params.id);
     }
-    return this.incidents.get(principal, params.id, {
-      timeline: query.timeline,
-      review: query.review,
-    });
+    return this.incidents.get(principal, params.id, query);
   }
 
   @Post(':id/resolve')
