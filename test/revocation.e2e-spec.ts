@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io-client';
-import type { ActionStatus } from '@app/actions';
+import { ActionTypesService, type ActionStatus } from '@app/actions';
 import { IncidentsRepository } from '@app/incidents';
 import { RedisService } from '@app/redis';
 import { FollowupService, RevocationQueue, RevocationRepository } from '@app/revocation';
@@ -201,6 +201,36 @@ describe('the revocation engine', () => {
     expect(report.headers.get('content-type')).toMatch(/text\/markdown/);
     expect(report.body).toContain(`# Incident ${revoked.body.incidentId}`);
     expect(report.body).toContain('5 rolled back');
+  });
+
+  it('retries a follow-up whose catalog read failed, rather than take the type for irreversible', async () => {
+    const { agent, lease } = await agentApi(owner.api);
+    const archived: string[] = [];
+    for (let n = 1; n <= 2; n++) {
+      archived.push(
+        (await lease.post('/v1/actions', { type: 'mail.archive', params: { messageId: `c-${n}` } }))
+          .body.id,
+      );
+    }
+    await succeeded(archived[1]);
+    // Redis fails the follow-up's first read of the catalog: that says nothing about the type.
+    const types = ks.app.get(ActionTypesService, { strict: false });
+    const find = failNext(types, 'find', new Error('Connection is closed.'));
+    const incident = await withSpies([find], async () => {
+      const revoked = await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'catalog' });
+      expect(revoked.status).toBe(200);
+      const done = await incidentDone(revoked.body.incidentId);
+      expect(find).toHaveBeenCalled();
+      return done;
+    });
+    // Retried: both undone, once each, newest first, and nothing left to review.
+    expect(incident.counts).toMatchObject({ rolledBack: 2, needsReview: 0 });
+    expect(
+      tools
+        .received('/unarchive')
+        .map((r) => r.body.compensates)
+        .filter((id) => archived.includes(id ?? '')),
+    ).toEqual([...archived].reverse());
   });
 
   it("moves the incident's counts as each step is done, before the follow-up ends", async () => {

@@ -59,9 +59,17 @@ export class ActionTypesService {
     return publicActionType(definition);
   }
 
-  /** The full definition, secrets included: for the gate and executors only. */
+  /**
+   * The full definition, secrets included, or undefined if the catalog has none: for the gate,
+   * executors and rollbacks only. A failed read throws: it says nothing about the type.
+   */
+  find(type: string): Promise<ActionType | undefined> {
+    return this.types.get(type);
+  }
+
+  /** {@link find}, for a type that must exist. */
   async require(type: string): Promise<ActionType> {
-    const definition = await this.types.get(type);
+    const definition = await this.find(type);
     if (!definition) {
       throw notFound(`Action type ${type}`);
     }

@@ -4,6 +4,7 @@ import {
   Action,
   ActionsRepository,
   ActionsService,
+  ActionType,
   ActionTypesService,
   ExecutionError,
   ExecutorRegistry,
@@ -33,6 +34,14 @@ import { isSmallStop } from './revocation.service';
 
 // How long the abort step waits for a running action to stop before listing it for review.
 const ABORT_WAIT_MS = 15_000;
+
+/**
+ * The catalog as one agent's follow-up reads it: each type once (a rollback and its review
+ * ask about the same few types for every action). Undefined for a type the catalog does not
+ * have; a failed read rejects, failing the job, which is retried: a type that could not be
+ * read must not pass for an irreversible one.
+ */
+type Catalog = (type: string) => Promise<ActionType | undefined>;
 
 /**
  * What follows a fence, as durable jobs: every step can run again after a crash and ends in
@@ -206,13 +215,14 @@ export class FollowupService {
           history: false,
         })
       ).filter((action) => action.epoch <= revokedEpoch);
+    const catalog = this.catalog();
     let recent = await readLedger();
-    if (await this.rollBack(incident, windowOf(incident.rollback, recent, revokedEpoch))) {
+    if (await this.rollBack(incident, windowOf(incident.rollback, recent, revokedEpoch), catalog)) {
       recent = await readLedger();
     }
 
     const counts = await this.ledger.followupCounts(agentId, incidentId);
-    const review = await this.needsReview(incident, recent, revokedEpoch, stillRunning);
+    const review = await this.needsReview(incident, recent, revokedEpoch, stillRunning, catalog);
     const { done, total, status } = await this.incidents.reportAgent(
       incidentId,
       agentId,
@@ -270,6 +280,18 @@ export class FollowupService {
     await this.incidents.agentProgress(incidentId, agentId, counts, entries);
   }
 
+  private catalog(): Catalog {
+    const read = new Map<string, Promise<ActionType | undefined>>();
+    return (type) => {
+      let definition = read.get(type);
+      if (!definition) {
+        definition = this.types.find(type);
+        read.set(type, definition);
+      }
+      return definition;
+    };
+  }
+
   /**
    * Aborts the agent's running actions of the revoked epoch (or before) wherever they run;
    * answers those that did not stop.
@@ -319,17 +341,23 @@ export class FollowupService {
    * Runs the compensations of the agent's reversible succeeded actions in the window, newest
    * first; answers whether it touched any.
    */
-  private async rollBack(incident: IncidentSummary, window: Action[]): Promise<boolean> {
+  private async rollBack(
+    incident: IncidentSummary,
+    window: Action[],
+    catalog: Catalog,
+  ): Promise<boolean> {
     let touched = false;
     for (const action of window) {
       if (action.status !== 'succeeded') {
         continue;
       }
-      const type = await this.types.require(action.type).catch(() => undefined);
+      const type = await catalog(action.type);
       if (!type?.reversible || !type.compensation) {
         continue;
       }
       touched = true;
+      // Read before the claim: once claimed, a failure here would leave it "interrupted".
+      const compensation = await catalog(type.compensation);
       const claim = await this.ledger.claimRollback(action.agentId, action.id, incident.id);
       if (claim === 'not_eligible' || claim === 'elsewhere') {
         // Ended, or being compensated by an earlier stop's follow-up, which settles it.
@@ -344,7 +372,7 @@ export class FollowupService {
         );
         continue;
       }
-      const outcome = await this.compensate(action, type.compensation);
+      const outcome = await this.compensate(action, type.compensation, compensation);
       await this.settle(
         incident.id,
         action,
@@ -360,8 +388,8 @@ export class FollowupService {
   private async compensate(
     action: Action,
     compensationType: string,
+    compensation: ActionType | undefined,
   ): Promise<{ ok: true } | { ok: false; error: string }> {
-    const compensation = await this.types.require(compensationType).catch(() => undefined);
     if (!compensation) {
       return { ok: false, error: `compensation type ${compensationType} is not in the catalog` };
     }
@@ -423,6 +451,7 @@ export class FollowupService {
     recent: Action[],
     revokedEpoch: number,
     stillRunning: Action[],
+    catalog: Catalog,
   ): Promise<ReviewItem[]> {
     const review: ReviewItem[] = stillRunning.map((a) => ({
       agentId: a.agentId,
@@ -447,7 +476,7 @@ export class FollowupService {
       ) {
         why = 'aborted mid-way: it may have partly happened';
       } else if (action.status === 'succeeded' && inWindow) {
-        const type = await this.types.require(action.type).catch(() => undefined);
+        const type = await catalog(action.type);
         if (!type?.reversible) {
           why = 'irreversible: it cannot be rolled back';
         } else if (action.rollbackIncident && action.rollbackIncident !== incident.id) {
