@@ -222,6 +222,10 @@ export class IncidentsRepository {
    * stored string, not the whole of it: a live feed wants the first few of 10,000).
    */
   async agentIds(incidentId: string, first?: number): Promise<string[]> {
+    if (first === 0) {
+      // GETRANGE 0 -2 would read all of it but the last character.
+      return [];
+    }
     const key = this.keys.incidentAgents(incidentId);
     try {
       // Agent ids are 20 characters, each followed by a space.
