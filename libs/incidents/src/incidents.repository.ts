@@ -425,16 +425,16 @@ export class IncidentsRepository {
   }
 
   /**
-   * The whole incident; with `limits`, only that many of the newest timeline entries and of
-   * the first review items (a live view polling an incident of thousands of agents needs a few
-   * of each).
+   * The whole incident; with `limits`, only that many of the newest timeline entries, of the
+   * first review items and of the first agent ids (a live view polling an incident of thousands
+   * of agents needs a few of each).
    */
   async get(incidentId: string, limits: IncidentViewLimits = {}): Promise<Incident | undefined> {
     const k = this.keys;
     const [summary, agentIds, [timeline, timelineTotal], [review, reviewTotal]] = await Promise.all(
       [
         this.summary(incidentId),
-        this.agentIds(incidentId),
+        this.agentIds(incidentId, limits.agents),
         this.listPart(k.incidentTimeline(incidentId), limits.timeline, 'last'),
         this.listPart(k.incidentReview(incidentId), limits.review, 'first'),
       ],
