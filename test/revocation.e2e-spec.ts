@@ -655,8 +655,32 @@ describe('the revocation engine', () => {
     await expectCountRefused(id, 'review');
   });
 
+  it('sends only the first agent ids when asked, beside the number of agents', async () => {
+    const agents = await Promise.all([1, 2, 3].map(() => agentApi(owner.api)));
+    const stop = await responder.api.post('/v1/revocations', {
+      selector: { agentIds: agents.map(({ agent }) => agent.id) },
+      reason: 'agents',
+    });
+    const id = stop.body.incidentId as string;
+    const full = await incidentDone(id);
+    expect(full.agents).toBe(3);
+    expect([...full.agentIds].sort()).toEqual(agents.map(({ agent }) => agent.id).sort());
+    const head = (await responder.api.get(`/v1/incidents/${id}?agents=2`)).body;
+    expect(head.agentIds).toEqual(full.agentIds.slice(0, 2));
+    expect(head.agents).toBe(3);
+    expect(head.timeline).toEqual(full.timeline);
+    expect(head.needsReview).toEqual(full.needsReview);
+    const none = (await responder.api.get(`/v1/incidents/${id}?agents=0`)).body;
+    expect(none.agentIds).toEqual([]);
+    expect(none.agents).toBe(3);
+    expect((await responder.api.get(`/v1/incidents/${id}?agents=10`)).body.agentIds).toEqual(
+      full.agentIds,
+    );
+    await expectCountRefused(id, 'agents');
+  });
+
   /** A count parameter of an incident's view refuses anything but 0 to 10000, with one reason. */
-  async function expectCountRefused(incidentId: string, name: 'timeline' | 'review') {
+  async function expectCountRefused(incidentId: string, name: 'timeline' | 'review' | 'agents') {
     for (const bad of ['-1', 'x', '1.5', '10001', '', '0x10', '1e3']) {
       const reply = await responder.api.get(`/v1/incidents/${incidentId}?${name}=${bad}`);
       expect(reply.status).toBe(400);

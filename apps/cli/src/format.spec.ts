@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { clean, formatTime, incidentSummary, table } from './format';
+import { clean, formatTime, incidentPath, incidentSummary, table } from './format';
 import { parseRollback } from './program';
 import { bar, ProgressBar } from './progress';
 import { Incident } from './types';
@@ -117,6 +117,30 @@ describe('CLI formatting', () => {
       'All of them: killswitch incident inc_0000000000000001 --md (or --json)',
     );
     expect(summary).not.toContain('All of them');
+  });
+
+  it('reads for the summary only what it shows: no agent ids, only their number', () => {
+    expect(incidentPath('inc_0000000000000001')).toBe(
+      '/v1/incidents/inc_0000000000000001?timeline=20&review=20&agents=0',
+    );
+    const incident: Incident = {
+      id: 'inc_0000000000000001',
+      status: 'done',
+      reason: 'test',
+      rollback: 'epoch',
+      openedBy: { userId: 'usr_1', name: 'Dana', role: 'responder' },
+      openedFrom: { via: 'cli' },
+      openedAt: '2026-03-01T12:00:00.000Z',
+      agents: 10_000,
+      agentIds: [],
+      counts: { fenced: 10_000, halted: 0, aborted: 0, rolledBack: 0, needsReview: 0 },
+      progress: { done: 10_000, total: 10_000 },
+      needsReview: [],
+      reviewTotal: 0,
+      timeline: [],
+      timelineTotal: 0,
+    };
+    expect(incidentSummary(incident)).toContain('  Agents:    10000 (follow-up 10000/10000 done)');
   });
 });
 

@@ -7,10 +7,11 @@ export const REVIEW_HEAD = 20;
 
 /**
  * The incident as the summary reads it: its newest timeline entries and first review items
- * only, since an incident of thousands of agents holds megabytes of both.
+ * only, since an incident of thousands of agents holds megabytes of both, and none of its agent
+ * ids, which it does not show (their number comes with the incident).
  */
 export function incidentPath(id: string): string {
-  return `/v1/incidents/${encodeURIComponent(id)}?timeline=${TIMELINE_TAIL}&review=${REVIEW_HEAD}`;
+  return `/v1/incidents/${encodeURIComponent(id)}?timeline=${TIMELINE_TAIL}&review=${REVIEW_HEAD}&agents=0`;
 }
 
 /**

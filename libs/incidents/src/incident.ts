@@ -56,6 +56,7 @@ export interface Incident {
   rollback: RollbackPolicy;
   /** The number of agents the revocation selected. */
   agents: number;
+  /** In the order selected: all of them, or the first ones when the reader asked for fewer. */
   agentIds: string[];
   counts: IncidentCounts;
   /** Agents whose follow-up is finished, of those this incident fenced. */
@@ -80,12 +81,13 @@ export type IncidentSummary = Omit<
 >;
 
 /**
- * How much of an incident's long lists a reader wants: the newest `timeline` entries and the
- * first `review` items (all of each when absent).
+ * How much of an incident's long lists a reader wants: the newest `timeline` entries, the
+ * first `review` items and the first `agents` ids (all of each when absent).
  */
 export interface IncidentViewLimits {
   timeline?: number;
   review?: number;
+  agents?: number;
 }
 
 export const INCIDENT_ID = /^inc_[0-9a-f]{16}$/;

@@ -222,6 +222,10 @@ export class IncidentsRepository {
    * stored string, not the whole of it: a live feed wants the first few of 10,000).
    */
   async agentIds(incidentId: string, first?: number): Promise<string[]> {
+    if (first === 0) {
+      // GETRANGE 0 -2 would read all of it but the last character.
+      return [];
+    }
     const key = this.keys.incidentAgents(incidentId);
     try {
       // Agent ids are 20 characters, each followed by a space.
@@ -421,16 +425,16 @@ export class IncidentsRepository {
   }
 
   /**
-   * The whole incident; with `limits`, only that many of the newest timeline entries and of
-   * the first review items (a live view polling an incident of thousands of agents needs a few
-   * of each).
+   * The whole incident; with `limits`, only that many of the newest timeline entries, of the
+   * first review items and of the first agent ids (a live view polling an incident of thousands
+   * of agents needs a few of each).
    */
   async get(incidentId: string, limits: IncidentViewLimits = {}): Promise<Incident | undefined> {
     const k = this.keys;
     const [summary, agentIds, [timeline, timelineTotal], [review, reviewTotal]] = await Promise.all(
       [
         this.summary(incidentId),
-        this.agentIds(incidentId),
+        this.agentIds(incidentId, limits.agents),
         this.listPart(k.incidentTimeline(incidentId), limits.timeline, 'last'),
         this.listPart(k.incidentReview(incidentId), limits.review, 'first'),
       ],

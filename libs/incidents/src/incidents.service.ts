@@ -18,7 +18,8 @@ export class IncidentsService {
 
   /**
    * Responders and admins read every incident; others those that involve their agents.
-   * `limits` keeps only the newest timeline entries and the first review items.
+   * `limits` keeps only the newest timeline entries, the first review items and the first
+   * agent ids.
    */
   async get(
     principal: UserPrincipal,

@@ -256,6 +256,7 @@ describe('fence scripts (real Redis)', () => {
     expect(incident).toMatchObject({ reason: 'r', agents: 2500, status: 'open' });
     expect(incident?.agentIds).toEqual(input.agentIds);
     expect(await incidents.agentIds(input.id, 3)).toEqual(input.agentIds.slice(0, 3));
+    expect(await incidents.agentIds(input.id, 0)).toEqual([]);
     expect(incident?.timeline).toHaveLength(1);
     // Incidents written before the agents were one string kept them in a list.
     await redis.client.rpush(redis.keys.incidentAgents('inc_00000000000000a2'), 'agt_1', 'agt_2');

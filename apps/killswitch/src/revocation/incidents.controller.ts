@@ -33,7 +33,7 @@ export class IncidentsController {
   @ApiProduces('application/json', 'text/markdown')
   @ApiOperation({
     summary:
-      'One incident with counts and timeline; ?timeline=N for its newest N entries, ?review=N for its first N review items; ?format=md for a report',
+      'One incident with counts and timeline; ?timeline=N for its newest N entries, ?review=N for its first N review items, ?agents=N for its first N agent ids; ?format=md for a report',
   })
   async get(
     @CurrentPrincipal() principal: UserPrincipal,

@@ -97,6 +97,11 @@ export class IncidentQuery {
     description: 'Only the first N review items (JSON only; `reviewTotal` says how many there are)',
   })
   review?: number;
+
+  @WholeNumberQuery('agents', 0, 10_000, {
+    description: 'Only the first N agent ids (JSON only; `agents` says how many there are)',
+  })
+  agents?: number;
 }
 
 export class ListIncidentsQuery {
