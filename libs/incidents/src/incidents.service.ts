@@ -41,7 +41,8 @@ export class IncidentsService {
   }
 
   async markdown(principal: UserPrincipal, incidentId: string): Promise<string> {
-    return renderIncidentMarkdown(await this.get(principal, incidentId));
+    // All of the timeline and review list; no agent ids, which the report does not name.
+    return renderIncidentMarkdown(await this.get(principal, incidentId, { agents: 0 }));
   }
 
   async list(
