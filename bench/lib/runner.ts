@@ -256,12 +256,14 @@ export async function main(argv: string[]): Promise<number> {
     Object.entries(benchmark.options ?? {}).map(([option, spec]) => ({ name, option, spec })),
   );
   const extra = [...new Set(own.map((o) => o.option).filter((o) => !shared.has(o)))];
+  // The longest `<option> <n>`, and two spaces: the descriptions line up.
+  const optionWidth = Math.max(22, ...own.map(({ option }) => option.length + 6));
   const help = [
     usage,
     ...(own.length > 0 ? ['', 'Options of one benchmark:'] : []),
     ...own.map(
       ({ name, option, spec }) =>
-        `  --${`${option} <n>`.padEnd(22)}${name}: ${spec.description} (default ${spec.default})`,
+        `  --${`${option} <n>`.padEnd(optionWidth)}${name}: ${spec.description} (default ${spec.default})`,
     ),
   ].join('\n');
   let parsed: ReturnType<typeof parse>;

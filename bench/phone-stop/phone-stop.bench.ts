@@ -394,7 +394,7 @@ export const benchmark: Benchmark = {
     rounds: { description: 'measured rounds; the best and the median are shown', default: 3 },
     concurrency: { description: 'stops in flight at once', default: 1 },
     'pause-ms': {
-      description: 'milliseconds of pause after each stop (none by default)',
+      description: 'milliseconds of pause after each stop',
       default: 0,
     },
   },

@@ -636,7 +636,7 @@ export const benchmark: Benchmark = {
     'actions-per-agent': { description: 'queued actions per agent in (b)', default: 10 },
     phones: {
       description:
-        "responder's phones watching (b) through a mobile relay, counting the live events they receive (default: no relay)",
+        "responder's phones watching (b) through a mobile relay, counting the live events they receive (0: no relay)",
       default: 0,
     },
   },
