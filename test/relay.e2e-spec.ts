@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { io, Socket } from 'socket.io-client';
+import { AgentsService } from '@app/agents';
 import { DevicesService } from '@app/devices';
+import { RedisService } from '@app/redis';
 import { RevocationService } from '@app/revocation';
 import { RunningApp, TestDeployment } from './support/apps';
 import {
@@ -173,6 +175,36 @@ describe('the mobile relay', () => {
     const again = await socket.timeout(5000).emitWithAck('stop', { agentId: agent.id, requestId });
     expect(again).toMatchObject({ ok: true, agents: 1 });
     expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body.status).toBe('revoked');
+  });
+
+  it("still tells responders of an action when its agent's owner cannot be read", async () => {
+    const responder = await createUser(ks, 'responder');
+    const { socket } = await phone(responder);
+    // An agent the relay has not seen, so that its owner must be read; the read fails.
+    const agentId = `agt_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+    const agents = relay.app.get(AgentsService, { strict: false });
+    const findMany = jest
+      .spyOn(agents, 'findMany')
+      .mockRejectedValueOnce(new Error('Connection is closed.'));
+    try {
+      const told = once<any>(socket, 'action.updated');
+      const redis = ks.app.get(RedisService, { strict: false });
+      await redis.client.publish(
+        redis.keys.events(),
+        JSON.stringify({
+          event: 'action.updated',
+          agentId,
+          actionId: `act_${agentId.slice(4)}_0000000000000001`,
+          type: 'mail.send',
+          status: 'halted',
+          at: Date.now(),
+        }),
+      );
+      expect(await told).toMatchObject({ agentId, status: 'halted' });
+      expect(findMany).toHaveBeenCalledWith([agentId]);
+    } finally {
+      findMany.mockRestore();
+    }
   });
 
   it("tells every owner of a large incident's agents about it, not only the first agents' owners", async () => {

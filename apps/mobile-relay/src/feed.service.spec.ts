@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { ActionsRepository } from '@app/actions';
 import { AgentsService } from '@app/agents';
 import type { Agent, AgentsRepository } from '@app/agents';
@@ -102,5 +103,19 @@ describe('FeedService agent reads', () => {
     const { feed } = feedOver(new Map(), { fail: new Error('Redis is away') });
     await expect(feed.ownersOf(['a'])).rejects.toThrow('Redis is away');
     expect(await feed.agent('a')).toBeUndefined();
+  });
+
+  it('says so once for a failed batch, not once for each event waiting on it', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const { feed, reads } = feedOver(new Map(), { fail: new Error('Redis is away') });
+      const views = await Promise.all(ids(300, 'a').map((id) => feed.agent(id)));
+      expect(views.every((view) => view === undefined)).toBe(true);
+      expect(reads).toHaveLength(1);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0][0]).toMatchObject({ agents: 300 });
+    } finally {
+      warn.mockRestore();
+    }
   });
 });

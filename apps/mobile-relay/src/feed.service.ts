@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { ActionsRepository } from '@app/actions';
 import { Agent, AgentsService } from '@app/agents';
@@ -13,6 +13,7 @@ const SNAPSHOT_INCIDENTS = 10;
 /** What a phone sees: its snapshot on connect, and the shape of live events. */
 @Injectable()
 export class FeedService {
+  private readonly logger = new Logger(FeedService.name);
   private readonly owners = new Map<string, string>();
   /**
    * Agent reads asked for in the same tick go to Redis as one pipeline: a bulk stop publishes
@@ -21,9 +22,19 @@ export class FeedService {
    */
   private readonly agentReads = new DataLoader<string, Agent | undefined>(
     async (agentIds) => {
-      const agents = await this.agents.findMany([...agentIds]);
-      this.rememberOwners(agents);
-      return agents;
+      try {
+        const agents = await this.agents.findMany([...agentIds]);
+        this.rememberOwners(agents);
+        return agents;
+      } catch (error) {
+        // Said once for the batch, not once for each of the (up to 500) events waiting on it.
+        this.logger.warn(
+          { err: error, agents: agentIds.length },
+          'Could not read agents for live events: their agent.updated events are dropped, ' +
+            'and their action.updated events reach responders and admins only',
+        );
+        throw error;
+      }
     },
     { cache: false, maxBatchSize: 500 },
   );

@@ -89,7 +89,12 @@ export class RelayEvents implements OnApplicationBootstrap, OnApplicationShutdow
     if (!agentId) {
       return;
     }
-    const [owner] = await this.feed.ownersOf([agentId]);
+    // An owner that could not be read (the feed logs it, once per batch): responders and
+    // admins, who watch every agent, are still told.
+    const owner = await this.feed.ownersOf([agentId]).then(
+      ([known]) => known,
+      () => undefined,
+    );
     this.emitToWatchers(owner, name, payload);
   }
 
