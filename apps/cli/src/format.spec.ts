@@ -4,6 +4,26 @@ import { parseRollback } from './program';
 import { bar, ProgressBar } from './progress';
 import { Incident } from './types';
 
+/** An incident of one agent, done, with nothing on it; `fields` change what a test is about. */
+const anIncident = (fields: Partial<Incident> = {}): Incident => ({
+  id: 'inc_0000000000000001',
+  status: 'done',
+  reason: 'test',
+  rollback: 'epoch',
+  openedBy: { userId: 'usr_1', name: 'Dana', role: 'responder' },
+  openedFrom: { via: 'cli' },
+  openedAt: '2026-03-01T12:00:00.000Z',
+  agents: 1,
+  agentIds: ['agt_1'],
+  counts: { fenced: 1, halted: 0, aborted: 0, rolledBack: 0, needsReview: 0 },
+  progress: { done: 1, total: 1 },
+  needsReview: [],
+  reviewTotal: 0,
+  timeline: [],
+  timelineTotal: 0,
+  ...fields,
+});
+
 describe('CLI formatting', () => {
   it('strips control characters and escape sequences from server text', () => {
     expect(clean('ok\u001b[2J\u0007 done\nnext')).toBe('ok [2J  done next');
@@ -38,28 +58,18 @@ describe('CLI formatting', () => {
     const progress = new ProgressBar({
       write: (chunk: string) => written.push(chunk) > 0,
     } as unknown as NodeJS.WritableStream);
-    const incident = (steps: string[]): Incident => ({
-      id: 'inc_0000000000000001',
-      status: 'following_up',
-      reason: 'test',
-      rollback: 'epoch',
-      openedBy: { userId: 'usr_1', name: 'Dana', role: 'responder' },
-      openedFrom: { via: 'cli' },
-      openedAt: '2026-03-01T12:00:00.000Z',
-      agents: 1,
-      agentIds: ['agt_1'],
-      counts: { fenced: 1, halted: 0, aborted: 0, rolledBack: 0, needsReview: 0 },
-      progress: { done: 0, total: 1 },
-      needsReview: [],
-      timelineTotal: steps.length,
-      reviewTotal: 0,
-      timeline: steps.map((step) => ({
-        at: '2026-03-01T12:00:00.000Z',
-        actor: 'killswitch',
-        step,
-        outcome: `${step} done`,
-      })),
-    });
+    const incident = (steps: string[]): Incident =>
+      anIncident({
+        status: 'following_up',
+        progress: { done: 0, total: 1 },
+        timelineTotal: steps.length,
+        timeline: steps.map((step) => ({
+          at: '2026-03-01T12:00:00.000Z',
+          actor: 'killswitch',
+          step,
+          outcome: `${step} done`,
+        })),
+      });
     progress.update(incident(['fence', 'halt']));
     progress.update(incident(['fence', 'halt']));
     progress.update(incident(['fence', 'halt', 'rollback']));
@@ -72,18 +82,9 @@ describe('CLI formatting', () => {
   });
 
   it('keeps only the last timeline entries in the summary', () => {
-    const incident: Incident = {
-      id: 'inc_0000000000000001',
-      status: 'done',
-      reason: 'test',
-      rollback: 'epoch',
-      openedBy: { userId: 'usr_1', name: 'Dana', role: 'responder' },
+    const incident = anIncident({
       openedFrom: { via: 'phone', deviceName: 'Pixel' },
-      openedAt: '2026-03-01T12:00:00.000Z',
-      agents: 1,
-      agentIds: ['agt_1'],
       counts: { fenced: 1, halted: 0, aborted: 1, rolledBack: 0, needsReview: 1 },
-      progress: { done: 1, total: 1 },
       needsReview: [
         { agentId: 'agt_1', actionId: 'act_1', type: 'email.send', why: 'not reversible' },
       ],
@@ -95,7 +96,7 @@ describe('CLI formatting', () => {
         step: `step-${i}`,
         outcome: 'ok',
       })),
-    };
+    });
     const summary = incidentSummary(incident, 20);
     expect(summary).toContain('from phone (Pixel)');
     expect(summary).toContain('agt_1  act_1  email.send  - not reversible');
@@ -123,23 +124,12 @@ describe('CLI formatting', () => {
     expect(incidentPath('inc_0000000000000001')).toBe(
       '/v1/incidents/inc_0000000000000001?timeline=20&review=20&agents=0',
     );
-    const incident: Incident = {
-      id: 'inc_0000000000000001',
-      status: 'done',
-      reason: 'test',
-      rollback: 'epoch',
-      openedBy: { userId: 'usr_1', name: 'Dana', role: 'responder' },
-      openedFrom: { via: 'cli' },
-      openedAt: '2026-03-01T12:00:00.000Z',
+    const incident = anIncident({
       agents: 10_000,
       agentIds: [],
       counts: { fenced: 10_000, halted: 0, aborted: 0, rolledBack: 0, needsReview: 0 },
       progress: { done: 10_000, total: 10_000 },
-      needsReview: [],
-      reviewTotal: 0,
-      timeline: [],
-      timelineTotal: 0,
-    };
+    });
     expect(incidentSummary(incident)).toContain('  Agents:    10000 (follow-up 10000/10000 done)');
   });
 });
