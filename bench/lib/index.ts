@@ -5,6 +5,7 @@ export {
   createLeasedAgents,
   createUser,
   newAdminKey,
+  startApiAndWorkers,
   startKillswitch,
   type BenchUser,
   type KillswitchOptions,

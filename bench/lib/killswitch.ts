@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Api, inParallel } from './http';
 import { built, ChildApp, freePort, startChild } from './processes';
 import { cpuProfiling } from './profile';
+import type { BenchContext } from './runner';
 
 export interface KillswitchOptions {
   redisUrl: string;
@@ -63,6 +64,38 @@ export async function startKillswitch(options: KillswitchOptions): Promise<Kills
     adminKey,
     admin: new Api(app.url, adminKey, options.signal),
   };
+}
+
+/**
+ * A deployment of two instances on one prefix, as the revocation benchmarks measure it: the
+ * API (`WORKERS=off`), where users, agents and resource servers call, and the workers
+ * (`WORKERS=on`), which run the actions and the revocation follow-up, so that each one's CPU
+ * and profile is its own. Both can be profiled (`--cpu-prof`); both stop when the run ends.
+ */
+export async function startApiAndWorkers(
+  ctx: BenchContext,
+  keyPrefix: string,
+): Promise<{ api: KillswitchProcess; workers: KillswitchProcess }> {
+  const { redisUrl, settings, signal } = ctx;
+  ctx.log(
+    `starting killswitch: API (WORKERS=off) and workers (WORKERS=on), KEY_PREFIX=${keyPrefix}`,
+  );
+  const start = async (workers: 'on' | 'off') => {
+    const instance = await startKillswitch({
+      redisUrl,
+      keyPrefix,
+      logLevel: settings.logLevel,
+      signal,
+      env: { WORKERS: workers },
+      cpuProfileDir: settings.cpuProfileDir,
+    });
+    ctx.defer(`stop killswitch (${workers === 'on' ? 'workers' : 'API'})`, () =>
+      instance.app.stop(),
+    );
+    return instance;
+  };
+  const api = await start('off');
+  return { api, workers: await start('on') };
 }
 
 export type Role = 'viewer' | 'owner' | 'responder' | 'admin';

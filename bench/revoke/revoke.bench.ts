@@ -19,7 +19,7 @@ import {
   startProfiling,
   summarizeProfile,
   KeepAliveClient,
-  startKillswitch,
+  startApiAndWorkers,
   waitUntil,
   watchSlowlog,
   withRedis,
@@ -80,27 +80,7 @@ async function run(ctx: BenchContext): Promise<void> {
 
   const hardware = await hardwareLine(redisUrl);
   const loadBefore = load1();
-  // The API instance (where agents, responders and resource servers call) runs no workers;
-  // a second instance on the same prefix runs them (revocation follow-up, actions).
-  ctx.log(`starting killswitch: API (WORKERS=off) and workers (WORKERS=on), KEY_PREFIX=${prefix}`);
-  const api = await startKillswitch({
-    redisUrl,
-    keyPrefix: prefix,
-    logLevel: settings.logLevel,
-    signal,
-    env: { WORKERS: 'off' },
-    cpuProfileDir: settings.cpuProfileDir,
-  });
-  ctx.defer('stop killswitch (API)', () => api.app.stop());
-  const workers = await startKillswitch({
-    redisUrl,
-    keyPrefix: prefix,
-    logLevel: settings.logLevel,
-    signal,
-    env: { WORKERS: 'on' },
-    cpuProfileDir: settings.cpuProfileDir,
-  });
-  ctx.defer('stop killswitch (workers)', () => workers.app.stop());
+  const { api, workers } = await startApiAndWorkers(ctx, prefix);
 
   const fixtures = new KeepAliveClient(api.url, 48, signal);
   ctx.defer('close HTTP clients', () => fixtures.close());

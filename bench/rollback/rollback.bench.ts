@@ -16,7 +16,7 @@ import {
   harnessConnection,
   inParallel,
   KeepAliveClient,
-  startKillswitch,
+  startApiAndWorkers,
   startProfiling,
   summarizeProfile,
   waitUntil,
@@ -97,26 +97,8 @@ async function run(ctx: BenchContext): Promise<void> {
   const loadBefore = load1();
   const tool = await startToolServer();
   ctx.defer('stop the tool server', () => tool.stop());
-  // As in `revoke`: the API instance runs no workers; the workers instance runs the actions
-  // and the revocation follow-up, so its CPU is what both phases cost.
-  ctx.log(`starting killswitch: API (WORKERS=off) and workers (WORKERS=on), KEY_PREFIX=${prefix}`);
-  const api = await startKillswitch({
-    redisUrl,
-    keyPrefix: prefix,
-    logLevel: settings.logLevel,
-    signal,
-    env: { WORKERS: 'off' },
-  });
-  ctx.defer('stop killswitch (API)', () => api.app.stop());
-  const workers = await startKillswitch({
-    redisUrl,
-    keyPrefix: prefix,
-    logLevel: settings.logLevel,
-    signal,
-    env: { WORKERS: 'on' },
-    cpuProfileDir: settings.cpuProfileDir,
-  });
-  ctx.defer('stop killswitch (workers)', () => workers.app.stop());
+  // The workers instance runs the actions and the follow-up: its CPU is what both phases cost.
+  const { api, workers } = await startApiAndWorkers(ctx, prefix);
 
   const client = new KeepAliveClient(api.url, 48, signal);
   ctx.defer('close HTTP clients', () => client.close());
