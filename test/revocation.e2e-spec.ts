@@ -203,7 +203,17 @@ describe('the revocation engine', () => {
     expect(report.body).toContain('5 rolled back');
   });
 
-  it('retries a follow-up whose catalog read failed, rather than take the type for irreversible', async () => {
+  // Redis fails one read of the catalog during the follow-up: that says nothing about the type.
+  // The follow-up is retried; neither an action taken for irreversible nor a compensation
+  // claimed and never sent (read before the claim, so not left "interrupted").
+  it.each([
+    ["the action's type", 'mail.archive', ['mail.archive', 'mail.archive']],
+    [
+      "the compensation's type",
+      'mail.unarchive',
+      ['mail.archive', 'mail.unarchive', 'mail.archive'],
+    ],
+  ])('retries a follow-up whose read of %s failed', async (_what, failing, before) => {
     const { agent, lease } = await agentApi(owner.api);
     const archived: string[] = [];
     for (let n = 1; n <= 2; n++) {
@@ -213,17 +223,28 @@ describe('the revocation engine', () => {
       );
     }
     await succeeded(archived[1]);
-    // Redis fails the follow-up's first read of the catalog: that says nothing about the type.
     const types = ks.app.get(ActionTypesService, { strict: false });
-    const find = failNext(types, 'find', new Error('Connection is closed.'));
+    const read = types.find.bind(types);
+    let failed = false;
+    const find = jest.spyOn(types, 'find').mockImplementation((type) => {
+      if (type === failing && !failed) {
+        failed = true;
+        return Promise.reject(new Error('Connection is closed.'));
+      }
+      return read(type);
+    });
     const incident = await withSpies([find], async () => {
       const revoked = await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'catalog' });
       expect(revoked.status).toBe(200);
       const done = await incidentDone(revoked.body.incidentId);
-      expect(find).toHaveBeenCalled();
+      // The failed read, then the retry: the action's type once, its compensation's for each.
+      expect(find.mock.calls.map(([type]) => type)).toEqual([
+        ...before,
+        'mail.unarchive',
+        'mail.unarchive',
+      ]);
       return done;
     });
-    // Retried: both undone, once each, newest first, and nothing left to review.
     expect(incident.counts).toMatchObject({ rolledBack: 2, needsReview: 0 });
     expect(
       tools
@@ -231,6 +252,31 @@ describe('the revocation engine', () => {
         .map((r) => r.body.compensates)
         .filter((id) => archived.includes(id ?? '')),
     ).toEqual([...archived].reverse());
+  });
+
+  it('lists for review an action whose type was deleted from the catalog since', async () => {
+    const type = `mail.label-${Date.now()}`;
+    await registerWebhookType(ks.admin, tools, type, {
+      path: '/archive',
+      reversible: true,
+      compensation: 'mail.unarchive',
+    });
+    const { agent, asAgent } = await agentWithLease(owner.api, {
+      allowedActions: [type],
+      ttlSeconds: 120,
+    });
+    const id = (await asAgent.post('/v1/actions', { type, params: { messageId: 'gone' } })).body.id;
+    await succeeded(id);
+    expect((await ks.admin.delete(`/v1/action-types/${type}`)).status).toBe(200);
+    const revoked = await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'deleted' });
+    const incident = await incidentDone(revoked.body.incidentId);
+    expect(incident.counts).toMatchObject({ rolledBack: 0, needsReview: 1 });
+    expect(incident.needsReview).toEqual([
+      expect.objectContaining({
+        actionId: id,
+        why: `its type ${type} is no longer in the catalog: it was not rolled back`,
+      }),
+    ]);
   });
 
   it("moves the incident's counts as each step is done, before the follow-up ends", async () => {

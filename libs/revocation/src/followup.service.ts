@@ -36,10 +36,10 @@ import { isSmallStop } from './revocation.service';
 const ABORT_WAIT_MS = 15_000;
 
 /**
- * The catalog as one agent's follow-up reads it: each type once (a rollback and its review
- * ask about the same few types for every action). Undefined for a type the catalog does not
- * have; a failed read rejects, failing the job, which is retried: a type that could not be
- * read must not pass for an irreversible one.
+ * The catalog as one agent's follow-up reads it: each action's type once (whether it is
+ * reversible, and by what, for the rollback and then its review, which so agree). Undefined
+ * for a type the catalog does not have; a failed read rejects, failing the job, which is
+ * retried: a type that could not be read must not pass for an irreversible one.
  */
 type Catalog = (type: string) => Promise<ActionType | undefined>;
 
@@ -356,8 +356,10 @@ export class FollowupService {
         continue;
       }
       touched = true;
-      // Read before the claim: once claimed, a failure here would leave it "interrupted".
-      const compensation = await catalog(type.compensation);
+      // Read before the claim (once claimed, a failed read would leave it "interrupted"), and
+      // for each action: an admin who mends a compensation's executor mid-incident reaches the
+      // rest of a long rollback.
+      const compensation = await this.types.find(type.compensation);
       const claim = await this.ledger.claimRollback(action.agentId, action.id, incident.id);
       if (claim === 'not_eligible' || claim === 'elsewhere') {
         // Ended, or being compensated by an earlier stop's follow-up, which settles it.
@@ -477,7 +479,9 @@ export class FollowupService {
         why = 'aborted mid-way: it may have partly happened';
       } else if (action.status === 'succeeded' && inWindow) {
         const type = await catalog(action.type);
-        if (!type?.reversible) {
+        if (!type) {
+          why = `its type ${action.type} is no longer in the catalog: it was not rolled back`;
+        } else if (!type.reversible || !type.compensation) {
           why = 'irreversible: it cannot be rolled back';
         } else if (action.rollbackIncident && action.rollbackIncident !== incident.id) {
           // Claimed by an earlier stop (rollBack left it to it) and not settled yet: that stop
