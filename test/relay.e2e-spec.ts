@@ -180,6 +180,10 @@ describe('the mobile relay', () => {
   it("still tells responders of an action when its agent's owner cannot be read", async () => {
     const responder = await createUser(ks, 'responder');
     const { socket } = await phone(responder);
+    // An owner's phone sees only its own agents', whatever the relay could read.
+    const bystander = await phone(otherOwner);
+    const seen: { agentId?: string }[] = [];
+    bystander.socket.on('action.updated', (event: { agentId?: string }) => seen.push(event));
     // An agent the relay has not seen, so that its owner must be read; the read fails.
     const agentId = `agt_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
     const agents = relay.app.get(AgentsService, { strict: false });
@@ -187,7 +191,13 @@ describe('the mobile relay', () => {
       .spyOn(agents, 'findMany')
       .mockRejectedValueOnce(new Error('Connection is closed.'));
     try {
-      const told = once<any>(socket, 'action.updated');
+      const told = new Promise<any>((resolve) =>
+        socket.on('action.updated', (event: { agentId?: string }) => {
+          if (event.agentId === agentId) {
+            resolve(event);
+          }
+        }),
+      );
       const redis = ks.app.get(RedisService, { strict: false });
       await redis.client.publish(
         redis.keys.events(),
@@ -202,6 +212,9 @@ describe('the mobile relay', () => {
       );
       expect(await told).toMatchObject({ agentId, status: 'halted' });
       expect(findMany).toHaveBeenCalledWith([agentId]);
+      // Anything for the bystander would have been sent with the responder's.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(seen.filter((event) => event.agentId === agentId)).toEqual([]);
     } finally {
       findMany.mockRestore();
     }

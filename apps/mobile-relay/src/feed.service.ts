@@ -31,7 +31,8 @@ export class FeedService {
         this.logger.warn(
           { err: error, agents: agentIds.length },
           'Could not read agents for live events: their agent.updated events are dropped, ' +
-            'and their action.updated events reach responders and admins only',
+            'and their owners, unless already known, miss their action.updated and ' +
+            'incident.updated events (responders and admins still get those)',
         );
         throw error;
       }

@@ -127,7 +127,8 @@ export class RelayEvents implements OnApplicationBootstrap, OnApplicationShutdow
     // agents, so that a bulk stop reaches owners before its follow-up has come to them.
     const [indexed, firstOwners] = await Promise.all([
       this.feed.incidentOwners(incidentId),
-      this.feed.ownersOf(incident.agentIds),
+      // Unreadable (the feed logs it): the others are still told.
+      this.feed.ownersOf(incident.agentIds).catch(() => []),
     ]);
     const owners = [...indexed, ...firstOwners];
     const rooms = new Set([ALL_AGENTS_ROOM, userRoom(incident.openedBy.userId)]);
