@@ -33,6 +33,8 @@ const TOOL_SECRET = 'bench-rollback-tool-secret';
 const TARGET_SLOWLOG_MICROS = 10_000;
 /** How often a progress line is printed while the actions run and while they are undone. */
 const PROGRESS_EVERY_MS = 5000;
+/** How long the count may stand still before the run is called stuck. */
+const STALL_MS = 60_000;
 
 const load1 = () => loadavg()[0].toFixed(2);
 
@@ -151,14 +153,31 @@ async function run(ctx: BenchContext): Promise<void> {
   const setupSeconds = (performance.now() - setupStarted) / 1000;
   ctx.log(`  set up in ${setupSeconds.toFixed(1)} s`);
 
-  /** Polls until `done`, with a progress line every few seconds. */
-  const progress = (what: string, done: () => Promise<[number, boolean]>) => {
+  /**
+   * Polls until `done`, with a progress line every few seconds; fails, saying `stalled`, once
+   * nothing has moved for {@link STALL_MS}.
+   */
+  const progress = (
+    what: string,
+    stalled: () => string,
+    done: () => Promise<[number, boolean]>,
+  ) => {
     let lastLine = performance.now();
+    let last = -1;
+    let movedAt = performance.now();
     return waitUntil(
       async () => {
         const [n, finished] = await done();
-        if (!finished && performance.now() - lastLine > PROGRESS_EVERY_MS) {
-          lastLine = performance.now();
+        const now = performance.now();
+        if (n !== last) {
+          [last, movedAt] = [n, now];
+        } else if (!finished && now - movedAt > STALL_MS) {
+          throw new Error(
+            `${count(n)} of ${count(total)} ${what}, and no more for ${STALL_MS / 1000} s: ${stalled()}`,
+          );
+        }
+        if (!finished && now - lastLine > PROGRESS_EVERY_MS) {
+          lastLine = now;
           ctx.log(`  ${count(n)} of ${count(total)} ${what}`);
         }
         return finished;
@@ -172,16 +191,22 @@ async function run(ctx: BenchContext): Promise<void> {
   const cpuBeforeDo = workers.app.cpuSeconds();
   const doStarted = performance.now();
   await actionsQueue.resume();
-  await progress('actions done', async () => {
-    const n = tool.received.do.length;
-    if (n < total) {
-      return [n, false];
-    }
-    // The tool server answered the last one: done once the queue holds nothing (the worker
-    // writes the ledger before its job completes).
-    const jobs = await actionsQueue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
-    return [n, Object.values(jobs).every((c) => c === 0)];
-  });
+  await progress(
+    'actions done',
+    () =>
+      'actions start only under a live lease, and the leases (300 s) may have run out: ' +
+      'try fewer --agents or --actions-per-agent',
+    async () => {
+      const n = tool.received.do.length;
+      if (n < total) {
+        return [n, false];
+      }
+      // The tool server answered the last one: done once the queue holds nothing (the worker
+      // writes the ledger before its job completes).
+      const jobs = await actionsQueue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
+      return [n, Object.values(jobs).every((c) => c === 0)];
+    },
+  );
   const doMs = performance.now() - doStarted;
   const cpuDo = (workers.app.cpuSeconds() ?? NaN) - (cpuBeforeDo ?? NaN);
 
@@ -208,7 +233,8 @@ async function run(ctx: BenchContext): Promise<void> {
   }
   const incidentKey = `${prefix}:{${bulk.body.incidentId}}:incident`;
   let state: (string | null)[] = [];
-  await progress('compensations run', async () => {
+  const workersOutput = () => `the workers instance's last lines:\n${workers.app.output()}`;
+  await progress('compensations run', workersOutput, async () => {
     state = await withRedis(redisUrl, (redis) =>
       redis.hmget(incidentKey, 'status', 'rolledBack', 'openedAt', 'doneAt'),
     );
@@ -225,7 +251,7 @@ async function run(ctx: BenchContext): Promise<void> {
   const incident = await client.expect<{
     status: string;
     counts: { rolledBack: number; needsReview: number };
-  }>(200, 'GET', `/v1/incidents/${bulk.body.incidentId}?timeline=0&review=5`, {
+  }>(200, 'GET', `/v1/incidents/${bulk.body.incidentId}?timeline=0&review=5&agents=0`, {
     token: responder.apiKey,
     timeoutMs: 30_000,
   });
