@@ -1,5 +1,6 @@
 import { loadavg } from 'node:os';
 import { Queue, QueueEvents } from 'bullmq';
+import { actionJobOptions } from '@app/actions';
 import {
   claimPrefix,
   built,
@@ -24,7 +25,7 @@ import {
   type BenchContext,
   type ChildApp,
 } from '../lib';
-import { jobOptions, NOOP_TYPE, PLAIN_QUEUE, TARGET_RATIO } from './shared';
+import { NOOP_TYPE, PLAIN_QUEUE, TARGET_RATIO } from './shared';
 
 type Target = 'plain' | 'gate';
 const targets: readonly Target[] = ['plain', 'gate'];
@@ -124,7 +125,8 @@ async function run(ctx: BenchContext): Promise<void> {
   const plainQueue = new Queue(PLAIN_QUEUE, {
     connection: await harnessConnection(redisUrl),
     prefix: bullPrefix,
-    defaultJobOptions: jobOptions(ATTEMPTS, BACKOFF_MS),
+    // Killswitch's own job options: BullMQ does the same bookkeeping per job in both targets.
+    defaultJobOptions: actionJobOptions(ATTEMPTS, BACKOFF_MS),
   });
   ctx.defer('close the plain queue', async () => {
     await plainQueue.close();

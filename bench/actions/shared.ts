@@ -8,14 +8,3 @@ export const NOOP_TYPE = 'bench.noop';
 
 /** The issue's target: the gate costs at most 15% of plain BullMQ's throughput. */
 export const TARGET_RATIO = 0.85;
-
-/**
- * The job options of killswitch's actions queue (`ActionsQueue`), so that BullMQ does the
- * same bookkeeping per job in both targets (retention trimming included).
- */
-export const jobOptions = (attempts: number, backoffMs: number) => ({
-  attempts,
-  backoff: { type: 'exponential', delay: backoffMs },
-  removeOnComplete: { count: 1000 },
-  removeOnFail: { count: 5000 },
-});

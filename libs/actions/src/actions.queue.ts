@@ -23,6 +23,21 @@ export interface ExecuteActionJob {
 }
 
 /**
+ * The actions queue's job options (exported for bench/actions, whose plain BullMQ baseline must
+ * do the same bookkeeping per job).
+ */
+export function actionJobOptions(attempts: number, backoffMs: number) {
+  return {
+    attempts,
+    backoff: { type: 'exponential', delay: backoffMs },
+    // The ledger is ours; BullMQ keeps only a short tail for debugging.
+    removeOnComplete: { count: 1000 },
+    // Kept until settled: the workers' sweep of failed jobs removes each one it settles.
+    removeOnFail: false,
+  };
+}
+
+/**
  * Owns the producer side of the actions queue. Job ids are the action ids, so adding a
  * released action twice (a retry, a sweep, a worker re-running after a crash) is a no-op.
  */
@@ -40,14 +55,7 @@ export class ActionsQueue implements OnApplicationShutdown {
     this.queue = new Queue<ExecuteActionJob>(ACTIONS_QUEUE, {
       connection: this.connection,
       prefix: redis.keys.bullPrefix(),
-      defaultJobOptions: {
-        attempts: config.actionMaxAttempts,
-        backoff: { type: 'exponential', delay: config.actionBackoffMs },
-        // The ledger is ours; BullMQ keeps only a short tail for debugging.
-        removeOnComplete: { count: 1000 },
-        // Kept until settled: the workers' sweep of failed jobs removes each one it settles.
-        removeOnFail: false,
-      },
+      defaultJobOptions: actionJobOptions(config.actionMaxAttempts, config.actionBackoffMs),
     });
   }
 

@@ -7,6 +7,7 @@ export { ActionsRepository } from './actions.repository';
 export {
   ActionsQueue,
   ACTIONS_QUEUE,
+  actionJobOptions,
   type ExecuteActionJob,
   type ControlMessage,
 } from './actions.queue';
