@@ -1,6 +1,7 @@
 import { loadavg } from 'node:os';
 import { Queue, QueueEvents } from 'bullmq';
 import { actionJobOptions } from '@app/actions';
+import { Keys } from '@app/redis';
 import {
   claimPrefix,
   built,
@@ -79,7 +80,7 @@ async function run(ctx: BenchContext): Promise<void> {
   const agents = settings.agents;
   const concurrency = options['worker-concurrency'];
   const prefix = claimPrefix(ctx, 'actions');
-  const bullPrefix = `${prefix}:{bull}`;
+  const bullPrefix = new Keys(prefix).bullPrefix();
 
   const hardware = await hardwareLine(redisUrl);
   const loadBefore = load1();

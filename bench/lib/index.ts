@@ -32,6 +32,7 @@ export {
   commandStatsBetween,
   deletePrefix,
   harnessConnection,
+  harnessQueues,
   redisCpuSeconds,
   redisVersion,
   setKey,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
 import Redis from 'ioredis';
-import { connectOrExplain } from '@app/redis';
+import { connectOrExplain, Keys } from '@app/redis';
 import type { BenchContext } from './runner';
 
 /**
@@ -138,6 +139,26 @@ export async function harnessConnection(
   redis.on('error', () => undefined);
   await connectOrExplain(redis, url);
   return redis;
+}
+
+/**
+ * The deployment's BullMQ queues of these names, where killswitch keeps them under `keyPrefix`
+ * (`Keys.bullPrefix()`), on one harness connection, for the benchmark to pause, count or wait
+ * on; closed when the run ends.
+ */
+export async function harnessQueues(
+  ctx: BenchContext,
+  keyPrefix: string,
+  ...names: string[]
+): Promise<Queue[]> {
+  const connection = await harnessConnection(ctx.redisUrl);
+  const prefix = new Keys(keyPrefix).bullPrefix();
+  const queues = names.map((name) => new Queue(name, { connection, prefix }));
+  ctx.defer('close the queues', async () => {
+    await Promise.all(queues.map((queue) => queue.close()));
+    connection.disconnect();
+  });
+  return queues;
 }
 
 /** One entry of SLOWLOG GET. */

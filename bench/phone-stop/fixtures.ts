@@ -9,6 +9,7 @@ import {
   freePort,
   inParallel,
   startChild,
+  type BenchContext,
   type BenchUser,
   type ChildApp,
 } from '../lib';
@@ -26,33 +27,29 @@ export interface LeaseRevoked {
   incidentId?: string;
 }
 
-export interface RelayOptions {
-  redisUrl: string;
-  keyPrefix: string;
-  logLevel: string;
-  cpuProfileDir?: string;
-}
-
 /**
  * The built mobile relay (`dist/apps/mobile-relay/src/main.js`) in a child process, on a free
- * loopback port, sharing the killswitch's KEY_PREFIX (and so its users, agents and devices).
+ * loopback port, sharing the killswitch's KEY_PREFIX (and so its users, agents and devices),
+ * with the run's log level and `--cpu-prof`; it stops when the run ends.
  */
-export async function startRelay(options: RelayOptions): Promise<ChildApp> {
-  const profiling = cpuProfiling(options.cpuProfileDir);
-  return startChild({
+export async function startRelay(ctx: BenchContext, keyPrefix: string): Promise<ChildApp> {
+  const profiling = cpuProfiling(ctx.settings.cpuProfileDir);
+  const relay = await startChild({
     name: 'mobile-relay',
     script: built('apps/mobile-relay/src/main.js'),
     nodeArgs: profiling.nodeArgs,
     env: {
       ...profiling.env,
-      REDIS_URL: options.redisUrl,
-      KEY_PREFIX: options.keyPrefix,
+      REDIS_URL: ctx.redisUrl,
+      KEY_PREFIX: keyPrefix,
       RELAY_PORT: String(await freePort()),
       HOST: '127.0.0.1',
-      LOG_LEVEL: options.logLevel,
+      LOG_LEVEL: ctx.settings.logLevel,
       SHUTDOWN_TIMEOUT_MS: '5000',
     },
   });
+  ctx.defer('stop the mobile relay', () => relay.stop());
+  return relay;
 }
 
 /**

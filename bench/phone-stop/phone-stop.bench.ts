@@ -198,13 +198,7 @@ async function run(ctx: BenchContext): Promise<void> {
     signal,
   });
   ctx.defer('stop killswitch', () => killswitch.app.stop());
-  const relay = await startRelay({
-    redisUrl,
-    keyPrefix: prefix,
-    logLevel: settings.logLevel,
-    cpuProfileDir: settings.cpuProfileDir,
-  });
-  ctx.defer('stop the relay', () => relay.stop());
+  const relay = await startRelay(ctx, prefix);
   // Registered after the servers, so it runs before they stop: the clients leave first.
   const pool = new SocketPool();
   ctx.defer('close sockets', () => ctx.log(`closed ${pool.closeAll()} sockets`));

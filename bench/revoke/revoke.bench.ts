@@ -1,7 +1,7 @@
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Queue } from 'bullmq';
-import { FENCE_BATCH } from '@app/revocation';
+import { ACTIONS_QUEUE } from '@app/actions';
+import { FENCE_BATCH, REVOCATION_QUEUE } from '@app/revocation';
 import { io, type Socket } from 'socket.io-client';
 import {
   claimPrefix,
@@ -13,7 +13,7 @@ import {
   fineMs,
   formatTable,
   hardwareLine,
-  harnessConnection,
+  harnessQueues,
   inParallel,
   profileDuring,
   startProfiling,
@@ -294,14 +294,12 @@ async function run(ctx: BenchContext): Promise<void> {
 
   // ---------------------------------------------------------------- (b) bulk revocation
   const totalActions = fleet * perAgent;
-  const bull = await harnessConnection(redisUrl);
-  const actionsQueue = new Queue('actions', { connection: bull, prefix: `${prefix}:{bull}` });
-  const revocationQueue = new Queue('revocation', { connection: bull, prefix: `${prefix}:{bull}` });
-  ctx.defer('close queues', async () => {
-    await actionsQueue.close();
-    await revocationQueue.close();
-    bull.disconnect();
-  });
+  const [actionsQueue, revocationQueue] = await harnessQueues(
+    ctx,
+    prefix,
+    ACTIONS_QUEUE,
+    REVOCATION_QUEUE,
+  );
   // The workers instance would run (and finish) no-op actions at once: pause the actions
   // queue, as workers that are behind would leave them, so that all of them are still queued
   // at the revocation. The revocation queue is not paused: its follow-up is what is measured.
@@ -553,15 +551,9 @@ async function watchThroughRelay(
   prefix: string,
   responder: Awaited<ReturnType<typeof createUser>>,
 ) {
-  const { redisUrl, settings, signal, options } = ctx;
+  const { settings, signal, options } = ctx;
   ctx.log(`(b) starting a mobile relay and pairing ${options.phones} of the responder's phones`);
-  const relay = await startRelay({
-    redisUrl,
-    keyPrefix: prefix,
-    logLevel: settings.logLevel,
-    cpuProfileDir: settings.cpuProfileDir,
-  });
-  ctx.defer('stop mobile relay', () => relay.stop());
+  const relay = await startRelay(ctx, prefix);
   const pool = new SocketPool();
   ctx.defer('close phone sockets', () => void pool.closeAll());
   const phones = await pairPhones(pool, relay, [responder], options.phones, signal);

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket as NetSocket } from 'node:net';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Queue } from 'bullmq';
+import { ACTIONS_QUEUE } from '@app/actions';
 import {
   claimPrefix,
   commandStats,
@@ -13,7 +13,7 @@ import {
   fineMs,
   formatTable,
   hardwareLine,
-  harnessConnection,
+  harnessQueues,
   inParallel,
   KeepAliveClient,
   startApiAndWorkers,
@@ -120,12 +120,7 @@ async function run(ctx: BenchContext): Promise<void> {
   const owner = await createUser(api.admin, 'owner', 'bench-owner');
   const responder = await createUser(api.admin, 'responder', 'bench-responder');
 
-  const bull = await harnessConnection(redisUrl);
-  const actionsQueue = new Queue('actions', { connection: bull, prefix: `${prefix}:{bull}` });
-  ctx.defer('close queues', async () => {
-    await actionsQueue.close();
-    bull.disconnect();
-  });
+  const [actionsQueue] = await harnessQueues(ctx, prefix, ACTIONS_QUEUE);
   // Submitted while paused, then let go at once: the forward run is timed from the resume,
   // without the submissions' HTTP in it.
   await actionsQueue.pause();
