@@ -48,7 +48,7 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
   /** Aborted as shutdown begins: settling an abandoned job stops waiting to try again. */
   private readonly closing = new AbortController();
   private readonly typeCache = new Map<string, { definition: ActionType; until: number }>();
-  private failedJobs?: { stop(): Promise<void> };
+  private failedJobs?: ReturnType<typeof settleFailedJobs>;
 
   constructor(
     private readonly redis: RedisService,
@@ -273,10 +273,7 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
 
   async onApplicationShutdown(): Promise<void> {
     this.closing.abort();
-    if (this.failedJobs) {
-      // A settle in progress ends soon; the sweep is not worth holding the shutdown up for.
-      await settleWithin(this.failedJobs.stop(), this.config.shutdownTimeoutMs / 4);
-    }
+    await this.failedJobs?.stop(this.config.shutdownTimeoutMs / 4);
     // worker.close() waits for running jobs without a limit of its own; bound it, then cut
     // the executors so their jobs end (a stalled job is picked up again elsewhere).
     if (this.worker) {

@@ -165,7 +165,7 @@ describe('settling failed jobs where they fail (real Redis, real BullMQ)', () =>
   let spec: ReturnType<typeof failingQueue>;
   let queue: Queue<Data>;
   const closing = new AbortController();
-  let stop: () => Promise<void>;
+  let stop: (withinMs: number) => Promise<void>;
   /** Settling fails this many more times before it succeeds. */
   let failures = 0;
   const calls: string[] = [];
@@ -189,7 +189,7 @@ describe('settling failed jobs where they fail (real Redis, real BullMQ)', () =>
 
   afterAll(async () => {
     closing.abort();
-    await stop();
+    await stop(5000);
     await spec.close();
   });
 

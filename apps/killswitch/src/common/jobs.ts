@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { Job, Queue, Worker } from 'bullmq';
-import { runEvery } from '@app/core';
+import { runEvery, settleWithin } from '@app/core';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -135,7 +135,8 @@ export class FailedJobsSweep<T> {
  * What follows a job of `worker` that failed for good: `settle` (with the failure's reason),
  * run where it failed and tried for about half a minute, else by the sweep of `queue`'s failed
  * list that this starts (see {@link FailedJobsSweep}). Waiting to try again stops at `signal`
- * (shutdown); `stop()` ends the sweep.
+ * (shutdown); `stop(withinMs)` ends the sweep, waiting at most that long for a settle in
+ * progress (the sweep is not worth holding a shutdown up for: the next process sweeps).
  */
 export function settleFailedJobs<T>(options: {
   worker: Worker<T>;
@@ -145,7 +146,7 @@ export function settleFailedJobs<T>(options: {
   logger: Logger;
   /** What a job is, for log lines: "action job", "revocation follow-up". */
   what: string;
-}): { stop(): Promise<void> } {
+}): { stop(withinMs: number): Promise<void> } {
   const { worker, settle, signal, logger, what } = options;
   const sweep = new FailedJobsSweep(options.queue, settle, (job, error) => {
     const minutes = Math.floor((Date.now() - (job.finishedOn ?? 0)) / 60_000);
@@ -176,5 +177,5 @@ export function settleFailedJobs<T>(options: {
     () => sweep.run(signal),
     (error) => logger.warn({ err: error }, `Sweep of failed ${what}s failed`),
   );
-  return { stop: () => timer.stop() };
+  return { stop: (withinMs) => settleWithin(timer.stop(), withinMs).then(() => undefined) };
 }

@@ -21,7 +21,7 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
   private connection?: Redis;
   /** Aborted at shutdown: a report waiting to try again stops waiting, and so does the sweep. */
   private readonly closing = new AbortController();
-  private failedJobs?: { stop(): Promise<void> };
+  private failedJobs?: ReturnType<typeof settleFailedJobs>;
 
   constructor(
     private readonly redis: RedisService,
@@ -91,10 +91,7 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
 
   async onApplicationShutdown(): Promise<void> {
     this.closing.abort();
-    if (this.failedJobs) {
-      // A settle in progress ends soon; the sweep is not worth holding the shutdown up for.
-      await settleWithin(this.failedJobs.stop(), this.config.shutdownTimeoutMs / 4);
-    }
+    await this.failedJobs?.stop(this.config.shutdownTimeoutMs / 4);
     if (
       this.worker &&
       !(await settleWithin(this.worker.close(), this.config.shutdownTimeoutMs / 2))
