@@ -384,8 +384,7 @@ function onSnapshot(snap) {
   renderAll();
 }
 
-/** One line per action, at its latest state, newest first. */
-/** Keeps the newest FEED_SIZE action events, newest first, one per action. */
+/** Keeps the newest FEED_SIZE action events, newest first, one per action at its latest. */
 function addFeed({ agentId, actionId, type, status, at }) {
   at = at || new Date().toISOString();
   const t = Date.parse(at) || 0;
