@@ -100,6 +100,17 @@ describe('the revocation engine', () => {
     }
     return { agent, lease, queued };
   };
+  /** An agent that archived `count` messages (`<tag>-1` first), all of them succeeded. */
+  const withArchived = async (count: number, tag: string) => {
+    const { agent, lease } = await agentApi(owner.api);
+    const archived: string[] = [];
+    for (let n = 1; n <= count; n++) {
+      const params = { messageId: `${tag}-${n}` };
+      archived.push((await lease.post('/v1/actions', { type: 'mail.archive', params })).body.id);
+    }
+    await succeeded(archived[count - 1]);
+    return { agent, lease, archived };
+  };
   /** Each action ended by a stop: halted in the queue, or aborted while it ran. */
   const expectStopped = async (actionIds: string[]) => {
     for (const id of actionIds) {
@@ -122,15 +133,7 @@ describe('the revocation engine', () => {
   };
 
   it('aborts the running action, halts the queue, rolls back newest first and reports', async () => {
-    const { agent, lease } = await agentApi(owner.api);
-    const archived: string[] = [];
-    for (let n = 1; n <= 5; n++) {
-      const id = (
-        await lease.post('/v1/actions', { type: 'mail.archive', params: { messageId: `m-${n}` } })
-      ).body.id;
-      archived.push(id);
-    }
-    await succeeded(archived[4]);
+    const { agent, lease, archived } = await withArchived(5, 'm');
     const sent = (await lease.post('/v1/actions', { type: 'mail.send', params: { to: 'x' } })).body
       .id;
     await succeeded(sent);
@@ -214,15 +217,7 @@ describe('the revocation engine', () => {
       ['mail.archive', 'mail.unarchive', 'mail.archive'],
     ],
   ])('retries a follow-up whose read of %s failed', async (_what, failing, before) => {
-    const { agent, lease } = await agentApi(owner.api);
-    const archived: string[] = [];
-    for (let n = 1; n <= 2; n++) {
-      archived.push(
-        (await lease.post('/v1/actions', { type: 'mail.archive', params: { messageId: `c-${n}` } }))
-          .body.id,
-      );
-    }
-    await succeeded(archived[1]);
+    const { agent, archived } = await withArchived(2, 'c');
     const types = ks.app.get(ActionTypesService, { strict: false });
     const read = types.find.bind(types);
     let failed = false;
@@ -280,15 +275,7 @@ describe('the revocation engine', () => {
   });
 
   it("moves the incident's counts as each step is done, before the follow-up ends", async () => {
-    const { agent, lease } = await agentApi(owner.api);
-    const archived: string[] = [];
-    for (let n = 1; n <= 2; n++) {
-      archived.push(
-        (await lease.post('/v1/actions', { type: 'mail.archive', params: { messageId: `p-${n}` } }))
-          .body.id,
-      );
-    }
-    await succeeded(archived[1]);
+    const { agent, lease } = await withArchived(2, 'p');
     tools.on('/slow', () => undefined);
     const slowBefore = tools.received('/slow').length;
     await lease.post('/v1/actions', { type: 'slow.job', params: {} });
