@@ -92,6 +92,10 @@ describe('a killswitch process killed in the middle of rollbacks', () => {
       expect.objectContaining({ actionId: ids[3], why: expect.stringMatching(/interrupted/) }),
     ]);
     expect((await ks.admin.get(`/v1/actions/${ids[3]}`)).body.status).toBe('rollback_failed');
+    // The resumed follow-up records every rollback once: the one done before the crash is not
+    // written again.
+    const rollbacks = incident.timeline.filter((e: { step: string }) => e.step === 'rollback');
+    expect(rollbacks.map((e: { actionId: string }) => e.actionId).sort()).toEqual([...ids].sort());
   }, 120_000);
 
   it("finishes an agent's queue after a crash in the middle of it, in order", async () => {

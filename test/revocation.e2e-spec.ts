@@ -249,6 +249,71 @@ describe('the revocation engine', () => {
     ).toEqual([...archived].reverse());
   });
 
+  // The follow-up dies between a step's ledger write and its timeline entry (here: the entry's
+  // write fails). Run again, it finds that step done and nothing left to do: it still records
+  // it, from the ledger, once, beside the entries the first run did write.
+  it.each(['halt', 'abort', 'rollback'])(
+    'records the %s step of a follow-up that died before recording it, once',
+    async (failing) => {
+      const { agent, lease, archived } = await withArchived(2, `t-${failing}`);
+      tools.on('/slow', () => undefined);
+      const slow = (await lease.post('/v1/actions', { type: 'slow.job', params: {} })).body.id;
+      for (let n = 0; n < 3; n++) {
+        await lease.post('/v1/actions', { type: 'mail.send', params: { n } });
+      }
+      await waitFor(
+        async () => (await actionOf(slow)).status === 'running',
+        10_000,
+        'the slow action to start',
+      );
+      const incidents = ks.app.get(IncidentsRepository, { strict: false });
+      const record = incidents.agentProgress.bind(incidents);
+      let failed = false;
+      const progress = jest
+        .spyOn(incidents, 'agentProgress')
+        .mockImplementation((incidentId, agentId, counts, steps) => {
+          if (!failed && agentId === agent.id && steps.some((s) => s.entry.step === failing)) {
+            failed = true;
+            return Promise.reject(new Error('the process died here'));
+          }
+          return record(incidentId, agentId, counts, steps);
+        });
+      const incident = await withSpies([progress], async () => {
+        const revoked = await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'late' });
+        expect(revoked.status).toBe(200);
+        return incidentDone(revoked.body.incidentId);
+      });
+      expect(failed).toBe(true);
+      expect(incident.counts).toMatchObject({ halted: 3, aborted: 1, rolledBack: 2 });
+
+      const entries = (step: string) =>
+        incident.timeline.filter((e: { step: string }) => e.step === step);
+      expect(entries('halt')).toEqual([
+        expect.objectContaining({ agentId: agent.id, outcome: '3 queued actions halted' }),
+      ]);
+      expect(entries('abort')).toEqual([
+        expect.objectContaining({ actionId: slow, outcome: 'aborted' }),
+      ]);
+      expect(
+        entries('rollback')
+          .map((e: { actionId: string }) => e.actionId)
+          .sort(),
+      ).toEqual([...archived].sort());
+      // The step whose entry was lost says it was recorded late; the others do not.
+      const late = incident.timeline.filter((e: { detail?: string }) =>
+        e.detail?.includes('recorded after its follow-up resumed'),
+      );
+      expect(late).toEqual([expect.objectContaining({ step: failing })]);
+      // Each compensation was still sent once.
+      expect(
+        tools
+          .received('/unarchive')
+          .map((r) => r.body.compensates)
+          .filter((id) => archived.includes(id ?? '')),
+      ).toEqual([...archived].reverse());
+    },
+  );
+
   it('lists for review an action whose type was deleted from the catalog since', async () => {
     const type = `mail.label-${Date.now()}`;
     await registerWebhookType(ks.admin, tools, type, {

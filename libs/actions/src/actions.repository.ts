@@ -23,6 +23,20 @@ import type { ControlMessage } from './actions.queue';
 
 const script = (name: string) => join(__dirname, 'lua', `${name}.lua`);
 
+// A follow-up record's field per running action the follow-up asked to abort (its counters are
+// halted, aborted and rolledBack).
+const ABORT_ASKED = 'abort:';
+
+const countsOf = (
+  halted?: string | null,
+  aborted?: string | null,
+  rolledBack?: string | null,
+): FollowupCounts => ({
+  halted: Number(halted ?? 0),
+  aborted: Number(aborted ?? 0),
+  rolledBack: Number(rolledBack ?? 0),
+});
+
 export type SubmitResult =
   | { kind: 'ok'; released: string[] }
   | { kind: 'existing'; actionId: string; status: string }
@@ -266,11 +280,39 @@ export class ActionsRepository {
       'aborted',
       'rolledBack',
     );
+    return countsOf(halted, aborted, rolledBack);
+  }
+
+  /**
+   * What one incident's follow-up did to an agent, in full: its counts, and the running actions
+   * it asked to abort (a resumed follow-up records on the timeline what they became).
+   */
+  async followupRecord(
+    agentId: string,
+    incidentId: string,
+  ): Promise<{ counts: FollowupCounts; abortsAsked: string[] }> {
+    const fields = await this.redis.client.hgetall(this.keys.agentFollowup(agentId, incidentId));
     return {
-      halted: Number(halted ?? 0),
-      aborted: Number(aborted ?? 0),
-      rolledBack: Number(rolledBack ?? 0),
+      counts: countsOf(fields.halted, fields.aborted, fields.rolledBack),
+      abortsAsked: Object.keys(fields)
+        .filter((field) => field.startsWith(ABORT_ASKED))
+        .map((field) => field.slice(ABORT_ASKED.length)),
     };
+  }
+
+  /**
+   * Tells every worker process to abort this action for `incidentId`'s stop, noting on that
+   * stop's follow-up record of the agent that it asked, in the same transaction: the abort's
+   * timeline entry can then be recovered if the follow-up dies before writing it.
+   */
+  async requestAbort(agentId: string, actionId: string, incidentId: string): Promise<void> {
+    const message: ControlMessage = { abort: actionId, incidentId };
+    await execOrThrow(
+      this.redis.client
+        .multi()
+        .hset(this.keys.agentFollowup(agentId, incidentId), `${ABORT_ASKED}${actionId}`, Date.now())
+        .publish(this.keys.control(), JSON.stringify(message)),
+    );
   }
 
   /** Action ids currently released to the queue (running or about to start). */

@@ -106,11 +106,11 @@ export class ActionsService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /**
-   * Tells every worker process to abort this action if it runs there; the abort is counted on
-   * `incidentId`, the stop that asked for it.
+   * Tells every worker process to abort this action of `agentId` if it runs there; the abort is
+   * counted on `incidentId`, the stop that asked for it, whose follow-up record keeps the ask.
    */
-  async abort(actionId: string, incidentId: string): Promise<void> {
-    await this.actions.publishControl({ abort: actionId, incidentId });
+  async abort(agentId: string, actionId: string, incidentId: string): Promise<void> {
+    await this.actions.requestAbort(agentId, actionId, incidentId);
   }
 
   /** Reads an action: the agent itself, its owner, responders and admins may. */

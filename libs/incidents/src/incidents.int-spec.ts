@@ -28,8 +28,9 @@ describe('incident counts (real Redis)', () => {
     });
     return id;
   };
-  const step = (detail: string) => [
-    { at: Date.now(), actor: 'killswitch', step: 'halt', outcome: detail },
+  /** A step named `key`, whose entry says `outcome`. */
+  const step = (key: string, outcome = key) => [
+    { key, entry: { at: Date.now(), actor: 'killswitch', step: 'halt', outcome } },
   ];
   const counts = async (id: string) => (await incidents.get(id))?.counts;
 
@@ -43,24 +44,27 @@ describe('incident counts (real Redis)', () => {
 
   it('adds each step once, the final report only the rest, and nothing after it', async () => {
     const id = await open(['agt_a', 'agt_b']);
-    await incidents.agentProgress(
-      id,
-      'agt_a',
-      { halted: 50, aborted: 0, rolledBack: 0 },
-      step('a'),
-    );
-    // A retried job reports the same step again, then goes further.
-    await incidents.agentProgress(
-      id,
-      'agt_a',
-      { halted: 50, aborted: 0, rolledBack: 0 },
-      step('a'),
-    );
+    expect(
+      await incidents.agentProgress(id, 'agt_a', { halted: 50, aborted: 0, rolledBack: 0 }, [
+        ...step('a'),
+        ...step('a2'),
+      ]),
+    ).toBe(2);
+    // A retried job reports the same step again (its entry is not added twice), then goes
+    // further.
+    expect(
+      await incidents.agentProgress(
+        id,
+        'agt_a',
+        { halted: 50, aborted: 0, rolledBack: 0 },
+        step('a', 'a again'),
+      ),
+    ).toBe(0);
     await incidents.agentProgress(
       id,
       'agt_a',
       { halted: 50, aborted: 1, rolledBack: 2 },
-      step('a'),
+      step('a3'),
     );
     await incidents.agentProgress(id, 'agt_b', { halted: 7, aborted: 0, rolledBack: 0 }, step('b'));
     expect(await counts(id)).toMatchObject({
@@ -97,9 +101,14 @@ describe('incident counts (real Redis)', () => {
       rolledBack: 3,
       needsReview: 1,
     });
-    expect(incident?.timeline.map((e) => e.outcome)).toEqual(
-      expect.arrayContaining(['a', 'b', 'late', 'complete']),
-    );
+    expect(incident?.timeline.map((e) => e.outcome)).toEqual([
+      'a',
+      'a2',
+      'a3',
+      'b',
+      'late',
+      'complete',
+    ]);
     // Nothing is kept for agents that have reported.
     expect(await redis.client.exists(redis.keys.incidentProgress(id))).toBe(0);
   });

@@ -25,6 +25,16 @@ export interface FencedAgent {
 /** A timeline entry as stored: `at` in epoch milliseconds. */
 export type StoredEntry = Omit<TimelineEntry, 'at'> & { at: number };
 
+/**
+ * A follow-up step's timeline entry and the key that names the step (one halt count of one
+ * agent, one action's abort or rollback): an entry whose key is recorded already is not added
+ * again.
+ */
+export interface StepEntry {
+  key: string;
+  entry: StoredEntry;
+}
+
 /** What opens an incident; all of it is known before anything is fenced. */
 export interface IncidentOpening {
   id: string;
@@ -311,17 +321,18 @@ export class IncidentsRepository {
   }
 
   /**
-   * Records a step of one agent's follow-up while it runs: its timeline entries, and its
-   * counts so far (`counts` are the agent's exact totals; only what they add is counted).
+   * Records a step of one agent's follow-up while it runs: its timeline entries (those whose
+   * step is not recorded yet), and its counts so far (`counts` are the agent's exact totals;
+   * only what they add is counted). Answers how many entries it added.
    */
-  async agentProgress(
+  agentProgress(
     incidentId: string,
     agentId: string,
     counts: FollowupCounts,
-    entries: StoredEntry[],
-  ): Promise<void> {
+    steps: StepEntry[],
+  ): Promise<number> {
     const k = this.keys;
-    await runScript(
+    return runScript<number>(
       this.redis.client,
       'ksAgentProgress',
       [
@@ -329,6 +340,7 @@ export class IncidentsRepository {
         k.incidentReported(incidentId),
         k.incidentProgress(incidentId),
         k.incidentTimeline(incidentId),
+        k.incidentRecorded(incidentId),
       ],
       [
         agentId,
@@ -336,8 +348,8 @@ export class IncidentsRepository {
         counts.aborted,
         counts.rolledBack,
         k.events(),
-        updated(incidentId, { step: entries[entries.length - 1].step }),
-        ...entries.map((e) => JSON.stringify(e)),
+        updated(incidentId, { step: steps[steps.length - 1].entry.step }),
+        ...steps.flatMap(({ key, entry }) => [key, JSON.stringify(entry)]),
       ],
     );
   }

@@ -6,6 +6,7 @@ export {
   type FencedAgent,
   type FollowupCounts,
   type IncidentOpening,
+  type StepEntry,
   type StoredEntry,
 } from './incidents.repository';
 export { renderIncidentMarkdown } from './incident.markdown';

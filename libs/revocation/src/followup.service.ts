@@ -18,6 +18,7 @@ import {
   isoMs,
   ReviewItem,
   RollbackPolicy,
+  StepEntry,
   StoredEntry,
   SYSTEM_ACTOR,
 } from '@app/incidents';
@@ -159,9 +160,15 @@ export class FollowupService {
   /**
    * Follow-up of one fenced agent: tell it, halt, abort, roll back, report. It acts only on
    * what the agent did under the revoked epoch and before: an agent reinstated meanwhile is not
-   * told to stop, and its work under the new epoch is left alone.
+   * told to stop, and its work under the new epoch is left alone. `resumed`: an earlier run of
+   * this follow-up started and did not finish.
    */
-  async followAgent(incidentId: string, agentId: string, revokedEpoch: number): Promise<void> {
+  async followAgent(
+    incidentId: string,
+    agentId: string,
+    revokedEpoch: number,
+    resumed = false,
+  ): Promise<void> {
     const read = await this.incidents.forFollowup(incidentId);
     if (!read) {
       throw notWrittenYet(incidentId);
@@ -201,24 +208,21 @@ export class FollowupService {
       revokedEpoch,
     );
     if (halted > 0) {
-      await this.step(incidentId, agentId, [
-        entry('halt', `${halted} queued actions halted`, { agentId }),
+      const counts = await this.ledger.followupCounts(agentId, incidentId);
+      await this.incidents.agentProgress(incidentId, agentId, counts, [
+        haltStep(agentId, halted, counts.halted),
       ]);
     }
 
     const stillRunning = await this.abortRunning(incidentId, agentId, revokedEpoch);
-    // The ledger as this stop sees it: the revoked epoch and before (what the agent did after a
-    // reinstatement is not this stop's). Read once, and again only if a rollback changed it.
-    const readLedger = async () =>
-      (
-        await this.ledger.page(agentId, undefined, this.config.actionRetentionPerAgent, {
-          history: false,
-        })
-      ).filter((action) => action.epoch <= revokedEpoch);
+    // Read once, and again only if a rollback changed it.
     const catalog = this.catalog();
-    let recent = await readLedger();
+    let recent = await this.ledgerUpTo(agentId, revokedEpoch);
     if (await this.rollBack(incident, windowOf(incident.rollback, recent, revokedEpoch), catalog)) {
-      recent = await readLedger();
+      recent = await this.ledgerUpTo(agentId, revokedEpoch);
+    }
+    if (resumed) {
+      await this.recordMissed(incidentId, agentId, recent);
     }
 
     const counts = await this.ledger.followupCounts(agentId, incidentId);
@@ -259,6 +263,20 @@ export class FollowupService {
       );
       return;
     }
+    try {
+      await this.recordMissed(
+        job.incidentId,
+        job.agentId,
+        await this.ledgerUpTo(job.agentId, job.revokedEpoch),
+      );
+    } catch (failure) {
+      // Reporting the agent matters more (it lets the incident finish): its counts and review
+      // item do not depend on these entries.
+      this.logger.warn(
+        { err: failure, incidentId: job.incidentId, agentId: job.agentId },
+        'Could not record the steps of a follow-up that gave up',
+      );
+    }
     const counts = await this.ledger.followupCounts(job.agentId, job.incidentId);
     await this.incidents.reportAgent(job.incidentId, job.agentId, counts, [
       {
@@ -272,12 +290,63 @@ export class FollowupService {
    * Records a step of an agent's follow-up on its incident: the entries, and the agent's counts
    * so far, so that the incident's counts move while the follow-up runs.
    */
-  private async step(incidentId: string, agentId: string, entries: StoredEntry[]): Promise<void> {
-    if (entries.length === 0) {
+  private async step(incidentId: string, agentId: string, steps: StepEntry[]): Promise<void> {
+    if (steps.length === 0) {
       return;
     }
     const counts = await this.ledger.followupCounts(agentId, incidentId);
-    await this.incidents.agentProgress(incidentId, agentId, counts, entries);
+    await this.incidents.agentProgress(incidentId, agentId, counts, steps);
+  }
+
+  /**
+   * A follow-up that died (or failed) between a step's ledger write and its timeline entry
+   * finds nothing left to do for that step when it runs again, and would record nothing.
+   * Resumed, it records from the ledger every step done so far; those on the timeline already
+   * are not added again.
+   */
+  private async recordMissed(incidentId: string, agentId: string, recent: Action[]): Promise<void> {
+    const { counts, abortsAsked } = await this.ledger.followupRecord(agentId, incidentId);
+    const steps: StepEntry[] = [];
+    if (counts.halted > 0) {
+      steps.push(haltStep(agentId, counts.halted, counts.halted, RECORDED_LATE));
+    }
+    const byId = new Map(recent.map((action) => [action.id, action]));
+    for (const id of abortsAsked) {
+      const action = byId.get(id) ?? (await this.ledger.get(id));
+      if (action && action.status !== 'running') {
+        steps.push(abortStep(action, RECORDED_LATE));
+      }
+    }
+    // Newest first, as they were rolled back.
+    for (const action of recent) {
+      if (
+        action.rollbackIncident === incidentId &&
+        (action.status === 'rolled_back' || action.status === 'rollback_failed')
+      ) {
+        steps.push(rollbackStep(action, action.status, action.rollbackDetail ?? '', RECORDED_LATE));
+      }
+    }
+    if (steps.length === 0) {
+      return;
+    }
+    const added = await this.incidents.agentProgress(incidentId, agentId, counts, steps);
+    if (added > 0) {
+      this.logger.warn(
+        { incidentId, agentId, added },
+        'Recorded follow-up steps that an interrupted run had done but not recorded',
+      );
+    }
+  }
+
+  /**
+   * The agent's ledger as a stop sees it, newest first: the revoked epoch and before (what the
+   * agent did after a reinstatement is not this stop's).
+   */
+  private async ledgerUpTo(agentId: string, revokedEpoch: number): Promise<Action[]> {
+    const page = await this.ledger.page(agentId, undefined, this.config.actionRetentionPerAgent, {
+      history: false,
+    });
+    return page.filter((action) => action.epoch <= revokedEpoch);
   }
 
   private catalog(): Catalog {
@@ -308,7 +377,7 @@ export class FollowupService {
       // Retrying ones were halted with the queue (halt-queued.lua): only running ones remain.
       if (action?.status === 'running' && action.epoch <= revokedEpoch) {
         running.push(action);
-        await this.actions.abort(id, incidentId);
+        await this.actions.abort(agentId, id, incidentId);
       }
     }
     if (running.length === 0) {
@@ -323,13 +392,7 @@ export class FollowupService {
       await this.step(
         incidentId,
         agentId,
-        stopped.map((a) =>
-          entry('abort', a.status === 'aborted' ? 'aborted' : `ended as ${a.status}`, {
-            agentId,
-            actionId: a.id,
-            detail: a.type,
-          }),
-        ),
+        stopped.map((a) => abortStep(a)),
       );
       const stoppedIds = new Set(stopped.map((a) => a.id));
       pending = pending.filter((a) => !stoppedIds.has(a.id));
@@ -437,13 +500,7 @@ export class FollowupService {
       detail,
     );
     if (settled) {
-      await this.step(incidentId, action.agentId, [
-        entry('rollback', status === 'rolled_back' ? 'rolled back' : 'rollback failed', {
-          agentId: action.agentId,
-          actionId: action.id,
-          detail: `${action.type}: ${detail}`,
-        }),
-      ]);
+      await this.step(incidentId, action.agentId, [rollbackStep(action, status, detail)]);
     }
   }
 
@@ -514,6 +571,56 @@ function windowOf(policy: RollbackPolicy, recent: Action[], revokedEpoch: number
 
 function entry(step: string, outcome: string, extra: Partial<StoredEntry> = {}): StoredEntry {
   return { at: Date.now(), actor: SYSTEM_ACTOR, step, outcome, ...extra };
+}
+
+// Said of an entry a resumed follow-up recorded after the step it records (FollowupService's
+// recordMissed): its time is when it was recorded, not when the step was done.
+const RECORDED_LATE = 'recorded after its follow-up resumed';
+
+/**
+ * A halt step's entry: `halted` by this run, `total` by this incident's follow-up of the agent
+ * (more than `halted` if an earlier run halted some). Named by the total, so that a run that
+ * halts more adds an entry, and one that halts nothing more adds none.
+ */
+function haltStep(agentId: string, halted: number, total: number, late?: string): StepEntry {
+  return {
+    key: `h:${agentId}:${total}`,
+    entry: entry(
+      'halt',
+      halted === total
+        ? `${total} queued actions halted`
+        : `${halted} more queued actions halted (${total} in all)`,
+      late ? { agentId, detail: late } : { agentId },
+    ),
+  };
+}
+
+/** How an action this follow-up asked to abort ended. */
+function abortStep(action: Action, late?: string): StepEntry {
+  return {
+    key: `a:${action.id}`,
+    entry: entry('abort', action.status === 'aborted' ? 'aborted' : `ended as ${action.status}`, {
+      agentId: action.agentId,
+      actionId: action.id,
+      detail: late ? `${action.type} (${late})` : action.type,
+    }),
+  };
+}
+
+function rollbackStep(
+  action: Action,
+  status: 'rolled_back' | 'rollback_failed',
+  detail: string,
+  late?: string,
+): StepEntry {
+  return {
+    key: `r:${action.id}`,
+    entry: entry('rollback', status === 'rolled_back' ? 'rolled back' : 'rollback failed', {
+      agentId: action.agentId,
+      actionId: action.id,
+      detail: `${action.type}: ${detail}${late ? ` (${late})` : ''}`,
+    }),
+  };
 }
 
 /**

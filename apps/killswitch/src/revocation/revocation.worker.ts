@@ -85,7 +85,14 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
       case 'incident':
         return this.followup.followIncident(data.incidentId);
       case 'agent':
-        return this.followup.followAgent(data.incidentId, data.agentId, data.revokedEpoch);
+        // Started before (BullMQ counts each start, a stalled one's too): an earlier run may
+        // have done steps it did not get to record.
+        return this.followup.followAgent(
+          data.incidentId,
+          data.agentId,
+          data.revokedEpoch,
+          job.attemptsStarted > 1,
+        );
     }
   }
 
