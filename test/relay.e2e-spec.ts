@@ -220,6 +220,44 @@ describe('the mobile relay', () => {
     }
   });
 
+  it("still tells responders and the indexed owners of an incident when its agents' owners cannot be read", async () => {
+    const responder = await createUser(ks, 'responder');
+    const watchers = {
+      responder: (await phone(responder)).socket,
+      owner: (await phone(owner)).socket,
+      bystander: (await phone(otherOwner)).socket,
+    };
+    const heard: Record<string, { id: string }[]> = { responder: [], owner: [], bystander: [] };
+    for (const [who, socket] of Object.entries(watchers)) {
+      socket.on('incident.updated', (incident: { id: string }) => heard[who].push(incident));
+    }
+    // Every read of agents fails from before the agent exists, so that the relay never learns
+    // its owner; the incident's own owner index (written by the stop) still reads.
+    const agents = relay.app.get(AgentsService, { strict: false });
+    const findMany = jest
+      .spyOn(agents, 'findMany')
+      .mockRejectedValue(new Error('Connection is closed.'));
+    try {
+      const agent = await createAgent(owner.api);
+      const stopped = await responder.api.post(`/v1/agents/${agent.id}/revoke`, {
+        reason: 'owners unreadable',
+      });
+      expect(stopped.status).toBe(200);
+      const about = (who: string) => heard[who].filter((i) => i.id === stopped.body.incidentId);
+      await waitFor(
+        () => about('responder').length > 0 && about('owner').length > 0,
+        10_000,
+        "the responder's and the owner's phones to hear of the incident",
+      );
+      expect(findMany).toHaveBeenCalled();
+      // Anything for the bystander would have gone out with the others'.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(about('bystander')).toEqual([]);
+    } finally {
+      findMany.mockRestore();
+    }
+  });
+
   it("tells every owner of a large incident's agents about it, not only the first agents' owners", async () => {
     const responder = await createUser(ks, 'responder');
     // Another owner's agent comes last, after 55 of this owner's.
