@@ -23,6 +23,9 @@ function failingQueue(redis: RedisService, name: string) {
   };
   const prefix = redis.keys.bullPrefix();
   const queue = new Queue<Data>(name, { connection: connection('producer'), prefix });
+  // The spec waits on many jobs at once, and each job.waitUntilFinished adds a 'closing'
+  // listener to the queue until its job ends: more than Node's default warning limit of 10.
+  queue.setMaxListeners(0);
   const worker = new Worker<Data>(
     name,
     (job) =>
