@@ -272,7 +272,11 @@ describe('the revocation engine', () => {
       const progress = jest
         .spyOn(incidents, 'agentProgress')
         .mockImplementation((incidentId, agentId, counts, steps) => {
-          if (!failed && agentId === agent.id && steps.some((s) => s.entry.step === failing)) {
+          const names = [
+            ...(steps.halts ? ['halt'] : []),
+            ...(steps.entries ?? []).map((s) => s.entry.step),
+          ];
+          if (!failed && agentId === agent.id && names.includes(failing)) {
             failed = true;
             return Promise.reject(new Error('the process died here'));
           }
@@ -608,6 +612,52 @@ describe('the revocation engine', () => {
     } finally {
       failing.mockRestore();
     }
+  });
+
+  it('records, as it gives up, a step its follow-up did but did not record', async () => {
+    const { agent, archived } = await withArchived(2, 'g');
+    const followup = ks.app.get(FollowupService, { strict: false });
+    const incidents = ks.app.get(IncidentsRepository, { strict: false });
+    // The first run dies right after its first rollback, before that rollback's entry; every
+    // run after it fails at once, until the job gives up.
+    const record = incidents.agentProgress.bind(incidents);
+    const progress = jest
+      .spyOn(incidents, 'agentProgress')
+      .mockImplementation((incidentId, agentId, counts, steps) =>
+        agentId === agent.id &&
+        steps.entries?.some(
+          (s) => s.entry.step === 'rollback' && !s.entry.detail?.includes('resumed'),
+        )
+          ? Promise.reject(new Error('the process died here'))
+          : record(incidentId, agentId, counts, steps),
+      );
+    const follow = followup.followAgent.bind(followup);
+    let runs = 0;
+    const failing = jest
+      .spyOn(followup, 'followAgent')
+      .mockImplementation((...args) =>
+        runs++ === 0 ? follow(...args) : Promise.reject(new Error('tool server unreachable')),
+      );
+    const incident = await withSpies([progress, failing], async () => {
+      const revoked = await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'g' });
+      const incidentId = revoked.body.incidentId as string;
+      await waitFor(() => runs > 1, 10_000, 'the first run to fail');
+      expect((await actionOf(archived[1])).status).toBe('rolled_back');
+      // What the worker does once the job's last retry has failed.
+      await followup.gaveUp(
+        { kind: 'agent', incidentId, agentId: agent.id, revokedEpoch: 1 },
+        'tool server unreachable',
+      );
+      return incidentDone(incidentId);
+    });
+    expect(incident.counts).toMatchObject({ rolledBack: 1, needsReview: 1 });
+    expect(incident.timeline.filter((e: { step: string }) => e.step === 'rollback')).toEqual([
+      expect.objectContaining({
+        actionId: archived[1],
+        outcome: 'rolled back',
+        detail: expect.stringContaining('recorded after its follow-up resumed'),
+      }),
+    ]);
   });
 
   it("does not stop again an agent reinstated before its stop's follow-up ran", async () => {

@@ -59,6 +59,20 @@ export interface ActionSummary {
   updatedAt?: string;
 }
 
+/**
+ * The status an action's last run ended in, from its history (read with it); undefined while it
+ * runs. Not always its status now: one that succeeded may have been rolled back since, and one
+ * that ended `retrying` halted at its next start.
+ */
+export function lastRunEnd(action: Action): ActionStatus | undefined {
+  const statuses = action.history.map((change) => change.status);
+  const lastRun = statuses.lastIndexOf('running');
+  if (lastRun < 0) {
+    return action.status === 'running' ? undefined : action.status;
+  }
+  return statuses[lastRun + 1];
+}
+
 /** Action ids carry their agent's id, so one lookup finds the agent's slot. */
 export const ACTION_ID = /^act_([0-9a-f]{16})_[0-9a-f]{16}$/;
 

@@ -28,10 +28,14 @@ describe('incident counts (real Redis)', () => {
     });
     return id;
   };
+  const entry = (outcome: string) => ({
+    at: Date.now(),
+    actor: 'killswitch',
+    step: 'abort',
+    outcome,
+  });
   /** A step named `key`, whose entry says `outcome`. */
-  const step = (key: string, outcome = key) => [
-    { key, entry: { at: Date.now(), actor: 'killswitch', step: 'halt', outcome } },
-  ];
+  const step = (key: string, outcome = key) => ({ entries: [{ key, entry: entry(outcome) }] });
   const counts = async (id: string) => (await incidents.get(id))?.counts;
 
   it('keeps the epoch at which a stop that opens already fenced revoked each agent', async () => {
@@ -45,10 +49,14 @@ describe('incident counts (real Redis)', () => {
   it('adds each step once, the final report only the rest, and nothing after it', async () => {
     const id = await open(['agt_a', 'agt_b']);
     expect(
-      await incidents.agentProgress(id, 'agt_a', { halted: 50, aborted: 0, rolledBack: 0 }, [
-        ...step('a'),
-        ...step('a2'),
-      ]),
+      await incidents.agentProgress(
+        id,
+        'agt_a',
+        { halted: 50, aborted: 0, rolledBack: 0 },
+        {
+          entries: [...step('a').entries, ...step('a2').entries],
+        },
+      ),
     ).toBe(2);
     // A retried job reports the same step again (its entry is not added twice), then goes
     // further.
@@ -111,6 +119,27 @@ describe('incident counts (real Redis)', () => {
     ]);
     // Nothing is kept for agents that have reported.
     expect(await redis.client.exists(redis.keys.incidentProgress(id))).toBe(0);
+  });
+
+  it("records an agent's halts once each, however often its follow-up reports them", async () => {
+    const id = await open(['agt_a']);
+    const halts = { at: Date.now(), actor: 'killswitch', step: 'halt', agentId: 'agt_a' };
+    const report = (halted: number) =>
+      incidents.agentProgress(id, 'agt_a', { halted, aborted: 0, rolledBack: 0 }, { halts });
+    expect(await report(0)).toBe(0);
+    expect(await report(3)).toBe(1);
+    // Resumed: the same three again, then one more (halted at its action's start).
+    expect(await report(3)).toBe(0);
+    expect(await report(4)).toBe(1);
+    expect(await report(6)).toBe(1);
+    const incident = await incidents.get(id);
+    expect(incident?.timeline.map((e) => [e.step, e.outcome, e.agentId])).toEqual([
+      ['halt', '3 queued actions halted', 'agt_a'],
+      ['halt', '1 queued action halted (4 in all)', 'agt_a'],
+      ['halt', '2 queued actions halted (6 in all)', 'agt_a'],
+    ]);
+    expect(incident?.timeline[0].at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(incident?.counts.halted).toBe(6);
   });
 
   it('ends the follow-up of an incident whose fan-out gave up, with one review item for it', async () => {

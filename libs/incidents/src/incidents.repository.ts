@@ -26,13 +26,22 @@ export interface FencedAgent {
 export type StoredEntry = Omit<TimelineEntry, 'at'> & { at: number };
 
 /**
- * A follow-up step's timeline entry and the key that names the step (one halt count of one
- * agent, one action's abort or rollback): an entry whose key is recorded already is not added
- * again.
+ * A follow-up step's timeline entry and the key that names the step (one action's abort or
+ * rollback): an entry whose key is recorded already is not added again.
  */
 export interface StepEntry {
   key: string;
   entry: StoredEntry;
+}
+
+/** What one step of an agent's follow-up puts on its incident's timeline. */
+export interface FollowupSteps {
+  /**
+   * Records the agent's halts not on the timeline yet (its `halted` count beyond those that
+   * are), as one entry: this one, with an outcome that says how many.
+   */
+  halts?: Omit<StoredEntry, 'outcome'>;
+  entries?: StepEntry[];
 }
 
 /** What opens an incident; all of it is known before anything is fenced. */
@@ -321,15 +330,15 @@ export class IncidentsRepository {
   }
 
   /**
-   * Records a step of one agent's follow-up while it runs: its timeline entries (those whose
-   * step is not recorded yet), and its counts so far (`counts` are the agent's exact totals;
-   * only what they add is counted). Answers how many entries it added.
+   * Records a step of one agent's follow-up while it runs: its timeline entries (those of
+   * steps not recorded yet), and its counts so far (`counts` are the agent's exact totals; only
+   * what they add is counted). Answers how many entries it added.
    */
   agentProgress(
     incidentId: string,
     agentId: string,
     counts: FollowupCounts,
-    steps: StepEntry[],
+    { halts, entries = [] }: FollowupSteps,
   ): Promise<number> {
     const k = this.keys;
     return runScript<number>(
@@ -348,8 +357,9 @@ export class IncidentsRepository {
         counts.aborted,
         counts.rolledBack,
         k.events(),
-        updated(incidentId, { step: steps[steps.length - 1].entry.step }),
-        ...steps.flatMap(({ key, entry }) => [key, JSON.stringify(entry)]),
+        updated(incidentId, { step: entries[entries.length - 1]?.entry.step ?? 'halt' }),
+        halts ? JSON.stringify(halts) : '',
+        ...entries.flatMap(({ key, entry }) => [key, JSON.stringify(entry)]),
       ],
     );
   }

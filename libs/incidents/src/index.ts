@@ -5,6 +5,7 @@ export {
   IncidentsRepository,
   type FencedAgent,
   type FollowupCounts,
+  type FollowupSteps,
   type IncidentOpening,
   type StepEntry,
   type StoredEntry,

@@ -42,7 +42,7 @@
  * | `<p>:action-types`                    | hash   | action type → JSON definition (executor, reversible, compensation) |
  * | `<p>:gate:unconfirmed`                | zset   | `<agentId>|<actionId>` submitted but whose queue job is not yet confirmed, scored by when to re-check (ms) |
  * | `<p>:revocation:unconfirmed`          | zset   | JSON of a stop written just before its fence (one agent: agent, incident, who, why; bulk: the incident), removed once its incident and follow-up exist; scored by when the sweeper may finish it (ms) |
- * | `<p>:{<agentId>}:followup:<incidentId>` | hash | what one incident's follow-up did to the agent: halted, aborted, rolledBack (exact counters); `abort:<actionId>` → when it asked that running action to abort (ms) |
+ * | `<p>:{<agentId>}:followup:<incidentId>` | hash | what one incident's follow-up did to the agent: halted, aborted, rolledBack (exact counters); `abort:<actionId>` → when it last asked that running action to abort (ms, the follow-up's clock) |
  * | `<p>:{<incidentId>}:incident`         | hash   | id, status, reason, openedBy, openedFrom, openedAt, rollback policy, agents (those that exist), selected (the ids its stop selected: up to 100, its call tells the agents), total, done, counts, resolution (forcedFrom: the status an admin forced it from); takenOver once a fan-out took it over from its call; gaveUpAt once its fan-out gave up |
  * | `<p>:{<incidentId>}:agents`           | string | the agent ids the revocation selected, space-separated (one piece: cheap at 10,000) |
  * | `<p>:{<incidentId>}:owners`           | set    | the owners of the incident's agents indexed so far (live feeds tell them) |
@@ -51,7 +51,7 @@
  * | `<p>:{<incidentId>}:review`           | list   | JSON `{agentId?, actionId?, type?, why}`: what could not be undone (no agentId: the whole incident) |
  * | `<p>:{<incidentId>}:reported`         | set    | agents whose follow-up has been counted (makes reporting exactly-once)      |
  * | `<p>:{<incidentId>}:progress`         | hash   | agentId → the counts (`halted aborted rolledBack`) already added for an agent still following up |
- * | `<p>:{<incidentId>}:recorded`         | set    | keys of the follow-up steps already on the timeline (`h:<agentId>:<halted so far>`, `a:<actionId>`, `r:<actionId>`), so that a resumed follow-up records each step once |
+ * | `<p>:{<incidentId>}:recorded`         | hash   | the follow-up steps already on the timeline, so that a resumed follow-up records each once: `a:<actionId>` (an abort), `r:<actionId>` (a rollback) → 1; `h:<agentId>` → how many of the agent's halts (its follow-up record's `halted`, which a halt at an action's start moves too) are |
  * | `<p>:{<incidentId>}:discarded`        | string | tombstone of an incident its call fenced nothing with and removed (1 day)   |
  * | `<p>:incidents`                       | zset   | incident ids scored by opening time (ms)                                    |
  * | `<p>:owner:<userId>:incidents`        | zset   | incidents that involve the user's agents, scored by opening time           |

@@ -4,10 +4,12 @@ import {
   Action,
   ActionsRepository,
   ActionsService,
+  ActionStatus,
   ActionType,
   ActionTypesService,
   ExecutionError,
   ExecutorRegistry,
+  lastRunEnd,
 } from '@app/actions';
 import { AgentsService } from '@app/agents';
 import { AppConfig } from '@app/config';
@@ -18,6 +20,7 @@ import {
   isoMs,
   ReviewItem,
   RollbackPolicy,
+  FollowupSteps,
   StepEntry,
   StoredEntry,
   SYSTEM_ACTOR,
@@ -201,6 +204,10 @@ export class FollowupService {
       });
     }
 
+    if (resumed) {
+      // First, so that what an earlier run did comes before what this one does.
+      await this.recordMissed(incidentId, agentId, await this.ledgerUpTo(agentId, revokedEpoch));
+    }
     const halted = await this.actions.haltQueued(
       agentId,
       `agent revoked (${incidentId})`,
@@ -208,10 +215,7 @@ export class FollowupService {
       revokedEpoch,
     );
     if (halted > 0) {
-      const counts = await this.ledger.followupCounts(agentId, incidentId);
-      await this.incidents.agentProgress(incidentId, agentId, counts, [
-        haltStep(agentId, halted, counts.halted),
-      ]);
+      await this.step(incidentId, agentId, { halts: haltEntry(agentId) });
     }
 
     const stillRunning = await this.abortRunning(incidentId, agentId, revokedEpoch);
@@ -220,9 +224,6 @@ export class FollowupService {
     let recent = await this.ledgerUpTo(agentId, revokedEpoch);
     if (await this.rollBack(incident, windowOf(incident.rollback, recent, revokedEpoch), catalog)) {
       recent = await this.ledgerUpTo(agentId, revokedEpoch);
-    }
-    if (resumed) {
-      await this.recordMissed(incidentId, agentId, recent);
     }
 
     const counts = await this.ledger.followupCounts(agentId, incidentId);
@@ -263,20 +264,6 @@ export class FollowupService {
       );
       return;
     }
-    try {
-      await this.recordMissed(
-        job.incidentId,
-        job.agentId,
-        await this.ledgerUpTo(job.agentId, job.revokedEpoch),
-      );
-    } catch (failure) {
-      // Reporting the agent matters more (it lets the incident finish): its counts and review
-      // item do not depend on these entries.
-      this.logger.warn(
-        { err: failure, incidentId: job.incidentId, agentId: job.agentId },
-        'Could not record the steps of a follow-up that gave up',
-      );
-    }
     const counts = await this.ledger.followupCounts(job.agentId, job.incidentId);
     await this.incidents.reportAgent(job.incidentId, job.agentId, counts, [
       {
@@ -284,14 +271,21 @@ export class FollowupService {
         why: `follow-up gave up after its retries (${error}): check this agent's actions by hand`,
       },
     ]);
+    // After the report, which lets the incident finish whatever this meets; a failure here
+    // fails the give-up, which is tried again (the report is then a no-op).
+    await this.recordMissed(
+      job.incidentId,
+      job.agentId,
+      await this.ledgerUpTo(job.agentId, job.revokedEpoch),
+    );
   }
 
   /**
    * Records a step of an agent's follow-up on its incident: the entries, and the agent's counts
    * so far, so that the incident's counts move while the follow-up runs.
    */
-  private async step(incidentId: string, agentId: string, steps: StepEntry[]): Promise<void> {
-    if (steps.length === 0) {
+  private async step(incidentId: string, agentId: string, steps: FollowupSteps): Promise<void> {
+    if (!steps.halts && !steps.entries?.length) {
       return;
     }
     const counts = await this.ledger.followupCounts(agentId, incidentId);
@@ -301,20 +295,18 @@ export class FollowupService {
   /**
    * A follow-up that died (or failed) between a step's ledger write and its timeline entry
    * finds nothing left to do for that step when it runs again, and would record nothing.
-   * Resumed, it records from the ledger every step done so far; those on the timeline already
-   * are not added again.
+   * Resumed (or giving up), it records from the ledger every step done so far; those on the
+   * timeline already are not added again.
    */
   private async recordMissed(incidentId: string, agentId: string, recent: Action[]): Promise<void> {
     const { counts, abortsAsked } = await this.ledger.followupRecord(agentId, incidentId);
-    const steps: StepEntry[] = [];
-    if (counts.halted > 0) {
-      steps.push(haltStep(agentId, counts.halted, counts.halted, RECORDED_LATE));
-    }
-    const byId = new Map(recent.map((action) => [action.id, action]));
+    const entries: StepEntry[] = [];
     for (const id of abortsAsked) {
-      const action = byId.get(id) ?? (await this.ledger.get(id));
-      if (action && action.status !== 'running') {
-        steps.push(abortStep(action, RECORDED_LATE));
+      // With its history (`recent` has none): how it ended, not what it became since.
+      const action = await this.ledger.get(id);
+      const ended = action && lastRunEnd(action);
+      if (action && ended) {
+        entries.push(abortStep(action, ended, RECORDED_LATE));
       }
     }
     // Newest first, as they were rolled back.
@@ -323,13 +315,19 @@ export class FollowupService {
         action.rollbackIncident === incidentId &&
         (action.status === 'rolled_back' || action.status === 'rollback_failed')
       ) {
-        steps.push(rollbackStep(action, action.status, action.rollbackDetail ?? '', RECORDED_LATE));
+        entries.push(
+          rollbackStep(action, action.status, action.rollbackDetail ?? '', RECORDED_LATE),
+        );
       }
     }
-    if (steps.length === 0) {
+    const halts = counts.halted > 0 ? haltEntry(agentId, RECORDED_LATE) : undefined;
+    if (!halts && entries.length === 0) {
       return;
     }
-    const added = await this.incidents.agentProgress(incidentId, agentId, counts, steps);
+    const added = await this.incidents.agentProgress(incidentId, agentId, counts, {
+      halts,
+      entries,
+    });
     if (added > 0) {
       this.logger.warn(
         { incidentId, agentId, added },
@@ -389,11 +387,9 @@ export class FollowupService {
       await sleep(100);
       const states = await Promise.all(pending.map((a) => this.ledger.get(a.id)));
       const stopped = states.filter((a): a is Action => a !== undefined && a.status !== 'running');
-      await this.step(
-        incidentId,
-        agentId,
-        stopped.map((a) => abortStep(a)),
-      );
+      await this.step(incidentId, agentId, {
+        entries: stopped.map((a) => abortStep(a, a.status)),
+      });
       const stoppedIds = new Set(stopped.map((a) => a.id));
       pending = pending.filter((a) => !stoppedIds.has(a.id));
     }
@@ -500,7 +496,9 @@ export class FollowupService {
       detail,
     );
     if (settled) {
-      await this.step(incidentId, action.agentId, [rollbackStep(action, status, detail)]);
+      await this.step(incidentId, action.agentId, {
+        entries: [rollbackStep(action, status, detail)],
+      });
     }
   }
 
@@ -578,28 +576,20 @@ function entry(step: string, outcome: string, extra: Partial<StoredEntry> = {}):
 const RECORDED_LATE = 'recorded after its follow-up resumed';
 
 /**
- * A halt step's entry: `halted` by this run, `total` by this incident's follow-up of the agent
- * (more than `halted` if an earlier run halted some). Named by the total, so that a run that
- * halts more adds an entry, and one that halts nothing more adds none.
+ * The entry for the agent's halts not on the timeline yet: the incident's script says how many
+ * (agent-progress.lua), from the agent's count of halts, which covers those made at an action's
+ * start as well.
  */
-function haltStep(agentId: string, halted: number, total: number, late?: string): StepEntry {
-  return {
-    key: `h:${agentId}:${total}`,
-    entry: entry(
-      'halt',
-      halted === total
-        ? `${total} queued actions halted`
-        : `${halted} more queued actions halted (${total} in all)`,
-      late ? { agentId, detail: late } : { agentId },
-    ),
-  };
+function haltEntry(agentId: string, late?: string): Omit<StoredEntry, 'outcome'> {
+  const { outcome: _, ...halt } = entry('halt', '', late ? { agentId, detail: late } : { agentId });
+  return halt;
 }
 
-/** How an action this follow-up asked to abort ended. */
-function abortStep(action: Action, late?: string): StepEntry {
+/** How an action this follow-up asked to abort ended (`ended`: the status it ended its run in). */
+function abortStep(action: Action, ended: ActionStatus, late?: string): StepEntry {
   return {
     key: `a:${action.id}`,
-    entry: entry('abort', action.status === 'aborted' ? 'aborted' : `ended as ${action.status}`, {
+    entry: entry('abort', ended === 'aborted' ? 'aborted' : `ended as ${ended}`, {
       agentId: action.agentId,
       actionId: action.id,
       detail: late ? `${action.type} (${late})` : action.type,

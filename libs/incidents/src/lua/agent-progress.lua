@@ -3,23 +3,45 @@
 -- "halted 50" when they are halted, not when the agent's whole follow-up ends. Once the agent
 -- has reported (report-agent.lua), its counts are final and a late or repeated step adds only
 -- its entries.
--- Each entry comes with its step's key, and is added only the first time that key is: a
--- follow-up resumed after dying between a step and its entry records what the ledger says it
--- did (FollowupService.recordMissed) without writing twice what was recorded.
--- KEYS: 1 incident hash, 2 reported set, 3 progress hash, 4 timeline list, 5 recorded set
+-- Each entry is added once: an abort's or a rollback's comes with its step's key, and halts are
+-- recorded as the number of the agent's halts not on the timeline yet (the agent's `h:` field
+-- keeps how many are). So a follow-up resumed after dying between a step and its entry records
+-- what the ledger says was done (FollowupService.recordMissed) without writing anything twice.
+-- KEYS: 1 incident hash, 2 reported set, 3 progress hash, 4 timeline list, 5 recorded hash
 -- ARGV: 1 agentId, 2 halted, 3 aborted, 4 rolledBack, 5 events channel, 6 the incident.updated
---       event (JSON), 7... pairs of a step's key and its timeline entry (JSON)
+--       event (JSON), 7 the halt entry (JSON, without its outcome; '' to record no halts),
+--       8... pairs of a step's key and its timeline entry (JSON)
 -- Returns the number of entries added
 --- @include "count-agent.lua"
 local added = 0
-for i = 7, #ARGV, 2 do
-  if redis.call('SADD', KEYS[5], ARGV[i]) == 1 then
+if ARGV[7] ~= '' then
+  local field = 'h:' .. ARGV[1]
+  local before = tonumber(redis.call('HGET', KEYS[5], field) or '0')
+  local total = tonumber(ARGV[2])
+  if total > before then
+    local entry = cjson.decode(ARGV[7])
+    local n = total - before
+    entry.outcome = n .. (n == 1 and ' queued action halted' or ' queued actions halted')
+    if before > 0 then
+      entry.outcome = entry.outcome .. ' (' .. total .. ' in all)'
+    end
+    redis.call('HSET', KEYS[5], field, total)
+    redis.call('RPUSH', KEYS[4], cjson.encode(entry))
+    added = added + 1
+  end
+end
+for i = 8, #ARGV, 2 do
+  if redis.call('HSETNX', KEYS[5], ARGV[i], 1) == 1 then
     redis.call('RPUSH', KEYS[4], ARGV[i + 1])
     added = added + 1
   end
 end
+local moved = false
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then
-  count_agent(KEYS[1], KEYS[3], ARGV[1], {ARGV[2], ARGV[3], ARGV[4]}, false)
+  moved = count_agent(KEYS[1], KEYS[3], ARGV[1], {ARGV[2], ARGV[3], ARGV[4]}, false)
 end
-redis.call('PUBLISH', ARGV[5], ARGV[6])
+-- A resumed follow-up re-sends what was recorded: nothing to tell the phones then.
+if added > 0 or moved then
+  redis.call('PUBLISH', ARGV[5], ARGV[6])
+end
 return added

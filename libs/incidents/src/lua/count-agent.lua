@@ -2,7 +2,8 @@
 -- beside the agent's actions), adding only what was not added before: the counts already
 -- added for an agent still following up are kept in the progress hash, so a step reported
 -- twice (a retried job) adds nothing. Counters never go down. `final` (the agent's report)
--- drops the agent's entry instead of keeping it: nothing is added for it after that.
+-- drops the agent's entry instead of keeping it: nothing is added for it after that. Returns
+-- whether a count moved.
 local COUNTED = {'halted', 'aborted', 'rolledBack'}
 local function count_agent(incident, progress, agentId, counts, final)
   local before = {0, 0, 0}
@@ -33,4 +34,5 @@ local function count_agent(incident, progress, agentId, counts, final)
   elseif moved then
     redis.call('HSET', progress, agentId, table.concat(now, ' '))
   end
+  return moved
 end
