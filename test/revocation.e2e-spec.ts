@@ -111,6 +111,12 @@ describe('the revocation engine', () => {
     await succeeded(archived[count - 1]);
     return { agent, lease, archived };
   };
+  /** The actions among `actionIds` whose compensations the tool server received, in order. */
+  const compensated = (actionIds: string[]) =>
+    tools
+      .received('/unarchive')
+      .map((r) => r.body.compensates)
+      .filter((id) => actionIds.includes(id ?? ''));
   /** Each action ended by a stop: halted in the queue, or aborted while it ran. */
   const expectStopped = async (actionIds: string[]) => {
     for (const id of actionIds) {
@@ -241,12 +247,7 @@ describe('the revocation engine', () => {
       return done;
     });
     expect(incident.counts).toMatchObject({ rolledBack: 2, needsReview: 0 });
-    expect(
-      tools
-        .received('/unarchive')
-        .map((r) => r.body.compensates)
-        .filter((id) => archived.includes(id ?? '')),
-    ).toEqual([...archived].reverse());
+    expect(compensated(archived)).toEqual([...archived].reverse());
   });
 
   // The follow-up dies between a step's ledger write and its timeline entry (here: the entry's
@@ -309,12 +310,7 @@ describe('the revocation engine', () => {
       );
       expect(late).toEqual([expect.objectContaining({ step: failing })]);
       // Each compensation was still sent once.
-      expect(
-        tools
-          .received('/unarchive')
-          .map((r) => r.body.compensates)
-          .filter((id) => archived.includes(id ?? '')),
-      ).toEqual([...archived].reverse());
+      expect(compensated(archived)).toEqual([...archived].reverse());
     },
   );
 
@@ -421,10 +417,7 @@ describe('the revocation engine', () => {
 
     const incident = await incidentDone(incidentId);
     expect(incident.counts).toMatchObject({ fenced: 1, rolledBack: 3 });
-    const undone = tools
-      .received('/unarchive')
-      .filter((r) => archived.includes(r.body.compensates as string));
-    expect(undone.map((r) => r.body.compensates)).toEqual([...archived].reverse());
+    expect(compensated(archived)).toEqual([...archived].reverse());
     expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body).toMatchObject({
       status: 'revoked',
       epoch: 2,
