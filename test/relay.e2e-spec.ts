@@ -177,6 +177,37 @@ describe('the mobile relay', () => {
     expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body.status).toBe('revoked');
   });
 
+  it('carries out a stop whose relay died while carrying it out, once its claim lapses', async () => {
+    const agent = await createAgent(owner.api);
+    const { socket, deviceId } = await phone(owner);
+    const requestId = randomUUID();
+    const send = () => socket.timeout(10_000).emitWithAck('stop', { agentId: agent.id, requestId });
+    // The first delivery claims the stop, then its process "dies" before the fence.
+    const revocation = relay.app.get(RevocationService, { strict: false });
+    const dying = jest.spyOn(revocation, 'revokeOne').mockReturnValueOnce(new Promise(() => {}));
+    const redis = relay.app.get(RedisService, { strict: false });
+    const key = redis.keys.stopRequest(deviceId, requestId);
+    try {
+      void send().catch(() => undefined);
+      await waitFor(() => dying.mock.calls.length > 0, 5000, 'the first delivery to claim it');
+      // Held only briefly, not for the 24 h an answer is kept.
+      const ttl = await redis.client.ttl(key);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(30);
+      // A resend meanwhile waits, then says it is still being carried out.
+      expect(await send()).toMatchObject({ ok: false, code: 'conflict' });
+    } finally {
+      dying.mockRestore();
+    }
+    expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body.status).toBe('active');
+    // The claim lapses (sped up here): the same stop, sent again, is carried out.
+    await redis.client.pexpire(key, 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await send()).toMatchObject({ ok: true, agents: 1 });
+    expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body.status).toBe('revoked');
+    expect(await redis.client.ttl(key)).toBeGreaterThan(3600);
+  });
+
   it("still tells responders of an action when its agent's owner cannot be read", async () => {
     const responder = await createUser(ks, 'responder');
     const { socket } = await phone(responder);

@@ -28,6 +28,9 @@ export type StopAck =
 
 const REMEMBER_SECONDS = 24 * 3600;
 const PENDING = 'pending';
+// How long a delivery holds a stop it is carrying out: far longer than a stop takes, and short
+// enough that a stop whose relay died holding it is carried out by a resend soon after.
+const CLAIM_SECONDS = 30;
 
 /**
  * A stop from a phone is a revocation through the shared revocation code, in this process:
@@ -58,9 +61,18 @@ export class StopService {
     const key = this.redis.keys.stopRequest(device.id, requestId);
     let claimed = false;
     try {
-      claimed = (await this.redis.client.set(key, PENDING, 'EX', REMEMBER_SECONDS, 'NX')) === 'OK';
+      claimed = await this.claim(key);
       if (!claimed) {
-        return await this.answerOf(key);
+        const answer = await this.answerOf(key);
+        if (answer) {
+          return answer;
+        }
+        // Neither answered nor held: the delivery that held it died or failed before the stop
+        // was known to be carried out. Carry it out here (if another resend is not first).
+        claimed = await this.claim(key);
+        if (!claimed) {
+          return (await this.answerOf(key)) ?? stillRunning();
+        }
       }
       const ack = await this.perform(principal, device, request);
       await this.redis.client.set(key, JSON.stringify(ack), 'EX', REMEMBER_SECONDS);
@@ -140,20 +152,35 @@ export class StopService {
     }
   }
 
-  // Another delivery of the same stop is (or was) being handled: wait briefly for its answer.
-  private async answerOf(key: string): Promise<StopAck> {
+  private async claim(key: string): Promise<boolean> {
+    return (await this.redis.client.set(key, PENDING, 'EX', CLAIM_SECONDS, 'NX')) === 'OK';
+  }
+
+  /**
+   * Another delivery of the same stop is (or was) being handled: waits briefly for its answer.
+   * Undefined once no delivery holds it and none answered (its claim lapsed or was released).
+   */
+  private async answerOf(key: string): Promise<StopAck | undefined> {
     for (let i = 0; i < 50; i++) {
       const stored = await this.redis.client.get(key);
-      if (stored && stored !== PENDING) {
+      if (stored === null) {
+        return undefined;
+      }
+      if (stored !== PENDING) {
         return JSON.parse(stored) as StopAck;
       }
       await sleep(100);
     }
-    return fail(
-      'conflict',
-      'This stop is still being carried out; its incident will show the result',
-    );
+    return stillRunning();
   }
+}
+
+function stillRunning(): StopAck {
+  return fail(
+    'conflict',
+    'This stop is still being carried out; its incident will show the result. If none ' +
+      `appears, send it again in ${CLAIM_SECONDS} seconds.`,
+  );
 }
 
 function fail(code: ErrorCode, error: string): StopAck {
