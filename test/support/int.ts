@@ -51,6 +51,15 @@ export async function fenceAgent(
   return (await revocations.fenceMany([agentId], reason, by, incidentId, true)).get(agentId);
 }
 
+/** Reinstates one agent, as an admin does (its timeline entry by "admin", reason "ok"). */
+export function reinstateAgent(revocations: RevocationRepository, agentId: string) {
+  return revocations.reinstate(agentId, 'ok', 'usr_a', {
+    actor: 'admin',
+    step: 'reinstate',
+    agentId,
+  });
+}
+
 /**
  * Writes a stop's incident as its call leaves it once it has recorded what it fenced
  * (`following_up`): from then on its agents may be reinstated.

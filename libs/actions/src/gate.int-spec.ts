@@ -6,7 +6,13 @@ import type { ActionTypesService } from './action-types.service';
 import type { ActionsQueue } from './actions.queue';
 import { ActionsRepository } from './actions.repository';
 import { ActionsService } from './actions.service';
-import { fenceAgent, recordedIncident, redisForSpec, storeAgent } from '../../../test/support/int';
+import {
+  fenceAgent,
+  recordedIncident,
+  redisForSpec,
+  reinstateAgent,
+  storeAgent,
+} from '../../../test/support/int';
 
 // The Lua scripts of the gate and the fence against a real Redis, below the HTTP layer.
 describe('gate and fence scripts (real Redis)', () => {
@@ -23,6 +29,7 @@ describe('gate and fence scripts (real Redis)', () => {
 
   const fence = (agentId: string, reason: string, by: string, incidentId: string) =>
     fenceAgent(revocations, agentId, reason, by, incidentId);
+  const reinstate = (agentId: string) => reinstateAgent(revocations, agentId);
   const agent = (concurrency?: number) =>
     storeAgent(agents, { allowedActions: ['t'], ...(concurrency ? { concurrency } : {}) });
 
@@ -241,7 +248,7 @@ describe('gate and fence scripts (real Redis)', () => {
     const oldId = old.kind === 'ok' ? old.released[0] : '';
     await revocations.fenceMany([id], 'test', 'usr_x', 'inc_0000000000000004', false);
     await recordedIncident(redis, 'inc_0000000000000004');
-    expect((await revocations.reinstate(id, 'ok', 'usr_a')).kind).toBe('active');
+    expect((await reinstate(id)).kind).toBe('active');
     // Epoch 3 now; the stale action still holds the agent's only running slot.
     const fresh = await submit(id, 3);
     expect(fresh).toEqual({ kind: 'ok', released: [] });
@@ -259,7 +266,7 @@ describe('gate and fence scripts (real Redis)', () => {
     await recordedIncident(redis, a);
     await redis.client.hset(redis.keys.incident(a), 'status', 'done');
     // Reinstated (epoch 3), new work queued, then stopped again before stop A's follow-up ran.
-    expect((await revocations.reinstate(id, 'ok', 'usr_a')).kind).toBe('active');
+    expect((await reinstate(id)).kind).toBe('active');
     await submit(id, 3);
     await submit(id, 3);
     await fence(id, 'second', 'usr_x', b);
@@ -285,7 +292,7 @@ describe('gate and fence scripts (real Redis)', () => {
     await fence(id, 'first', 'usr_x', a);
     await recordedIncident(redis, a);
     await redis.client.hset(redis.keys.incident(a), 'status', 'done');
-    expect((await revocations.reinstate(id, 'ok', 'usr_a')).kind).toBe('active');
+    expect((await reinstate(id)).kind).toBe('active');
     await fence(id, 'second', 'usr_x', b);
     // Its job starts only now: halted, and counted on the stop of epoch 1, not on the agent's.
     expect((await actions.start(id, stale, 1, 'job-1')).kind).toBe('halted');
@@ -314,7 +321,7 @@ describe('gate and fence scripts (real Redis)', () => {
     // Stopped (the abort goes out), reinstated and stopped again before the action ends.
     await revocations.fenceMany([id], 'first', 'usr_x', 'inc_0000000000000006', false);
     await recordedIncident(redis, 'inc_0000000000000006');
-    expect((await revocations.reinstate(id, 'ok', 'usr_a')).kind).toBe('active');
+    expect((await reinstate(id)).kind).toBe('active');
     await revocations.fenceMany([id], 'second', 'usr_x', 'inc_0000000000000007', false);
     await actions.finish(id, actionId, 'aborted', {
       error: 'aborted by revocation',

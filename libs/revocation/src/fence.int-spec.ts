@@ -3,7 +3,13 @@ import { AgentsRepository, newAgentId } from '@app/agents';
 import { IncidentsRepository } from '@app/incidents';
 import { LeasesRepository } from '../../leases/src/leases.repository';
 import { FENCE_BATCH, IncidentNotOpen, RevocationRepository } from './revocation.repository';
-import { fenceAgent, recordedIncident, redisForSpec, storeAgent } from '../../../test/support/int';
+import {
+  fenceAgent,
+  recordedIncident,
+  redisForSpec,
+  reinstateAgent,
+  storeAgent,
+} from '../../../test/support/int';
 
 // The fence, lease marking and incident opening scripts against a real Redis.
 describe('fence scripts (real Redis)', () => {
@@ -36,6 +42,7 @@ describe('fence scripts (real Redis)', () => {
   const fence = (agentId: string, reason: string, by: string, incidentId: string) =>
     fenceAgent(revocations, agentId, reason, by, incidentId);
   const agent = (owner?: string) => storeAgent(agents, owner ? { owner } : {});
+  const reinstate = (agentId: string) => reinstateAgent(revocations, agentId);
 
   const lease = async (agentId: string) => {
     const hash = randomBytes(32).toString('hex');
@@ -127,7 +134,7 @@ describe('fence scripts (real Redis)', () => {
     await incidents.setFenced('inc_00000000000000f3', [id], [{ agentId: id, revokedEpoch: 1 }], {
       by: 'fan-out',
     });
-    expect((await revocations.reinstate(id, 'ok', 'usr_a')).kind).toBe('active');
+    expect((await reinstate(id)).kind).toBe('active');
     // A second run of the fan-out, which read the incident open before it was recorded.
     await expect(
       revocations.fenceMany([id], 'r', 'usr_r', 'inc_00000000000000f3', true, true),
@@ -142,28 +149,41 @@ describe('fence scripts (real Redis)', () => {
     const { id } = await agent();
     await fence(id, 'stop', 'usr_r', 'inc_00000000000000f1');
     // Not written yet, moments after the fence: its call or the sweeper may still open it.
-    expect(await revocations.reinstate(id, 'ok', 'usr_a')).toEqual({
+    expect(await reinstate(id)).toEqual({
       kind: 'recording',
       incidentId: 'inc_00000000000000f1',
     });
     // Open: a fan-out may still fence its agents.
     await openIncident('inc_00000000000000f1', [id]);
-    expect((await revocations.reinstate(id, 'ok', 'usr_a')).kind).toBe('recording');
+    expect((await reinstate(id)).kind).toBe('recording');
     await incidents.setFenced('inc_00000000000000f1', [id], [{ agentId: id, revokedEpoch: 1 }], {
       by: 'call',
     });
-    expect(await revocations.reinstate(id, 'ok', 'usr_a')).toMatchObject({
+    expect(await reinstate(id)).toMatchObject({
       kind: 'active',
       epoch: 3,
       incidentId: 'inc_00000000000000f1',
     });
-    expect((await revocations.reinstate(id, 'ok', 'usr_a')).kind).toBe('not_revoked');
+    // On the stop's timeline, written in the same step.
+    const timeline = (await incidents.get('inc_00000000000000f1'))?.timeline ?? [];
+    expect(timeline.filter((e) => e.step === 'reinstate')).toEqual([
+      {
+        at: expect.stringMatching(/Z$/),
+        actor: 'admin',
+        step: 'reinstate',
+        outcome: 'agent active again at epoch 3',
+        agentId: id,
+      },
+    ]);
+    expect((await reinstate(id)).kind).toBe('not_revoked');
 
     // A stop whose incident was never written, a minute on: nothing will record it any more.
     const { id: old } = await agent();
     await fence(old, 'stop', 'usr_r', 'inc_00000000000000f2');
     await redis.client.hset(redis.keys.agent(old), 'revokedAt', Date.now() - 61_000);
-    expect((await revocations.reinstate(old, 'ok', 'usr_a')).kind).toBe('active');
+    expect((await reinstate(old)).kind).toBe('active');
+    // No fragment of a timeline for an incident that does not exist.
+    expect(await redis.client.exists(redis.keys.incidentTimeline('inc_00000000000000f2'))).toBe(0);
   });
 
   it('deletes an agent only once its stop is over, checked in the same step', async () => {
@@ -197,7 +217,7 @@ describe('fence scripts (real Redis)', () => {
     await fence(again, 'first', 'usr_r', stops[1]);
     await recordedIncident(redis, stops[1]);
     await redis.client.hset(redis.keys.incident(stops[1]), 'status', 'done');
-    expect((await revocations.reinstate(again, 'ok', 'usr_a')).kind).toBe('active');
+    expect((await reinstate(again)).kind).toBe('active');
     await fence(again, 'second', 'usr_r', stops[2]);
     await recordedIncident(redis, stops[2]);
     expect(await revocations.deleteAgent(again)).toEqual({
@@ -226,7 +246,7 @@ describe('fence scripts (real Redis)', () => {
     // Dead from the fence on, before any marking.
     expect((await leases.touch(id, old[0], 'peek')).kind).toBe('revoked');
     await recordedIncident(redis, 'inc_0000000000000005');
-    expect((await revocations.reinstate(id, 'ok', 'usr_a')).kind).toBe('active');
+    expect((await reinstate(id)).kind).toBe('active');
     const fresh = await lease(id);
 
     expect(await revocations.markLeases(id, 1, 1_800_000_000_000, 'stop', 'inc_5')).toBe(2);

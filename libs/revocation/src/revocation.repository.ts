@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { join } from 'node:path';
-import type { FencedAgent } from '@app/incidents';
+import type { FencedAgent, StoredEntry } from '@app/incidents';
 import { Confirmations, defineScript, Keys, RedisService, runScript } from '@app/redis';
 
 const script = (name: string) => join(__dirname, 'lua', `${name}.lua`);
@@ -274,15 +274,25 @@ export class RevocationRepository {
 
   /**
    * Reinstates a revoked agent, unless the stop that revoked it is still being recorded
-   * (`recording`: its incident is `open`, or not written yet).
+   * (`recording`: its incident is `open`, or not written yet), and puts `entry` (given its time
+   * and outcome there) on that stop's timeline in the same step.
    */
-  async reinstate(agentId: string, reason: string, by: string): Promise<ReinstateResult> {
+  async reinstate(
+    agentId: string,
+    reason: string,
+    by: string,
+    entry: Omit<StoredEntry, 'at' | 'outcome'>,
+  ): Promise<ReinstateResult> {
     const reply = await this.againstItsStop(agentId, (incidentId) =>
       runScript<string[]>(
         this.redis.client,
         'ksReinstateAgent',
-        [this.keys.agent(agentId), this.keys.incident(incidentId)],
-        [reason, by, this.keys.events(), incidentId, UNWRITTEN_INCIDENT_MS],
+        [
+          this.keys.agent(agentId),
+          this.keys.incident(incidentId),
+          this.keys.incidentTimeline(incidentId),
+        ],
+        [reason, by, this.keys.events(), incidentId, UNWRITTEN_INCIDENT_MS, JSON.stringify(entry)],
       ),
     );
     switch (reply[0]) {

@@ -454,7 +454,13 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
   ): Promise<ReinstateResult> {
     // Until its stop has recorded what it fenced, a sweep after a crash would fence the agent
     // again (and the incident would not know it was reinstated): a few seconds at most.
-    const result = await this.revocations.reinstate(agentId, reason, principal.userId);
+    const result = await this.revocations.reinstate(agentId, reason, principal.userId, {
+      actor: actorName(principal),
+      via: principal.via,
+      step: 'reinstate',
+      detail: reason,
+      agentId,
+    });
     switch (result.kind) {
       case 'missing':
         throw notFound(`Agent ${agentId}`);
@@ -468,19 +474,6 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       case 'not_revoked':
         throw conflict(`Agent ${agentId} is not revoked`);
       case 'active':
-        if (result.incidentId) {
-          await this.incidents.append(result.incidentId, [
-            {
-              at: result.reinstatedAt,
-              actor: actorName(principal),
-              via: principal.via,
-              step: 'reinstate',
-              outcome: `agent active again at epoch ${result.epoch}`,
-              detail: reason,
-              agentId,
-            },
-          ]);
-        }
         this.logger.log(
           { agentId, by: principal.userId, epoch: result.epoch, reason },
           'Agent reinstated',
