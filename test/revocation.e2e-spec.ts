@@ -1137,6 +1137,10 @@ describe('the revocation engine', () => {
     // The sweeper follows it up from that record.
     const incident = await incidentDone(incidentId);
     expect(incident.counts.fenced).toBe(2);
+    // The call recorded the fence (and its entry) before queueing failed.
+    expect(incident.timeline.filter((e: { step: string }) => e.step === 'fence')).toEqual([
+      expect.objectContaining({ outcome: '2 agents fenced', via: 'api' }),
+    ]);
     await expectStopped(fleet.flatMap(({ queued }) => queued));
   }, 60_000);
 
@@ -1161,6 +1165,14 @@ describe('the revocation engine', () => {
     expect(incident).toBeDefined();
     const done = await incidentDone(incident.id);
     expect(done.counts.fenced).toBe(3);
+    // The fence is on its timeline once, recorded by the fan-out that fenced them.
+    expect(done.timeline.filter((e: { step: string }) => e.step === 'fence')).toEqual([
+      expect.objectContaining({
+        actor: 'killswitch',
+        outcome: '3 agents fenced',
+        detail: expect.stringMatching(/^recorded by the follow-up/),
+      }),
+    ]);
     for (const [i, { agent, asAgent }] of fleet.entries()) {
       expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body).toMatchObject({
         status: 'revoked',

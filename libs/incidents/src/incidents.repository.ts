@@ -272,18 +272,24 @@ export class IncidentsRepository {
    * @param selected - the incident's agents that exist, in the order it was opened with
    * @param options.dropMissing - some selected ids were of no agent: the incident's agents
    *   become `selected` (its timeline says which were not found)
+   * @param options.entry - put on the timeline in the same step, if this records it
    */
   async setFenced(
     incidentId: string,
     selected: string[],
     fenced: FencedAgent[],
-    options: { by: 'call' | 'fan-out'; dropMissing?: boolean },
+    options: { by: 'call' | 'fan-out'; dropMissing?: boolean; entry?: StoredEntry },
   ): Promise<boolean> {
     const k = this.keys;
     const recorded = await runScript<number>(
       this.redis.client,
       'ksRecordFenced',
-      [k.incident(incidentId), k.incidentAgents(incidentId), k.incidentFenced(incidentId)],
+      [
+        k.incident(incidentId),
+        k.incidentAgents(incidentId),
+        k.incidentFenced(incidentId),
+        k.incidentTimeline(incidentId),
+      ],
       [
         options.by,
         options.dropMissing ? selected.length : '',
@@ -291,6 +297,8 @@ export class IncidentsRepository {
         fenced.length,
         fenced.length > 0 ? fencedEpochs(selected, fenced) : '',
         Date.now(),
+        options.entry ? JSON.stringify(options.entry) : '',
+        k.events(),
       ],
     );
     return recorded === 1;

@@ -92,9 +92,6 @@ export class FollowupService {
     const { incident, selected } = read;
     const ours = incident.status === 'open' ? await this.fenceFor(incident, selected) : undefined;
     if (ours?.length === 0) {
-      await this.incidents.append(incidentId, [
-        entry('follow-up', 'nothing to do', { detail: 'every selected agent was already revoked' }),
-      ]);
       return;
     }
     // Recorded by the call, or by another run of this fan-out: queue exactly those (idempotent),
@@ -149,11 +146,23 @@ export class FollowupService {
         }
       }
     }
-    const { existing, ours } = fencedBy(results, incident.id);
+    const { existing, ours, earlier, missing } = fencedBy(results, incident.id);
     const [recorded] = await Promise.all([
       this.incidents.setFenced(incident.id, existing, ours, {
         by: 'fan-out',
         dropMissing: existing.length < agentIds.length,
+        // Its call did not record it (it died, or seemed to): this says what the stop fenced.
+        entry:
+          ours.length > 0
+            ? entry('fence', `${ours.length} ${ours.length === 1 ? 'agent' : 'agents'} fenced`, {
+                detail:
+                  'recorded by the follow-up: the request that opened it did not finish' +
+                  (earlier.length ? `; ${earlier.length} were already revoked` : '') +
+                  (missing.length ? `; ${missing.length} not found` : ''),
+              })
+            : entry('follow-up', 'nothing to do', {
+                detail: 'every selected agent was already revoked',
+              }),
       }),
       this.incidents.indexForOwners(incident.id, Date.parse(incident.openedAt), ownersOf(results)),
     ]);

@@ -233,8 +233,8 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       this.incidents.setFenced(opening.id, answer.agentIds, ours, {
         by: 'call',
         dropMissing: answer.missingIds.length > 0,
+        entry: fenceEntry(opening, ours.length, answer, fencedAt),
       }),
-      this.incidents.append(opening.id, [fenceEntry(opening, ours.length, answer, fencedAt)]),
       this.incidents.indexForOwners(opening.id, opening.openedAt, owners),
     ]);
     if (!recorded) {
