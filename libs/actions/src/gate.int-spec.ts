@@ -255,6 +255,38 @@ describe('gate and fence scripts (real Redis)', () => {
     const halted = await actions.start(id, oldId, 1, 'job-old');
     expect(halted.kind).toBe('halted');
     expect(halted.kind === 'halted' && halted.released).toHaveLength(1);
+    // The job died before adding the new action's job: its re-run finds the stale one halted,
+    // and follows what that released (as a finished action's re-run does).
+    expect(await actions.start(id, oldId, 1, 'job-old')).toEqual({
+      kind: 'done',
+      status: 'halted',
+    });
+    expect(await actions.releasedBy(id, oldId)).toEqual(
+      halted.kind === 'halted' && halted.released,
+    );
+  });
+
+  it("releases again a reinstated agent's new action whose job a halting follow-up did not add", async () => {
+    const { id } = await agent();
+    const old = await submit(id);
+    expect(old.kind === 'ok' && old.released).toHaveLength(1);
+    const incidentId = 'inc_00000000000000c9';
+    await fence(id, 'test', 'usr_x', incidentId);
+    await recordedIncident(redis, incidentId);
+    expect((await reinstate(id)).kind).toBe('active');
+    const fresh = await submit(id, 3);
+    expect(fresh).toEqual({ kind: 'ok', released: [] });
+    const first = await actions.haltQueuedBatch(id, 200, 'revoked', incidentId, 1);
+    expect(first).toMatchObject({ halted: 1, released: [expect.any(String)] });
+    // The follow-up died before adding that job: its retry halts nothing, and releases it again.
+    expect(await actions.haltQueuedBatch(id, 200, 'revoked', incidentId, 1)).toEqual({
+      halted: 0,
+      examined: 0,
+      released: first.released,
+    });
+    // Once it runs, it is not released again.
+    expect((await actions.start(id, first.released[0], 1, 'job-new')).kind).toBe('run');
+    expect((await actions.haltQueuedBatch(id, 200, 'revoked', incidentId, 1)).released).toEqual([]);
   });
 
   it("halts only what the epoch its stop revoked queued, leaving a later stop's to that stop", async () => {

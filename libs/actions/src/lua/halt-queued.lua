@@ -12,7 +12,9 @@
 --       5 retention ms, 6 follow-up key prefix (without the incident id), 7 default concurrency,
 --       8 the incident whose follow-up halts them (counted there: the agent, reinstated or
 --         revoked again since, may name another), 9 the epoch that incident revoked
--- Returns {halted, examined, released...}
+-- Returns {halted, examined, released...}: released are the reinstated agent's actions moved into
+--   the room this made, and those released before that still wait for their job (a run of
+--   this follow-up that died before adding it left them so; adding a job again is a no-op)
 --- @include "gate.lua"
 local agent = redis.call('HMGET', KEYS[1], 'status', 'epoch')
 local ids = redis.call('LRANGE', KEYS[2], 0, tonumber(ARGV[2]) - 1)
@@ -48,7 +50,19 @@ if halted > 0 then
   redis.call('HINCRBY', ARGV[6] .. ARGV[8], 'halted', halted)
 end
 local reply = {halted, #ids}
+local moved = {}
 for _, id in ipairs(release_next(KEYS[1], KEYS[3], KEYS[2], ARGV[7])) do
+  moved[id] = true
   table.insert(reply, id)
+end
+if agent[1] == 'active' then
+  for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+    if not moved[id] then
+      local action = redis.call('HMGET', ARGV[1] .. id, 'status', 'epoch')
+      if action[1] == 'queued' and action[2] == agent[2] then
+        table.insert(reply, id)
+      end
+    end
+  end
 end
 return reply

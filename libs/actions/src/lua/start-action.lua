@@ -41,9 +41,13 @@ if agent[1] ~= 'active' or agent[2] ~= action[4] then
   if stop and stop ~= '' then
     redis.call('HINCRBY', ARGV[3] .. stop, 'halted', 1)
   end
-  -- A reinstated agent's newer actions wait behind this one: release them.
+  -- A reinstated agent's newer actions wait behind this one: release them. Kept on it, as a
+  -- finish keeps its release, so that the job's re-run after a crash (which finds it halted)
+  -- adds their jobs again.
+  local released = release_next(KEYS[1], KEYS[4], KEYS[5], ARGV[6])
+  redis.call('HSET', KEYS[2], 'released', table.concat(released, ','))
   local reply = {'halted'}
-  for _, id in ipairs(release_next(KEYS[1], KEYS[4], KEYS[5], ARGV[6])) do
+  for _, id in ipairs(released) do
     table.insert(reply, id)
   end
   return reply
