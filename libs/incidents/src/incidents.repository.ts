@@ -164,10 +164,18 @@ export class IncidentsRepository {
     // The indexes live in other slots: sent alongside, not after, the script.
     const [created] = await Promise.all([
       opened,
-      this.redis.client.zadd(k.incidentsIndex(), input.openedAt, input.id),
+      this.index(input.id, input.openedAt),
       this.indexForOwners(input.id, input.openedAt, input.owners ?? []),
     ]);
     return created === 1;
+  }
+
+  /**
+   * Lists the incident among all incidents (`GET /v1/incidents`); again is a no-op. Its
+   * follow-up's fan-out does it again, since the write beside the incident's may have failed.
+   */
+  async index(incidentId: string, openedAt: number): Promise<void> {
+    await this.redis.client.zadd(this.keys.incidentsIndex(), openedAt, incidentId);
   }
 
   /**

@@ -90,6 +90,10 @@ export class FollowupService {
       }
     }
     const { incident, selected } = read;
+    // Past the point where its call could discard it. Listed when it was opened, by a write
+    // beside the incident's that may have failed (the call then failed, and the sweeper queued
+    // this).
+    await this.incidents.index(incidentId, Date.parse(incident.openedAt));
     const ours = incident.status === 'open' ? await this.fenceFor(incident, selected) : undefined;
     if (ours?.length === 0) {
       return;
