@@ -7,7 +7,7 @@
  * `allow-cross-slot-keys` (on a Cluster they need their keys on one node): the bulk fence
  * (fence-agents.lua), which batches many agents and, for a fan-out, reads its incident; and
  * reinstate-agent.lua and delete-agent.lua, which read the incident of the agent's stop
- * (stop-state.lua). The hash tags:
+ * (stop-state.lua; reinstating also writes that incident's timeline, in its slot). The hash tags:
  * - `{auth}`: users and API keys (small, rarely written; one slot keeps user creation atomic).
  * - `{agt_…}` (the agent id itself): an agent, its leases and its actions, so that a heartbeat,
  *   a submission or an action's start is one Lua script on one slot.
