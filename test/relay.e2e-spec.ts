@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { io, Socket } from 'socket.io-client';
 import { AgentsService } from '@app/agents';
-import { DevicesService } from '@app/devices';
+import { DevicesService, StopRequests } from '@app/devices';
 import { RedisService } from '@app/redis';
 import { RevocationService } from '@app/revocation';
 import { RunningApp, TestDeployment } from './support/apps';
@@ -177,35 +177,73 @@ describe('the mobile relay', () => {
     expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body.status).toBe('revoked');
   });
 
-  it('carries out a stop whose relay died while carrying it out, once its claim lapses', async () => {
-    const agent = await createAgent(owner.api);
-    const { socket, deviceId } = await phone(owner);
-    const requestId = randomUUID();
-    const send = () => socket.timeout(10_000).emitWithAck('stop', { agentId: agent.id, requestId });
-    // The first delivery claims the stop, then its process "dies" before the fence.
-    const revocation = relay.app.get(RevocationService, { strict: false });
-    const dying = jest.spyOn(revocation, 'revokeOne').mockReturnValueOnce(new Promise(() => {}));
-    const redis = relay.app.get(RedisService, { strict: false });
-    const key = redis.keys.stopRequest(deviceId, requestId);
-    try {
-      void send().catch(() => undefined);
-      await waitFor(() => dying.mock.calls.length > 0, 5000, 'the first delivery to claim it');
-      // Held only briefly, not for the 24 h an answer is kept.
-      const ttl = await redis.client.ttl(key);
-      expect(ttl).toBeGreaterThan(0);
-      expect(ttl).toBeLessThanOrEqual(30);
-      // A resend meanwhile waits, then says it is still being carried out.
-      expect(await send()).toMatchObject({ ok: false, code: 'conflict' });
-    } finally {
-      dying.mockRestore();
-    }
-    expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body.status).toBe('active');
-    // The claim lapses (sped up here): the same stop, sent again, is carried out.
-    await redis.client.pexpire(key, 1);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(await send()).toMatchObject({ ok: true, agents: 1 });
-    expect((await ks.admin.get(`/v1/agents/${agent.id}`)).body.status).toBe('revoked');
-    expect(await redis.client.ttl(key)).toBeGreaterThan(3600);
+  describe('a stop whose relay died while carrying it out', () => {
+    /** The agent, a phone, one stop's requestId, and how to send it and to read its memory. */
+    const oneStop = async () => {
+      const agent = await createAgent(owner.api);
+      const { socket, deviceId } = await phone(owner);
+      const requestId = randomUUID();
+      const redis = relay.app.get(RedisService, { strict: false });
+      const key = redis.keys.stopRequest(deviceId, requestId);
+      return {
+        agent,
+        send: () => socket.timeout(10_000).emitWithAck('stop', { agentId: agent.id, requestId }),
+        stored: () => redis.client.get(key),
+        // Its lease lapsing, sped up: 30 s from the claim.
+        lapse: async () => {
+          const held = (await redis.client.get(key)) ?? '';
+          expect(held).toMatch(/^pending \S+ inc_[0-9a-f]{16} \d+$/);
+          await redis.client.set(key, held.replace(/\d+$/, '0'), 'KEEPTTL');
+        },
+        status: async () => (await ks.admin.get(`/v1/agents/${agent.id}`)).body.status,
+      };
+    };
+
+    it('is carried out by a resend once its lease lapses, if it did not land', async () => {
+      const stop = await oneStop();
+      // The first delivery claims the stop, then its process "dies" before the fence.
+      const revocation = relay.app.get(RevocationService, { strict: false });
+      const dying = jest.spyOn(revocation, 'revokeOne').mockReturnValueOnce(new Promise(() => {}));
+      try {
+        void stop.send().catch(() => undefined);
+        await waitFor(() => dying.mock.calls.length > 0, 5000, 'the first delivery to claim it');
+        const [, lease] = /(\d+)$/.exec((await stop.stored()) ?? '') ?? [];
+        expect(Number(lease) - Date.now()).toBeLessThanOrEqual(30_000);
+        // A resend meanwhile waits, then says it is still being carried out.
+        expect(await stop.send()).toMatchObject({ ok: false, code: 'conflict' });
+      } finally {
+        dying.mockRestore();
+      }
+      expect(await stop.status()).toBe('active');
+      await stop.lapse();
+      const ack = await stop.send();
+      expect(ack).toMatchObject({ ok: true, agents: 1 });
+      expect(await stop.status()).toBe('revoked');
+      expect(JSON.parse((await stop.stored()) ?? '')).toEqual(ack);
+    });
+
+    it('answers a resend with its incident, and does not stop again, if it landed', async () => {
+      const stop = await oneStop();
+      // The first delivery stops the agent, then its process "dies" before keeping its answer.
+      const requests = relay.app.get(StopRequests, { strict: false });
+      const dying = jest.spyOn(requests, 'settle').mockReturnValueOnce(new Promise(() => {}));
+      try {
+        void stop.send().catch(() => undefined);
+        await waitFor(() => dying.mock.calls.length > 0, 5000, 'the first stop to land');
+      } finally {
+        dying.mockRestore();
+      }
+      expect(await stop.status()).toBe('revoked');
+      const { incidentId } = (await ks.admin.get(`/v1/agents/${stop.agent.id}`)).body;
+      // Reinstated meanwhile: a second stop would revoke it again, under another incident.
+      const reinstated = await ks.admin.post(`/v1/agents/${stop.agent.id}/reinstate`, {
+        reason: 'back to work',
+      });
+      expect(reinstated.status).toBe(200);
+      await stop.lapse();
+      expect(await stop.send()).toMatchObject({ ok: true, incidentId, agents: 1 });
+      expect(await stop.status()).toBe('active');
+    });
   });
 
   it("still tells responders of an action when its agent's owner cannot be read", async () => {

@@ -3,7 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { roleAtLeast } from '@app/auth';
 import type { UserPrincipal } from '@app/auth';
 import { DomainError, ErrorCode } from '@app/core';
-import { isRedisUnavailable, RedisService } from '@app/redis';
+import { STOP_LEASE_MS, StopClaim, StopRequests } from '@app/devices';
+import { IncidentsRepository, newIncidentId } from '@app/incidents';
+import { isRedisUnavailable } from '@app/redis';
 import { AGENT_ID } from '@app/agents';
 import {
   isSelector,
@@ -26,16 +28,11 @@ export type StopAck =
   | { ok: true; incidentId: string; revokedAt: string; agents: number }
   | { ok: false; error: string; code: ErrorCode };
 
-const REMEMBER_SECONDS = 24 * 3600;
-const PENDING = 'pending';
-// How long a delivery holds a stop it is carrying out: far longer than a stop takes, and short
-// enough that a stop whose relay died holding it is carried out by a resend soon after.
-const CLAIM_SECONDS = 30;
-
 /**
  * A stop from a phone is a revocation through the shared revocation code, in this process:
- * no extra hop. Each answer is kept under the device's requestId, so the same stop sent again
- * after a reconnect (or through the HTTP fallback) answers the same and never revokes twice.
+ * no extra hop. Each answer is kept under the device's requestId (StopRequests), so the same
+ * stop sent again after a reconnect (or through the HTTP fallback) answers the same and never
+ * revokes twice.
  */
 @Injectable()
 export class StopService {
@@ -43,7 +40,8 @@ export class StopService {
 
   constructor(
     private readonly revocation: RevocationService,
-    private readonly redis: RedisService,
+    private readonly requests: StopRequests,
+    private readonly incidents: IncidentsRepository,
   ) {}
 
   async stop(
@@ -58,31 +56,32 @@ export class StopService {
         'requestId is required: a unique id per tap (letters, digits, -_.:)',
       );
     }
-    const key = this.redis.keys.stopRequest(device.id, requestId);
-    let claimed = false;
+    let claim: StopClaim | undefined;
     try {
-      claimed = await this.claim(key);
-      if (!claimed) {
-        const answer = await this.answerOf(key);
-        if (answer) {
-          return answer;
-        }
-        // Neither answered nor held: the delivery that held it died or failed before the stop
-        // was known to be carried out. Carry it out here (if another resend is not first).
-        claimed = await this.claim(key);
-        if (!claimed) {
-          return (await this.answerOf(key)) ?? stillRunning();
-        }
+      claim = await this.claimOrWait(device.id, requestId);
+      if (claim.kind === 'answer') {
+        return JSON.parse(claim.answer) as StopAck;
       }
-      const ack = await this.perform(principal, device, request);
-      await this.redis.client.set(key, JSON.stringify(ack), 'EX', REMEMBER_SECONDS);
+      if (claim.kind === 'held') {
+        return fail(
+          'conflict',
+          'This stop is still being carried out; its incident will show the result. If none ' +
+            `appears, send it again in ${STOP_LEASE_MS / 1000} seconds.`,
+        );
+      }
+      // An earlier delivery stopped answering mid-way: if its stop landed, its incident says so
+      // (the sweeper opens it within seconds of a fence whose process died), and that is the
+      // answer. Otherwise it is carried out now, under the same incident id.
+      const ack =
+        (claim.resumed ? await this.landed(claim.incidentId) : undefined) ??
+        (await this.perform(principal, device, request, claim.incidentId));
+      await this.requests.settle(device.id, requestId, claim.token, JSON.stringify(ack));
       return ack;
     } catch (error) {
-      // Not carried out (or not known to be): release the claim so that a resend of this
-      // stop is carried out, not told for 24 h that it is "still being carried out". A resend
-      // of a stop that did land is harmless: the agent is already revoked.
-      if (claimed) {
-        await this.redis.client.del(key).catch(() => undefined);
+      // Not carried out (or not known to be): release the claim so that a resend of this stop
+      // takes it over at once, not told for 24 h that it is "still being carried out".
+      if (claim?.kind === 'claimed') {
+        await this.requests.settle(device.id, requestId, claim.token).catch(() => undefined);
       }
       if (isRedisUnavailable(error)) {
         return fail('unavailable', 'killswitch cannot reach Redis right now; try again');
@@ -91,10 +90,29 @@ export class StopService {
     }
   }
 
+  /** Claims the stop, waiting up to 5 s while another delivery of it holds it. */
+  private async claimOrWait(deviceId: string, requestId: string): Promise<StopClaim> {
+    let claim = await this.requests.claim(deviceId, requestId, newIncidentId());
+    for (let i = 0; i < 50 && claim.kind === 'held'; i++) {
+      await sleep(100);
+      claim = await this.requests.claim(deviceId, requestId, newIncidentId());
+    }
+    return claim;
+  }
+
+  /** The answer of a stop whose incident exists: it was carried out. */
+  private async landed(incidentId: string): Promise<StopAck | undefined> {
+    const incident = await this.incidents.summary(incidentId);
+    return incident
+      ? { ok: true, incidentId, revokedAt: incident.openedAt, agents: incident.agents }
+      : undefined;
+  }
+
   private async perform(
     principal: UserPrincipal,
     device: { id: string; name: string },
     request: StopRequest,
+    incidentId: string,
   ): Promise<StopAck> {
     if (!roleAtLeast(principal.role, 'owner')) {
       return fail('forbidden', 'Viewers cannot stop agents');
@@ -110,24 +128,23 @@ export class StopService {
         if (!AGENT_ID.test(request.agentId)) {
           return fail('bad_request', 'agentId must be an agent id');
         }
-        answer = await this.revocation.revokeOne(
-          principal,
-          request.agentId,
-          reason,
-          undefined,
+        answer = await this.revocation.revokeOne(principal, request.agentId, reason, {
           origin,
-        );
+          incidentId,
+        });
       } else if (request.mine === true) {
         answer = (await this.revocation.revoke(principal, {
           selector: { owner: principal.userId },
           reason,
           origin,
+          incidentId,
         })) as RevocationAnswer;
       } else if (isSelector(request.selector)) {
         answer = (await this.revocation.revoke(principal, {
           selector: request.selector,
           reason,
           origin,
+          incidentId,
         })) as RevocationAnswer;
       } else if (request.selector !== undefined) {
         return fail('bad_request', selectorProblem(request.selector) ?? 'selector is not valid');
@@ -151,36 +168,6 @@ export class StopService {
       throw error;
     }
   }
-
-  private async claim(key: string): Promise<boolean> {
-    return (await this.redis.client.set(key, PENDING, 'EX', CLAIM_SECONDS, 'NX')) === 'OK';
-  }
-
-  /**
-   * Another delivery of the same stop is (or was) being handled: waits briefly for its answer.
-   * Undefined once no delivery holds it and none answered (its claim lapsed or was released).
-   */
-  private async answerOf(key: string): Promise<StopAck | undefined> {
-    for (let i = 0; i < 50; i++) {
-      const stored = await this.redis.client.get(key);
-      if (stored === null) {
-        return undefined;
-      }
-      if (stored !== PENDING) {
-        return JSON.parse(stored) as StopAck;
-      }
-      await sleep(100);
-    }
-    return stillRunning();
-  }
-}
-
-function stillRunning(): StopAck {
-  return fail(
-    'conflict',
-    'This stop is still being carried out; its incident will show the result. If none ' +
-      `appears, send it again in ${CLAIM_SECONDS} seconds.`,
-  );
 }
 
 function fail(code: ErrorCode, error: string): StopAck {

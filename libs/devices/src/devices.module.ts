@@ -3,9 +3,12 @@ import { AuthModule, DEVICE_VERIFIER } from '@app/auth';
 import { DeviceNotifier } from './device-notifier';
 import { DevicesRepository } from './devices.repository';
 import { DevicesService } from './devices.service';
+import { StopRequests } from './stop-requests';
 
-/** Phones: pairing codes, device credentials, their revocation. Global so the auth guard
- * can verify device tokens wherever it runs. */
+/**
+ * Phones: pairing codes, device credentials, their revocation, the memory of their stops.
+ * Global so the auth guard can verify device tokens wherever it runs.
+ */
 @Global()
 @Module({
   imports: [AuthModule],
@@ -13,8 +16,9 @@ import { DevicesService } from './devices.service';
     DevicesRepository,
     DevicesService,
     DeviceNotifier,
+    StopRequests,
     { provide: DEVICE_VERIFIER, useExisting: DevicesService },
   ],
-  exports: [DevicesService, DEVICE_VERIFIER],
+  exports: [DevicesService, StopRequests, DEVICE_VERIFIER],
 })
 export class DevicesModule {}

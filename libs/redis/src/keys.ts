@@ -26,7 +26,7 @@
  * | `<p>:{auth}:user:<userId>:devices`    | hash   | deviceId → sha256 of its token                  |
  * | `<p>:{auth}:user:<userId>:pairing`    | set    | the user's pairing codes (some maybe spent or expired), so that revoking the user's devices voids them; lives as long as the newest |
  * | `<p>:pair-failures:<ip>`              | string | failed pairing attempts from one address (15 min window) |
- * | `<p>:stop-request:<deviceId>:<requestId>` | string | the answer to a device's stop, so a resend never stops twice (24 h); `pending` while a delivery carries it out (30 s, so that a stop whose relay died is carried out by a resend) |
+ * | `<p>:stop-request:<deviceId>:<requestId>` | string | a device's stop, so a resend never stops twice (24 h): its answer (JSON), or while a delivery carries it out `pending <token> <incidentId> <lease until, ms>` (a 30 s lease: a resend takes over a lapsed one, and answers with that incident if it exists) |
  * | `<p>:{<agentId>}:agent`               | hash   | id, name, owner, labels, allowedActions (JSON), concurrency, status, epoch, createdAt, actionSeq, revokedAt/revokeReason/revokedBy/incidentId, reinstatedAt/reinstateReason/reinstatedBy, stoppedBy:<epoch> (the incident that revoked that epoch) |
  * | `<p>:{<agentId>}:leases`              | zset   | sha256 of each lease token, scored by when its record may be forgotten (ms) |
  * | `<p>:{<agentId>}:lease:<sha256>`      | hash   | leaseId, epoch, issuedAt, expiresAt, maxExpiresAt, ttlMs (ms); revokedAt, revokeReason, incidentId once marked revoked |

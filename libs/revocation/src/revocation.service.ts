@@ -26,6 +26,11 @@ export interface RevokeRequest {
   dryRun?: boolean;
   /** Where the stop came from; defaults to the principal's interface. */
   origin?: Origin;
+  /**
+   * The incident to open, chosen by the caller (a phone's stop), so that a resend of the same
+   * request can tell whether the first landed; a new one by default.
+   */
+  incidentId?: string;
 }
 
 export interface RevocationAnswer {
@@ -272,14 +277,12 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     principal: UserPrincipal,
     agentId: string,
     reason: string,
-    rollback?: RollbackPolicy,
-    origin?: Origin,
+    options: Pick<RevokeRequest, 'rollback' | 'origin' | 'incidentId'> = {},
   ) {
     const opening = this.opening(principal, [agentId], {
       selector: { agentIds: [agentId] },
       reason,
-      rollback,
-      origin,
+      ...options,
     });
     // Written just before the fence (see fenceOne): if this process dies before the incident
     // and its follow-up exist, the sweeper opens them from this record.
@@ -504,7 +507,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     const openedAt = Date.now();
     const origin = request.origin ?? { via: principal.via };
     return {
-      id: newIncidentId(),
+      id: request.incidentId ?? newIncidentId(),
       reason: request.reason,
       openedBy: { userId: principal.userId, name: principal.name, role: principal.role },
       openedFrom: origin,

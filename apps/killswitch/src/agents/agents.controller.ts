@@ -87,12 +87,9 @@ export class AgentsController {
     @Param() params: AgentIdParams,
     @Body() body: RevokeAgentDto,
   ) {
-    return this.revocation.revokeOne(
-      principal,
-      params.id,
-      body.reason?.trim() || 'revoked',
-      body.rollback,
-    );
+    return this.revocation.revokeOne(principal, params.id, body.reason?.trim() || 'revoked', {
+      rollback: body.rollback,
+    });
   }
 
   @Post(':id/reinstate')
