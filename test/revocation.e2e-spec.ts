@@ -1144,27 +1144,41 @@ describe('the revocation engine', () => {
     await expectStopped(fleet.flatMap(({ queued }) => queued));
   }, 60_000);
 
-  it('lists a bulk stop whose write to the list of incidents failed', async () => {
-    const label = { fleet: `unlisted-${Date.now()}` };
-    const fleet = await Promise.all([1, 2].map(() => agentApi(owner.api, label)));
-    // The incident is written, the write beside it that lists it fails: so does the call.
-    const incidents = ks.app.get(IncidentsRepository, { strict: false });
-    const listing = failNext(incidents, 'index', new Error('Connection is closed.'));
-    const failed = await withSpies([listing], () =>
-      responder.api.post('/v1/revocations', { selector: { labels: label }, reason: 'unlisted' }),
-    );
-    expect(failed.status).toBe(503);
-    const { incidentId } = (await ks.admin.get(`/v1/agents/${fleet[0].agent.id}`)).body;
-    const listed = async () =>
-      ((await responder.api.get('/v1/incidents?limit=20')).body.items as { id: string }[]).map(
-        (i) => i.id,
+  it.each([
+    ['a bulk stop', 2],
+    ['a single stop', 1],
+  ])(
+    'lists %s whose write to the list of incidents failed',
+    async (_what, count) => {
+      const label = { fleet: `unlisted-${Date.now()}` };
+      const fleet = await Promise.all(
+        Array.from({ length: count }, () => agentApi(owner.api, label)),
       );
-    expect(await listed()).not.toContain(incidentId);
-    // The sweeper queues the fan-out, which lists it again.
-    const incident = await incidentDone(incidentId);
-    expect(incident.counts.fenced).toBe(2);
-    expect(await listed()).toContain(incidentId);
-  }, 60_000);
+      // The incident is written, the write beside it that lists it fails: so does the call.
+      const incidents = ks.app.get(IncidentsRepository, { strict: false });
+      const listing = failNext(incidents, 'index', new Error('Connection is closed.'));
+      const failed = await withSpies([listing], () =>
+        count === 1
+          ? responder.api.post(`/v1/agents/${fleet[0].agent.id}/revoke`, { reason: 'unlisted' })
+          : responder.api.post('/v1/revocations', {
+              selector: { labels: label },
+              reason: 'unlisted',
+            }),
+      );
+      expect(failed.status).toBe(503);
+      const { incidentId } = (await ks.admin.get(`/v1/agents/${fleet[0].agent.id}`)).body;
+      const listed = async () =>
+        ((await responder.api.get('/v1/incidents?limit=20')).body.items as { id: string }[]).map(
+          (i) => i.id,
+        );
+      expect(await listed()).not.toContain(incidentId);
+      // The sweeper finishes the stop, and lists it again.
+      const incident = await incidentDone(incidentId);
+      expect(incident.counts.fenced).toBe(count);
+      await waitFor(async () => (await listed()).includes(incidentId), 10_000, 'it to be listed');
+    },
+    60_000,
+  );
 
   it('finishes a bulk stop whose request died before fencing: the sweeper queues its fan-out, which fences', async () => {
     const label = { fleet: `held-${Date.now()}` };

@@ -379,6 +379,8 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     // (idempotent) from what the incident recorded, even if the agent was reinstated since.
     const recorded = status && (await this.incidents.fencedAgents(opening.id));
     if (recorded) {
+      // Listed by a write beside the incident's, which may be what failed.
+      await this.incidents.index(opening.id, opening.openedAt);
       if (isFollowing(status)) {
         await this.queue.followAgents(opening.id, recorded);
         this.logger.warn(
