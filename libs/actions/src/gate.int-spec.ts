@@ -287,6 +287,12 @@ describe('gate and fence scripts (real Redis)', () => {
     // Once it runs, it is not released again.
     expect((await actions.start(id, first.released[0], 1, 'job-new')).kind).toBe('run');
     expect((await actions.haltQueuedBatch(id, 200, 'revoked', incidentId, 1)).released).toEqual([]);
+    // Nor is the one its end releases, which its job runs inline (it has no job of its own).
+    const after = await submit(id, 3);
+    expect(after).toEqual({ kind: 'ok', released: [] });
+    const next = await actions.finish(id, first.released[0], 'succeeded');
+    expect(next).toHaveLength(1);
+    expect((await actions.haltQueuedBatch(id, 200, 'revoked', incidentId, 1)).released).toEqual([]);
   });
 
   it("halts only what the epoch its stop revoked queued, leaving a later stop's to that stop", async () => {

@@ -33,7 +33,7 @@
  * | `<p>:agents`                          | zset   | `<createdAt ms, 15 digits>:<agentId>`, all scores 0 (lexicographic paging) |
  * | `<p>:owner:<userId>:agents`           | zset   | same members, the agents one user owns          |
  * | `<p>:label:<key>=<value>`             | set    | agentIds carrying that label                    |
- * | `<p>:{<agentId>}:action:<actionId>`   | hash   | one action: type, params, status, epoch, seq, attempts, runner (the job that runs it), result, undo, error, released (what its end released), times |
+ * | `<p>:{<agentId>}:action:<actionId>`   | hash   | one action: type, params, status, epoch, seq, attempts, runner (the job that runs it), result, undo, error, released (what its end, or its halt at start, released), haltReleased (released by a follow-up's halt: its job is the follow-up's to add), times |
  * | `<p>:{<agentId>}:action:<actionId>:history` | list | JSON `{status, at, detail?}` per status change, oldest first |
  * | `<p>:{<agentId>}:actions`             | zset   | actionIds scored by submission sequence (the agent's ledger order) |
  * | `<p>:{<agentId>}:pending`             | list   | actionIds queued but not yet released to the worker queue, in order |

@@ -13,8 +13,10 @@
 --       8 the incident whose follow-up halts them (counted there: the agent, reinstated or
 --         revoked again since, may name another), 9 the epoch that incident revoked
 -- Returns {halted, examined, released...}: released are the reinstated agent's actions moved into
---   the room this made, and those released before that still wait for their job (a run of
---   this follow-up that died before adding it left them so; adding a job again is a no-op)
+--   the room this made, and those a halt released before that still wait for their job (a run
+--   of this follow-up that died before adding it left them so; adding a job again is a no-op).
+--   Only those a halt released (marked `haltReleased`): an action released by another's end
+--   waits to run inline in that action's job, and must not get a job of its own.
 --- @include "gate.lua"
 local agent = redis.call('HMGET', KEYS[1], 'status', 'epoch')
 local ids = redis.call('LRANGE', KEYS[2], 0, tonumber(ARGV[2]) - 1)
@@ -53,13 +55,14 @@ local reply = {halted, #ids}
 local moved = {}
 for _, id in ipairs(release_next(KEYS[1], KEYS[3], KEYS[2], ARGV[7])) do
   moved[id] = true
+  redis.call('HSET', ARGV[1] .. id, 'haltReleased', 1)
   table.insert(reply, id)
 end
 if agent[1] == 'active' then
   for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do
     if not moved[id] then
-      local action = redis.call('HMGET', ARGV[1] .. id, 'status', 'epoch')
-      if action[1] == 'queued' and action[2] == agent[2] then
+      local action = redis.call('HMGET', ARGV[1] .. id, 'status', 'epoch', 'haltReleased')
+      if action[1] == 'queued' and action[2] == agent[2] and action[3] == '1' then
         table.insert(reply, id)
       end
     end
