@@ -1207,6 +1207,7 @@ describe('the revocation engine', () => {
         actor: 'killswitch',
         outcome: '3 agents fenced',
         detail: expect.stringMatching(/^recorded by the follow-up/),
+        at: expect.any(String),
       }),
     ]);
     for (const [i, { agent, asAgent }] of fleet.entries()) {

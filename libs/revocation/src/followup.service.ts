@@ -155,17 +155,23 @@ export class FollowupService {
       this.incidents.setFenced(incident.id, existing, ours, {
         by: 'fan-out',
         dropMissing: existing.length < agentIds.length,
-        // Its call did not record it (it died, or seemed to): this says what the stop fenced.
+        // Its call did not record it (it died, or was too slow): this says what the stop fenced,
+        // at the time the last of them was fenced (by the call, or by this).
         entry:
           ours.length > 0
             ? entry('fence', `${ours.length} ${ours.length === 1 ? 'agent' : 'agents'} fenced`, {
+                at: ours.reduce((latest, a) => Math.max(latest, a.revokedAt), 0) || Date.now(),
                 detail:
-                  'recorded by the follow-up: the request that opened it did not finish' +
+                  'recorded by the follow-up: the request that opened it did not record it (it ' +
+                  'ended, or was too slow)' +
                   (earlier.length ? `; ${earlier.length} were already revoked` : '') +
                   (missing.length ? `; ${missing.length} not found` : ''),
               })
             : entry('follow-up', 'nothing to do', {
-                detail: 'every selected agent was already revoked',
+                detail:
+                  missing.length === agentIds.length
+                    ? 'none of the selected agents exists any more'
+                    : 'every selected agent was already revoked',
               }),
       }),
       this.incidents.indexForOwners(incident.id, Date.parse(incident.openedAt), ownersOf(results)),
