@@ -330,21 +330,6 @@ export class IncidentsRepository {
     return fenced;
   }
 
-  async append(incidentId: string, entries: StoredEntry[]): Promise<void> {
-    if (entries.length === 0) {
-      return;
-    }
-    await execOrThrow(
-      this.redis.client
-        .multi()
-        .rpush(this.keys.incidentTimeline(incidentId), ...entries.map((e) => JSON.stringify(e)))
-        .publish(
-          this.keys.events(),
-          updated(incidentId, { step: entries[entries.length - 1].step }),
-        ),
-    );
-  }
-
   /**
    * Records a step of one agent's follow-up while it runs: its timeline entries (those of
    * steps not recorded yet), and its counts so far (`counts` are the agent's exact totals; only
