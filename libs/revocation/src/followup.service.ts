@@ -325,7 +325,7 @@ export class FollowupService {
       const action = await this.ledger.get(id);
       const ended = action && lastRunEnd(action);
       if (action && ended) {
-        entries.push(abortStep(action, ended, RECORDED_LATE));
+        entries.push(abortStep(action, ended, true));
       }
     }
     // Newest first, as they were rolled back.
@@ -334,12 +334,10 @@ export class FollowupService {
         action.rollbackIncident === incidentId &&
         (action.status === 'rolled_back' || action.status === 'rollback_failed')
       ) {
-        entries.push(
-          rollbackStep(action, action.status, action.rollbackDetail ?? '', RECORDED_LATE),
-        );
+        entries.push(rollbackStep(action, action.status, action.rollbackDetail ?? '', true));
       }
     }
-    const halts = counts.halted > 0 ? haltEntry(agentId, RECORDED_LATE) : undefined;
+    const halts = counts.halted > 0 ? haltEntry(agentId, true) : undefined;
     if (!halts && entries.length === 0) {
       return;
     }
@@ -599,19 +597,19 @@ const RECORDED_LATE = 'recorded after its follow-up resumed';
  * (agent-progress.lua), from the agent's count of halts, which covers those made at an action's
  * start as well.
  */
-function haltEntry(agentId: string, late?: string): Omit<StoredEntry, 'outcome'> {
-  const { outcome: _, ...halt } = entry('halt', '', late ? { agentId, detail: late } : { agentId });
-  return halt;
+function haltEntry(agentId: string, late = false): Omit<StoredEntry, 'outcome'> {
+  const halt = { at: Date.now(), actor: SYSTEM_ACTOR, step: 'halt', agentId };
+  return late ? { ...halt, detail: RECORDED_LATE } : halt;
 }
 
 /** How an action this follow-up asked to abort ended (`ended`: the status it ended its run in). */
-function abortStep(action: Action, ended: ActionStatus, late?: string): StepEntry {
+function abortStep(action: Action, ended: ActionStatus, late = false): StepEntry {
   return {
     key: `a:${action.id}`,
     entry: entry('abort', ended === 'aborted' ? 'aborted' : `ended as ${ended}`, {
       agentId: action.agentId,
       actionId: action.id,
-      detail: late ? `${action.type} (${late})` : action.type,
+      detail: late ? `${action.type} (${RECORDED_LATE})` : action.type,
     }),
   };
 }
@@ -620,14 +618,14 @@ function rollbackStep(
   action: Action,
   status: 'rolled_back' | 'rollback_failed',
   detail: string,
-  late?: string,
+  late = false,
 ): StepEntry {
   return {
     key: `r:${action.id}`,
     entry: entry('rollback', status === 'rolled_back' ? 'rolled back' : 'rollback failed', {
       agentId: action.agentId,
       actionId: action.id,
-      detail: `${action.type}: ${detail}${late ? ` (${late})` : ''}`,
+      detail: `${action.type}: ${detail}${late ? ` (${RECORDED_LATE})` : ''}`,
     }),
   };
 }
