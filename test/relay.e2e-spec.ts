@@ -185,9 +185,20 @@ describe('the mobile relay', () => {
       const requestId = randomUUID();
       const redis = relay.app.get(RedisService, { strict: false });
       const key = redis.keys.stopRequest(deviceId, requestId);
+      const send = () =>
+        socket.timeout(10_000).emitWithAck('stop', { agentId: agent.id, requestId });
       return {
         agent,
-        send: () => socket.timeout(10_000).emitWithAck('stop', { agentId: agent.id, requestId }),
+        send,
+        /** Sends the stop once; its delivery "dies" (never returns) at `dying`'s first call. */
+        sendDyingAt: async (dying: jest.SpyInstance, where: string) => {
+          try {
+            void send().catch(() => undefined);
+            await waitFor(() => dying.mock.calls.length > 0, 5000, where);
+          } finally {
+            dying.mockRestore();
+          }
+        },
         stored: () => redis.client.get(key),
         // Its lease lapsing, sped up: 30 s from the claim.
         lapse: async () => {
@@ -203,17 +214,14 @@ describe('the mobile relay', () => {
       const stop = await oneStop();
       // The first delivery claims the stop, then its process "dies" before the fence.
       const revocation = relay.app.get(RevocationService, { strict: false });
-      const dying = jest.spyOn(revocation, 'revokeOne').mockReturnValueOnce(new Promise(() => {}));
-      try {
-        void stop.send().catch(() => undefined);
-        await waitFor(() => dying.mock.calls.length > 0, 5000, 'the first delivery to claim it');
-        const [, lease] = /(\d+)$/.exec((await stop.stored()) ?? '') ?? [];
-        expect(Number(lease) - Date.now()).toBeLessThanOrEqual(30_000);
-        // A resend meanwhile waits, then says it is still being carried out.
-        expect(await stop.send()).toMatchObject({ ok: false, code: 'conflict' });
-      } finally {
-        dying.mockRestore();
-      }
+      await stop.sendDyingAt(
+        jest.spyOn(revocation, 'revokeOne').mockReturnValueOnce(new Promise(() => {})),
+        'the first delivery to claim it',
+      );
+      const [, lease] = /(\d+)$/.exec((await stop.stored()) ?? '') ?? [];
+      expect(Number(lease) - Date.now()).toBeLessThanOrEqual(30_000);
+      // A resend meanwhile waits, then says it is still being carried out.
+      expect(await stop.send()).toMatchObject({ ok: false, code: 'conflict' });
       expect(await stop.status()).toBe('active');
       await stop.lapse();
       const ack = await stop.send();
@@ -226,13 +234,10 @@ describe('the mobile relay', () => {
       const stop = await oneStop();
       // The first delivery stops the agent, then its process "dies" before keeping its answer.
       const requests = relay.app.get(StopRequests, { strict: false });
-      const dying = jest.spyOn(requests, 'settle').mockReturnValueOnce(new Promise(() => {}));
-      try {
-        void stop.send().catch(() => undefined);
-        await waitFor(() => dying.mock.calls.length > 0, 5000, 'the first stop to land');
-      } finally {
-        dying.mockRestore();
-      }
+      await stop.sendDyingAt(
+        jest.spyOn(requests, 'settle').mockReturnValueOnce(new Promise(() => {})),
+        'the first stop to land',
+      );
       expect(await stop.status()).toBe('revoked');
       const { incidentId } = (await ks.admin.get(`/v1/agents/${stop.agent.id}`)).body;
       // Reinstated meanwhile: a second stop would revoke it again, under another incident.
