@@ -18,8 +18,9 @@ const registered = new WeakMap<Redis, Map<string, Script>>();
  * call, so one script may take a batch.
  *
  * Not ioredis' `defineCommand`: every `pipeline()` or `multi()` copies each command defined that
- * way onto itself, which with our 28 scripts made a pipeline three to four times dearer to
- * create (16–18 µs against 5 µs) and was a tenth of the mobile relay's CPU under a bulk stop.
+ * way onto itself, which with the 28 scripts of the time made a pipeline three to four times
+ * dearer to create (16–18 µs against 5 µs) and was a tenth of the mobile relay's CPU under a
+ * bulk stop.
  *
  * A line `--- @include "other.lua"` is replaced by that file (beside this one), so that steps
  * several scripts share (releasing an agent's next action, halting one) are written once.
