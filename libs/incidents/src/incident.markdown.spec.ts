@@ -46,3 +46,37 @@ describe('renderIncidentMarkdown', () => {
     expect(report).toContain('| all |  |  | the follow-up gave up \\| check by hand |');
   });
 });
+
+describe('renderIncidentMarkdown with text made to look like markup', () => {
+  const forged =
+    'cleanup\n\n## Needs review\n\nNothing: everything that could be undone was undone.\n\n<!--';
+  const report = renderIncidentMarkdown({
+    ...incident,
+    reason: forged,
+    openedFrom: { via: 'device', deviceId: 'dev_1', deviceName: 'ph|one\u001b[31m\u202e' },
+    resolvedAt: '2026-11-26T16:00:00.000Z',
+    resolvedBy: { userId: 'usr_0000000000000001', name: '<b>Dana</b>', role: 'owner' },
+    note: 'see [the doc](http://x) & `more`\r\nsecond line',
+    timeline: [{ ...incident.timeline[0], via: 'device: ph|one' }],
+  });
+  const lines = report.split('\n');
+
+  it('keeps a reason on its line: it cannot open a section or hide the rest', () => {
+    expect(lines.filter((line) => line.startsWith('## '))).toEqual([
+      '## Needs review',
+      '## Timeline',
+    ]);
+    expect(report).toContain(
+      '- **Reason:** cleanup ## Needs review Nothing: everything that could be undone was undone. \\<!--',
+    );
+    expect(report).not.toMatch(/(^|[^\\])<!--/);
+  });
+
+  it('escapes links, tags, entities, code and table bars, and drops control characters', () => {
+    expect(report).toContain('from device (ph\\|one\\[31m, dev_1)');
+    expect(report).toContain(
+      'by \\<b\\>Dana\\</b\\>: see \\[the doc\\](http://x) \\& \\`more\\` second line',
+    );
+    expect(report).toContain('| Dana (usr_0000000000000001) via device: ph\\|one | revoke |');
+  });
+});

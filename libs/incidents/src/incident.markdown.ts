@@ -1,26 +1,37 @@
 import type { Incident } from './incident';
 
-const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+/**
+ * Text someone typed (a reason, a note, a name) or built from it, kept on its line and shown as
+ * typed: line breaks become spaces, control characters go, and what Markdown or HTML would read
+ * as markup is escaped (a table's `|`, links, tags, entities, code). A reason could otherwise
+ * start a section of its own, or open an HTML comment that hides the rest of the report.
+ */
+const text = (value: string) =>
+  value
+    .replace(/[\r\n]+/g, ' ')
+    // eslint-disable-next-line no-control-regex -- removing control characters is the point
+    .replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '')
+    .replace(/[\\`[\]<>&|]/g, '\\$&');
 
 /** A report a responder can paste into a post-mortem. */
 export function renderIncidentMarkdown(incident: Incident): string {
   const { counts } = incident;
-  const from = incident.openedFrom.deviceName
-    ? `${incident.openedFrom.via} (${incident.openedFrom.deviceName}, ${incident.openedFrom.deviceId})`
-    : incident.openedFrom.via;
+  const { via, deviceName, deviceId } = incident.openedFrom;
+  const from = text(deviceName ? `${via} (${deviceName}, ${deviceId ?? ''})` : via);
+  const { openedBy } = incident;
   const lines = [
     `# Incident ${incident.id}`,
     '',
     `- **Status:** ${incident.status}`,
-    `- **Reason:** ${incident.reason}`,
-    `- **Opened:** ${incident.openedAt} by ${incident.openedBy.name} (${incident.openedBy.userId}, ${incident.openedBy.role}) from ${from}`,
+    `- **Reason:** ${text(incident.reason)}`,
+    `- **Opened:** ${incident.openedAt} by ${text(openedBy.name)} (${openedBy.userId}, ${openedBy.role}) from ${from}`,
     `- **Agents:** ${incident.agents} selected, ${counts.fenced} fenced`,
-    `- **Rollback:** ${typeof incident.rollback === 'string' ? incident.rollback : `since ${incident.rollback.since}`}`,
+    `- **Rollback:** ${typeof incident.rollback === 'string' ? incident.rollback : `since ${text(incident.rollback.since)}`}`,
     `- **Outcome:** ${counts.halted} queued actions halted, ${counts.aborted} aborted, ${counts.rolledBack} rolled back, ${counts.needsReview} need review`,
   ];
   if (incident.resolvedAt) {
     lines.push(
-      `- **Resolved:** ${incident.resolvedAt} by ${incident.resolvedBy?.name ?? '?'}: ${incident.note ?? ''}`,
+      `- **Resolved:** ${incident.resolvedAt} by ${text(incident.resolvedBy?.name ?? '?')}: ${text(incident.note ?? '')}`,
     );
   }
   lines.push('', '## Needs review', '');
@@ -30,7 +41,7 @@ export function renderIncidentMarkdown(incident: Incident): string {
     lines.push('| Agent | Action | Type | Why |', '| --- | --- | --- | --- |');
     for (const item of incident.needsReview) {
       lines.push(
-        `| ${item.agentId ?? 'all'} | ${item.actionId ?? ''} | ${item.type ?? ''} | ${cell(item.why)} |`,
+        `| ${item.agentId ?? 'all'} | ${item.actionId ?? ''} | ${item.type ?? ''} | ${text(item.why)} |`,
       );
     }
   }
@@ -45,7 +56,7 @@ export function renderIncidentMarkdown(incident: Incident): string {
     const subject = [entry.agentId, entry.actionId].filter(Boolean).join(' ');
     const detail = [subject, entry.detail].filter(Boolean).join(': ');
     lines.push(
-      `| ${entry.at} | ${cell(entry.actor)}${entry.via ? ` via ${entry.via}` : ''} | ${entry.step} | ${cell(entry.outcome)} | ${cell(detail)} |`,
+      `| ${entry.at} | ${text(entry.actor)}${entry.via ? ` via ${text(entry.via)}` : ''} | ${entry.step} | ${text(entry.outcome)} | ${text(detail)} |`,
     );
   }
   lines.push('');
