@@ -107,6 +107,35 @@ export class TestRedisServer {
   }
 }
 
+/**
+ * Every key under a prefix with its serialized value (DUMP), for "changed nothing" checks.
+ * BullMQ's stalled-job check stamps a key of its own every few seconds: left out.
+ */
+export async function snapshotPrefix(
+  prefix: string,
+  url = REDIS_URL,
+): Promise<Record<string, string>> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const snapshot: Record<string, string> = {};
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys.filter((k) => !k.endsWith(':stalled-check'))) {
+        const value = await redis.dumpBuffer(key);
+        if (value) {
+          snapshot[key] = value.toString('hex');
+        }
+      }
+    } while (cursor !== '0');
+    return snapshot;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** Polls a condition until it holds or the bound passes; never a fixed sleep. */
 export async function waitFor(
   condition: () => Promise<boolean> | boolean,

@@ -1,10 +1,10 @@
 import { Body, Controller, Get, Header, HttpCode, Ip, Post, Req } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { IsString, Length, Matches } from 'class-validator';
+import { IsString, Length } from 'class-validator';
 import { CurrentPrincipal, DeviceAuth, Public } from '@app/auth';
 import type { RequestWithPrincipal, UserPrincipal } from '@app/auth';
-import { DomainError } from '@app/core';
+import { DomainError, Text } from '@app/core';
 import { DevicesService } from '@app/devices';
 import { StopService } from './stop.service';
 
@@ -13,14 +13,12 @@ export class PairDto {
     example: 'ABCD-EFGH-JK',
     description: 'The code from POST /v1/devices/pairing-codes',
   })
-  @IsString()
   @Length(1, 40)
+  @IsString({ message: 'code must be a string' })
   code!: string;
 
   @ApiProperty({ example: "Dana's phone" })
-  @IsString()
-  @Length(1, 80)
-  @Matches(/\S/, { message: 'deviceName must not be blank' })
+  @Text('deviceName', { max: 80 })
   deviceName!: string;
 }
 

@@ -6,6 +6,7 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
+  IsObject,
   IsOptional,
   IsString,
   Length,
@@ -15,51 +16,54 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ACTION_ID } from '@app/actions';
+import { Optional } from '@app/core';
 import { ACTION_TYPE } from '../../agents/dto/agent.dto';
 
 export class ExecutorDto {
   @ApiProperty({ enum: ['webhook', 'noop'], example: 'webhook' })
-  @IsIn(['webhook', 'noop'], { message: 'executor.kind must be webhook or noop' })
+  // Nested: the pipe puts "executor." in front of each message.
+  @IsIn(['webhook', 'noop'], { message: 'kind must be webhook or noop' })
   kind!: 'webhook' | 'noop';
 
   @ApiPropertyOptional({ example: 'https://tools.example.com/email/archive' })
-  @IsOptional()
-  @IsString()
+  @Optional()
+  @IsString({ message: 'url must be a string' })
   url?: string;
 
   @ApiPropertyOptional({ example: 10000, default: 10000 })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
+  @Optional()
   @Max(300_000)
+  @Min(1)
+  @IsInt({ message: 'timeoutMs must be a whole number of milliseconds' })
   timeoutMs?: number;
 
   @ApiPropertyOptional({ description: 'HMAC-SHA256 key shared with the tool server (>= 16 chars)' })
-  @IsOptional()
-  @IsString()
+  @Optional()
+  @IsString({ message: 'secret must be a string' })
   secret?: string;
 }
 
 export class PutActionTypeDto {
   @ApiProperty({ type: ExecutorDto })
   @ValidateNested()
+  @IsObject({ message: 'executor must be an object such as {"kind": "webhook", "url": "…"}' })
   @Type(() => ExecutorDto)
   executor!: ExecutorDto;
 
   @ApiProperty({ example: true })
-  @IsBoolean()
+  @IsBoolean({ message: 'reversible must be true or false' })
   reversible!: boolean;
 
   @ApiPropertyOptional({ example: 'email.unarchive' })
-  @IsOptional()
+  @Optional()
   @Matches(ACTION_TYPE, {
     message: 'compensation must be an action type such as "email.unarchive"',
   })
   compensation?: string;
 
   @ApiPropertyOptional({ example: false, description: 'Reserved for approvals; must be false' })
-  @IsOptional()
-  @IsBoolean()
+  @Optional()
+  @IsBoolean({ message: 'requiresApproval must be true or false' })
   requiresApproval?: boolean;
 }
 
@@ -79,10 +83,10 @@ export class SubmitActionDto {
   params?: unknown;
 
   @ApiPropertyOptional({ example: '2f6c1e4a-retry-safe' })
-  @IsOptional()
-  @IsString()
-  @Length(1, 200)
+  @Optional()
   @Matches(/^[\x21-\x7e]+$/, { message: 'idempotencyKey must be printable ASCII without spaces' })
+  @Length(1, 200)
+  @IsString({ message: 'idempotencyKey must be a string' })
   idempotencyKey?: string;
 }
 

@@ -1,6 +1,7 @@
 import { PageLimit } from '../../common/page-limit.decorator';
 import { AGENT_ID, isLabels } from '@app/agents';
 import { USER_ID } from '@app/auth';
+import { Optional, Text } from '@app/core';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
@@ -11,7 +12,6 @@ import {
   IsObject,
   IsOptional,
   IsString,
-  Length,
   Matches,
   Max,
   Min,
@@ -35,25 +35,23 @@ class LabelsConstraint implements ValidatorConstraintInterface {
 
 export class CreateAgentDto {
   @ApiProperty({ example: 'inbox-cleaner' })
-  @IsString()
-  @Length(1, 100)
-  @Matches(/\S/, { message: 'name must not be blank' })
+  @Text('name', { max: 100 })
   name!: string;
 
   @ApiPropertyOptional({ example: { team: 'infra', env: 'prod' } })
-  @IsOptional()
-  @IsObject()
+  @Optional()
   @Validate(LabelsConstraint)
+  @IsObject({ message: 'labels must be an object such as {"team": "infra"}' })
   labels?: Record<string, string>;
 
   @ApiPropertyOptional({ example: ['email.archive', 'email.send'] })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(100)
+  @Optional()
   @Matches(ACTION_TYPE, {
     each: true,
     message: 'each allowedActions entry must be an action type such as "email.archive"',
   })
+  @ArrayMaxSize(100)
+  @IsArray({ message: 'allowedActions must be an array of action types' })
   allowedActions?: string[];
 
   @ApiPropertyOptional({
@@ -61,10 +59,10 @@ export class CreateAgentDto {
     minimum: 1,
     maximum: 16,
   })
-  @IsOptional()
-  @IsInt({ message: 'concurrency must be a whole number' })
-  @Min(1)
+  @Optional()
   @Max(16)
+  @Min(1)
+  @IsInt({ message: 'concurrency must be a whole number' })
   concurrency?: number;
 }
 
@@ -127,8 +125,6 @@ export class ListAgentsQuery {
 
 export class ReasonDto {
   @ApiProperty({ example: 'deleting mail it should archive' })
-  @IsString()
-  @Length(1, 500)
-  @Matches(/\S/, { message: 'reason must not be blank' })
+  @Text('reason', { max: 500, multiline: true })
   reason!: string;
 }

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, Min } from 'class-validator';
+import { Optional } from '@app/core';
+import { IsInt, Min } from 'class-validator';
 
 export class IssueLeaseDto {
   @ApiPropertyOptional({
@@ -7,9 +8,9 @@ export class IssueLeaseDto {
       'Lifetime between heartbeats; default LEASE_DEFAULT_TTL_SECONDS, at most LEASE_MAX_TTL_SECONDS',
     example: 30,
   })
-  @IsOptional()
-  @IsInt({ message: 'ttlSeconds must be a whole number of seconds' })
+  @Optional()
   @Min(1, { message: 'ttlSeconds must be at least 1' })
+  @IsInt({ message: 'ttlSeconds must be a whole number of seconds' })
   ttlSeconds?: number;
 }
 

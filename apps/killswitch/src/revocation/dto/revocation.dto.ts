@@ -5,14 +5,13 @@ import {
   IsBoolean,
   IsIn,
   IsOptional,
-  IsString,
-  Length,
   Matches,
   Validate,
   ValidationArguments,
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
+import { Optional, Text } from '@app/core';
 import { INCIDENT_ID, type RollbackPolicy } from '@app/incidents';
 import { isSelector, SELECTOR_SHAPES, selectorProblem, type Selector } from '@app/revocation';
 
@@ -27,29 +26,64 @@ export class SelectorConstraint implements ValidatorConstraintInterface {
   }
 }
 
+/**
+ * An instant written out in full, as `toISOString()` writes it or with an offset: a date, a
+ * time and a zone. `Date.parse` alone would take "1" or "March 7" (local time, 2001), and a
+ * typo would then roll back everything the ledger still holds.
+ */
+const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+/** How far ahead of this server's clock a `since` may be (the caller's clock may run ahead). */
+const SINCE_SKEW_MS = 60_000;
+
+function sinceProblem(since: unknown): string | undefined {
+  const iso = typeof since === 'string' ? ISO_INSTANT.exec(since) : null;
+  if (!iso) {
+    return 'rollback.since must be an ISO 8601 time with a zone, such as 2026-11-27T14:00:00Z';
+  }
+  const [year, month, day] = [Number(iso[1]), Number(iso[2]), Number(iso[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  const at = Date.parse(since as string);
+  if (Number.isNaN(at) || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) {
+    return `rollback.since is not a real time: ${String(since)}`;
+  }
+  if (at > Date.now() + SINCE_SKEW_MS) {
+    return 'rollback.since is in the future, which would roll back nothing (send "none" for that)';
+  }
+  return undefined;
+}
+
 @ValidatorConstraint({ name: 'rollback' })
 export class RollbackConstraint implements ValidatorConstraintInterface {
   validate(value: unknown): boolean {
     if (value === 'none' || value === 'epoch') {
       return true;
     }
-    if (typeof value === 'object' && value !== null && Object.keys(value).length === 1) {
-      const since = (value as { since?: unknown }).since;
-      return typeof since === 'string' && !Number.isNaN(Date.parse(since));
-    }
-    return false;
+    return isSinceOnly(value) && sinceProblem(value.since) === undefined;
   }
 
-  defaultMessage(): string {
-    return 'rollback must be "none", "epoch" or {since: "<ISO time>"}';
+  defaultMessage(args?: ValidationArguments): string {
+    const value: unknown = args?.value;
+    return (
+      (isSinceOnly(value) ? sinceProblem(value.since) : undefined) ??
+      'rollback must be "none", "epoch" or {"since": "<ISO time>"}'
+    );
   }
+}
+
+function isSinceOnly(value: unknown): value is { since: unknown } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.keys(value).length === 1 &&
+    'since' in value
+  );
 }
 
 export class RevokeAgentDto {
   @ApiPropertyOptional({ example: 'deleting mail it should archive', default: 'revoked' })
-  @IsOptional()
-  @IsString()
-  @Length(1, 500)
+  @Optional()
+  @Text('reason', { max: 500, multiline: true })
   reason?: string;
 
   @ApiPropertyOptional({
@@ -57,7 +91,7 @@ export class RevokeAgentDto {
       'What to roll back: "none", "epoch" (default: what it did under the revoked epoch) or {since}',
     example: 'epoch',
   })
-  @IsOptional()
+  @Optional()
   @Validate(RollbackConstraint)
   rollback?: RollbackPolicy;
 }
@@ -69,8 +103,8 @@ export class RevocationDto extends RevokeAgentDto {
   selector!: Selector;
 
   @ApiPropertyOptional({ description: 'Answer how many agents would be hit; change nothing' })
-  @IsOptional()
-  @IsBoolean()
+  @Optional()
+  @IsBoolean({ message: 'dryRun must be true or false' })
   dryRun?: boolean;
 }
 
@@ -123,9 +157,7 @@ export class ListIncidentsQuery {
 
 export class ResolveIncidentDto {
   @ApiProperty({ example: 'root cause fixed; agent retired' })
-  @IsString()
-  @Length(1, 2000)
-  @Matches(/\S/, { message: 'note must not be blank' })
+  @Text('note', { max: 2000, multiline: true })
   note!: string;
 
   @ApiPropertyOptional({
@@ -133,7 +165,7 @@ export class ResolveIncidentDto {
       'Admins only: resolve an incident still open or following up, whose follow-up is stuck ' +
       '(its halts, aborts and rollbacks stop where they are; the timeline says so)',
   })
-  @IsOptional()
-  @IsBoolean()
+  @Optional()
+  @IsBoolean({ message: 'force must be true or false' })
   force?: boolean;
 }

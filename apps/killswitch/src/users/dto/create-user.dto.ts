@@ -1,13 +1,12 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsString, Length, Matches } from 'class-validator';
+import { IsIn, IsString, Matches } from 'class-validator';
 import { ROLES, USER_ID } from '@app/auth';
+import { Text } from '@app/core';
 import type { Role } from '@app/auth';
 
 export class CreateUserDto {
   @ApiProperty({ example: 'Dana (on-call)', maxLength: 100 })
-  @IsString()
-  @Length(1, 100)
-  @Matches(/\S/, { message: 'name must not be blank' })
+  @Text('name', { max: 100 })
   name!: string;
 
   @ApiProperty({ enum: ROLES, example: 'owner' })
