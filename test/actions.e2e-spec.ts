@@ -341,7 +341,45 @@ describe('the action gate', () => {
       });
     });
 
+    it("shows a webhook's path to admins only: others see its origin", async () => {
+      const viewer = await createUser(ks, 'viewer');
+      const archive = (items: { type: string; executor: { url?: string } }[]) =>
+        items.find((t) => t.type === 'email.archive')?.executor.url;
+      expect(archive((await ks.admin.get('/v1/action-types')).body.items)).toBe(
+        `${tools.url}/archive`,
+      );
+      expect(archive((await viewer.api.get('/v1/action-types')).body.items)).toBe(
+        `${tools.url}/[hidden]`,
+      );
+      const one = await viewer.api.get('/v1/action-types/email.archive');
+      expect(one.status).toBe(200);
+      expect(one.body.executor.url).toBe(`${tools.url}/[hidden]`);
+      expect(JSON.stringify(one.body)).not.toContain('/archive');
+    });
+
     it.each([
+      [
+        {
+          executor: {
+            kind: 'webhook',
+            url: 'http://user:pw@127.0.0.1:9/x',
+            secret: 'x'.repeat(16),
+          },
+          reversible: false,
+        },
+        /must not carry credentials/,
+      ],
+      [
+        { executor: { kind: 'shell' }, reversible: false },
+        /^executor\.kind must be webhook or noop$/,
+      ],
+      [{ executor: null, reversible: false }, /^executor must be an object/],
+      [
+        { executor: { kind: 'noop', timeoutMs: '5' }, reversible: false },
+        /timeoutMs must be a whole/,
+      ],
+      [{ executor: { kind: 'noop' }, reversible: 'yes' }, /^reversible must be true or false$/],
+      [{ executor: { kind: 'noop' }, reversible: true, compensation: null }, /compensation/],
       [{ executor: { kind: 'noop' }, reversible: true }, /must name its compensation/],
       [{ executor: { kind: 'noop' }, reversible: true, compensation: 'no.such' }, /does not exist/],
       [

@@ -16,10 +16,23 @@ export interface ActionType {
   updatedAt: string;
 }
 
-/** The catalog as shown to callers: webhook secrets never leave the server. */
-export function publicActionType(type: ActionType): ActionType {
-  if (type.executor.kind === 'webhook') {
-    return { ...type, executor: { ...type.executor, secret: '[set]' } };
+/**
+ * The catalog as shown to callers: webhook secrets never leave the server, and a webhook's
+ * path and query (which may hold a secret of their own) are for admins, who set them. Others
+ * see where it goes: its origin.
+ */
+export function publicActionType(type: ActionType, { fullUrl }: { fullUrl: boolean }): ActionType {
+  if (type.executor.kind !== 'webhook') {
+    return type;
   }
-  return type;
+  const { url } = type.executor;
+  return {
+    ...type,
+    executor: { ...type.executor, url: fullUrl ? url : hiddenPath(url), secret: '[set]' },
+  };
+}
+
+function hiddenPath(url: string): string {
+  const parsed = new URL(url);
+  return parsed.pathname === '/' && !parsed.search ? url : `${parsed.origin}/[hidden]`;
 }

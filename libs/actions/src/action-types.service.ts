@@ -56,7 +56,7 @@ export class ActionTypesService {
     };
     await this.types.put(definition);
     await this.changed(type);
-    return publicActionType(definition);
+    return publicActionType(definition, { fullUrl: true });
   }
 
   /**
@@ -76,12 +76,13 @@ export class ActionTypesService {
     return definition;
   }
 
-  async get(type: string): Promise<ActionType> {
-    return publicActionType(await this.require(type));
+  /** A type as `publicActionType` shows it; `fullUrl` for admins. */
+  async get(type: string, view: { fullUrl: boolean }): Promise<ActionType> {
+    return publicActionType(await this.require(type), view);
   }
 
-  async list(): Promise<ActionType[]> {
-    return (await this.types.list()).map(publicActionType);
+  async list(view: { fullUrl: boolean }): Promise<ActionType[]> {
+    return (await this.types.list()).map((type) => publicActionType(type, view));
   }
 
   async delete(type: string): Promise<{ type: string; deleted: true }> {

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ActionTypesService } from '@app/actions';
-import { MinRole } from '@app/auth';
+import { CurrentPrincipal, MinRole, type UserPrincipal } from '@app/auth';
 import { ActionTypeParams, PutActionTypeDto } from './dto/action.dto';
 
 @ApiTags('action types')
@@ -24,15 +24,17 @@ export class ActionTypesController {
 
   @Get()
   @MinRole('viewer')
-  @ApiOperation({ summary: 'The catalog (webhook secrets are never shown)' })
-  async list() {
-    return { items: await this.types.list() };
+  @ApiOperation({
+    summary: "The catalog (webhook secrets are never shown; webhooks' paths only to admins)",
+  })
+  async list(@CurrentPrincipal() principal: UserPrincipal) {
+    return { items: await this.types.list(view(principal)) };
   }
 
   @Get(':type')
   @MinRole('viewer')
-  get(@Param() params: ActionTypeParams) {
-    return this.types.get(params.type);
+  get(@Param() params: ActionTypeParams, @CurrentPrincipal() principal: UserPrincipal) {
+    return this.types.get(params.type, view(principal));
   }
 
   @Delete(':type')
@@ -42,3 +44,6 @@ export class ActionTypesController {
     return this.types.delete(params.type);
   }
 }
+
+/** A webhook's path and query may hold a secret: shown to admins, who set them. */
+const view = (principal: UserPrincipal) => ({ fullUrl: principal.role === 'admin' });

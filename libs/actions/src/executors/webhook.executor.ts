@@ -24,6 +24,13 @@ export class WebhookExecutor implements ActionExecutor<WebhookSpec> {
     if (parsed?.protocol !== 'http:' && parsed?.protocol !== 'https:') {
       throw new Error('executor.url must be an absolute http(s) URL');
     }
+    if (parsed.username || parsed.password) {
+      // Anyone who may read the catalog's origins would read them; requests are signed instead.
+      throw new Error(
+        'executor.url must not carry credentials (user:password@): the tool server checks ' +
+          "each request's signature against the type's secret",
+      );
+    }
     if (
       typeof timeoutMs !== 'number' ||
       !Number.isInteger(timeoutMs) ||
