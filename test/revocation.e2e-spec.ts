@@ -930,6 +930,9 @@ describe('the revocation engine', () => {
 
   it('answers 404 to a bulk stop of ids of no agent, and records nothing', async () => {
     const incidentsBefore = await incidentIds();
+    const redis = ks.app.get(RedisService, { strict: false });
+    const discarded = () => redis.client.keys(redis.keys.incidentDiscarded('*'));
+    const discardedBefore = await discarded();
     const unknown = ['agt_00000000000000fe', 'agt_00000000000000fd'];
     const stop = await responder.api.post('/v1/revocations', {
       selector: { agentIds: unknown },
@@ -939,6 +942,8 @@ describe('the revocation engine', () => {
     expect(stop.body).toMatchObject({ missingIds: unknown });
     expect(stop.body.message).toContain(unknown[0]);
     expect(await incidentIds()).toEqual(incidentsBefore);
+    // Not even an incident opened and discarded.
+    expect(await discarded()).toEqual(discardedBefore);
   });
 
   describe('authorization', () => {

@@ -53,6 +53,15 @@ export class AgentsRepository {
     return results.map((fields) => agentFromFields(fields as (string | null)[]));
   }
 
+  /** Whether any of these agents exists (one pipelined EXISTS each). */
+  async anyExists(agentIds: string[]): Promise<boolean> {
+    const pipeline = this.redis.client.pipeline();
+    for (const id of agentIds) {
+      pipeline.exists(this.keys.agent(id));
+    }
+    return (await execOrThrow(pipeline)).some((found) => found === 1);
+  }
+
   /**
    * Drops a deleted agent from the agents' indexes. Its record and lease index go first, in the
    * revocation's delete script: once the hash is gone every check refuses its tokens.

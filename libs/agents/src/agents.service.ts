@@ -66,6 +66,11 @@ export class AgentsService {
     return this.agents.getMany(agentIds);
   }
 
+  /** Whether any of these agents exists. */
+  anyExists(agentIds: string[]): Promise<boolean> {
+    return this.agents.anyExists(agentIds);
+  }
+
   /** Loads an agent the caller may manage: its owner, or an admin. */
   async getManaged(principal: UserPrincipal, agentId: string): Promise<Agent> {
     const agent = await this.find(agentId);

@@ -23,7 +23,7 @@ function serviceWith(
   const discarded: string[] = [];
   const queued: string[] = [];
   const service = new RevocationService(
-    {} as AgentsService,
+    { anyExists: () => Promise.resolve(true) } as unknown as AgentsService,
     {
       fenceMany: (ids: string[], _reason: string, _by: string, incidentId: string) =>
         Promise.resolve(new Map(ids.map((id) => [id, fence(id, incidentId)]))),

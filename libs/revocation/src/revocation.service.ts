@@ -109,6 +109,11 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
         `No agent matches the selector (${describeSelector(request.selector)})`,
       );
     }
+    // Listed ids are not looked up to select them: if none exists, say so before writing
+    // anything (the incident the fences need would be opened only to be discarded).
+    if ('agentIds' in request.selector && !(await this.agents.anyExists(agentIds))) {
+      throw noneExists(agentIds);
+    }
     const opening = this.opening(principal, agentIds, request);
     // On one connection, in this order: a record for the sweeper, the incident, the fences.
     // Redis runs them in that order without the call waiting between them, and if this process
@@ -198,12 +203,8 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       return { ...answer, incidentId: opening.id };
     }
     if (answer.agentIds.length === 0) {
-      throw new DomainError(
-        'not_found',
-        `None of the selected agents exists: ${answer.missingIds.slice(0, 5).join(', ')}` +
-          (answer.missingIds.length > 5 ? ` and ${answer.missingIds.length - 5} more` : ''),
-        { missingIds: answer.missingIds },
-      );
+      // Deleted between the check in revoke() and the fence.
+      throw noneExists(answer.missingIds);
     }
     this.logger.log(
       {
@@ -672,4 +673,13 @@ function fenceEntry(
 /** Where a stop came from, as its timeline says it: the interface, and the device by name. */
 function viaOf(origin: Origin): string {
   return origin.deviceName ? `${origin.via}: ${origin.deviceName}` : origin.via;
+}
+
+function noneExists(missingIds: string[]): DomainError {
+  return new DomainError(
+    'not_found',
+    `None of the selected agents exists: ${missingIds.slice(0, 5).join(', ')}` +
+      (missingIds.length > 5 ? ` and ${missingIds.length - 5} more` : ''),
+    { missingIds },
+  );
 }
