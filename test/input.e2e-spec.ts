@@ -182,7 +182,7 @@ describe('bad input is refused and changes nothing', () => {
     });
   });
 
-  describe('a body on a route that takes none', () => {
+  describe('a body or query string on a route that takes none', () => {
     it('is refused field by field, rather than ignored', async () => {
       await refused(
         () => owner.api.post('/v1/devices/pairing-codes', { userId: responder.id, ttl: 99999 }),
@@ -197,6 +197,14 @@ describe('bad input is refused and changes nothing', () => {
         () => owner.api.request('DELETE', `/v1/agents/${agent.id}`, [{ force: true }]),
         /^This route takes no body; send none \(or \{\}\)$/,
       );
+    });
+
+    it('a query string on a route that reads none is refused too', async () => {
+      await refused(
+        () => ks.admin.get('/v1/users?limit=-1'),
+        /^This route takes no query parameters: property limit should not exist$/,
+      );
+      await refused(() => owner.api.get(`/v1/agents/${agent.id}?x=1`), /property x should not/);
     });
 
     it('an empty object is fine', async () => {

@@ -39,43 +39,59 @@ export class AuthGuard implements CanActivate {
     }
     // Only once the caller is known: one without valid credentials hears that first.
     refuseUnsupportedBody(request);
-    this.refuseBodyWhereNoneIsTaken(context, (request as { body?: unknown }).body);
+    this.refuseWhatTheRouteIgnores(context, request as IncomingParts, policy.type !== 'public');
     return true;
   }
 
-  /** Whether each handler reads a body at all (`@Body()`), learned once per handler. */
-  private readonly takesBody = new WeakMap<object, boolean>();
+  /** What each handler reads of a request, learned once per handler. */
+  private readonly reads = new WeakMap<object, { body: boolean; query: boolean }>();
 
   /**
-   * A route that takes no body ignores one, so `{"ttl": 99999}` on a pairing code would pass
-   * for a setting that took effect. Such a body is refused as any unknown field is; an empty
-   * object (what many clients send by default) is fine.
+   * A route ignores a body or query string it does not read, so `{"ttl": 99999}` on a pairing
+   * code, or `?limit=5` on a list that has no pages, would pass for a setting that took effect.
+   * They are refused as any unknown field is. An empty `{}` body is fine (many clients send one),
+   * and so is a query string on a public route (the phone page's address may carry one).
    */
-  private refuseBodyWhereNoneIsTaken(context: ExecutionContext, body: unknown): void {
-    if (body === undefined || body === null) {
-      return;
+  private refuseWhatTheRouteIgnores(
+    context: ExecutionContext,
+    { body, query }: IncomingParts,
+    queries: boolean,
+  ): void {
+    const reads = this.readsOf(context);
+    if (!reads.body && body !== undefined && body !== null) {
+      if (typeof body !== 'object' || Array.isArray(body)) {
+        throw new DomainError('bad_request', 'This route takes no body; send none (or {})');
+      }
+      const fields = Object.keys(body);
+      if (fields.length > 0) {
+        throw new DomainError('bad_request', `This route takes no body: ${unknown(fields)}`);
+      }
     }
-    const handler = context.getHandler();
-    let takes = this.takesBody.get(handler);
-    if (takes === undefined) {
-      const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, context.getClass(), handler.name) ??
-        {}) as Record<string, unknown>;
-      takes = Object.keys(args).some((key) => key.split(':')[0] === String(RouteParamtypes.BODY));
-      this.takesBody.set(handler, takes);
-    }
-    if (takes) {
-      return;
-    }
-    if (typeof body !== 'object' || Array.isArray(body)) {
-      throw new DomainError('bad_request', 'This route takes no body; send none (or {})');
-    }
-    const fields = Object.keys(body);
-    if (fields.length > 0) {
+    const parameters = Object.keys(query ?? {});
+    if (!reads.query && queries && parameters.length > 0) {
       throw new DomainError(
         'bad_request',
-        `This route takes no body: ${fields.map((f) => `property ${f} should not exist`).join('; ')}`,
+        `This route takes no query parameters: ${unknown(parameters)}`,
       );
     }
+  }
+
+  private readsOf(context: ExecutionContext): { body: boolean; query: boolean } {
+    const handler = context.getHandler();
+    let reads = this.reads.get(handler);
+    if (!reads) {
+      const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, context.getClass(), handler.name) ??
+        {}) as Record<string, unknown>;
+      const kinds = new Set(Object.keys(args).map((key) => Number(key.split(':')[0])));
+      // A handler given the whole request may read anything from it.
+      const whole = kinds.has(RouteParamtypes.REQUEST);
+      reads = {
+        body: whole || kinds.has(RouteParamtypes.BODY),
+        query: whole || kinds.has(RouteParamtypes.QUERY),
+      };
+      this.reads.set(handler, reads);
+    }
+    return reads;
   }
 
   /** Sets the request's principal (and device), or throws 401 or 403. */
@@ -155,6 +171,14 @@ export class AuthGuard implements CanActivate {
  * in `X-Killswitch-Client` (the CLI says `cli`), else `api`. `device` is the relay's, which
  * fences in its own process: an API caller claiming it would put a phone on the record.
  */
+interface IncomingParts {
+  body?: unknown;
+  query?: Record<string, unknown>;
+}
+
+const unknown = (names: string[]) =>
+  names.map((name) => `property ${name} should not exist`).join('; ');
+
 function clientName(header: string | string[] | undefined): string {
   if (header === undefined) {
     return 'api';
