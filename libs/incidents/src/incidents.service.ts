@@ -87,7 +87,10 @@ export class IncidentsService {
     force = false,
   ): Promise<Incident> {
     if (force && principal.role !== 'admin') {
-      throw forbidden('Only admins may resolve an incident whose follow-up is not done (force)');
+      throw forbidden(
+        'force is for admins (it resolves an incident whose follow-up is stuck); ' +
+          'resolve a done incident without it',
+      );
     }
     // Who may read it may resolve it (404 and 403 first); the script decides the rest.
     await this.get(principal, incidentId);
