@@ -34,7 +34,7 @@ import {
   RevocationRepository,
 } from './revocation.repository';
 import { RevocationJob, RevocationQueue } from './revocation.queue';
-import { isSmallStop } from './revocation.service';
+import { alreadyRevokedNote, isSmallStop } from './revocation.service';
 
 // How long the abort step waits for a running action to stop before listing it for review.
 const ABORT_WAIT_MS = 15_000;
@@ -164,7 +164,7 @@ export class FollowupService {
                 detail:
                   'recorded by the follow-up: the request that opened it did not record it (it ' +
                   'ended, or was too slow)' +
-                  (earlier.length ? `; ${earlier.length} were already revoked` : '') +
+                  alreadyRevokedNote(earlier.length) +
                   (missing.length ? `; ${missing.length} not found` : ''),
               })
             : entry('follow-up', 'nothing to do', {

@@ -1,6 +1,6 @@
 import type { AgentsService } from '@app/agents';
 import type { UserPrincipal } from '@app/auth';
-import type { IncidentsRepository } from '@app/incidents';
+import type { IncidentsRepository, StoredEntry } from '@app/incidents';
 import type { AgentNotifier, LeaseRevokedEvent } from '@app/realtime';
 import type { FenceResult, RevocationRepository } from './revocation.repository';
 import type { RevocationQueue } from './revocation.queue';
@@ -22,6 +22,7 @@ function serviceWith(
   const pushed: LeaseRevokedEvent[] = [];
   const discarded: string[] = [];
   const queued: string[] = [];
+  const entries: (StoredEntry | undefined)[] = [];
   const service = new RevocationService(
     { anyExists: () => Promise.resolve(true) } as unknown as AgentsService,
     {
@@ -34,7 +35,15 @@ function serviceWith(
       create: () => Promise.resolve(),
       append: () => Promise.resolve(),
       // A fan-out took the incident over before the call recorded it: the call may not.
-      setFenced: () => Promise.resolve(!takenOver),
+      setFenced: (
+        _id: string,
+        _selected: string[],
+        _fenced: unknown,
+        options: { entry?: StoredEntry },
+      ) => {
+        entries.push(options.entry);
+        return Promise.resolve(!takenOver);
+      },
       discard: (incidentId: string) => Promise.resolve(discarded.push(incidentId) > 0),
       announce: () => Promise.resolve(),
       indexForOwners: () => Promise.resolve(),
@@ -46,7 +55,7 @@ function serviceWith(
     } as unknown as RevocationQueue,
     { leaseRevoked: (event: LeaseRevokedEvent) => pushed.push(event) } as unknown as AgentNotifier,
   );
-  return { service, pushed, discarded, queued };
+  return { service, pushed, discarded, queued, entries };
 }
 
 const revoke = (service: RevocationService, agentIds: string[]) =>
@@ -122,5 +131,45 @@ describe('RevocationService.revoke', () => {
     // Still answered: the agent is fenced.
     expect(answer).toMatchObject({ agents: 1, agentIds: ['agt_0000000000000001'] });
     expect(overtaken.queued).toEqual([]);
+  });
+
+  it('says on the fence entry how many of the selected agents were revoked already', async () => {
+    const fenced = (already: string[]) =>
+      serviceWith((id) =>
+        already.includes(id)
+          ? {
+              kind: 'already',
+              epoch: 2,
+              revokedAt: 1_800_000_000_000,
+              reason: 'earlier',
+              incidentId: 'inc_ffffffffffffffff',
+              owner: 'usr_0000000000000002',
+            }
+          : {
+              kind: 'revoked',
+              epoch: 2,
+              revokedAt: 1_800_000_000_000,
+              owner: 'usr_0000000000000002',
+            },
+      );
+    const ids = ['agt_0000000000000001', 'agt_0000000000000002', 'agt_0000000000000003'];
+
+    const one = fenced(ids.slice(1, 2));
+    await revoke(one.service, ids.slice(0, 2));
+    expect(one.entries).toEqual([
+      expect.objectContaining({
+        step: 'fence',
+        detail: expect.stringMatching(/; 1 was already revoked$/),
+      }),
+    ]);
+
+    const two = fenced(ids.slice(1));
+    await revoke(two.service, ids);
+    expect(two.entries).toEqual([
+      expect.objectContaining({
+        step: 'fence',
+        detail: expect.stringMatching(/; 2 were already revoked$/),
+      }),
+    ]);
   });
 });

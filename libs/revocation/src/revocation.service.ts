@@ -648,6 +648,11 @@ function singleAnswer(
   };
 }
 
+/** What a fence entry's detail says of selected agents an earlier stop had revoked ('' for none). */
+export function alreadyRevokedNote(count: number): string {
+  return count ? `; ${count} ${count === 1 ? 'was' : 'were'} already revoked` : '';
+}
+
 /** The timeline's "fence" step: how many agents this call fenced, and how long it took. */
 function fenceEntry(
   opening: Opening,
@@ -665,7 +670,7 @@ function fenceEntry(
     outcome: `${fenced} ${fenced === 1 ? 'agent' : 'agents'} fenced`,
     detail:
       `in ${at - opening.openedAt} ms` +
-      (already ? `; ${already} were already revoked` : '') +
+      alreadyRevokedNote(already) +
       (missing ? `; ${missing} not found` : ''),
   };
 }
