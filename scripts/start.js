@@ -2,7 +2,7 @@
 // `npm start`: both apps, and a local Redis when none answers at the default address.
 // Plain JavaScript so that it runs before anything is built.
 const { spawn, spawnSync } = require('node:child_process');
-const { mkdirSync } = require('node:fs');
+const { existsSync, mkdirSync } = require('node:fs');
 const { join } = require('node:path');
 const { redisAnswers, waitUntilAnswers } = require('./redis-probe');
 
@@ -47,6 +47,18 @@ function stop(code) {
       return Promise.all(redis.map(({ child }) => exited(child)));
     })
     .then(() => process.exit(code));
+}
+
+// The apps' own validation (built by `prestart`): a bad value, REDIS_URL included, is reported
+// as the apps report it, before this script names a Redis to use or starts one.
+function checkConfig() {
+  const built = join(root, 'dist/libs/config/src/config.js');
+  if (!existsSync(built)) return; // not built: the apps say so themselves
+  try {
+    require(built).loadConfig(process.env);
+  } catch (error) {
+    fail(`cannot start: ${error.message}`);
+  }
 }
 
 async function ensureRedis() {
@@ -103,6 +115,7 @@ function fail(message) {
 }
 
 async function main() {
+  checkConfig();
   await ensureRedis();
   startChild('killswitch', process.execPath, [join(root, 'dist/apps/killswitch/src/main.js')]);
   startChild('mobile-relay', process.execPath, [join(root, 'dist/apps/mobile-relay/src/main.js')]);
