@@ -4,6 +4,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { Logger } from 'nestjs-pino';
 import { HttpExceptionFilter } from './http-exception.filter';
 import { markNonJsonBodies } from './json-body';
+import { VALIDATION_RULES } from './validation';
 
 export interface HttpAppOptions {
   /** Largest request body accepted, in bytes; larger ones get 413. */
@@ -43,16 +44,7 @@ export async function createHttpApp(
     },
   );
   app.useLogger(app.get(Logger));
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      // One reason per field: "must not be blank; must be longer than...; must be a string" says
-      // one thing three times.
-      stopAtFirstError: true,
-    }),
-  );
+  app.useGlobalPipes(new ValidationPipe({ ...VALIDATION_RULES, transform: true }));
   markNonJsonBodies(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new HttpExceptionFilter(options.unknownRouteHint));
   // Only the signals meant to stop a service; SIGUSR2 and friends stay free for profilers.

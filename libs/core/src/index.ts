@@ -6,4 +6,4 @@ export { AcceptsForm, refuseUnsupportedBody } from './json-body';
 export { runMain } from './run-main';
 export { settleWithin } from './deadline';
 export { runEvery } from './periodic';
-export { Optional, Text, type TextOptions } from './validation';
+export { Optional, Text, validateInput, VALIDATION_RULES, type TextOptions } from './validation';

@@ -13,6 +13,7 @@ export {
   describeSelector,
   isSelector,
   SELECTOR_SHAPES,
+  SelectorConstraint,
   selectorProblem,
 } from './selector';
 export { FENCE_BATCH, RevocationRepository, type FenceResult } from './revocation.repository';

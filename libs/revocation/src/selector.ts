@@ -1,3 +1,8 @@
+import {
+  ValidationArguments,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
+} from 'class-validator';
 import { AGENT_ID, isLabels } from '@app/agents';
 import { USER_ID } from '@app/auth';
 
@@ -47,6 +52,18 @@ export function selectorProblem(value: unknown): string | undefined {
 
 export const SELECTOR_SHAPES =
   'exactly one of {agentIds: ["agt_…"]}, {labels: {key: "value"}}, {owner: "usr_…"}, {all: true}';
+
+/** {@link selectorProblem} for DTOs (`@Validate(SelectorConstraint)`): the API's and the relay's. */
+@ValidatorConstraint({ name: 'selector' })
+export class SelectorConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return isSelector(value);
+  }
+
+  defaultMessage(args?: ValidationArguments): string {
+    return selectorProblem(args?.value) ?? `selector must be ${SELECTOR_SHAPES}`;
+  }
+}
 
 export function describeSelector(selector: Selector): string {
   if ('agentIds' in selector) {

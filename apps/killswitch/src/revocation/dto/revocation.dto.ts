@@ -13,18 +13,7 @@ import {
 } from 'class-validator';
 import { Optional, Text } from '@app/core';
 import { INCIDENT_ID, type RollbackPolicy } from '@app/incidents';
-import { isSelector, SELECTOR_SHAPES, selectorProblem, type Selector } from '@app/revocation';
-
-@ValidatorConstraint({ name: 'selector' })
-export class SelectorConstraint implements ValidatorConstraintInterface {
-  validate(value: unknown): boolean {
-    return isSelector(value);
-  }
-
-  defaultMessage(args?: ValidationArguments): string {
-    return selectorProblem(args?.value) ?? `selector must be ${SELECTOR_SHAPES}`;
-  }
-}
+import { SelectorConstraint, type Selector } from '@app/revocation';
 
 /**
  * An instant written out in full, as `toISOString()` writes it or with an offset: a date, a
