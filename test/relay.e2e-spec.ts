@@ -251,6 +251,148 @@ describe('the mobile relay', () => {
     });
   });
 
+  describe('a stop that is malformed or refused', () => {
+    // An owner of this block's own: "every agent of the user" is only this block's agents.
+    let user: TestUser;
+
+    beforeAll(async () => {
+      user = await createUser(ks, 'owner');
+    });
+
+    /** A phone of the user, its two ways to send a stop, and what a stop may have left. */
+    const stopper = async () => {
+      const { socket, deviceId, deviceToken } = await phone(user);
+      const redis = relay.app.get(RedisService, { strict: false });
+      return {
+        deviceId,
+        socket: (body: object) => socket.timeout(10_000).emitWithAck('stop', body),
+        http: (body: object) => new Api(relay.url, deviceToken).post('/v1/stop', body),
+        stored: (requestId: string) =>
+          redis.client.get(redis.keys.stopRequest(deviceId, requestId)),
+        /** Every stop this phone left a key for. */
+        remembered: async () => {
+          const [, keys] = await redis.client.scan(
+            '0',
+            'MATCH',
+            redis.keys.stopRequest(deviceId, '*'),
+            'COUNT',
+            100_000,
+          );
+          return keys;
+        },
+        /** The incidents this phone opened. */
+        incidents: async () =>
+          (await ks.admin.get('/v1/incidents?limit=200')).body.items
+            .filter(
+              (i: { openedFrom: { deviceId?: string } }) => i.openedFrom.deviceId === deviceId,
+            )
+            .map((i: { id: string }) => i.id),
+      };
+    };
+    const status = async (agentId: string) =>
+      (await ks.admin.get(`/v1/agents/${agentId}`)).body.status;
+
+    /** Sends `body` both ways; expects each to be refused as bad_request with `message`. */
+    const refusedBothWays = async (
+      phone: Awaited<ReturnType<typeof stopper>>,
+      body: object,
+      message: unknown,
+    ) => {
+      const viaHttp = await phone.http({ ...body, requestId: randomUUID() });
+      expect(viaHttp.status).toBe(400);
+      expect(viaHttp.body).toEqual({ ok: false, error: 'bad_request', message });
+      const ack = await phone.socket({ ...body, requestId: randomUUID() });
+      expect(ack).toEqual({ ok: false, code: 'bad_request', error: message });
+    };
+
+    it('refuses a field it does not know, over HTTP and the socket, and changes nothing', async () => {
+      const agent = await createAgent(user.api);
+      const phone = await stopper();
+      await refusedBothWays(
+        phone,
+        { selector: { agentIds: [agent.id] }, dryRun: true },
+        'property dryRun should not exist',
+      );
+      await refusedBothWays(
+        phone,
+        { agentId: agent.id, force: true },
+        'property force should not exist',
+      );
+      expect(await status(agent.id)).toBe('active');
+      expect(await phone.incidents()).toEqual([]);
+      expect(await phone.remembered()).toEqual([]);
+    });
+
+    it('takes exactly one target of the right type and a reason the API would take, and says what is wrong', async () => {
+      const agents = [await createAgent(user.api), await createAgent(user.api)];
+      const phone = await stopper();
+      // A wrongly typed agentId once let `mine` through: every agent of the user stopped.
+      await refusedBothWays(
+        phone,
+        { agentId: [agents[0].id], mine: true },
+        'agentId must be an agent id such as agt_3f9a1c2b4d5e6f70; ' +
+          'send only one of agentId, mine and selector, not agentId and mine',
+      );
+      await refusedBothWays(
+        phone,
+        { agentId: 123, selector: null },
+        expect.stringMatching(
+          /^agentId must be an agent id .*; selector must be exactly one of .*; send only one of agentId, mine and selector, not agentId and selector$/,
+        ),
+      );
+      await refusedBothWays(phone, { mine: 'yes' }, 'mine must be true (or not sent)');
+      // Reasons: cut to 500 characters, or replaced when not a string, until now.
+      await refusedBothWays(
+        phone,
+        { mine: true, reason: 'x'.repeat(501) },
+        'reason must be shorter than or equal to 500 characters',
+      );
+      await refusedBothWays(phone, { mine: true, reason: 42 }, 'reason must be a string');
+      await refusedBothWays(phone, { mine: true, reason: ' ' }, 'reason must not be blank');
+      for (const agent of agents) {
+        expect(await status(agent.id)).toBe('active');
+      }
+      expect(await phone.incidents()).toEqual([]);
+      expect(await phone.remembered()).toEqual([]);
+
+      // 500 characters once trimmed is a reason; it is kept trimmed.
+      const reason = 'r'.repeat(500);
+      const ack = await phone.socket({
+        agentId: agents[0].id,
+        reason: `  ${reason} `,
+        requestId: randomUUID(),
+      });
+      expect(ack).toMatchObject({ ok: true, agents: 1 });
+      expect((await ks.admin.get(`/v1/incidents/${ack.incidentId}`)).body.reason).toBe(reason);
+    });
+
+    it('carries out a corrected stop sent again under the requestId of a malformed one', async () => {
+      const [first, second] = [await createAgent(user.api), await createAgent(user.api)];
+      const phone = await stopper();
+      // A phone resends a queued stop under its requestId: a malformed one, refused before it
+      // was claimed, left nothing that would answer for the corrected one.
+      const overHttp = `bad-http-${randomUUID()}`;
+      expect((await phone.http({ agentId: '../x', requestId: overHttp })).status).toBe(400);
+      expect(await phone.stored(overHttp)).toBeNull();
+      const viaHttp = await phone.http({ agentId: first.id, requestId: overHttp });
+      expect(viaHttp.status).toBe(200);
+      expect(viaHttp.body).toMatchObject({ ok: true, agents: 1 });
+      expect(await status(first.id)).toBe('revoked');
+
+      const overSocket = `bad-socket-${randomUUID()}`;
+      expect(await phone.socket({ agentId: '../x', requestId: overSocket })).toMatchObject({
+        ok: false,
+        code: 'bad_request',
+      });
+      expect(await phone.stored(overSocket)).toBeNull();
+      expect(await phone.socket({ agentId: second.id, requestId: overSocket })).toMatchObject({
+        ok: true,
+        agents: 1,
+      });
+      expect(await status(second.id)).toBe('revoked');
+    });
+  });
+
   it("still tells responders of an action when its agent's owner cannot be read", async () => {
     const responder = await createUser(ks, 'responder');
     const { socket } = await phone(responder);

@@ -12,7 +12,7 @@ import { AuthenticatedDevice, DEVICES_NAMESPACE, deviceRoom, DevicesService } fr
 import { canSeeAll } from '@app/agents';
 import { ALL_AGENTS_ROOM, FeedService, userRoom } from './feed.service';
 import { RelayEvents } from './relay-events';
-import { StopAck, StopRequest, StopService } from './stop.service';
+import { StopAck, StopService } from './stop.service';
 
 interface DeviceSocketData {
   token: string;
@@ -104,7 +104,6 @@ export class DevicesGateway implements OnGatewayInit, OnGatewayConnection {
         code: 'unauthenticated',
       };
     }
-    const request = (typeof body === 'object' && body !== null ? body : {}) as StopRequest;
-    return this.stops.stop(auth.principal, auth.device, request);
+    return this.stops.stop(auth.principal, auth.device, body);
   }
 }

@@ -1,11 +1,12 @@
 import { Body, Controller, Get, Header, HttpCode, Ip, Post, Req } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
-import { ApiBearerAuth, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsString, Length } from 'class-validator';
 import { CurrentPrincipal, DeviceAuth, Public } from '@app/auth';
 import type { RequestWithPrincipal, UserPrincipal } from '@app/auth';
 import { DomainError, Text } from '@app/core';
 import { DevicesService } from '@app/devices';
+import { StopDto } from './dto/stop.dto';
 import { StopService } from './stop.service';
 
 export class PairDto {
@@ -56,18 +57,21 @@ export class RelayController {
   @DeviceAuth()
   @HttpCode(200)
   @ApiBearerAuth()
+  @ApiBody({ type: StopDto })
   @ApiOperation({ summary: 'Stop agents from a paired device (Authorization: Bearer ksd_…)' })
   async stop(
     @CurrentPrincipal() principal: UserPrincipal,
     @Req() request: RequestWithPrincipal,
-    @Body() body: Record<string, unknown> | undefined,
+    // Not typed as the DTO: StopService validates it (as it does the socket's), and a refusal
+    // answers with the ack's {ok: false} that the pipe's error would not have.
+    @Body() body: unknown,
   ) {
     const device = request.device;
     if (!device) {
       // The device guard sets it; without it, stops of different phones would share requestIds.
       throw new Error('the device guard did not identify the device');
     }
-    const ack = await this.stops.stop(principal, device, body ?? {});
+    const ack = await this.stops.stop(principal, device, body);
     if (!ack.ok) {
       throw new DomainError(ack.code, ack.error, { ok: false });
     }

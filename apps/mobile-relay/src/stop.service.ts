@@ -6,23 +6,8 @@ import { DomainError, ErrorCode } from '@app/core';
 import { STOP_LEASE_MS, StopClaim, StopRequests } from '@app/devices';
 import { IncidentsRepository, newIncidentId } from '@app/incidents';
 import { isRedisUnavailable } from '@app/redis';
-import { AGENT_ID } from '@app/agents';
-import {
-  isSelector,
-  RevocationAnswer,
-  RevocationService,
-  SELECTOR_SHAPES,
-  selectorProblem,
-} from '@app/revocation';
-
-/** What a phone sends: one agent, every agent the user owns, or (responders) a selector. */
-export interface StopRequest {
-  agentId?: unknown;
-  mine?: unknown;
-  selector?: unknown;
-  reason?: unknown;
-  requestId?: unknown;
-}
+import { RevocationAnswer, RevocationService } from '@app/revocation';
+import { readStop, type Stop } from './dto/stop.dto';
 
 export type StopAck =
   | { ok: true; incidentId: string; revokedAt: string; agents: number }
@@ -47,15 +32,16 @@ export class StopService {
   async stop(
     principal: UserPrincipal,
     device: { id: string; name: string },
-    request: StopRequest,
+    body: unknown,
   ): Promise<StopAck> {
-    const requestId = request.requestId;
-    if (typeof requestId !== 'string' || !/^[\w.:-]{1,100}$/.test(requestId)) {
-      return fail(
-        'bad_request',
-        'requestId is required: a unique id per tap (letters, digits, -_.:)',
-      );
+    // Judged before anything is claimed: a malformed stop leaves nothing behind, so the phone's
+    // corrected resend under the same requestId is carried out.
+    const read = readStop(body);
+    if ('problem' in read) {
+      return fail('bad_request', read.problem);
     }
+    const { stop } = read;
+    const { requestId } = stop;
     let claim: StopClaim | undefined;
     try {
       claim = await this.claimOrWait(device.id, requestId);
@@ -74,7 +60,7 @@ export class StopService {
       // answer. Otherwise it is carried out now, under the same incident id.
       const ack =
         (claim.resumed ? await this.landed(claim.incidentId) : undefined) ??
-        (await this.perform(principal, device, request, claim.incidentId));
+        (await this.perform(principal, device, stop, claim.incidentId));
       await this.requests.settle(device.id, requestId, claim.token, JSON.stringify(ack));
       return ack;
     } catch (error) {
@@ -111,48 +97,28 @@ export class StopService {
   private async perform(
     principal: UserPrincipal,
     device: { id: string; name: string },
-    request: StopRequest,
+    stop: Stop,
     incidentId: string,
   ): Promise<StopAck> {
     if (!roleAtLeast(principal.role, 'owner')) {
       return fail('forbidden', 'Viewers cannot stop agents');
     }
-    const reason =
-      typeof request.reason === 'string' && request.reason.trim()
-        ? request.reason.trim().slice(0, 500)
-        : `stopped from ${device.name}`;
+    const reason = stop.reason ?? `stopped from ${device.name}`;
     const origin = { via: 'device', deviceId: device.id, deviceName: device.name };
     try {
       let answer: RevocationAnswer;
-      if (typeof request.agentId === 'string') {
-        if (!AGENT_ID.test(request.agentId)) {
-          return fail('bad_request', 'agentId must be an agent id');
-        }
-        answer = await this.revocation.revokeOne(principal, request.agentId, reason, {
+      if ('agentId' in stop) {
+        answer = await this.revocation.revokeOne(principal, stop.agentId, reason, {
           origin,
           incidentId,
         });
-      } else if (request.mine === true) {
-        answer = (await this.revocation.revoke(principal, {
-          selector: { owner: principal.userId },
-          reason,
-          origin,
-          incidentId,
-        })) as RevocationAnswer;
-      } else if (isSelector(request.selector)) {
-        answer = (await this.revocation.revoke(principal, {
-          selector: request.selector,
-          reason,
-          origin,
-          incidentId,
-        })) as RevocationAnswer;
-      } else if (request.selector !== undefined) {
-        return fail('bad_request', selectorProblem(request.selector) ?? 'selector is not valid');
       } else {
-        return fail(
-          'bad_request',
-          `Send {agentId}, {mine: true} or {selector}, where selector is ${SELECTOR_SHAPES}`,
-        );
+        answer = (await this.revocation.revoke(principal, {
+          selector: 'mine' in stop ? { owner: principal.userId } : stop.selector,
+          reason,
+          origin,
+          incidentId,
+        })) as RevocationAnswer;
       }
       this.logger.log({ deviceId: device.id, incidentId: answer.incidentId }, 'Stop from a device');
       return {
