@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { io, Socket } from 'socket.io-client';
 import { AgentsService } from '@app/agents';
+import { DomainError } from '@app/core';
 import { DevicesService, StopRequests } from '@app/devices';
 import { RedisService } from '@app/redis';
 import { RevocationService } from '@app/revocation';
@@ -390,6 +391,80 @@ describe('the mobile relay', () => {
         agents: 1,
       });
       expect(await status(second.id)).toBe('revoked');
+    });
+
+    it('does not keep a refusal: the same requestId sent again is judged afresh', async () => {
+      const [first, second] = [await createAgent(user.api), await createAgent(user.api)];
+      const theirs = await createAgent(otherOwner.api);
+      const phone = await stopper();
+      // Refused after it was claimed: no such agent (404), another owner's agent (403).
+      const overHttp = randomUUID();
+      const missing = `agt_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+      const notFound = await phone.http({ agentId: missing, requestId: overHttp });
+      expect(notFound.status).toBe(404);
+      expect(notFound.body).toMatchObject({ ok: false, error: 'not_found' });
+      // Released, not kept: no holder, nothing that answers for a resend.
+      expect(await phone.stored(overHttp)).toMatch(/^pending \S+ inc_[0-9a-f]{16} 0$/);
+      const overSocket = randomUUID();
+      expect(await phone.socket({ agentId: theirs.id, requestId: overSocket })).toMatchObject({
+        ok: false,
+        code: 'forbidden',
+      });
+      expect(await phone.stored(overSocket)).toMatch(/^pending \S+ inc_[0-9a-f]{16} 0$/);
+      expect(await status(theirs.id)).toBe('active');
+      expect(await phone.incidents()).toEqual([]);
+
+      // The corrected stops, each under the requestId of the refused one, each way.
+      const viaSocket = await phone.socket({ agentId: first.id, requestId: overHttp });
+      expect(viaSocket).toMatchObject({ ok: true, agents: 1 });
+      const viaHttp = await phone.http({ agentId: second.id, requestId: overSocket });
+      expect(viaHttp.status).toBe(200);
+      expect(viaHttp.body).toMatchObject({ ok: true, agents: 1 });
+      expect(await status(first.id)).toBe('revoked');
+      expect(await status(second.id)).toBe('revoked');
+      expect((await phone.incidents()).sort()).toEqual(
+        [viaSocket.incidentId, viaHttp.body.incidentId].sort(),
+      );
+      // Landed: kept, and answered again as it was, without a second revocation.
+      expect(await phone.http({ agentId: first.id, requestId: overHttp })).toMatchObject({
+        status: 200,
+        body: viaSocket,
+      });
+      expect(await phone.incidents()).toHaveLength(2);
+    });
+
+    it('has a delivery that waited on a stop refused meanwhile carry the stop out itself', async () => {
+      const agent = await createAgent(user.api);
+      const phone = await stopper();
+      const requestId = randomUUID();
+      // The first delivery is refused slowly (the agent is "not found", after a while), so that
+      // a second one arrives while the first holds the stop.
+      let refuse = () => {};
+      const refusing = new Promise<void>((resolve) => (refuse = resolve));
+      const revocation = relay.app.get(RevocationService, { strict: false });
+      const revokeOne = jest
+        .spyOn(revocation, 'revokeOne')
+        .mockImplementationOnce(async (_principal, agentId) => {
+          await refusing;
+          throw new DomainError('not_found', `Agent ${agentId} not found`);
+        });
+      const claims = jest.spyOn(relay.app.get(StopRequests, { strict: false }), 'claim');
+      try {
+        const first = phone.http({ agentId: agent.id, requestId });
+        await waitFor(() => revokeOne.mock.calls.length > 0, 5000, 'the first delivery');
+        const claimed = claims.mock.calls.length;
+        const second = phone.socket({ agentId: agent.id, requestId });
+        await waitFor(() => claims.mock.calls.length > claimed, 5000, 'the second to wait');
+        refuse();
+        expect((await first).status).toBe(404);
+        // Not the first one's refusal, nor "still being carried out" after 5 s.
+        expect(await second).toMatchObject({ ok: true, agents: 1 });
+        expect(await status(agent.id)).toBe('revoked');
+        expect(revokeOne).toHaveBeenCalledTimes(2);
+      } finally {
+        revokeOne.mockRestore();
+        claims.mockRestore();
+      }
     });
   });
 

@@ -15,9 +15,9 @@ export type StopAck =
 
 /**
  * A stop from a phone is a revocation through the shared revocation code, in this process:
- * no extra hop. Each answer is kept under the device's requestId (StopRequests), so the same
- * stop sent again after a reconnect (or through the HTTP fallback) answers the same and never
- * revokes twice.
+ * no extra hop. The answer of each stop carried out is kept under the device's requestId
+ * (StopRequests), so the same stop sent again after a reconnect (or through the HTTP fallback)
+ * answers the same and never revokes twice. Refusals are not kept: they revoked nothing.
  */
 @Injectable()
 export class StopService {
@@ -61,7 +61,16 @@ export class StopService {
       const ack =
         (claim.resumed ? await this.landed(claim.incidentId) : undefined) ??
         (await this.perform(principal, device, stop, claim.incidentId));
-      await this.requests.settle(device.id, requestId, claim.token, JSON.stringify(ack));
+      // A refusal revoked nothing: not kept but released, so that a resend under the same
+      // requestId (the phone's, once what was refused is fixed) is judged afresh. Released, not
+      // deleted: the resend still looks for the claim's incident first, should a refusal ever
+      // come after a fence.
+      await this.requests.settle(
+        device.id,
+        requestId,
+        claim.token,
+        ack.ok ? JSON.stringify(ack) : undefined,
+      );
       return ack;
     } catch (error) {
       // Not carried out (or not known to be): release the claim so that a resend of this stop
