@@ -218,9 +218,10 @@ async function within<T>(promise: Promise<T>, timeoutMs: number): Promise<T | un
 /**
  * The floor of a stop on `phone`'s socket: `stop` for `agent` without a requestId. The relay
  * handles it as every stop until the first write: the socket.io round trip, the device's
- * authentication (one Lua script of two HMGETs), then the requestId check, which answers
- * `bad_request` before the stop claims its requestId (the first write). The relay has no other
- * acknowledged event on `/devices`. Nothing is revoked: the agent's real stop follows.
+ * authentication (one Lua script of two HMGETs), then the stop's validation, which answers
+ * `bad_request` (no requestId) before the stop claims its requestId (the first write). The
+ * relay has no other acknowledged event on `/devices`. Nothing is revoked: the agent's real
+ * stop follows.
  *
  * @returns milliseconds from the emit to the ack.
  * @throws when the ack is anything but that `bad_request`, or takes over `ackTimeoutMs`.
