@@ -346,7 +346,7 @@ describe('the mobile relay', () => {
       await refusedBothWays(
         phone,
         { mine: true, reason: 'x'.repeat(501) },
-        'reason must be shorter than or equal to 500 characters',
+        'reason must be 1 to 500 characters long',
       );
       await refusedBothWays(phone, { mine: true, reason: 42 }, 'reason must be a string');
       await refusedBothWays(phone, { mine: true, reason: ' ' }, 'reason must not be blank');

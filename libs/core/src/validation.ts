@@ -83,8 +83,8 @@ export interface TextOptions {
 export function Text(name: string, { max, multiline = false }: TextOptions): PropertyDecorator {
   return applyDecorators(
     IsString({ message: `${name} must be a string` }),
-    Length(1, max, { message: `${name} must be 1 to ${max} characters long` }),
     Matches(/\S/, { message: `${name} must not be blank` }),
+    Length(1, max, { message: `${name} must be 1 to ${max} characters long` }),
     ValidateBy({
       name: 'noControlCharacters',
       validator: {

@@ -67,7 +67,7 @@ describe("a phone's stop, as read by the relay", () => {
   it('takes a reason of 1 to 500 characters once trimmed, and nothing but a string', () => {
     const stop = { mine: true, requestId: 'r' };
     expect(problemOf({ ...stop, reason: 'x'.repeat(501) })).toBe(
-      'reason must be shorter than or equal to 500 characters',
+      'reason must be 1 to 500 characters long',
     );
     expect(problemOf({ ...stop, reason: '   ' })).toBe('reason must not be blank');
     expect(problemOf({ ...stop, reason: 42 })).toBe('reason must be a string');

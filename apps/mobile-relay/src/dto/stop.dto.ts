@@ -1,20 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import {
-  Equals,
-  IsNotEmpty,
-  IsString,
-  Matches,
-  MaxLength,
-  Validate,
-  ValidateIf,
-} from 'class-validator';
+import { Equals, Matches, Validate } from 'class-validator';
 import { AGENT_ID } from '@app/agents';
-import { validateInput } from '@app/core';
+// Optional: a field sent as null is sent, and wrong (`{agentId: null, mine: true}` is not mine).
+import { Optional, Text, validateInput } from '@app/core';
 import { SELECTOR_SHAPES, SelectorConstraint, type Selector } from '@app/revocation';
-
-// A field sent as null is sent, and wrong: `{agentId: null, mine: true}` must not pass as mine.
-const sent = (_dto: object, value: unknown) => value !== undefined;
 
 const TARGETS = ['agentId', 'mine', 'selector'] as const;
 
@@ -24,12 +14,12 @@ const TARGETS = ['agentId', 'mine', 'selector'] as const;
  */
 export class StopDto {
   @ApiPropertyOptional({ example: 'agt_3f9a1c2b4d5e6f70', description: 'Stop this agent' })
-  @ValidateIf(sent)
+  @Optional()
   @Matches(AGENT_ID, { message: 'agentId must be an agent id such as agt_3f9a1c2b4d5e6f70' })
   agentId?: string;
 
   @ApiPropertyOptional({ enum: [true], description: 'Stop every agent you own' })
-  @ValidateIf(sent)
+  @Optional()
   @Equals(true, { message: 'mine must be true (or not sent)' })
   mine?: true;
 
@@ -37,7 +27,7 @@ export class StopDto {
     example: { labels: { team: 'infra' } },
     description: `Responders and admins: ${SELECTOR_SHAPES}`,
   })
-  @ValidateIf(sent)
+  @Optional()
   @Validate(SelectorConstraint)
   selector?: Selector;
 
@@ -45,13 +35,10 @@ export class StopDto {
     example: 'sending mail it should not',
     description: 'Kept trimmed; "stopped from <device name>" when not sent',
   })
-  @ValidateIf(sent)
+  @Optional()
   // Like the API's reason, but judged trimmed: the relay keeps it trimmed.
   @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
-  // Listed last to first: with stopAtFirstError, the check nearest the field speaks first.
-  @MaxLength(500)
-  @IsNotEmpty({ message: 'reason must not be blank' })
-  @IsString()
+  @Text('reason', { max: 500, multiline: true })
   reason?: string;
 
   @ApiProperty({
