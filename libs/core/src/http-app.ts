@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { HttpExceptionFilter } from './http-exception.filter';
-import { markNonJsonBodies } from './json-body';
+import { markNonJsonBodies, registerBodyParsers } from './json-body';
 import { VALIDATION_RULES } from './validation';
 
 export interface HttpAppOptions {
@@ -22,8 +22,8 @@ export interface HttpAppOptions {
 /**
  * Creates a Fastify-backed Nest app with what every killswitch app shares: pino logs, strict
  * validation (unknown fields rejected), JSON bodies only (forms where a route says
- * {@link AcceptsForm}), the one exception filter and shutdown hooks. Nest's Fastify adapter
- * already parses form bodies, which RFC 7662 introspection needs.
+ * {@link AcceptsForm}; RFC 7662 introspection needs them), the one exception filter and
+ * shutdown hooks.
  */
 export async function createHttpApp(
   rootModule: Type<unknown>,
@@ -37,14 +37,17 @@ export async function createHttpApp(
       trustProxy: options.trustProxyHops ? options.trustProxyHops : false,
     }),
     // abortOnError off: start-up failures reach runMain, which prints one line and exits 1.
+    // bodyParser off: registerBodyParsers below sets them all; Nest's JSON parser would clash.
     {
       bufferLogs: options.bufferLogs ?? true,
       abortOnError: false,
+      bodyParser: false,
       ...(options.quiet ? { logger: false } : {}),
     },
   );
   app.useLogger(app.get(Logger));
   app.useGlobalPipes(new ValidationPipe({ ...VALIDATION_RULES, transform: true }));
+  registerBodyParsers(app.getHttpAdapter().getInstance());
   markNonJsonBodies(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new HttpExceptionFilter(options.unknownRouteHint));
   // Only the signals meant to stop a service; SIGUSR2 and friends stay free for profilers.

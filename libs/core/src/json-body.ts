@@ -1,12 +1,70 @@
+import { parse as parseForm } from 'node:querystring';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
-import { DomainError } from './errors';
+import { badRequest, DomainError } from './errors';
+
+/**
+ * How deeply a JSON body may nest: arrays and objects inside one another, the body itself
+ * being level 1. Action params are arbitrary JSON, and 64 is far more than any needs; deeper
+ * bodies are refused at parsing, because validation walks a body recursively and would
+ * overflow the stack (64 KiB of brackets nest 32,768 levels deep).
+ */
+export const MAX_JSON_DEPTH = 64;
 
 /** Marks a route that also takes `application/x-www-form-urlencoded` (RFC 7662 does). */
 export const AcceptsForm = () => RouteConfig({ acceptsForm: true });
 
 interface MarkedRequest {
   unsupportedBody?: string;
+}
+
+/**
+ * The body parsers every app has: JSON (Fastify's own, with its `__proto__` and `constructor`
+ * checks, refusing bodies that nest deeper than {@link MAX_JSON_DEPTH}) and forms. Registered
+ * here rather than by Nest (create the app with `bodyParser: false`), whose JSON parser would
+ * clash with this one.
+ */
+export function registerBodyParsers(fastify: FastifyInstance): void {
+  const { onProtoPoisoning, onConstructorPoisoning } = fastify.initialConfig;
+  const parseJson = fastify.getDefaultJsonParser(
+    onProtoPoisoning ?? 'error',
+    onConstructorPoisoning ?? 'error',
+  );
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    // Fastify's parser first, so that an empty or invalid body is answered as it always was.
+    void parseJson(request, body as string, (error, value: unknown) => {
+      if (error) {
+        done(error);
+      } else if (nestsDeeperThan(value, MAX_JSON_DEPTH)) {
+        done(badRequest(`The body nests deeper than ${MAX_JSON_DEPTH} levels`));
+      } else {
+        done(null, value);
+      }
+    });
+  });
+  // What Nest's own form parser does (fast-querystring follows node:querystring).
+  fastify.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (_request, body, done) => done(null, parseForm(body as string)),
+  );
+}
+
+/** Whether `value` has arrays or objects nested more than `limit` deep; without recursion. */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: Array<{ node: unknown; depth: number }> = [{ node: value, depth: 1 }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { node, depth } = next;
+    if (typeof node === 'object' && node !== null) {
+      if (depth > limit) {
+        return true;
+      }
+      for (const child of Object.values(node)) {
+        pending.push({ node: child, depth: depth + 1 });
+      }
+    }
+  }
+  return false;
 }
 
 /**

@@ -1,0 +1,91 @@
+import { RunningApp, TestDeployment } from './support/apps';
+import { Reply } from './support/http';
+
+/** `{"a": [[…]]}`: an object holding arrays, `depth` levels in all. */
+const nested = (depth: number) => `{"a":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+
+/** What every error answer is: `{error, message}` and nothing else. */
+function expectError(reply: Reply, status: number, error: string, message: string | RegExp) {
+  expect(reply.status).toBe(status);
+  expect(Object.keys(reply.body as object).sort()).toEqual(['error', 'message']);
+  expect(reply.body.error).toBe(error);
+  if (typeof message === 'string') {
+    expect(reply.body.message).toBe(message);
+  } else {
+    expect(reply.body.message).toMatch(message);
+  }
+}
+
+describe('HTTP-level errors have the {error, message} shape', () => {
+  const deployment = new TestDeployment();
+  let ks: RunningApp;
+  let relay: RunningApp;
+
+  beforeAll(async () => {
+    [ks, relay] = await Promise.all([deployment.killswitch(), deployment.relay()]);
+  });
+
+  afterAll(() => deployment.close());
+
+  const userCount = async () => (await ks.admin.get('/v1/users')).body.items.length as number;
+  const postUsers = (body: string, contentType = 'application/json') =>
+    ks.admin.request('POST', '/v1/users', body, { 'content-type': contentType });
+
+  describe('JSON bodies', () => {
+    it('refuses a body nesting deeper than 64 levels with 400, and creates nothing', async () => {
+      const before = await userCount();
+      const deep = `{"name":"x","role":"owner","n":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+      expectError(
+        await postUsers(deep),
+        400,
+        'bad_request',
+        'The body nests deeper than 64 levels',
+      );
+      expectError(
+        await postUsers(nested(65)),
+        400,
+        'bad_request',
+        'The body nests deeper than 64 levels',
+      );
+      // 64 levels get through to validation, which finds the real mistake.
+      expectError(await postUsers(nested(64)), 400, 'bad_request', /property a should not exist/);
+      expect(await userCount()).toBe(before);
+    });
+
+    it('refuses a deep body on the relay before anything reads it, to anyone', async () => {
+      const deep = `{"code":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+      const reply = await relay.anonymous.request('POST', '/v1/pair', deep, {
+        'content-type': 'application/json',
+      });
+      expectError(reply, 400, 'bad_request', 'The body nests deeper than 64 levels');
+    });
+
+    it.each([
+      [
+        'invalid JSON',
+        '{"name":',
+        "Body is not valid JSON but content-type is set to 'application/json'",
+      ],
+      ['an empty body', '', "Body cannot be empty when content-type is set to 'application/json'"],
+      [
+        'a __proto__ key',
+        '{"name":"p","role":"owner","__proto__":{"role":"admin"}}',
+        "Body is not valid JSON but content-type is set to 'application/json'",
+      ],
+      [
+        'a constructor.prototype key',
+        '{"name":"p","role":"owner","constructor":{"prototype":{"role":"admin"}}}',
+        "Body is not valid JSON but content-type is set to 'application/json'",
+      ],
+    ])('refuses %s with 400, and creates nothing', async (_, body, message) => {
+      const before = await userCount();
+      expectError(await postUsers(body), 400, 'bad_request', message);
+      expect(await userCount()).toBe(before);
+    });
+
+    it('refuses a body over the limit with 413', async () => {
+      const body = JSON.stringify({ name: 'x'.repeat(70 * 1024), role: 'owner' });
+      expectError(await postUsers(body), 413, 'payload_too_large', 'Request body is too large');
+    });
+  });
+});
