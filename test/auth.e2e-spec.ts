@@ -108,31 +108,38 @@ describe('API keys and roles', () => {
   });
 
   it('refuses a body that is not JSON with 415, saying so, and changes nothing', async () => {
-    const send = (contentType: string, body: string) =>
+    const admin = { authorization: `Bearer ${ks.adminKey}` };
+    const send = (contentType: string | undefined, body: string, headers: object = admin) =>
       fetch(`${ks.url}/v1/users`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${ks.adminKey}`, 'content-type': contentType },
-        body,
+        headers: { ...headers, ...(contentType ? { 'content-type': contentType } : {}) },
+        // Bytes, not a string: fetch sends a string as text/plain when no type is given.
+        body: Buffer.from(body),
       });
     const before = (await ks.admin.get('/v1/users')).body.items.length;
-    for (const [type, body] of [
+    for (const [type, body] of <Array<[string | undefined, string]>>[
       ['text/plain', '{"name": "plain", "role": "viewer"}'],
       ['application/x-www-form-urlencoded', 'name=form&role=viewer'],
+      ['application/octet-stream', '{"name": "bytes", "role": "viewer"}'],
+      [undefined, '{"name": "untyped", "role": "viewer"}'],
     ]) {
       const reply = await send(type, body);
       expect(reply.status).toBe(415);
       expect(await reply.json()).toEqual({
         error: 'unsupported_media_type',
-        message: `Send the body as JSON, with "content-type: application/json"; this one came as ${type}`,
+        message: `Send the body as JSON, with "content-type: application/json"; this one came as ${type ?? 'no content type'}`,
       });
     }
     expect((await ks.admin.get('/v1/users')).body.items).toHaveLength(before);
     expect(
       (await send('application/json; charset=utf-8', '{"name":"json","role":"viewer"}')).status,
     ).toBe(201);
-    // A caller without credentials hears that first, not what is wrong with the body.
-    const anonymous = await fetch(`${ks.url}/v1/users`, { method: 'POST', body: 'name=x' });
-    expect(anonymous.status).toBe(401);
+    // A caller without credentials hears that first, not what is wrong with the body, whatever
+    // its type.
+    for (const type of ['text/plain', 'application/octet-stream', undefined]) {
+      const anonymous = await send(type, 'name=x', {});
+      expect(anonymous.status).toBe(401);
+    }
   });
 
   it('says so when a credential of another kind is sent', async () => {

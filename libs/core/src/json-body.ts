@@ -20,9 +20,11 @@ interface MarkedRequest {
 
 /**
  * The body parsers every app has: JSON (Fastify's own, with its `__proto__` and `constructor`
- * checks, refusing bodies that nest deeper than {@link MAX_JSON_DEPTH}) and forms. Registered
- * here rather than by Nest (create the app with `bodyParser: false`), whose JSON parser would
- * clash with this one.
+ * checks, refusing bodies that nest deeper than {@link MAX_JSON_DEPTH}), forms, and any other
+ * type read as bytes: without a parser Fastify answers 415 before the guard runs, while
+ * {@link markNonJsonBodies} marks such a body for a 415 after authentication, as for text.
+ * Registered here rather than by Nest (create the app with `bodyParser: false`), whose JSON
+ * parser would clash with this one.
  */
 export function registerBodyParsers(fastify: FastifyInstance): void {
   const { onProtoPoisoning, onConstructorPoisoning } = fastify.initialConfig;
@@ -48,6 +50,9 @@ export function registerBodyParsers(fastify: FastifyInstance): void {
     { parseAs: 'string' },
     (_request, body, done) => done(null, parseForm(body as string)),
   );
+  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) =>
+    done(null, body),
+  );
 }
 
 /** Whether `value` has arrays or objects nested more than `limit` deep; without recursion. */
@@ -70,10 +75,10 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
 /**
  * Marks a request whose body is not JSON (or a form, where a route accepts one), for
  * {@link refuseUnsupportedBody} to refuse with 415 once the caller is authenticated (a caller
- * without valid credentials hears that first). Fastify parses text and forms too, and such a
- * body would otherwise reach validation and come back as a list of missing fields, which says
- * nothing about the real mistake. A Fastify hook and a check in the global guard, not a Nest
- * interceptor: an interceptor on every request halved the heartbeat's throughput.
+ * without valid credentials hears that first). Text, forms and other types are parsed too, and
+ * such a body would otherwise reach validation and come back as a list of missing fields, which
+ * says nothing about the real mistake. A Fastify hook and a check in the global guard, not a
+ * Nest interceptor: an interceptor on every request halved the heartbeat's throughput.
  */
 export function markNonJsonBodies(fastify: FastifyInstance): void {
   fastify.addHook('preValidation', (request, _reply, done) => {
