@@ -1,5 +1,5 @@
 import { RunningApp, TestDeployment } from './support/apps';
-import { Reply } from './support/http';
+import { Reply, sendRaw } from './support/http';
 
 /** `{"a": [[…]]}`: an object holding arrays, `depth` levels in all. */
 const nested = (depth: number) => `{"a":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
@@ -86,6 +86,73 @@ describe('HTTP-level errors have the {error, message} shape', () => {
     it('refuses a body over the limit with 413', async () => {
       const body = JSON.stringify({ name: 'x'.repeat(70 * 1024), role: 'owner' });
       expectError(await postUsers(body), 413, 'payload_too_large', 'Request body is too large');
+    });
+  });
+
+  describe('URLs', () => {
+    it('answers an overlong path parameter like a malformed id, without echoing it', async () => {
+      const long = `usr_${'a'.repeat(200)}`;
+      for (const reply of [
+        await ks.admin.post(`/v1/users/${long}/keys`),
+        await ks.admin.get(`/v1/agents/${long}`),
+        await ks.anonymous.get(`/v1/agents/${long}`),
+      ]) {
+        expectError(reply, 400, 'bad_request', /over 100 characters long/);
+        expect(reply.body.message).not.toContain('aaaa');
+      }
+      // 100 characters still reach the route, which says what an id looks like.
+      expectError(
+        await ks.admin.get(`/v1/agents/${'a'.repeat(100)}`),
+        400,
+        'bad_request',
+        /must be an agent id/,
+      );
+    });
+
+    it('answers a path that does not decode with 400, without echoing it', async () => {
+      const reply = await ks.admin.get('/v1/agents/%E0%A4%A');
+      expectError(reply, 400, 'bad_request', /does not decode/);
+      expect(reply.body.message).not.toContain('%E0');
+    });
+  });
+
+  describe('requests Node refuses before any handler', () => {
+    it.each([
+      ['API', () => ks],
+      ['relay', () => relay],
+    ])('answers headers over 16 KiB with 431 (%s)', async (_, app) => {
+      const reply = await app().anonymous.request('GET', '/health/live', undefined, {
+        'x-padding': 'a'.repeat(17 * 1024),
+      });
+      expectError(reply, 431, 'headers_too_large', "The request's headers are larger than 16 KiB");
+    });
+
+    it.each([
+      ['API', () => ks],
+      ['relay', () => relay],
+    ])('answers a request that is not HTTP with 400 (%s)', async (_, app) => {
+      const [reply, ...more] = await sendRaw(app().url, 'NOT HTTP\r\n\r\n');
+      expectError(reply, 400, 'bad_request', /^The request is not valid HTTP/);
+      expect(more).toEqual([]);
+    });
+
+    it('answers a body longer than its content-length with 400, and creates nothing', async () => {
+      const before = await userCount();
+      const body = '{"name":"cl-mismatch","role":"owner"}';
+      const replies = await sendRaw(
+        ks.url,
+        'POST /v1/users HTTP/1.1\r\nhost: localhost\r\n' +
+          `authorization: Bearer ${ks.adminKey}\r\ncontent-type: application/json\r\n` +
+          `content-length: 5\r\n\r\n${body}`,
+      );
+      // The rest of the body reads as a next request that is not HTTP; the first request (a
+      // body of `{"nam`) may be answered before the connection closes, or not.
+      expect(replies.length).toBeGreaterThan(0);
+      for (const reply of replies) {
+        expectError(reply, 400, 'bad_request', /./);
+      }
+      expectError(replies.at(-1)!, 400, 'bad_request', /^The request is not valid HTTP/);
+      expect(await userCount()).toBe(before);
     });
   });
 });

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { waitFor } from './redis';
 
 /** A small JSON client over Node's fetch: what an SDK or a curl user would do. */
@@ -77,4 +78,43 @@ export function waitUntilReady(api: Api, timeoutMs: number, what: string): Promi
     what,
     100,
   );
+}
+
+/**
+ * Sends `request` as it is, bytes a fetch client would never send (a wrong content-length, a
+ * request line that is not HTTP), and returns the answers read until the server closes.
+ */
+export function sendRaw(baseUrl: string, request: string): Promise<Reply[]> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = connect(Number(port), hostname, () => socket.end(request));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(parseAnswers(Buffer.concat(chunks).toString('latin1'))));
+  });
+}
+
+/** Splits HTTP/1.1 answers with a content-length, one after another, into replies. */
+function parseAnswers(text: string): Reply[] {
+  const replies: Reply[] = [];
+  let rest = text;
+  while (rest.length > 0) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) {
+      throw new Error(`Not an HTTP answer: ${rest}`);
+    }
+    const [statusLine, ...fields] = rest.slice(0, end).split('\r\n');
+    const headers = new Headers(
+      fields.map((field): [string, string] => {
+        const colon = field.indexOf(':');
+        return [field.slice(0, colon), field.slice(colon + 1).trim()];
+      }),
+    );
+    const length = Number(headers.get('content-length') ?? 0);
+    const body = rest.slice(end + 4, end + 4 + length);
+    replies.push({ status: Number(statusLine.split(' ')[1]), body: JSON.parse(body), headers });
+    rest = rest.slice(end + 4 + length);
+  }
+  return replies;
 }

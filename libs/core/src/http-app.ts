@@ -2,6 +2,7 @@ import { Type, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
+import { answerClientError, answerFrameworkError, MAX_PARAM_LENGTH } from './framework-errors';
 import { HttpExceptionFilter } from './http-exception.filter';
 import { markNonJsonBodies, registerBodyParsers } from './json-body';
 import { VALIDATION_RULES } from './validation';
@@ -22,8 +23,8 @@ export interface HttpAppOptions {
 /**
  * Creates a Fastify-backed Nest app with what every killswitch app shares: pino logs, strict
  * validation (unknown fields rejected), JSON bodies only (forms where a route says
- * {@link AcceptsForm}; RFC 7662 introspection needs them), the one exception filter and
- * shutdown hooks.
+ * {@link AcceptsForm}; RFC 7662 introspection needs them), the one exception filter, the same
+ * `{error, message}` answers for what Fastify and Node refuse before it, and shutdown hooks.
  */
 export async function createHttpApp(
   rootModule: Type<unknown>,
@@ -35,6 +36,9 @@ export async function createHttpApp(
       bodyLimit: options.bodyLimit ?? 64 * 1024,
       // A client may send any X-Forwarded-For: believed only from proxies the operator names.
       trustProxy: options.trustProxyHops ? options.trustProxyHops : false,
+      routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+      frameworkErrors: answerFrameworkError,
+      clientErrorHandler: answerClientError,
     }),
     // abortOnError off: start-up failures reach runMain, which prints one line and exits 1.
     // bodyParser off: registerBodyParsers below sets them all; Nest's JSON parser would clash.
