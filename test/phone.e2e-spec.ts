@@ -174,6 +174,28 @@ const hasChromium = chromiumAvailable();
     received.mockRestore();
   });
 
+  it('says how many agents STOP ALL stopped, and how many were stopped before', async () => {
+    // The owner's two agents of the tests above are stopped already.
+    const third = await createAgent(owner.api, { name: 'report-bot', allowedActions: [] });
+    const page: Page = await context!.newPage();
+    await page.goto(`${relay.url}/`);
+    await page.locator('body[data-state="ready"]').waitFor();
+    await page
+      .getByRole('list', { name: 'Agents' })
+      .locator(`li[data-agent-id="${third.id}"]`)
+      .filter({ hasText: 'active' })
+      .waitFor();
+    await page.locator('#stop-all').tap();
+    await page.locator('#stop-all', { hasText: 'Tap again to stop 1 agent' }).tap();
+    await page
+      .locator('#notice', {
+        hasText: /^Stopped 1 agent \(.*\); 2 were already stopped\.$/,
+      })
+      .waitFor();
+    expect((await ks.admin.get(`/v1/agents/${third.id}`)).body.status).toBe('revoked');
+    await saveScreenshot(page, 'phone-stop-all');
+  });
+
   it('keeps up with a flood of live events, redrawing its lists a few times a second', async () => {
     // A bulk stop halts every queued action of every agent, one action.updated each: the page
     // must not redraw once per event.

@@ -12,6 +12,7 @@ import {
   createAgent,
   createUser,
   openAgentSocket,
+  revokeAgent,
   TestUser,
 } from './support/factories';
 import { Api } from './support/http';
@@ -104,6 +105,7 @@ describe('the mobile relay', () => {
       incidentId: expect.stringMatching(/^inc_/),
       revokedAt: expect.any(String),
       agents: 1,
+      alreadyRevoked: 0,
     });
     expect(await updated).toMatchObject({ id: agent.id, status: 'revoked' });
     expect((await incidentUpdated).id).toBe(ack.incidentId);
@@ -117,6 +119,17 @@ describe('the mobile relay', () => {
         via: 'device: Test phone',
       });
     }
+  });
+
+  it('says how many of the agents it stopped were stopped already', async () => {
+    const { socket } = await phone(owner);
+    const [before, fresh] = [await createAgent(owner.api), await createAgent(owner.api)];
+    await revokeAgent(owner.api, before.id);
+    const ack = await socket.timeout(5000).emitWithAck('stop', {
+      selector: { agentIds: [before.id, fresh.id] },
+      requestId: randomUUID(),
+    });
+    expect(ack).toMatchObject({ ok: true, agents: 2, alreadyRevoked: 1 });
   });
 
   it('answers a resent requestId with the first answer and revokes once', async () => {

@@ -299,7 +299,13 @@ function connect() {
     setConn('offline');
     return scheduleHttp();
   }
-  const socket = (S.socket = io('/devices', { path: '/socket.io', auth: { token: S.token } }));
+  // Websockets only: long-polling would need sticky sessions behind a load balancer, and
+  // stops have the HTTP fallback where websockets are blocked.
+  const socket = (S.socket = io('/devices', {
+    path: '/socket.io',
+    auth: { token: S.token },
+    transports: ['websocket'],
+  }));
   const down = () => {
     S.connected = S.ready = false;
     S.downSince = Date.now();
@@ -548,6 +554,8 @@ function settle(item, ack) {
   saveQueue();
   const list = Array.isArray(ack.agents) ? ack.agents : null;
   const n = list ? list.length : Number(ack.agents) || 0;
+  // `agents` counts those stopped before too: say how many this tap stopped.
+  const already = Math.min(n, Number(ack.alreadyRevoked) || 0);
   // Revocation is complete when the ack comes; show it now, agent.updated confirms it.
   const ids = list
     ? list.map((a) => (typeof a === 'string' ? a : a && (a.id || a.agentId)))
@@ -565,14 +573,16 @@ function settle(item, ack) {
       status: 'open',
       agents: n,
       openedAt: ack.revokedAt,
-      counts: { fenced: n },
+      counts: { fenced: n - already },
       ...known,
       id: ack.incidentId,
     });
     S.incidentId = ack.incidentId;
     store.set(KEY.incident, ack.incidentId);
   }
-  $('notice').textContent = `Stopped ${plural(n, 'agent')} (${item.label}).`;
+  $('notice').textContent =
+    `Stopped ${plural(n - already, 'agent')} (${item.label})` +
+    (already ? `; ${already} ${already === 1 ? 'was' : 'were'} already stopped.` : '.');
   renderAll();
 }
 

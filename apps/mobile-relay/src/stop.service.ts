@@ -10,7 +10,15 @@ import { RevocationAnswer, RevocationService } from '@app/revocation';
 import { readStop, type Stop } from './dto/stop.dto';
 
 export type StopAck =
-  | { ok: true; incidentId: string; revokedAt: string; agents: number }
+  | {
+      ok: true;
+      incidentId: string;
+      revokedAt: string;
+      /** The agents now stopped, those that were already stopped included. */
+      agents: number;
+      /** How many of them were already stopped: a phone says "stopped 1 (5 already)". */
+      alreadyRevoked: number;
+    }
   | { ok: false; error: string; code: ErrorCode };
 
 /**
@@ -99,7 +107,13 @@ export class StopService {
   private async landed(incidentId: string): Promise<StopAck | undefined> {
     const incident = await this.incidents.summary(incidentId);
     return incident
-      ? { ok: true, incidentId, revokedAt: incident.openedAt, agents: incident.agents }
+      ? {
+          ok: true,
+          incidentId,
+          revokedAt: incident.openedAt,
+          agents: incident.agents,
+          alreadyRevoked: Math.max(0, incident.agents - incident.counts.fenced),
+        }
       : undefined;
   }
 
@@ -135,6 +149,7 @@ export class StopService {
         incidentId: answer.incidentId,
         revokedAt: answer.revokedAt,
         agents: answer.agents,
+        alreadyRevoked: answer.alreadyRevokedIds.length,
       };
     } catch (error) {
       if (error instanceof DomainError) {
