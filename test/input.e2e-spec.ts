@@ -194,8 +194,8 @@ describe('bad input is refused and changes nothing', () => {
         /property evil should not exist/,
       );
       await refused(
-        () => owner.api.request('DELETE', `/v1/agents/${agent.id}`, [{ force: true }]),
-        /^This route takes no body; send none \(or \{\}\)$/,
+        () => owner.api.request('DELETE', `/v1/agents/${agent.id}`, { force: true }),
+        /^This route takes no body: property force should not exist$/,
       );
     });
 
@@ -213,6 +213,21 @@ describe('bad input is refused and changes nothing', () => {
       const lease = await issueLease(owner.api, agent.id);
       expect((await owner.api.as(lease.token).post('/v1/leases/heartbeat', {})).status).toBe(200);
     });
+  });
+
+  it.each([
+    ['[]', 'an array'],
+    ['null', 'null'],
+    ['5', 'a number'],
+    ['"stop"', 'a string'],
+  ])('a JSON body that is not an object (%s) is refused', async (body, kind) => {
+    await refused(
+      () =>
+        owner.api.request('POST', `/v1/agents/${agent.id}/revoke`, body, {
+          'content-type': 'application/json',
+        }),
+      new RegExp(`^The body must be a JSON object \\(\\{…\\}\\), not ${kind}$`),
+    );
   });
 
   it('says when credentials came in a form it does not read', async () => {

@@ -37,6 +37,10 @@ export function registerBodyParsers(fastify: FastifyInstance): void {
     void parseJson(request, body as string, (error, value: unknown) => {
       if (error) {
         done(error);
+      } else if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        // Every route's body is an object; `null` would pass for "no options" and an array
+        // would meet validation as a list of missing fields.
+        done(badRequest(`The body must be a JSON object ({…}), not ${jsonKind(value)}`));
       } else if (nestsDeeperThan(value, MAX_JSON_DEPTH)) {
         done(badRequest(`The body nests deeper than ${MAX_JSON_DEPTH} levels`));
       } else {
@@ -53,6 +57,13 @@ export function registerBodyParsers(fastify: FastifyInstance): void {
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) =>
     done(null, body),
   );
+}
+
+function jsonKind(value: unknown): string {
+  if (value === null) {
+    return 'null';
+  }
+  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
 }
 
 /** Whether `value` has arrays or objects nested more than `limit` deep; without recursion. */
