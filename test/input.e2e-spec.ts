@@ -3,6 +3,7 @@ import {
   createAgent,
   createUser,
   issueLease,
+  waitForIncident,
   type Agent,
   type TestUser,
 } from './support/factories';
@@ -227,6 +228,28 @@ describe('bad input is refused and changes nothing', () => {
           'content-type': 'application/json',
         }),
       new RegExp(`^The body must be a JSON object \\(\\{…\\}\\), not ${kind}$`),
+    );
+  });
+
+  it('a label filter no agent could match is refused, not answered with an empty list', async () => {
+    await refused(
+      () => owner.api.get(`/v1/agents?label=${'k'.repeat(64)}=v`),
+      /^label must look like key=value/,
+    );
+    await refused(() => owner.api.get('/v1/agents?label=team%20x=infra'), /^label must look like/);
+    expect((await owner.api.get('/v1/agents?label=env=test')).body.items).toEqual(
+      expect.arrayContaining([expect.objectContaining({ id: agent.id })]),
+    );
+  });
+
+  it('the Markdown report refuses the cuts that only the JSON takes', async () => {
+    const other = await createAgent(owner.api);
+    const { incidentId } = (await owner.api.post(`/v1/agents/${other.id}/revoke`, {})).body;
+    // Done first: its follow-up would change keys while the refusal is checked.
+    await waitForIncident(owner.api, incidentId);
+    await refused(
+      () => owner.api.get(`/v1/incidents/${incidentId}?format=md&timeline=1&agents=0`),
+      /^format=md is always the whole incident: timeline, agents apply to JSON only$/,
     );
   });
 

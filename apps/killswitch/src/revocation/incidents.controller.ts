@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '
 import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal, MinRole } from '@app/auth';
 import type { UserPrincipal } from '@app/auth';
+import { badRequest } from '@app/core';
 import { IncidentsService } from '@app/incidents';
 import {
   IncidentIdParams,
@@ -42,6 +43,14 @@ export class IncidentsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     if (query.format === 'md') {
+      const cuts = (['timeline', 'review', 'agents'] as const).filter(
+        (k) => query[k] !== undefined,
+      );
+      if (cuts.length > 0) {
+        throw badRequest(
+          `format=md is always the whole incident: ${cuts.join(', ')} ${cuts.length > 1 ? 'apply' : 'applies'} to JSON only`,
+        );
+      }
       void reply.header('content-type', 'text/markdown; charset=utf-8');
       return this.incidents.markdown(principal, params.id);
     }

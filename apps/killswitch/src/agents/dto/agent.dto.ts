@@ -1,5 +1,5 @@
 import { PageLimit } from '../../common/page-limit.decorator';
-import { AGENT_ID, isLabels } from '@app/agents';
+import { AGENT_ID, isLabels, LABEL_KEY, LABEL_VALUE } from '@app/agents';
 import { USER_ID } from '@app/auth';
 import { Optional, Text } from '@app/core';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
@@ -90,6 +90,11 @@ export class AgentIdParams {
   id!: string;
 }
 
+/** `key=value`, each part as an agent's labels allow: no agent could match anything else. */
+const LABEL_FILTER = new RegExp(
+  `^${LABEL_KEY.source.slice(1, -1)}=${LABEL_VALUE.source.slice(1, -1)}$`,
+);
+
 export class ListAgentsQuery {
   @ApiPropertyOptional({
     description: 'key=value; repeat to require several labels',
@@ -101,7 +106,10 @@ export class ListAgentsQuery {
     Array.isArray(value) ? (value as unknown[]) : [value],
   )
   @IsArray()
-  @Matches(/^[^=]+=[^=]*$/, { each: true, message: 'label must look like key=value' })
+  @Matches(LABEL_FILTER, {
+    each: true,
+    message: 'label must look like key=value, with a key and a value such as agents may have',
+  })
   label?: string[];
 
   @ApiPropertyOptional({ enum: ['active', 'revoked'] })
