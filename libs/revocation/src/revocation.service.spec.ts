@@ -14,6 +14,16 @@ const responder: UserPrincipal = {
   via: 'api',
 };
 
+/** The fence's answer for an agent another incident revoked before. */
+const REVOKED_EARLIER: FenceResult = {
+  kind: 'already',
+  epoch: 2,
+  revokedAt: 1_800_000_000_000,
+  reason: 'earlier',
+  incidentId: 'inc_ffffffffffffffff',
+  owner: 'usr_0000000000000002',
+};
+
 /** A service over fakes at the repository boundary; `fence` decides each agent's outcome. */
 function serviceWith(
   fence: (agentId: string, incidentId: string) => FenceResult,
@@ -82,14 +92,7 @@ describe('RevocationService.revoke', () => {
   });
 
   it('does not push to agents another incident revoked, and answers with that incident', async () => {
-    const { service, pushed, discarded } = serviceWith(() => ({
-      kind: 'already',
-      epoch: 2,
-      revokedAt: 1_800_000_000_000,
-      reason: 'earlier',
-      incidentId: 'inc_ffffffffffffffff',
-      owner: 'usr_0000000000000002',
-    }));
+    const { service, pushed, discarded } = serviceWith(() => REVOKED_EARLIER);
     const answer = await revoke(service, ['agt_0000000000000001']);
     expect(pushed).toEqual([]);
     expect(answer.alreadyRevokedIds).toEqual(['agt_0000000000000001']);
@@ -137,14 +140,7 @@ describe('RevocationService.revoke', () => {
     const fenced = (already: string[]) =>
       serviceWith((id) =>
         already.includes(id)
-          ? {
-              kind: 'already',
-              epoch: 2,
-              revokedAt: 1_800_000_000_000,
-              reason: 'earlier',
-              incidentId: 'inc_ffffffffffffffff',
-              owner: 'usr_0000000000000002',
-            }
+          ? REVOKED_EARLIER
           : {
               kind: 'revoked',
               epoch: 2,
