@@ -402,7 +402,7 @@ describe('the action gate', () => {
       expect((await ks.admin.get('/v1/action-types/test.bad')).status).toBe(404);
     });
 
-    it("gives a webhook without timeoutMs the executor's default, and keeps only its fields", async () => {
+    it("gives a webhook without timeoutMs the executor's default, and refuses other kinds' fields", async () => {
       const reply = await ks.admin.put('/v1/action-types/test.defaults', {
         executor: { kind: 'webhook', url: `${tools.url}/archive`, secret: tools.secret },
         reversible: false,
@@ -418,7 +418,9 @@ describe('the action gate', () => {
         executor: { kind: 'noop', url: 'http://ignored' },
         reversible: false,
       });
-      expect(noop.body.executor).toEqual({ kind: 'noop' });
+      expect(noop.status).toBe(400);
+      expect(noop.body.message).toBe('executor.url is not for noop executors: they take only kind');
+      expect((await ks.admin.get('/v1/action-types/test.noop')).status).toBe(404);
     });
 
     it("refuses to delete a type that is another type's compensation", async () => {
