@@ -265,6 +265,18 @@ describe('the mobile relay', () => {
     });
   });
 
+  it('answers an event it does not take, rather than leave its ack waiting', async () => {
+    const { socket } = await phone(owner);
+    const ack = await socket
+      .timeout(5000)
+      .emitWithAck('revoke', { agentId: 'agt_0000000000000001' });
+    expect(ack).toEqual({
+      ok: false,
+      error: 'The relay takes no "revoke" event: phones send stop',
+      code: 'bad_request',
+    });
+  });
+
   describe('a stop that is malformed or refused', () => {
     // An owner of this block's own: "every agent of the user" is only this block's agents.
     let user: TestUser;

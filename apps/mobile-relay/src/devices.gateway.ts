@@ -59,6 +59,17 @@ export class DevicesGateway implements OnGatewayInit, OnGatewayConnection {
   }
 
   async handleConnection(socket: Socket): Promise<void> {
+    // An event the relay does not take would leave a client waiting on its ack for ever.
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      const ack = args[args.length - 1];
+      if (event !== 'stop' && typeof ack === 'function') {
+        (ack as (answer: StopAck) => void)({
+          ok: false,
+          error: `The relay takes no "${String(event).slice(0, 40)}" event: phones send stop`,
+          code: 'bad_request',
+        });
+      }
+    });
     const data = socket.data as DeviceSocketData;
     data.snapshotSent = this.sendSnapshot(socket, data.auth);
     await data.snapshotSent;
