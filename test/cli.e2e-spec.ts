@@ -75,6 +75,13 @@ describe('killswitch CLI', () => {
       },
     );
 
+    it('tells an owner their role may not, before asking for a confirmation (exit 3)', async () => {
+      const user = await createUser('owner');
+      const result = await as(user.apiKey)(['revoke', '--label', 'team=infra', '--reason', 'x']);
+      expect(result.code).toBe(3);
+      expect(result.stderr).toMatch(/^killswitch: your role may not do this: /);
+    });
+
     it('says it cannot reach a server that does not answer (exit 4)', async () => {
       const url = `http://127.0.0.1:${await freePort()}`;
       const result = await cli(['agents'], { url, key: ks.adminKey });

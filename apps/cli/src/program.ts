@@ -320,13 +320,8 @@ export function buildProgram(io: Io): Command {
       }
 
       if (!('agentIds' in selector) && !options.yes) {
-        if (io.stdin.isTTY !== true) {
-          throw new CliError(
-            `refusing to revoke ${what} without confirmation: there is no terminal to ask on. ` +
-              'Pass --yes to confirm (or --dry-run to see which agents would be revoked).',
-            EXIT.usage,
-          );
-        }
+        // The preview first, terminal or not: a role too weak, or nothing to revoke, is the
+        // answer then, not the missing confirmation.
         const preview = await api.postJson<DryRunAnswer>('/v1/revocations', {
           selector,
           reason,
@@ -341,6 +336,13 @@ export function buildProgram(io: Io): Command {
         if (stop.length === 0) {
           write(nothingToRevoke(already));
           return;
+        }
+        if (io.stdin.isTTY !== true) {
+          throw new CliError(
+            `refusing to revoke ${what} without confirmation: there is no terminal to ask on. ` +
+              'Pass --yes to confirm (or --dry-run to see which agents would be revoked).',
+            EXIT.usage,
+          );
         }
         note(`This revokes ${what}: ${which}`);
         const yes = await confirm(
