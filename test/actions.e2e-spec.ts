@@ -82,6 +82,11 @@ describe('the action gate', () => {
     expect((await lease.get(`/v1/actions/${submitted.body.id}`)).status).toBe(200);
     const ledger = await ks.admin.get(`/v1/agents/${agentId}/actions`);
     expect(ledger.body.items.map((a: { id: string }) => a.id)).toEqual([submitted.body.id]);
+    // A full page that is the last has no cursor to an empty one.
+    expect((await ks.admin.get(`/v1/agents/${agentId}/actions?limit=1`)).body).toEqual({
+      items: [expect.objectContaining({ id: submitted.body.id })],
+      nextCursor: null,
+    });
   });
 
   it("runs one agent's actions one at a time, in submission order", async () => {

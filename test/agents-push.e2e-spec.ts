@@ -227,6 +227,8 @@ describe('agents and revocation push', () => {
         pages++;
       } while (cursor && pages < 10);
       expect(seen).toEqual([dataProd.id, infraDev.id, infraProd.id]);
+      // The third page, full, is the last: no cursor to an empty fourth.
+      expect(pages).toBe(3);
     });
 
     it('never shows an owner another owner’s agents', async () => {

@@ -928,6 +928,22 @@ describe('the revocation engine', () => {
     ]);
   });
 
+  it('pages incidents with no cursor to an empty page', async () => {
+    const loner = await createUser(ks, 'owner');
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const { agent } = await agentApi(loner.api);
+      ids.unshift((await loner.api.post(`/v1/agents/${agent.id}/revoke`, {})).body.incidentId);
+    }
+    const first = (await loner.api.get('/v1/incidents?limit=1')).body;
+    expect(first.items.map((i: { id: string }) => i.id)).toEqual([ids[0]]);
+    const second = (
+      await loner.api.get(`/v1/incidents?limit=1&cursor=${encodeURIComponent(first.nextCursor)}`)
+    ).body;
+    // Full, and the last: no cursor to an empty third page.
+    expect(second).toEqual({ items: [expect.objectContaining({ id: ids[1] })], nextCursor: null });
+  });
+
   it('answers 404 to a bulk stop of ids of no agent, and records nothing', async () => {
     const incidentsBefore = await incidentIds();
     const redis = ks.app.get(RedisService, { strict: false });

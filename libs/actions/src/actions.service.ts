@@ -133,7 +133,12 @@ export class ActionsService implements OnApplicationBootstrap, OnApplicationShut
     await this.authorizeRead(principal, agentId);
     const items = await this.actions.page(agentId, cursor, limit);
     const last = items[items.length - 1];
-    return { items, nextCursor: items.length === limit && last ? String(last.seq) : null };
+    // A full page is the last one when nothing is older: no cursor to an empty page.
+    const more =
+      items.length === limit &&
+      last !== undefined &&
+      (await this.actions.page(agentId, last.seq, 1, { history: false })).length > 0;
+    return { items, nextCursor: more ? String(last.seq) : null };
   }
 
   private async authorizeRead(principal: Principal, agentId: string): Promise<void> {

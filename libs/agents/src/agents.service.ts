@@ -122,7 +122,9 @@ export class AgentsService {
         return { items, nextCursor: null };
       }
     }
-    return { items, nextCursor: after ?? null };
+    // A full page that took the index's last member is the last one: no cursor to an empty page.
+    const more = after !== undefined && (await this.agents.page(owner, after, 1)).ids.length > 0;
+    return { items, nextCursor: more && after !== undefined ? after : null };
   }
 
   /** Ids of every agent one user owns. */

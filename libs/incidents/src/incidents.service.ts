@@ -72,7 +72,12 @@ export class IncidentsService {
         }
       }
     }
-    return { items, nextCursor: before === undefined ? null : `${before.openedAt}_${before.id}` };
+    // A page that took the index's last entry is the last one: no cursor to an empty page.
+    const more = before !== undefined && (await this.incidents.page(owner, before, 1)).length > 0;
+    return {
+      items,
+      nextCursor: more && before !== undefined ? `${before.openedAt}_${before.id}` : null,
+    };
   }
 
   /**
