@@ -1,3 +1,5 @@
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { RunningApp, TestDeployment } from './support/apps';
 import {
@@ -194,6 +196,52 @@ const hasChromium = chromiumAvailable();
       .waitFor();
     expect((await ks.admin.get(`/v1/agents/${third.id}`)).body.status).toBe('revoked');
     await saveScreenshot(page, 'phone-stop-all');
+  });
+
+  it('connects with websockets, and by long-polling where they are blocked', async () => {
+    /** Pairs a page at `url` and says how its socket.io connection was carried. */
+    const transports = async (url: string) => {
+      const page = await (await newPhoneContext(browser!)).newPage();
+      const used = new Set<string>();
+      page.on('request', (request) => {
+        const transport = new URL(request.url()).searchParams.get('transport');
+        if (request.url().includes('/socket.io/') && transport === 'polling') {
+          used.add('polling');
+        }
+      });
+      page.on('websocket', (ws) => {
+        ws.on('framereceived', () => used.add('websocket'));
+      });
+      const code = await owner.api.post('/v1/devices/pairing-codes');
+      await page.goto(`${url}/`);
+      await page.getByLabel('Pairing code').fill(code.body.code);
+      await page.getByRole('button', { name: 'Pair this phone' }).click();
+      await page.locator('body[data-state="ready"]').waitFor();
+      await page.context().close();
+      return [...used];
+    };
+    expect(await transports(relay.url)).toEqual(['websocket']);
+    // A proxy that passes HTTP requests on but refuses websockets, as some networks do.
+    const proxy = createServer((request, response) => {
+      const upstream = httpRequest(
+        `${relay.url}${request.url ?? '/'}`,
+        { method: request.method, headers: request.headers },
+        (answer) => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        },
+      );
+      request.pipe(upstream);
+    });
+    proxy.on('upgrade', (_request, socket: Socket) => socket.destroy());
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = proxy.address() as AddressInfo;
+      expect(await transports(`http://127.0.0.1:${port}`)).toEqual(['polling']);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   it('keeps up with a flood of live events, redrawing its lists a few times a second', async () => {

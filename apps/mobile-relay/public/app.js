@@ -299,12 +299,13 @@ function connect() {
     setConn('offline');
     return scheduleHttp();
   }
-  // Websockets only: long-polling would need sticky sessions behind a load balancer, and
-  // stops have the HTTP fallback where websockets are blocked.
+  // Websockets first: long-polling needs sticky sessions behind a load balancer. Polling only
+  // where websockets are blocked (stops also have the HTTP fallback there).
   const socket = (S.socket = io('/devices', {
     path: '/socket.io',
     auth: { token: S.token },
-    transports: ['websocket'],
+    transports: ['websocket', 'polling'],
+    tryAllTransports: true,
   }));
   const down = () => {
     S.connected = S.ready = false;
