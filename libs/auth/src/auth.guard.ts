@@ -2,7 +2,13 @@ import { CanActivate, ExecutionContext, Inject, Injectable, Optional } from '@ne
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { Reflector } from '@nestjs/core';
-import { DomainError, forbidden, refuseUnsupportedBody, unauthenticated } from '@app/core';
+import {
+  badRequest,
+  DomainError,
+  forbidden,
+  refuseUnsupportedBody,
+  unauthenticated,
+} from '@app/core';
 import { ACCESS_METADATA, AccessPolicy, RequestWithPrincipal } from './access.decorators';
 import { DEVICE_VERIFIER, DeviceVerifier, LEASE_VERIFIER, LeaseVerifier } from './lease-verifier';
 import { Role, roleAtLeast } from './roles';
@@ -62,15 +68,12 @@ export class AuthGuard implements CanActivate {
     if (!reads.body && typeof body === 'object' && body !== null) {
       const fields = Object.keys(body);
       if (fields.length > 0) {
-        throw new DomainError('bad_request', `This route takes no body: ${unknown(fields)}`);
+        throw badRequest(`This route takes no body: ${unknown(fields)}`);
       }
     }
     const parameters = Object.keys(query ?? {});
     if (!reads.query && queries && parameters.length > 0) {
-      throw new DomainError(
-        'bad_request',
-        `This route takes no query parameters: ${unknown(parameters)}`,
-      );
+      throw badRequest(`This route takes no query parameters: ${unknown(parameters)}`);
     }
   }
 
@@ -182,14 +185,12 @@ function clientName(header: string | string[] | undefined): string {
     return 'api';
   }
   if (typeof header !== 'string' || !/^[a-z0-9-]{1,32}$/.test(header)) {
-    throw new DomainError(
-      'bad_request',
+    throw badRequest(
       'X-Killswitch-Client must be 1 to 32 lowercase letters, digits or "-", such as "cli"',
     );
   }
   if (header === 'device') {
-    throw new DomainError(
-      'bad_request',
+    throw badRequest(
       'X-Killswitch-Client: device is for stops from paired phones, through the mobile relay',
     );
   }
