@@ -99,7 +99,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     principal: UserPrincipal,
     request: RevokeRequest,
   ): Promise<RevocationAnswer | DryRunAnswer> {
-    const agentIds = await this.select(principal, request.selector);
+    const agentIds = await this.select(principal, request.selector, !request.dryRun);
     if (request.dryRun) {
       return this.dryRun(agentIds);
     }
@@ -108,11 +108,6 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
         'not_found',
         `No agent matches the selector (${describeSelector(request.selector)})`,
       );
-    }
-    // Listed ids are not looked up to select them: if none exists, say so before writing
-    // anything (the incident the fences need would be opened only to be discarded).
-    if ('agentIds' in request.selector && !(await this.agents.anyExists(agentIds))) {
-      throw noneExists(agentIds);
     }
     const opening = this.opening(principal, agentIds, request);
     // On one connection, in this order: a record for the sweeper, the incident, the fences.
@@ -552,8 +547,16 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     return answer;
   }
 
-  /** Resolves a selector to agent ids, enforcing who may stop what. */
-  private async select(principal: UserPrincipal, selector: Selector): Promise<string[]> {
+  /**
+   * Resolves a selector to agent ids, enforcing who may stop what. For a stop (not a dry run),
+   * listed ids of which none exists are refused here, before anything is written: the incident
+   * the fences need would be opened only to be discarded.
+   */
+  private async select(
+    principal: UserPrincipal,
+    selector: Selector,
+    forStop: boolean,
+  ): Promise<string[]> {
     const all = canSeeAll(principal);
     if ('agentIds' in selector) {
       const ids = [...new Set(selector.agentIds)];
@@ -567,6 +570,11 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
         if (foreign) {
           throw forbidden(`Agent ${foreign.id} belongs to another owner`);
         }
+        if (forStop && agents.every((agent) => !agent)) {
+          throw noneExists(ids);
+        }
+      } else if (forStop && !(await this.agents.anyExists(ids))) {
+        throw noneExists(ids);
       }
       return ids;
     }
