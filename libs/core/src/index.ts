@@ -6,4 +6,11 @@ export { AcceptsForm, refuseUnsupportedBody } from './json-body';
 export { runMain } from './run-main';
 export { settleWithin } from './deadline';
 export { runEvery } from './periodic';
-export { Optional, Text, validateInput, VALIDATION_RULES, type TextOptions } from './validation';
+export {
+  CONTROL_CHARACTERS,
+  Optional,
+  Text,
+  validateInput,
+  VALIDATION_RULES,
+  type TextOptions,
+} from './validation';

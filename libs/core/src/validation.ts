@@ -61,10 +61,11 @@ export const Optional = (): PropertyDecorator =>
 /**
  * Characters that have no place in text people read: C0 and C1 controls (a NUL, a terminal
  * escape), DEL, and the bidirectional overrides and isolates that make text read otherwise than
- * it is stored. Multi-line text keeps line feeds and tabs.
+ * it is stored (the incident report drops them from text stored before they were refused).
+ * Multi-line text keeps line feeds and tabs.
  */
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 // eslint-disable-next-line no-control-regex -- likewise
 const CONTROL_BUT_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
@@ -89,7 +90,8 @@ export function Text(name: string, { max, multiline = false }: TextOptions): Pro
       name: 'noControlCharacters',
       validator: {
         validate: (value: unknown) =>
-          typeof value === 'string' && !(multiline ? CONTROL_BUT_LINES : CONTROL).test(value),
+          typeof value === 'string' &&
+          !(multiline ? CONTROL_BUT_LINES : CONTROL_CHARACTERS).test(value),
         defaultMessage: () =>
           multiline
             ? `${name} must not contain control characters (line feeds and tabs are fine)`

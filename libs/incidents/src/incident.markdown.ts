@@ -1,4 +1,7 @@
+import { CONTROL_CHARACTERS } from '@app/core';
 import type { Incident } from './incident';
+
+const CONTROLS = new RegExp(CONTROL_CHARACTERS.source, 'g');
 
 /**
  * Text someone typed (a reason, a note, a name) or built from it, kept on its line and shown as
@@ -9,8 +12,7 @@ import type { Incident } from './incident';
 const text = (value: string) =>
   value
     .replace(/[\r\n]+/g, ' ')
-    // eslint-disable-next-line no-control-regex -- removing control characters is the point
-    .replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '')
+    .replace(CONTROLS, '')
     .replace(/[\\`[\]<>&|]/g, '\\$&');
 
 /** A report a responder can paste into a post-mortem. */
