@@ -401,6 +401,11 @@ export class ActionsRepository {
     return summaries;
   }
 
+  /** Whether the agent's ledger holds an action older than `seq` (one index read). */
+  async hasBefore(agentId: string, seq: number): Promise<boolean> {
+    return (await this.idsBefore(agentId, seq, 1)).length > 0;
+  }
+
   private idsBefore(agentId: string, before: number | undefined, limit: number) {
     return this.redis.client.zrange(
       this.keys.agentActions(agentId),

@@ -137,7 +137,7 @@ export class ActionsService implements OnApplicationBootstrap, OnApplicationShut
     const more =
       items.length === limit &&
       last !== undefined &&
-      (await this.actions.page(agentId, last.seq, 1, { history: false })).length > 0;
+      (await this.actions.hasBefore(agentId, last.seq));
     return { items, nextCursor: more ? String(last.seq) : null };
   }
 
