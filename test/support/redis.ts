@@ -10,8 +10,12 @@ export function testPrefix(label = 't'): string {
   return `test-${label}-${randomUUID().slice(0, 8)}`;
 }
 
-/** Deletes every key under a prefix (UNLINK in batches; SCAN never blocks Redis). */
-export async function deletePrefix(prefix: string, url = REDIS_URL): Promise<void> {
+/** Calls `each` with every batch of keys under a prefix, on a connection of its own (SCAN). */
+async function eachBatchUnder(
+  prefix: string,
+  url: string,
+  each: (redis: Redis, keys: string[]) => Promise<void>,
+): Promise<void> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
@@ -20,12 +24,19 @@ export async function deletePrefix(prefix: string, url = REDIS_URL): Promise<voi
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
       cursor = next;
       if (keys.length > 0) {
-        await redis.unlink(...keys);
+        await each(redis, keys);
       }
     } while (cursor !== '0');
   } finally {
     redis.disconnect();
   }
+}
+
+/** Deletes every key under a prefix (UNLINK in batches; SCAN never blocks Redis). */
+export function deletePrefix(prefix: string, url = REDIS_URL): Promise<void> {
+  return eachBatchUnder(prefix, url, async (redis, keys) => {
+    await redis.unlink(...keys);
+  });
 }
 
 /** Asks the OS for a free TCP port on loopback. */
@@ -115,25 +126,22 @@ export async function snapshotPrefix(
   prefix: string,
   url = REDIS_URL,
 ): Promise<Record<string, string>> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    const snapshot: Record<string, string> = {};
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      for (const key of keys.filter((k) => !k.endsWith(':stalled-check'))) {
-        const value = await redis.dumpBuffer(key);
-        if (value) {
-          snapshot[key] = value.toString('hex');
-        }
+  const snapshot: Record<string, string> = {};
+  await eachBatchUnder(prefix, url, async (redis, batch) => {
+    const keys = batch.filter((key) => !key.endsWith(':stalled-check'));
+    const pipeline = redis.pipeline();
+    keys.forEach((key) => pipeline.dumpBuffer(key));
+    const values = (await pipeline.exec()) ?? [];
+    values.forEach(([error, value], i) => {
+      if (error) {
+        throw error;
       }
-    } while (cursor !== '0');
-    return snapshot;
-  } finally {
-    redis.disconnect();
-  }
+      if (value) {
+        snapshot[keys[i]] = (value as Buffer).toString('hex');
+      }
+    });
+  });
+  return snapshot;
 }
 
 /** Polls a condition until it holds or the bound passes; never a fixed sleep. */
