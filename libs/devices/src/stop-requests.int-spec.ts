@@ -62,4 +62,21 @@ describe('stop requests (real Redis)', () => {
       resumed: true,
     });
   });
+
+  it('takes no refusal as an answer: one kept by an older relay is claimed afresh', async () => {
+    const { device, id } = request();
+    const key = redis.keys.stopRequest(device, id);
+    await redis.client.set(
+      key,
+      '{"ok":false,"error":"Viewers cannot stop agents","code":"forbidden"}',
+      'EX',
+      3600,
+    );
+    expect(await requests.claim(device, id, 'inc_00000000000000b1')).toMatchObject({
+      kind: 'claimed',
+      incidentId: 'inc_00000000000000b1',
+      resumed: false,
+    });
+    expect(await redis.client.ttl(key)).toBeGreaterThan(23 * 3600);
+  });
 });

@@ -12,6 +12,11 @@
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local stored = redis.call('GET', KEYS[1])
+-- Refusals are released, never kept (nothing was stopped, so a resend is judged afresh); one
+-- stored anyway was kept by an older relay, and would replay for a day: it counts as no claim.
+if stored and string.sub(stored, 1, 11) == '{"ok":false' then
+  stored = nil
+end
 local function hold(incidentId)
   redis.call('SET', KEYS[1], 'pending ' .. ARGV[1] .. ' ' .. incidentId .. ' ' ..
     (now + tonumber(ARGV[3])), 'EX', ARGV[4])
