@@ -52,6 +52,25 @@ describe('HTTP-level errors have the {error, message} shape', () => {
       expect(await userCount()).toBe(before);
     });
 
+    it('refuses a body naming a field twice, however it is spelt, and creates nothing', async () => {
+      const before = await userCount();
+      // JSON.parse would keep the last: an admin, where a proxy or a log reading the first sees
+      // a viewer.
+      expectError(
+        await postUsers('{"name":"twice","role":"viewer","role":"admin"}'),
+        400,
+        'bad_request',
+        'The body names "role" twice in one object; send each field once',
+      );
+      expectError(
+        await postUsers('{"name":"twice","role":"viewer","\\u0072ole" : "admin"}'),
+        400,
+        'bad_request',
+        'The body names "role" twice in one object; send each field once',
+      );
+      expect(await userCount()).toBe(before);
+    });
+
     it('refuses a deep body on the relay before anything reads it, to anyone', async () => {
       const deep = `{"code":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
       const reply = await relay.anonymous.request('POST', '/v1/pair', deep, {

@@ -20,7 +20,8 @@ interface MarkedRequest {
 
 /**
  * The body parsers every app has: JSON (Fastify's own, with its `__proto__` and `constructor`
- * checks, refusing bodies that nest deeper than {@link MAX_JSON_DEPTH}), forms, and any other
+ * checks, refusing bodies that nest deeper than {@link MAX_JSON_DEPTH} or name a key twice in
+ * one object), forms, and any other
  * type read as bytes: without a parser Fastify answers 415 before the guard runs, while
  * {@link markNonJsonBodies} marks such a body for a 415 after authentication, as for text.
  * Registered here rather than by Nest (create the app with `bodyParser: false`), whose JSON
@@ -41,10 +42,20 @@ export function registerBodyParsers(fastify: FastifyInstance): void {
         // Every route's body is an object; `null` would pass for "no options" and an array
         // would meet validation as a list of missing fields.
         done(badRequest(`The body must be a JSON object ({…}), not ${jsonKind(value)}`));
-      } else if (nestsDeeperThan(value, MAX_JSON_DEPTH)) {
-        done(badRequest(`The body nests deeper than ${MAX_JSON_DEPTH} levels`));
       } else {
-        done(null, value);
+        const problem = jsonTextProblem(body as string, MAX_JSON_DEPTH);
+        if (problem === undefined) {
+          done(null, value);
+        } else if ('tooDeep' in problem) {
+          done(badRequest(`The body nests deeper than ${MAX_JSON_DEPTH} levels`));
+        } else {
+          done(
+            badRequest(
+              `The body names ${JSON.stringify(problem.duplicateKey)} twice in one object; ` +
+                'send each field once',
+            ),
+          );
+        }
       }
     });
   });
@@ -66,18 +77,73 @@ function jsonKind(value: unknown): string {
   return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
 }
 
-/** Whether `value` has arrays or objects nested more than `limit` deep; without recursion. */
-export function nestsDeeperThan(value: unknown, limit: number): boolean {
-  const pending: Array<{ node: unknown; depth: number }> = [{ node: value, depth: 1 }];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    const { node, depth } = next;
-    if (typeof node === 'object' && node !== null) {
-      if (depth > limit) {
-        return true;
+/**
+ * What is wrong with a JSON text that parsed: nesting deeper than `maxDepth` (the text itself
+ * is level 1), or an object naming a key twice. `JSON.parse` keeps the last of two same keys
+ * (`{"role":"viewer","role":"admin"}` is an admin), where a proxy, a log or another parser may
+ * read the first: the request would mean different things to different readers. One pass over
+ * the text, without recursion; `text` must be valid JSON.
+ */
+export function jsonTextProblem(
+  text: string,
+  maxDepth: number,
+): { tooDeep: true } | { duplicateKey: string } | undefined {
+  // One entry per open container: the keys seen so far in an object, null for an array.
+  const open: Array<Set<string> | null> = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      // To the closing quote: the next one that is not escaped (an odd run of backslashes).
+      const start = i;
+      i = text.indexOf('"', i + 1);
+      while (isEscaped(text, i)) {
+        i = text.indexOf('"', i + 1);
       }
-      for (const child of Object.values(node)) {
-        pending.push({ node: child, depth: depth + 1 });
+      const keys = open[open.length - 1];
+      if (keys && isFollowedByColon(text, i + 1)) {
+        const raw = text.slice(start + 1, i);
+        // Escapes decoded, as a parser would: "\u0072ole" is "role".
+        const key = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
+        if (keys.has(key)) {
+          return { duplicateKey: key };
+        }
+        keys.add(key);
       }
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (open.length === maxDepth) {
+        return { tooDeep: true };
+      }
+      open.push(c === OPEN_BRACE ? new Set() : null);
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+      open.pop();
+    }
+  }
+  return undefined;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
+/** Whether the character at `at` follows an odd number of backslashes. */
+function isEscaped(text: string, at: number): boolean {
+  let i = at - 1;
+  while (text.charCodeAt(i) === BACKSLASH) {
+    i--;
+  }
+  return (at - 1 - i) % 2 === 1;
+}
+
+/** Whether the next character of `text` from `from` that is not JSON whitespace is a colon. */
+function isFollowedByColon(text: string, from: number): boolean {
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) {
+      return c === COLON;
     }
   }
   return false;
