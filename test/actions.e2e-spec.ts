@@ -442,3 +442,66 @@ describe('the action gate', () => {
     });
   });
 });
+
+describe('the most actions an agent may have queued', () => {
+  const deployment = new TestDeployment({ actionMaxQueuedPerAgent: 3 });
+  let ks: RunningApp;
+  const tools = new ToolServer();
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+
+  beforeAll(async () => {
+    await tools.start();
+    tools.on('/held', async (_request, response) => {
+      await held;
+      json(response, 200, {});
+    });
+    ks = await deployment.killswitch();
+    await registerWebhookType(ks.admin, tools, 'test.held', { path: '/held', timeoutMs: 20_000 });
+  });
+
+  afterAll(async () => {
+    release();
+    await deployment.close();
+    await tools.stop();
+  });
+
+  it('refuses one more with 429 and keeps nothing of it, until some have finished', async () => {
+    const { agent, asAgent } = await agentWithLease(ks.admin, {
+      allowedActions: ['test.held'],
+      ttlSeconds: 120,
+    });
+    const submit = (n: number, idempotencyKey?: string) =>
+      asAgent.post('/v1/actions', { type: 'test.held', params: { n }, idempotencyKey });
+    const first = (await submit(0, 'first')).body.id as string;
+    await waitFor(() => tools.received('/held').length === 1, 10_000, 'the first to start');
+    // One running, two waiting behind it: the most allowed.
+    for (const n of [1, 2]) {
+      expect((await submit(n)).status).toBe(202);
+    }
+    const ledger = async () =>
+      (await ks.admin.get(`/v1/agents/${agent.id}/actions`)).body.items.length as number;
+
+    const refused = await submit(3);
+    expect(refused.status).toBe(429);
+    expect(refused.body).toEqual({
+      error: 'rate_limited',
+      message:
+        `Agent ${agent.id} has 3 actions queued or running, the most allowed ` +
+        '(ACTION_MAX_QUEUED_PER_AGENT is 3): submit more once some have finished',
+    });
+    expect(await ledger()).toBe(3);
+    // A retry of one already taken is answered as before, full or not.
+    const retried = await submit(0, 'first');
+    expect(retried.body).toMatchObject({ id: first, status: 'running' });
+
+    release();
+    await waitForAction(ks.admin, first);
+    await waitFor(
+      async () => (await submit(4)).status === 202,
+      10_000,
+      'a submission to be taken once the first finished',
+    );
+    expect(await ledger()).toBe(4);
+  });
+});

@@ -17,6 +17,7 @@ import {
   KeepAliveClient,
   percent,
   profileDuring,
+  queueRoomFor,
   redisCpuSeconds,
   startChild,
   startKillswitch,
@@ -88,6 +89,8 @@ async function run(ctx: BenchContext): Promise<void> {
     ACTION_WORKER_CONCURRENCY: String(concurrency),
     ACTION_MAX_ATTEMPTS: String(ATTEMPTS),
     ACTION_BACKOFF_MS: String(BACKOFF_MS),
+    // Every job is queued before a round starts: room for all of them, however few agents.
+    ...queueRoomFor(Math.ceil(jobs / agents)),
   };
   // The API instance takes the submissions; its workers are off, so everything stays queued
   // until the worker instance of a round starts.

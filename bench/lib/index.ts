@@ -5,6 +5,7 @@ export {
   createLeasedAgents,
   createUser,
   newAdminKey,
+  queueRoomFor,
   startApiAndWorkers,
   startKillswitch,
   type BenchUser,

@@ -75,6 +75,7 @@ export async function startKillswitch(options: KillswitchOptions): Promise<Kills
 export async function startApiAndWorkers(
   ctx: BenchContext,
   keyPrefix: string,
+  env: Record<string, string> = {},
 ): Promise<{ api: KillswitchProcess; workers: KillswitchProcess }> {
   const { redisUrl, settings, signal } = ctx;
   ctx.log(
@@ -86,7 +87,7 @@ export async function startApiAndWorkers(
       keyPrefix,
       logLevel: settings.logLevel,
       signal,
-      env: { WORKERS: workers },
+      env: { ...env, WORKERS: workers },
       cpuProfileDir: settings.cpuProfileDir,
     });
     ctx.defer(`stop killswitch (${workers === 'on' ? 'workers' : 'API'})`, () =>
@@ -97,6 +98,11 @@ export async function startApiAndWorkers(
   const api = await start('off');
   return { api, workers: await start('on') };
 }
+
+/** Settings that let each agent have `perAgent` actions queued at once (the default allows 1000). */
+export const queueRoomFor = (perAgent: number): Record<string, string> => ({
+  ACTION_MAX_QUEUED_PER_AGENT: String(Math.max(1000, perAgent)),
+});
 
 export type Role = 'viewer' | 'owner' | 'responder' | 'admin';
 

@@ -19,6 +19,7 @@ import {
   startProfiling,
   summarizeProfile,
   KeepAliveClient,
+  queueRoomFor,
   startApiAndWorkers,
   waitUntil,
   watchSlowlog,
@@ -80,7 +81,7 @@ async function run(ctx: BenchContext): Promise<void> {
 
   const hardware = await hardwareLine(redisUrl);
   const loadBefore = load1();
-  const { api, workers } = await startApiAndWorkers(ctx, prefix);
+  const { api, workers } = await startApiAndWorkers(ctx, prefix, queueRoomFor(perAgent));
 
   const fixtures = new KeepAliveClient(api.url, 48, signal);
   ctx.defer('close HTTP clients', () => fixtures.close());

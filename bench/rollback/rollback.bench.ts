@@ -16,6 +16,7 @@ import {
   harnessQueues,
   inParallel,
   KeepAliveClient,
+  queueRoomFor,
   startApiAndWorkers,
   startProfiling,
   summarizeProfile,
@@ -100,7 +101,7 @@ async function run(ctx: BenchContext): Promise<void> {
   const tool = await startToolServer();
   ctx.defer('stop the tool server', () => tool.stop());
   // The workers instance runs the actions and the follow-up: its CPU is what both phases cost.
-  const { api, workers } = await startApiAndWorkers(ctx, prefix);
+  const { api, workers } = await startApiAndWorkers(ctx, prefix, queueRoomFor(perAgent));
 
   const client = new KeepAliveClient(api.url, 48, signal);
   ctx.defer('close HTTP clients', () => client.close());

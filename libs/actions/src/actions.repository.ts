@@ -42,7 +42,9 @@ export type SubmitResult =
   | { kind: 'existing'; actionId: string; status: string }
   | { kind: 'revoked'; revokedAt?: number; incidentId?: string; reason?: string }
   | { kind: 'invalid' }
-  | { kind: 'forbidden' };
+  | { kind: 'forbidden' }
+  /** The agent has `live` actions queued or running, and may have at most `max`. */
+  | { kind: 'full'; live: number; max: number };
 
 export type StartResult =
   | { kind: 'run'; type: string; params: unknown; epoch: number }
@@ -106,6 +108,7 @@ export class ActionsRepository {
         k.events(),
         this.config.actionRetentionPerAgent,
         k.action(agentId, ''),
+        this.config.actionMaxQueuedPerAgent,
       ],
     );
     switch (reply[0]) {
@@ -122,6 +125,12 @@ export class ActionsRepository {
         };
       case 'forbidden':
         return { kind: 'forbidden' };
+      case 'full':
+        return {
+          kind: 'full',
+          live: Number(reply[1]),
+          max: this.config.actionMaxQueuedPerAgent,
+        };
       default:
         return { kind: 'invalid' };
     }

@@ -69,6 +69,13 @@ export class ActionsService implements OnApplicationBootstrap, OnApplicationShut
         throw new DomainError('lease_invalid', 'The agent no longer exists', { status: 'invalid' });
       case 'forbidden':
         throw forbidden(`Agent ${agentId} is not allowed to perform ${input.type}`);
+      case 'full':
+        throw new DomainError(
+          'rate_limited',
+          `Agent ${agentId} has ${result.live} actions queued or running, the most allowed ` +
+            `(ACTION_MAX_QUEUED_PER_AGENT is ${result.max}): submit ` +
+            'more once some have finished',
+        );
       case 'existing':
         return { id: result.actionId, status: result.status };
       case 'ok':

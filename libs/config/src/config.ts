@@ -37,6 +37,8 @@ export class AppConfig {
   readonly actionBackoffMs!: number;
   readonly actionRetentionDays!: number;
   readonly actionRetentionPerAgent!: number;
+  /** Most actions one agent may have queued or running; more are refused (429). */
+  readonly actionMaxQueuedPerAgent!: number;
   /** The address phones open (pairing links point there). */
   readonly relayPublicUrl!: string;
   readonly pairingCodeTtlSeconds!: number;
@@ -91,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     actionBackoffMs: c.ACTION_BACKOFF_MS,
     actionRetentionDays: c.ACTION_RETENTION_DAYS,
     actionRetentionPerAgent: c.ACTION_RETENTION_PER_AGENT,
+    actionMaxQueuedPerAgent: c.ACTION_MAX_QUEUED_PER_AGENT,
     workers: c.WORKERS === 'on',
     relayPublicUrl: (c.RELAY_PUBLIC_URL ?? `http://localhost:${c.RELAY_PORT}`).replace(/\/+$/, ''),
     pairingCodeTtlSeconds: c.PAIRING_CODE_TTL_SECONDS,

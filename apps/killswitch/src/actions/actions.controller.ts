@@ -24,6 +24,10 @@ export class ActionsController {
     summary: 'An agent asks killswitch to act (lease token); runs only while the lease is live',
   })
   @ApiResponse({ status: 202, type: SubmittedActionDto })
+  @ApiResponse({
+    status: 429,
+    description: 'The agent has ACTION_MAX_QUEUED_PER_AGENT actions queued or running',
+  })
   submit(@CurrentPrincipal() principal: Principal, @Body() body: SubmitActionDto) {
     return this.actions.submit(principal, body);
   }

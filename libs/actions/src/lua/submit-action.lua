@@ -4,8 +4,9 @@
 --       7 idempotency key (only when there is one)
 -- ARGV: 1 actionId, 2 lease epoch, 3 type, 4 params JSON, 5 idempotency key or '',
 --       6 default concurrency, 7 events channel, 8 ledger length kept per agent,
---       9 action key prefix (without the id)
--- Returns {'ok', released...} | {'existing', actionId, status}
+--       9 action key prefix (without the id), 10 most actions the agent may have queued or
+--       running
+-- Returns {'ok', released...} | {'existing', actionId, status} | {'full', queued or running}
 --       | {'revoked', revokedAt, incidentId, reason} ('' where unknown) | {'invalid'}
 --       | {'forbidden'} (the type is not in the agent's allowedActions)
 --- @include "gate.lua"
@@ -32,6 +33,12 @@ if ARGV[5] ~= '' then
   if existing then
     return {'existing', existing, redis.call('HGET', ARGV[9] .. existing, 'status') or 'unknown'}
   end
+end
+-- Bounded per agent: each action may carry 64 KiB of params, and an agent flooding its queue
+-- (faster than its tool server answers) would otherwise fill Redis, where every stop is written.
+local live = redis.call('LLEN', KEYS[5]) + redis.call('SCARD', KEYS[6])
+if live >= tonumber(ARGV[10]) then
+  return {'full', tostring(live)}
 end
 local now = now_ms()
 local seq = redis.call('HINCRBY', KEYS[1], 'actionSeq', 1)
