@@ -5,7 +5,7 @@ import type { UserPrincipal } from '@app/auth';
 import { DomainError, ErrorCode } from '@app/core';
 import { STOP_LEASE_MS, StopClaim, StopRequests } from '@app/devices';
 import { IncidentsRepository, newIncidentId } from '@app/incidents';
-import { isRedisUnavailable } from '@app/redis';
+import { redisUnavailableReason } from '@app/redis';
 import { RevocationAnswer, RevocationService } from '@app/revocation';
 import { readStop, type Stop } from './dto/stop.dto';
 
@@ -86,8 +86,9 @@ export class StopService {
       if (claim?.kind === 'claimed') {
         await this.requests.settle(device.id, requestId, claim.token).catch(() => undefined);
       }
-      if (isRedisUnavailable(error)) {
-        return fail('unavailable', 'killswitch cannot reach Redis right now; try again');
+      const unavailable = redisUnavailableReason(error);
+      if (unavailable !== undefined) {
+        return fail('unavailable', `${unavailable}. Send the stop again.`);
       }
       throw error;
     }

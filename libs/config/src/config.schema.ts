@@ -56,6 +56,7 @@ export const configSchema = z.object({
     })
     .default('info'),
   HEALTH_REDIS_TIMEOUT_MS: positiveInt('HEALTH_REDIS_TIMEOUT_MS', 500),
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt('REDIS_COMMAND_TIMEOUT_MS', 2000),
   SHUTDOWN_TIMEOUT_MS: positiveInt('SHUTDOWN_TIMEOUT_MS', 10_000),
   LEASE_DEFAULT_TTL_SECONDS: positiveInt('LEASE_DEFAULT_TTL_SECONDS', 30),
   LEASE_MAX_TTL_SECONDS: positiveInt('LEASE_MAX_TTL_SECONDS', 300),

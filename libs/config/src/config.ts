@@ -21,6 +21,8 @@ export class AppConfig {
   readonly adminKey?: string;
   readonly logLevel!: RawConfig['LOG_LEVEL'];
   readonly healthRedisTimeoutMs!: number;
+  /** How long a caller's Redis command may wait for its answer before the call answers 503. */
+  readonly redisCommandTimeoutMs!: number;
   readonly shutdownTimeoutMs!: number;
   readonly leaseDefaultTtlSeconds!: number;
   readonly leaseMaxTtlSeconds!: number;
@@ -81,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     adminKey: c.KILLSWITCH_ADMIN_KEY,
     logLevel: c.LOG_LEVEL,
     healthRedisTimeoutMs: c.HEALTH_REDIS_TIMEOUT_MS,
+    redisCommandTimeoutMs: c.REDIS_COMMAND_TIMEOUT_MS,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
     leaseDefaultTtlSeconds: c.LEASE_DEFAULT_TTL_SECONDS,
     leaseMaxTtlSeconds: c.LEASE_MAX_TTL_SECONDS,

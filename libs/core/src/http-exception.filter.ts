@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
-import { isRedisUnavailable } from '@app/redis';
+import { redisUnavailableReason } from '@app/redis';
 import { DomainError, httpStatusOf } from './errors';
 
 const errorNameOf: Record<number, string> = {
@@ -82,13 +82,14 @@ export function toErrorResponse(
       body: { error: errorNameOf[statusCode] ?? 'bad_request', message },
     };
   }
-  if (isRedisUnavailable(exception)) {
+  const unavailable = redisUnavailableReason(exception);
+  if (unavailable !== undefined) {
     // Fail closed: without Redis nothing can be checked, so nothing is allowed.
     return {
       status: 503,
       body: {
         error: 'unavailable',
-        message: 'Redis is unreachable; refusing to act until it is back',
+        message: unavailable,
       },
     };
   }

@@ -20,16 +20,33 @@ const roleOptions: Record<ConnectionRole, RedisOptions> = {
   subscriber: { maxRetriesPerRequest: null },
 };
 
+/** How long a caller's command may wait for Redis by default (REDIS_COMMAND_TIMEOUT_MS). */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
+
 /**
  * Builds an ioredis connection from REDIS_URL. The caller owns it and must close it.
  *
  * @param url - `redis://` or `rediss://` URL, with optional password and database number.
  * @param role - how the connection behaves while Redis is unreachable.
  * @param name - shown by `CLIENT LIST`, which makes leaked connections easy to spot.
+ * @param commandTimeoutMs - for `command` and `producer` connections, how long a command may
+ *   wait for its answer before it fails as "Redis unavailable".
  */
-export function createRedisConnection(url: string, role: ConnectionRole, name: string): Redis {
+export function createRedisConnection(
+  url: string,
+  role: ConnectionRole,
+  name: string,
+  commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS,
+): Redis {
+  const failsFast = role === 'command' || role === 'producer';
   const client = new Redis(url, {
     ...roleOptions[role],
+    // A Redis that is connected but does not answer (paused, overloaded, a network that drops
+    // packets) would otherwise hold every caller until it answers, or until TCP gives up many
+    // minutes later: a caller gets 503 instead. Blocking readers wait on purpose: not them.
+    ...(failsFast ? { commandTimeout: commandTimeoutMs } : {}),
+    // Probes an idle connection, so that a Redis that vanished without closing it is noticed.
+    keepAlive: 10_000,
     connectionName: name,
     lazyConnect: true,
     // Reconnect forever with a capped delay: health turns ready again on its own.
@@ -111,16 +128,46 @@ export async function closeConnection(client: Redis, timeoutMs = 1000): Promise<
 
 /**
  * True for the errors ioredis raises when Redis cannot be reached (offline, reconnecting,
- * retries exhausted): callers answer 503 and refuse to act, never 500, never "allowed".
+ * retries exhausted, no answer within the command timeout), and for Redis' refusals to serve at all (out of memory, a read-only
+ * replica, loading, busy): callers answer 503 and refuse to act, never 500, never "allowed".
  */
 export function isRedisUnavailable(error: unknown): boolean {
+  return redisUnavailableReason(error) !== undefined;
+}
+
+/**
+ * Why Redis cannot serve, as a sentence for people ending in what killswitch does about it,
+ * when `error` says it cannot (see isRedisUnavailable).
+ */
+export function redisUnavailableReason(error: unknown): string | undefined {
   if (!(error instanceof Error)) {
-    return false;
+    return undefined;
   }
-  return (
+  if (
     error.name === 'MaxRetriesPerRequestError' ||
     /enableOfflineQueue|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE/.test(
       error.message,
     )
-  );
+  ) {
+    return 'Redis is unreachable; refusing to act until it is back';
+  }
+  if (error.message === 'Command timed out') {
+    return 'Redis did not answer in time; refusing to act until it does';
+  }
+  // Redis' own refusals start with their code: the whole server refuses, not this request.
+  const code = /^([A-Z]+) /.exec(error.message)?.[1];
+  return code === undefined ? undefined : REFUSALS[code];
 }
+
+const REFUSALS: Record<string, string> = {
+  OOM:
+    'Redis is out of memory (maxmemory reached) and refuses writes; refusing to act until it ' +
+    'has room',
+  READONLY:
+    'Redis is a read-only replica (a failover may be under way); refusing to act until a ' +
+    'primary answers',
+  MASTERDOWN: "Redis' replica has lost its primary; refusing to act until it is back",
+  LOADING: 'Redis is loading its data; refusing to act until it has',
+  BUSY: 'Redis is busy running a long script; refusing to act until it is done',
+  MISCONF: 'Redis cannot save to disk and refuses writes; refusing to act until it can',
+};

@@ -7,6 +7,7 @@ export {
   connectOrExplain,
   redactUrl,
   isRedisUnavailable,
+  redisUnavailableReason,
   type ConnectionRole,
 } from './connection';
 export { defineScript, runScript } from './scripts';

@@ -14,7 +14,12 @@ export class RedisService implements OnApplicationShutdown {
   readonly keys: Keys;
 
   constructor(private readonly config: AppConfig) {
-    this.client = createRedisConnection(config.redisUrl, 'command', `${config.keyPrefix}:command`);
+    this.client = createRedisConnection(
+      config.redisUrl,
+      'command',
+      `${config.keyPrefix}:command`,
+      config.redisCommandTimeoutMs,
+    );
     this.keys = new Keys(config.keyPrefix);
   }
 
@@ -24,7 +29,12 @@ export class RedisService implements OnApplicationShutdown {
 
   /** Opens a further connection owned by the caller (workers, subscribers). */
   duplicate(role: 'producer' | 'worker' | 'subscriber', name: string): Redis {
-    return createRedisConnection(this.config.redisUrl, role, `${this.config.keyPrefix}:${name}`);
+    return createRedisConnection(
+      this.config.redisUrl,
+      role,
+      `${this.config.keyPrefix}:${name}`,
+      this.config.redisCommandTimeoutMs,
+    );
   }
 
   /** Answers whether Redis replies to PING within the timeout. */
