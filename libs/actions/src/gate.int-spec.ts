@@ -167,6 +167,28 @@ describe('gate and fence scripts (real Redis)', () => {
     expect((await actions.start(id, actionId, 1, 'job-a')).kind).toBe('run');
   });
 
+  it('aborts, not halts, an action whose job re-runs it after its agent was revoked', async () => {
+    const { id } = await agent();
+    const submitted = await submit(id);
+    const actionId = submitted.kind === 'ok' ? submitted.released[0] : '';
+    expect((await actions.start(id, actionId, 1, 'job-a')).kind).toBe('run');
+    // Its worker stops mid-run (dies, or loses Redis past its lock); the agent is revoked.
+    await fence(id, 'test', 'usr_x', 'inc_00000000000000r1');
+    // The stalled job runs again: the tool server may have done the action, so it is
+    // aborted (counted and listed for review by its stop), not "halted before it started".
+    expect(await actions.start(id, actionId, 1, 'job-a')).toEqual({ kind: 'halted', released: [] });
+    expect(await actions.get(actionId)).toMatchObject({
+      status: 'aborted',
+      error:
+        'its worker stopped while running it, then its agent was revoked: it may have partly ' +
+        'happened',
+    });
+    expect(await actions.followupCounts(id, 'inc_00000000000000r1')).toMatchObject({
+      aborted: 1,
+      halted: 0,
+    });
+  });
+
   it('settles what a job that failed for good left running, and queues what comes after', async () => {
     // The queue is the boundary here: what the service would queue is recorded.
     const queued: string[][] = [];

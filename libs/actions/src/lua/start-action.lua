@@ -8,7 +8,8 @@
 -- KEYS: 1 agent, 2 action, 3 history, 4 running set, 5 pending list
 -- ARGV: 1 attempt number, 2 events channel, 3 follow-up key prefix (without the incident id),
 --       4 runner (the job's id), 5 retention ms, 6 default concurrency
--- Returns {'run', type, params, epoch} | {'halted', released...} | {'done', status}
+-- Returns {'run', type, params, epoch} | {'halted', released...} (not run: halted, or aborted
+--       if this job had started it before its worker stopped) | {'done', status}
 --       | {'gone', released...}
 --- @include "gate.lua"
 local action = redis.call('HMGET', KEYS[2], 'status', 'type', 'params', 'epoch', 'agentId',
@@ -29,18 +30,39 @@ end
 local now = now_ms()
 local agent = redis.call('HMGET', KEYS[1], 'status', 'epoch', 'incidentId')
 if agent[1] ~= 'active' or agent[2] ~= action[4] then
-  local detail = 'agent revoked before the action started'
-  if not agent[1] then
-    detail = 'agent deleted before the action started'
-  end
-  halt_action(KEYS[2], action[5], actionId, action[2], detail, now, ARGV[5], ARGV[2])
-  redis.call('SREM', KEYS[4], actionId)
   -- Counted on the stop that revoked the action's epoch (fence-agents.lua keeps it), not the
   -- agent's current one: a reinstatement and a new stop may have come since.
   local stop = redis.call('HGET', KEYS[1], 'stoppedBy:' .. action[4]) or agent[3]
-  if stop and stop ~= '' then
-    redis.call('HINCRBY', ARGV[3] .. stop, 'halted', 1)
+  if status == 'running' then
+    -- This job's own re-run of an action it had started, whose worker stopped (died, or lost
+    -- Redis past its lock) mid-run: the tool server may have done it, in part or whole. Not
+    -- halted (never started) but aborted, so that its stop counts it and lists it for review.
+    local detail = 'its worker stopped while running it, then its agent was revoked: it may ' ..
+      'have partly happened'
+    if not agent[1] then
+      detail = 'its worker stopped while running it, then its agent was deleted: it may have ' ..
+        'partly happened'
+    end
+    redis.call('HSET', KEYS[2], 'status', 'aborted', 'updatedAt', now, 'finishedAt', now,
+      'error', detail)
+    redis.call('RPUSH', KEYS[3], cjson.encode({status = 'aborted', at = now, detail = detail}))
+    redis.call('PEXPIRE', KEYS[2], ARGV[5])
+    redis.call('PEXPIRE', KEYS[3], ARGV[5])
+    publish_update(ARGV[2], action[5], actionId, action[2], 'aborted', now)
+    if stop and stop ~= '' then
+      redis.call('HINCRBY', ARGV[3] .. stop, 'aborted', 1)
+    end
+  else
+    local detail = 'agent revoked before the action started'
+    if not agent[1] then
+      detail = 'agent deleted before the action started'
+    end
+    halt_action(KEYS[2], action[5], actionId, action[2], detail, now, ARGV[5], ARGV[2])
+    if stop and stop ~= '' then
+      redis.call('HINCRBY', ARGV[3] .. stop, 'halted', 1)
+    end
   end
+  redis.call('SREM', KEYS[4], actionId)
   -- A reinstated agent's newer actions wait behind this one: release them. Kept on it, as a
   -- finish keeps its release, so that the job's re-run after a crash (which finds it halted)
   -- adds their jobs again.
