@@ -98,6 +98,59 @@ describe('a killswitch process killed in the middle of rollbacks', () => {
     expect(rollbacks.map((e: { actionId: string }) => e.actionId).sort()).toEqual([...ids].sort());
   }, 120_000);
 
+  it('hands the rollbacks over at a graceful stop, with nothing to review', async () => {
+    await registerWebhookType(ks.admin, tools, 'file.restore', {
+      path: '/file-restore',
+      timeoutMs: 10_000,
+    });
+    await registerWebhookType(ks.admin, tools, 'file.delete', {
+      path: '/file-delete',
+      reversible: true,
+      compensation: 'file.restore',
+      timeoutMs: 10_000,
+    });
+    tools.on('/file-delete', (request, response) =>
+      json(response, 200, { undo: { file: request.body.params.file } }),
+    );
+    // Four compensations of 2 s still to go at the stop: longer than a shutdown may wait for
+    // its jobs (half of SHUTDOWN_TIMEOUT_MS, 10 s), so one would be cut mid-way if the
+    // follow-up went on claiming them while its process shut down.
+    tools.on('/file-restore', (_request, response) => {
+      setTimeout(() => json(response, 200, {}), 2000);
+    });
+    const { agent, asAgent: lease } = await agentWithLease(ks.admin, {
+      name: 'file-cleaner',
+      allowedActions: ['file.delete'],
+    });
+    const ids: string[] = [];
+    for (let file = 1; file <= 5; file++) {
+      ids.push(
+        (await lease.post('/v1/actions', { type: 'file.delete', params: { file } })).body.id,
+      );
+    }
+    await waitForAction(ks.admin, ids[4], { until: ['succeeded'], timeoutMs: 10_000 });
+
+    const revoked = (
+      await ks.admin.post(`/v1/agents/${agent.id}/revoke`, { reason: 'deleting files' })
+    ).body;
+    await waitFor(
+      () => tools.received('/file-restore').length === 2,
+      10_000,
+      'two compensations to start',
+    );
+    await ks.stop('SIGTERM');
+
+    await ks.start();
+    const incident = await waitForIncident(ks.admin, revoked.incidentId, {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
+    const compensated = tools.received('/file-restore').map((r) => r.body.compensates);
+    expect([...compensated].sort()).toEqual([...ids].sort());
+    expect(compensated).toEqual([...ids].reverse());
+    expect(incident.counts).toMatchObject({ rolledBack: 5, needsReview: 0 });
+  }, 120_000);
+
   it("finishes an agent's queue after a crash in the middle of it, in order", async () => {
     await registerWebhookType(ks.admin, tools, 'doc.index', { path: '/index', timeoutMs: 10_000 });
     tools.on('/index', (_request, response) => {

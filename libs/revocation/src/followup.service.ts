@@ -183,13 +183,16 @@ export class FollowupService {
    * Follow-up of one fenced agent: tell it, halt, abort, roll back, report. It acts only on
    * what the agent did under the revoked epoch and before: an agent reinstated meanwhile is not
    * told to stop, and its work under the new epoch is left alone. `resumed`: an earlier run of
-   * this follow-up started and did not finish.
+   * this follow-up started and did not finish. `closing`: aborted when this process shuts down;
+   * the follow-up then ends between two steps (a compensation is never cut mid-way) with
+   * {@link ShuttingDown}, and its job is retried at once by another worker.
    */
   async followAgent(
     incidentId: string,
     agentId: string,
     revokedEpoch: number,
     resumed = false,
+    closing?: AbortSignal,
   ): Promise<void> {
     const read = await this.incidents.forFollowup(incidentId);
     if (!read) {
@@ -237,11 +240,18 @@ export class FollowupService {
       await this.step(incidentId, agentId, { halts: haltEntry(agentId) });
     }
 
-    const stillRunning = await this.abortRunning(incidentId, agentId, revokedEpoch);
+    const stillRunning = await this.abortRunning(incidentId, agentId, revokedEpoch, closing);
     // Read once, and again only if a rollback changed it.
     const catalog = this.catalog();
     let recent = await this.ledgerUpTo(agentId, revokedEpoch);
-    if (await this.rollBack(incident, windowOf(incident.rollback, recent, revokedEpoch), catalog)) {
+    if (
+      await this.rollBack(
+        incident,
+        windowOf(incident.rollback, recent, revokedEpoch),
+        catalog,
+        closing,
+      )
+    ) {
       recent = await this.ledgerUpTo(agentId, revokedEpoch);
     }
 
@@ -384,6 +394,7 @@ export class FollowupService {
     incidentId: string,
     agentId: string,
     revokedEpoch: number,
+    closing?: AbortSignal,
   ): Promise<Action[]> {
     const released = await this.ledger.releasedIds(agentId);
     const running: Action[] = [];
@@ -401,6 +412,8 @@ export class FollowupService {
     const deadline = Date.now() + ABORT_WAIT_MS;
     let pending = running;
     while (pending.length > 0 && Date.now() < deadline) {
+      // Waiting may take 15 s, longer than a shutdown may: another worker waits instead.
+      throwIfClosing(closing);
       await sleep(100);
       const states = await Promise.all(pending.map((a) => this.ledger.get(a.id)));
       const stopped = states.filter((a): a is Action => a !== undefined && a.status !== 'running');
@@ -421,12 +434,16 @@ export class FollowupService {
     incident: IncidentSummary,
     window: Action[],
     catalog: Catalog,
+    closing?: AbortSignal,
   ): Promise<boolean> {
     let touched = false;
     for (const action of window) {
       if (action.status !== 'succeeded') {
         continue;
       }
+      // Before the claim: a compensation cut by the shutdown's deadline could not be known to
+      // have applied, and would be listed for review instead of done by another worker.
+      throwIfClosing(closing);
       const type = await catalog(action.type);
       if (!type?.reversible || !type.compensation) {
         continue;
@@ -628,6 +645,20 @@ function rollbackStep(
       detail: `${action.type}: ${detail}${late ? ` (${RECORDED_LATE})` : ''}`,
     }),
   };
+}
+
+/** A follow-up that ended early because its process is shutting down: its job runs again. */
+export class ShuttingDown extends Error {
+  constructor() {
+    super('Its worker is shutting down; another worker goes on with it');
+    this.name = 'ShuttingDown';
+  }
+}
+
+function throwIfClosing(closing: AbortSignal | undefined): void {
+  if (closing?.aborted) {
+    throw new ShuttingDown();
+  }
 }
 
 /**

@@ -6,7 +6,7 @@ export {
   type DryRunAnswer,
   type ReinstateResult,
 } from './revocation.service';
-export { FollowupService } from './followup.service';
+export { FollowupService, ShuttingDown } from './followup.service';
 export { REVOCATION_QUEUE, RevocationQueue, type RevocationJob } from './revocation.queue';
 export {
   type Selector,

@@ -5,7 +5,13 @@ import { AppConfig } from '@app/config';
 import { settleWithin } from '@app/core';
 import { HealthRegistry } from '@app/health';
 import { closeConnection, RedisService } from '@app/redis';
-import { FollowupService, REVOCATION_QUEUE, RevocationJob, RevocationQueue } from '@app/revocation';
+import {
+  FollowupService,
+  REVOCATION_QUEUE,
+  RevocationJob,
+  RevocationQueue,
+  ShuttingDown,
+} from '@app/revocation';
 import {
   FOLLOWUP_MAX_STALLS,
   isLastFailure,
@@ -59,6 +65,10 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
     });
     this.worker.on('error', (error) => this.logger.warn({ err: error }, 'Revocation worker error'));
     this.worker.on('failed', (job, error) => {
+      if (error instanceof ShuttingDown) {
+        this.logger.log({ job: job?.id }, 'Revocation follow-up handed over: shutting down');
+        return;
+      }
       this.logger.warn(
         { err: error, job: job?.id },
         job && isLastFailure(job, error)
@@ -92,6 +102,7 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
           data.agentId,
           data.revokedEpoch,
           job.attemptsStarted > 1,
+          this.closing.signal,
         );
     }
   }
