@@ -74,6 +74,7 @@ export const configSchema = z.object({
   ACTION_RETENTION_DAYS: positiveInt('ACTION_RETENTION_DAYS', 7),
   ACTION_RETENTION_PER_AGENT: positiveInt('ACTION_RETENTION_PER_AGENT', 1000),
   ACTION_MAX_QUEUED_PER_AGENT: positiveInt('ACTION_MAX_QUEUED_PER_AGENT', 1000),
+  ACTION_MAX_ANSWER_BYTES: positiveInt('ACTION_MAX_ANSWER_BYTES', 1024 * 1024),
   RELAY_PUBLIC_URL: z
     .string()
     .url('RELAY_PUBLIC_URL must be the URL phones open, such as https://stop.example.com')

@@ -9,6 +9,7 @@ describe('loadConfig', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       keyPrefix: 'ks',
       logLevel: 'info',
+      actionMaxAnswerBytes: 1024 * 1024,
     });
     expect(config.adminKey).toBeUndefined();
   });
@@ -25,6 +26,7 @@ describe('loadConfig', () => {
     [{ KEY_PREFIX: 'has space' }, /KEY_PREFIX must be/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
     [{ KILLSWITCH_ADMIN_KEY: 'secret' }, /KILLSWITCH_ADMIN_KEY must look like/],
+    [{ ACTION_MAX_ANSWER_BYTES: '0' }, /ACTION_MAX_ANSWER_BYTES must be a positive whole number/],
   ])('rejects %j with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

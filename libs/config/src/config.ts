@@ -41,6 +41,11 @@ export class AppConfig {
   readonly actionRetentionPerAgent!: number;
   /** Most actions one agent may have queued or running; more are refused (429). */
   readonly actionMaxQueuedPerAgent!: number;
+  /**
+   * Largest answer a tool server may give one attempt (decoded bytes): its `result` and `undo`
+   * are stored on the action, and `undo` is sent again as its compensation's params.
+   */
+  readonly actionMaxAnswerBytes!: number;
   /** The address phones open (pairing links point there). */
   readonly relayPublicUrl!: string;
   readonly pairingCodeTtlSeconds!: number;
@@ -97,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     actionRetentionDays: c.ACTION_RETENTION_DAYS,
     actionRetentionPerAgent: c.ACTION_RETENTION_PER_AGENT,
     actionMaxQueuedPerAgent: c.ACTION_MAX_QUEUED_PER_AGENT,
+    actionMaxAnswerBytes: c.ACTION_MAX_ANSWER_BYTES,
     workers: c.WORKERS === 'on',
     relayPublicUrl: (c.RELAY_PUBLIC_URL ?? `http://localhost:${c.RELAY_PORT}`).replace(/\/+$/, ''),
     pairingCodeTtlSeconds: c.PAIRING_CODE_TTL_SECONDS,

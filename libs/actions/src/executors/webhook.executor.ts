@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AppConfig } from '@app/config';
 import type { ExecutorInput, ExecutorSpec } from '../action-type';
 import { ActionExecutor, ExecutionError, ExecutionOutcome, ExecutionRequest } from './executor';
 import { signBody } from './signature';
@@ -8,10 +9,21 @@ type WebhookSpec = Extract<ExecutorSpec, { kind: 'webhook' }>;
 /** How long a tool server has to answer one attempt, unless its type says otherwise. */
 const DEFAULT_TIMEOUT_MS = 10_000;
 
-/** POSTs the action to a tool server, signed, bounded by the type's timeout and the abort. */
+/** How much of a refusal (non-2xx) is read: its error keeps 200 characters of it. */
+const REFUSAL_READ_BYTES = 4096;
+
+/**
+ * POSTs the action to a tool server, signed, bounded by the type's timeout and the abort; reads
+ * at most `ACTION_MAX_ANSWER_BYTES` of its answer.
+ */
 @Injectable()
 export class WebhookExecutor implements ActionExecutor<WebhookSpec> {
   readonly kind = 'webhook' as const;
+  private readonly maxAnswerBytes: number;
+
+  constructor(config: AppConfig) {
+    this.maxAnswerBytes = config.actionMaxAnswerBytes;
+  }
 
   parse(input: ExecutorInput): WebhookSpec {
     const { url, timeoutMs = DEFAULT_TIMEOUT_MS, secret } = input;
@@ -83,19 +95,36 @@ export class WebhookExecutor implements ActionExecutor<WebhookSpec> {
           : `${where}: request failed: ${failureOf(error)}`,
       );
     }
-    let text: string;
+    // The body is read under the same signal as the request: a timeout or an abort cuts a
+    // tool server that answers its headers at once and then drips.
+    const limit = response.ok
+      ? this.maxAnswerBytes
+      : Math.min(this.maxAnswerBytes, REFUSAL_READ_BYTES);
+    let answer: { text: string; cut: boolean };
     try {
-      text = await response.text();
+      answer = await readUpTo(response, limit);
     } catch (error) {
       // Cut while reading the answer (timeout, abort): not a success without its undo.
       if (request.signal.aborted) {
         throw new ExecutionError('aborted', false);
       }
+      const { name } = (error ?? {}) as { name?: unknown };
+      if (name === 'TimeoutError') {
+        throw new ExecutionError(
+          `${new URL(spec.url).origin}: answer not complete within ${spec.timeoutMs} ms`,
+        );
+      }
       const message = error instanceof Error ? error.message : String(error);
       throw new ExecutionError(`the answer could not be read: ${message}`);
     }
+    const { text } = answer;
     if (!response.ok) {
       throw new ExecutionError(`tool server answered ${response.status}: ${text.slice(0, 200)}`);
+    }
+    // Not retried: a 2xx says the tool server acted, and asked again it would likely act again
+    // and answer the same.
+    if (answer.cut) {
+      throw new ExecutionError(this.tooLarge(), false);
     }
     if (text.trim() === '') {
       return {};
@@ -107,8 +136,70 @@ export class WebhookExecutor implements ActionExecutor<WebhookSpec> {
       throw new ExecutionError('tool server answered 2xx with a body that is not JSON', false);
     }
     const outcome = (parsed ?? {}) as { result?: unknown; undo?: unknown };
-    return { result: outcome.result, undo: outcome.undo };
+    const { result, undo } = outcome;
+    // What is stored is JSON written again, which can be longer than what was read ("1e20"
+    // becomes 21 digits): the cap holds for what lands in the ledger too.
+    if (storedBytes(result) + storedBytes(undo) > this.maxAnswerBytes) {
+      throw new ExecutionError(this.tooLarge(), false);
+    }
+    return { result, undo };
   }
+
+  private tooLarge(): string {
+    return `tool server answer too large: over ${bytesInWords(this.maxAnswerBytes)} (ACTION_MAX_ANSWER_BYTES)`;
+  }
+}
+
+/**
+ * The answer's text, from at most `limit` bytes of its body (decoded, as fetch hands them over
+ * after decompression): `cut` when there was more, which is then left unread.
+ */
+async function readUpTo(
+  response: Response,
+  limit: number,
+): Promise<{ text: string; cut: boolean }> {
+  if (!response.body) {
+    return { text: '', cut: false };
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  let cut = false;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) {
+      break;
+    }
+    if (length + value.byteLength > limit) {
+      chunks.push(value.subarray(0, limit - length));
+      length = limit;
+      cut = true;
+      // Closes the connection rather than draining what is left of a large answer.
+      void reader.cancel().catch(() => undefined);
+      break;
+    }
+    chunks.push(value);
+    length += value.byteLength;
+  }
+  // As response.text() decodes: UTF-8, a leading BOM dropped, bad bytes replaced.
+  return { text: new TextDecoder().decode(Buffer.concat(chunks, length)), cut };
+}
+
+/** How many bytes a value takes once stored as JSON (0 for none). */
+function storedBytes(value: unknown): number {
+  const json = value === undefined ? undefined : JSON.stringify(value);
+  return json === undefined ? 0 : Buffer.byteLength(json);
+}
+
+/** 1048576 → "1 MiB", 65536 → "64 KiB", 1000 → "1000 bytes". */
+function bytesInWords(bytes: number): string {
+  if (bytes % (1024 * 1024) === 0) {
+    return `${bytes / (1024 * 1024)} MiB`;
+  }
+  if (bytes % 1024 === 0) {
+    return `${bytes / 1024} KiB`;
+  }
+  return `${bytes} bytes`;
 }
 
 /**
