@@ -1,5 +1,7 @@
-import { createServer } from 'node:http';
+import { createServer, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import Redis from 'ioredis';
+import { Keys } from '@app/redis';
 import { RunningApp, TestDeployment } from './support/apps';
 import {
   agentWithLease,
@@ -8,15 +10,18 @@ import {
   waitForAction,
 } from './support/factories';
 import { Api } from './support/http';
-import { waitFor } from './support/redis';
+import { REDIS_URL, waitFor } from './support/redis';
 import { json, ToolServer } from './support/tool-server';
 
 describe('the action gate', () => {
   const deployment = new TestDeployment({ actionBackoffMs: 50, actionMaxAttempts: 3 });
   let ks: RunningApp;
   const tools = new ToolServer();
+  const keys = new Keys(deployment.config.keyPrefix);
+  let redis: Redis;
 
   beforeAll(async () => {
+    redis = new Redis(REDIS_URL);
     await tools.start();
     ks = await deployment.killswitch();
     await registerWebhookType(ks.admin, tools, 'email.unarchive', { path: '/unarchive' });
@@ -28,6 +33,7 @@ describe('the action gate', () => {
   });
 
   afterAll(async () => {
+    redis?.disconnect();
     await deployment.close();
     await tools.stop();
   });
@@ -265,6 +271,98 @@ describe('the action gate', () => {
     expect(action.status).toBe('failed');
     expect(action.error).toMatch(/no answer within 100 ms/);
     expect(action.attempts).toBe(3);
+  });
+
+  describe('a tool server answer past ACTION_MAX_ANSWER_BYTES (1 MiB)', () => {
+    const cap = deployment.config.actionMaxAnswerBytes;
+
+    /** `{result: {blob}}` of exactly `bytes` bytes. */
+    const answerOf = (bytes: number) =>
+      JSON.stringify({ result: { blob: 'x'.repeat(bytes - '{"result":{"blob":""}}'.length) } });
+
+    /** Streams a 2xx JSON answer of `total` bytes, minding backpressure, until done or cut. */
+    function streamAnswer(response: ServerResponse, total: number): void {
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.write('{"result":"');
+      let sent = '{"result":"'.length;
+      const more = () => {
+        while (sent < total - 2 && !response.destroyed) {
+          const n = Math.min(chunk.length, total - 2 - sent);
+          sent += n;
+          if (!response.write(chunk.subarray(0, n))) {
+            response.once('drain', more);
+            return;
+          }
+        }
+        if (!response.destroyed) {
+          response.end('"}');
+        }
+      };
+      more();
+    }
+
+    /** How many bytes an action and its history take in Redis. */
+    async function storedBytes(agentId: string, actionId: string): Promise<number> {
+      const [action, history] = await Promise.all([
+        redis.memory('USAGE', keys.action(agentId, actionId)),
+        redis.memory('USAGE', keys.actionHistory(agentId, actionId)),
+      ]);
+      return (action ?? 0) + (history ?? 0);
+    }
+
+    it('stores an answer of exactly the cap, and fails at once on a 30 MB one, storing none of it', async () => {
+      expect(cap).toBe(1024 * 1024);
+      tools.on('/at-cap', (_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(answerOf(cap));
+      });
+      tools.on('/huge', (_request, response) => streamAnswer(response, 30_000_000));
+      await registerWebhookType(ks.admin, tools, 'test.at-cap', { path: '/at-cap' });
+      await registerWebhookType(ks.admin, tools, 'test.huge', { path: '/huge' });
+      const { id: agentId, lease } = await worker(['test.at-cap', 'test.huge']);
+
+      const fits = (await lease.post('/v1/actions', { type: 'test.at-cap', params: {} })).body.id;
+      const stored = await waitForAction(ks.admin, fits);
+      expect(stored.status).toBe('succeeded');
+      expect(stored.result.blob).toHaveLength(cap - '{"result":{"blob":""}}'.length);
+
+      const huge = (await lease.post('/v1/actions', { type: 'test.huge', params: {} })).body.id;
+      const action = await waitForAction(ks.admin, huge);
+      expect(action).toMatchObject({
+        status: 'failed',
+        // A 2xx says the tool server acted: not asked again.
+        attempts: 1,
+        error: 'tool server answer too large: over 1 MiB (ACTION_MAX_ANSWER_BYTES)',
+      });
+      expect(action.result).toBeUndefined();
+      expect(action.undo).toBeUndefined();
+      expect(tools.received('/huge')).toHaveLength(1);
+      expect(await storedBytes(agentId, huge)).toBeLessThan(4096);
+      const read = await ks.admin.get(`/v1/actions/${huge}`);
+      expect(JSON.stringify(read.body).length).toBeLessThan(4096);
+    });
+
+    it("bounds an answer that drips by the type's timeout, on every attempt", async () => {
+      tools.on('/drip', (_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.write('{"result":"');
+        const kib = 'x'.repeat(1024);
+        const timer = setInterval(() => response.write(kib), 10);
+        response.on('close', () => clearInterval(timer));
+      });
+      await registerWebhookType(ks.admin, tools, 'test.drip', { path: '/drip', timeoutMs: 300 });
+      const { id: agentId, lease } = await worker(['test.drip']);
+      const id = (await lease.post('/v1/actions', { type: 'test.drip', params: {} })).body.id;
+      const action = await waitForAction(ks.admin, id);
+      expect(action).toMatchObject({
+        status: 'failed',
+        attempts: 3,
+        error: `${tools.url}: answer not complete within 300 ms`,
+      });
+      expect(action.result).toBeUndefined();
+      expect(await storedBytes(agentId, id)).toBeLessThan(4096);
+    });
   });
 
   it('says which address failed and why when a tool server cannot be reached', async () => {
