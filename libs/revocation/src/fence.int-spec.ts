@@ -259,6 +259,30 @@ describe('fence scripts (real Redis)', () => {
     expect((await leases.touch(id, fresh, 'renew')).kind).toBe('active');
   });
 
+  it('marks many leases in batches, past the ones of a later epoch it leaves alone', async () => {
+    const { id } = await agent();
+    const old = await Promise.all(Array.from({ length: 7 }, () => lease(id)));
+    await fence(id, 'stop', 'usr_r', 'inc_0000000000000006');
+    await recordedIncident(redis, 'inc_0000000000000006');
+    expect((await reinstate(id)).kind).toBe('active');
+    const fresh = await Promise.all(Array.from({ length: 3 }, () => lease(id)));
+    // The later epoch's three first in the set (they are last by issue time): two a batch,
+    // every batch must move past the ones it leaves.
+    const key = redis.keys.agentLeases(id);
+    for (const member of await redis.client.zrange(key, -3, -1)) {
+      await redis.client.zadd(key, 0, member);
+    }
+    expect(await revocations.markLeases(id, 1, 1_800_000_000_000, 'stop', 'inc_6', 2)).toBe(7);
+    for (const token of old) {
+      expect((await leases.touch(id, token, 'peek')).kind).toBe('revoked');
+    }
+    for (const token of fresh) {
+      expect((await leases.touch(id, token, 'renew')).kind).toBe('active');
+    }
+    expect(await redis.client.zcard(redis.keys.agentLeases(id))).toBe(3);
+    expect(await revocations.markLeases(id, 1, 1_800_000_000_000, 'stop', 'inc_6', 2)).toBe(0);
+  });
+
   it('opens an incident once, whoever writes it first', async () => {
     const input = {
       id: 'inc_00000000000000a1',
