@@ -1,7 +1,14 @@
 import Redis from 'ioredis';
 import { RunningApp, startKillswitch, testConfig } from './support/apps';
-import { agentWithLease, createUser, heartbeat, introspect } from './support/factories';
-import { TestRedisServer } from './support/redis';
+import {
+  agentWithLease,
+  createUser,
+  heartbeat,
+  introspect,
+  registerWebhookType,
+} from './support/factories';
+import { TestRedisServer, waitFor } from './support/redis';
+import { json, ToolServer } from './support/tool-server';
 
 // Redis that is there but will not serve: out of memory, or not answering at all. Every call
 // that needs it answers 503 saying why, never 500, never "active"; none hangs.
@@ -68,4 +75,42 @@ describe('when Redis refuses to serve', () => {
     await control.ping(); // answered once the pause is over
     expect((await heartbeat(ks, lease.token)).status).toBe(200);
   });
+
+  it('cuts an action whose job cannot renew its lock, before another worker runs it again', async () => {
+    const tools = new ToolServer();
+    await tools.start();
+    try {
+      // Each run of the action: when it reached the tool server, and when its request ended
+      // (cut by the worker, or answered after 30 s).
+      const runs: Array<{ start: number; end?: number }> = [];
+      tools.on('/long', (_request, response) => {
+        const run: { start: number; end?: number } = { start: Date.now() };
+        runs.push(run);
+        const answer = setTimeout(() => json(response, 200, {}), 30_000);
+        response.on('close', () => {
+          clearTimeout(answer);
+          run.end = Date.now();
+        });
+      });
+      await registerWebhookType(ks.admin, tools, 'test.long', { path: '/long', timeoutMs: 40_000 });
+      const { asAgent } = await agentWithLease(ks.admin, {
+        allowedActions: ['test.long'],
+        ttlSeconds: 120,
+      });
+      const id = (await asAgent.post('/v1/actions', { type: 'test.long' })).body.id as string;
+      await waitFor(() => runs.length === 1, 10_000, 'the action to reach the tool server');
+
+      // Redis stops answering for longer than a job's lock lasts (10 s): the worker cannot
+      // renew it, and once Redis answers again another run of the job may start.
+      await control.call('CLIENT', 'PAUSE', '12000', 'ALL');
+      await waitFor(() => runs.length === 2, 40_000, 'the job to run again');
+      // The first run was cut before the second began: never two at once.
+      expect(runs[0].end).toBeDefined();
+      expect(runs[0].end ?? Infinity).toBeLessThanOrEqual(runs[1].start);
+      expect(runs[0].end ?? Infinity).toBeLessThan(runs[0].start + 12_000);
+      expect((await ks.admin.get(`/v1/actions/${id}`)).body.status).toBe('running');
+    } finally {
+      await tools.stop();
+    }
+  }, 60_000);
 });

@@ -33,6 +33,22 @@ class RevocationAbort extends Error {
 }
 
 /**
+ * The reason an action's signal carries when its job's lock was not renewed in time (Redis out
+ * of reach, or the lock taken): another worker will run the job again once the lock lapses,
+ * and the two runs must not overlap at the tool server.
+ */
+class LockLost extends Error {
+  constructor() {
+    super("its job's lock could not be renewed; the job runs again");
+  }
+}
+
+// A job's lock lasts 10 s and is renewed every few seconds; one not renewed for 8 s is about to
+// lapse, after which another worker may start the same job.
+const LOCK_DURATION_MS = 10_000;
+const LOCK_GIVEN_UP_MS = 8_000;
+
+/**
  * Runs released actions. Every job passes the fence (one Lua script) before its executor is
  * called, and releases the agent's next action when it ends.
  */
@@ -43,7 +59,10 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
   private workerConnection?: Redis;
   private control?: Redis;
   /** Running actions of this process, so a broadcast abort can reach their executors. */
-  private readonly running = new Map<string, AbortController>();
+  private readonly running = new Map<string, { controller: AbortController; job: string }>();
+  /** When each job running here last had its lock renewed (or started). */
+  private readonly locks = new Map<string, number>();
+  private lockWatch?: NodeJS.Timeout;
   private readonly shutdown = new AbortController();
   /** Aborted as shutdown begins: settling an abandoned job stops waiting to try again. */
   private readonly closing = new AbortController();
@@ -89,13 +108,30 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
       prefix: this.redis.keys.bullPrefix(),
       concurrency: this.config.actionWorkerConcurrency,
       // A job whose worker died runs again within ~15 s, not BullMQ's default ~60 s.
-      lockDuration: 10_000,
+      lockDuration: LOCK_DURATION_MS,
       stalledInterval: 5_000,
       // A job re-run after a stall runs its action again (the tool server may see it twice), so
       // once is enough; a second stall fails it (see abandoned()).
       maxStalledCount: ACTION_MAX_STALLS,
     });
     this.worker.on('error', (error) => this.logger.warn({ err: error }, 'Action worker error'));
+    this.worker.on('locksRenewed', ({ jobIds }) => {
+      const now = Date.now();
+      for (const id of jobIds) {
+        if (this.locks.has(id)) {
+          this.locks.set(id, now);
+        }
+      }
+    });
+    this.worker.on('lockRenewalFailed', (jobIds) => jobIds.forEach((id) => this.lockLost(id)));
+    this.lockWatch = setInterval(() => {
+      const now = Date.now();
+      for (const [id, renewedAt] of this.locks) {
+        if (now - renewedAt > LOCK_GIVEN_UP_MS) {
+          this.lockLost(id);
+        }
+      }
+    }, 500).unref();
     // What a job that failed for good left running must not hold the agent's queue.
     this.failedJobs = settleFailedJobs({
       worker: this.worker,
@@ -121,9 +157,28 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
    * reason, so the action's end is counted on that incident); answers whether it did.
    */
   abortLocal(actionId: string, incidentId?: string): boolean {
-    const controller = this.running.get(actionId);
-    controller?.abort(new RevocationAbort(incidentId));
-    return controller !== undefined;
+    const run = this.running.get(actionId);
+    run?.controller.abort(new RevocationAbort(incidentId));
+    return run !== undefined;
+  }
+
+  /**
+   * A job whose lock lapses is run again by another worker: its executor is cut first, so
+   * that the tool server never has the same action from two workers at once.
+   */
+  private lockLost(jobId: string): void {
+    if (!this.locks.delete(jobId)) {
+      return;
+    }
+    for (const [actionId, run] of this.running) {
+      if (run.job === jobId && !run.controller.signal.aborted) {
+        this.logger.warn(
+          { job: jobId, actionId },
+          "An action's job could not renew its lock: its run is cut, and the job runs again",
+        );
+        run.controller.abort(new LockLost());
+      }
+    }
   }
 
   private onControl(message: string): void {
@@ -151,10 +206,19 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
    * by the job's re-run, which follows the chain to the first unfinished action.
    */
   private async process(job: Job<ExecuteActionJob>): Promise<void> {
+    const runner = job.id ?? job.data.actionId;
+    this.locks.set(runner, Date.now());
+    try {
+      await this.runJob(job, runner);
+    } finally {
+      this.locks.delete(runner);
+    }
+  }
+
+  private async runJob(job: Job<ExecuteActionJob>, runner: string): Promise<void> {
     const { agentId, actionId } = job.data;
     const attempt = (job.data.attemptOffset ?? 0) + job.attemptsMade + 1;
-    // The runner: this job alone may start again an action it marked running (its re-run).
-    const runner = job.id ?? actionId;
+    // `runner`: this job alone may start again an action it marked running (its re-run).
     const first = await this.runOne(agentId, actionId, attempt, runner);
     if (first.kind === 'retry') {
       throw first.error; // BullMQ retries this job with backoff
@@ -164,6 +228,10 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
       const id = next[0];
       const outcome = await this.runOne(agentId, id, 1, runner);
       if (outcome.kind === 'retry') {
+        if (outcome.error instanceof LockLost) {
+          // As if this process had died here: the job's re-run resumes the chain.
+          throw outcome.error;
+        }
         await this.queue.retryLater(agentId, id, 1, this.config.actionBackoffMs);
         return;
       }
@@ -195,7 +263,7 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
         break;
     }
     const controller = new AbortController();
-    this.running.set(actionId, controller);
+    this.running.set(actionId, { controller, job: runner });
     try {
       const type = await this.typeOf(start.type);
       const outcome = await this.executors.execute(type.executor, {
@@ -214,6 +282,11 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const reason: unknown = controller.signal.reason;
+      if (reason instanceof LockLost) {
+        // Nothing written: the job's re-run, perhaps on another worker and perhaps already
+        // started, decides how the action goes on.
+        return { kind: 'retry', error: reason };
+      }
       if (reason instanceof RevocationAbort && !this.shutdown.signal.aborted) {
         const released = await this.actions.finish(agentId, actionId, 'aborted', {
           error: reason.message,
@@ -272,6 +345,7 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.lockWatch);
     this.closing.abort();
     await this.failedJobs?.stop(this.config.shutdownTimeoutMs / 4);
     // worker.close() waits for running jobs without a limit of its own; bound it, then cut
@@ -281,7 +355,7 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
       const budget = this.config.shutdownTimeoutMs / 3;
       if (!(await settleWithin(worker.close(), budget))) {
         this.shutdown.abort();
-        for (const controller of this.running.values()) {
+        for (const { controller } of this.running.values()) {
           controller.abort();
         }
         if (!(await settleWithin(worker.close(), budget))) {
