@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { AgentsService, canSeeAll } from '@app/agents';
 import type { Principal } from '@app/auth';
 import { DomainError, forbidden, notFound, runEvery } from '@app/core';
+import { outageAwareWarning } from '@app/redis';
 import { leaseRevoked } from '@app/leases';
 import { Action, agentOfAction, newActionId } from './action';
 import { ActionTypesService } from './action-types.service';
@@ -168,7 +169,7 @@ export class ActionsService implements OnApplicationBootstrap, OnApplicationShut
     this.sweeper = runEvery(
       SWEEP_EVERY_MS,
       () => this.sweep(),
-      (error) => this.logger.warn({ err: error }, 'Gate sweep failed'),
+      outageAwareWarning(this.logger, 'Gate sweep failed'),
     );
   }
 

@@ -13,4 +13,5 @@ export {
 export { defineScript, runScript } from './scripts';
 export { Confirmations } from './confirmations';
 export { execOrThrow } from './pipeline';
+export { outageAwareWarning } from './outage-log';
 export { addJobs } from './queues';

@@ -14,6 +14,7 @@ import {
   StoredEntry,
   SYSTEM_ACTOR,
 } from '@app/incidents';
+import { outageAwareWarning } from '@app/redis';
 import { AgentNotifier } from '@app/realtime';
 import { fencedBy, FencedBy, ownersOf, RevocationRepository } from './revocation.repository';
 import { RevocationQueue } from './revocation.queue';
@@ -334,7 +335,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     this.sweeper = runEvery(
       SWEEP_EVERY_MS,
       () => this.sweep(),
-      (error) => this.logger.warn({ err: error }, 'Revocation sweep failed'),
+      outageAwareWarning(this.logger, 'Revocation sweep failed'),
     );
   }
 

@@ -4,7 +4,7 @@ import type Redis from 'ioredis';
 import { AppConfig } from '@app/config';
 import { settleWithin } from '@app/core';
 import { HealthRegistry } from '@app/health';
-import { closeConnection, connectOrExplain, RedisService } from '@app/redis';
+import { closeConnection, connectOrExplain, outageAwareWarning, RedisService } from '@app/redis';
 import {
   ACTIONS_QUEUE,
   ActionsQueue,
@@ -114,7 +114,7 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
       // once is enough; a second stall fails it (see abandoned()).
       maxStalledCount: ACTION_MAX_STALLS,
     });
-    this.worker.on('error', (error) => this.logger.warn({ err: error }, 'Action worker error'));
+    this.worker.on('error', outageAwareWarning(this.logger, 'Action worker error'));
     this.worker.on('locksRenewed', ({ jobIds }) => {
       const now = Date.now();
       for (const id of jobIds) {

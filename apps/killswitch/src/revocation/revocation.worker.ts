@@ -4,7 +4,7 @@ import type Redis from 'ioredis';
 import { AppConfig } from '@app/config';
 import { settleWithin } from '@app/core';
 import { HealthRegistry } from '@app/health';
-import { closeConnection, RedisService } from '@app/redis';
+import { closeConnection, outageAwareWarning, RedisService } from '@app/redis';
 import {
   FollowupService,
   REVOCATION_QUEUE,
@@ -63,7 +63,7 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
       // claimed before they are sent).
       maxStalledCount: FOLLOWUP_MAX_STALLS,
     });
-    this.worker.on('error', (error) => this.logger.warn({ err: error }, 'Revocation worker error'));
+    this.worker.on('error', outageAwareWarning(this.logger, 'Revocation worker error'));
     this.worker.on('failed', (job, error) => {
       if (error instanceof ShuttingDown) {
         this.logger.log({ job: job?.id }, 'Revocation follow-up handed over: shutting down');
