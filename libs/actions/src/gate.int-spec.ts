@@ -153,6 +153,27 @@ describe('gate and fence scripts (real Redis)', () => {
     expect(await actions.get(released[0])).toEqual(before);
   });
 
+  it("drops an earlier attempt's error when the action succeeds, keeping it in the history", async () => {
+    const { id } = await agent();
+    const submitted = await submit(id);
+    const actionId = submitted.kind === 'ok' ? submitted.released[0] : '';
+    await actions.start(id, actionId, 1, 'job-1');
+    await actions.finish(id, actionId, 'retrying', { error: 'aborted' });
+    expect((await actions.get(actionId))?.error).toBe('aborted');
+    await actions.start(id, actionId, 2, 'job-1');
+    await actions.finish(id, actionId, 'succeeded', { undo: { x: 1 } });
+    const action = await actions.get(actionId);
+    expect(action).toMatchObject({ status: 'succeeded', undo: { x: 1 } });
+    expect(action?.error).toBeUndefined();
+    expect(action?.history.map((h) => [h.status, h.detail])).toEqual([
+      ['queued', undefined],
+      ['running', 'attempt 1'],
+      ['retrying', 'aborted'],
+      ['running', 'attempt 2'],
+      ['succeeded', undefined],
+    ]);
+  });
+
   it('lets only the job that marked an action running start it again', async () => {
     const { id } = await agent();
     const submitted = await submit(id);

@@ -35,6 +35,9 @@ local entry = {status = ARGV[1], at = now}
 if ARGV[4] ~= '' then
   redis.call('HSET', KEYS[2], 'error', ARGV[4])
   entry.detail = ARGV[4]
+elseif ARGV[1] == 'succeeded' then
+  -- An earlier attempt's error (kept in the history) is not this action's outcome.
+  redis.call('HDEL', KEYS[2], 'error')
 end
 redis.call('RPUSH', KEYS[3], cjson.encode(entry))
 publish_update(ARGV[5], action[3], actionId, action[2], ARGV[1], now)
