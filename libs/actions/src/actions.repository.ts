@@ -23,6 +23,12 @@ import type { ControlMessage } from './actions.queue';
 
 const script = (name: string) => join(__dirname, 'lua', `${name}.lua`);
 
+// A lean read of an action (see ActionsRepository.page): its fields without the large ones, and
+// where each of ACTION_FIELDS sits in it (-1: left out).
+const HEAVY_FIELDS = new Set<string>(['params', 'result', 'undo']);
+const LEAN_FIELDS = ACTION_FIELDS.filter((field) => !HEAVY_FIELDS.has(field));
+const LEAN_AT = ACTION_FIELDS.map((field) => LEAN_FIELDS.indexOf(field as never));
+
 // A follow-up record's field per running action the follow-up asked to abort (its counters are
 // halted, aborted and rolledBack).
 const ABORT_ASKED = 'abort:';
@@ -346,15 +352,17 @@ export class ActionsRepository {
   }
 
   /**
-   * The agent's ledger, newest first, from before the sequence number `before`. Without
-   * `history` (a revocation's follow-up, which reads a whole ledger per agent and never its
-   * history), each action's `history` is left empty and not read: half the commands.
+   * The agent's ledger, newest first, from before the sequence number `before`. `lean` (a
+   * revocation's follow-up, which reads a whole ledger per agent) leaves out what it never
+   * reads: each action's history, params and result, and its undo (read for each
+   * compensation: {@link undoOf}). Those may hold a megabyte an action, a thousand actions an
+   * agent, and a follow-up worker runs 64 agents at once.
    */
   async page(
     agentId: string,
     before: number | undefined,
     limit: number,
-    { history = true }: { history?: boolean } = {},
+    { lean = false }: { lean?: boolean } = {},
   ): Promise<Action[]> {
     const ids = await this.idsBefore(agentId, before, limit);
     if (ids.length === 0) {
@@ -362,18 +370,19 @@ export class ActionsRepository {
     }
     const pipeline = this.redis.client.pipeline();
     for (const id of ids) {
-      pipeline.hmget(this.keys.action(agentId, id), ...ACTION_FIELDS);
-      if (history) {
+      pipeline.hmget(this.keys.action(agentId, id), ...(lean ? LEAN_FIELDS : ACTION_FIELDS));
+      if (!lean) {
         pipeline.lrange(this.keys.actionHistory(agentId, id), 0, -1);
       }
     }
     const results = await execOrThrow(pipeline);
-    const step = history ? 2 : 1;
+    const step = lean ? 1 : 2;
     const actions: Action[] = [];
     for (let i = 0; i < results.length; i += step) {
+      const fields = results[i] as (string | null)[];
       const action = actionFromFields(
-        results[i] as (string | null)[],
-        history ? (results[i + 1] as string[]) : [],
+        lean ? ACTION_FIELDS.map((_, f) => (LEAN_AT[f] < 0 ? null : fields[LEAN_AT[f]])) : fields,
+        lean ? [] : (results[i + 1] as string[]),
       );
       if (action) {
         actions.push(action);
@@ -408,6 +417,12 @@ export class ActionsRepository {
       }
     });
     return summaries;
+  }
+
+  /** The `undo` a succeeded action stored, which its compensation gets as params. */
+  async undoOf(agentId: string, actionId: string): Promise<unknown> {
+    const undo = await this.redis.client.hget(this.keys.action(agentId, actionId), 'undo');
+    return undo ? JSON.parse(undo) : undefined;
   }
 
   /** Whether the agent's ledger holds an action older than `seq` (one index read). */

@@ -365,11 +365,12 @@ export class FollowupService {
 
   /**
    * The agent's ledger as a stop sees it, newest first: the revoked epoch and before (what the
-   * agent did after a reinstatement is not this stop's).
+   * agent did after a reinstatement is not this stop's). Lean: without the actions' params,
+   * results, undo and history, which the stop does not read (undo: see rollBack).
    */
   private async ledgerUpTo(agentId: string, revokedEpoch: number): Promise<Action[]> {
     const page = await this.ledger.page(agentId, undefined, this.config.actionRetentionPerAgent, {
-      history: false,
+      lean: true,
     });
     return page.filter((action) => action.epoch <= revokedEpoch);
   }
@@ -451,8 +452,12 @@ export class FollowupService {
       touched = true;
       // Read before the claim (once claimed, a failed read would leave it "interrupted"), and
       // for each action: an admin who mends a compensation's executor mid-incident reaches the
-      // rest of a long rollback.
-      const compensation = await this.types.find(type.compensation);
+      // rest of a long rollback. The undo is read here, one action at a time, not with the
+      // ledger (see ledgerUpTo).
+      const [compensation, undo] = await Promise.all([
+        this.types.find(type.compensation),
+        this.ledger.undoOf(action.agentId, action.id),
+      ]);
       const claim = await this.ledger.claimRollback(action.agentId, action.id, incident.id);
       if (claim === 'not_eligible' || claim === 'elsewhere') {
         // Ended, or being compensated by an earlier stop's follow-up, which settles it.
@@ -467,7 +472,7 @@ export class FollowupService {
         );
         continue;
       }
-      const outcome = await this.compensate(action, type.compensation, compensation);
+      const outcome = await this.compensate(action, undo, type.compensation, compensation);
       await this.settle(
         incident.id,
         action,
@@ -482,6 +487,7 @@ export class FollowupService {
 
   private async compensate(
     action: Action,
+    undo: unknown,
     compensationType: string,
     compensation: ActionType | undefined,
   ): Promise<{ ok: true } | { ok: false; error: string }> {
@@ -495,7 +501,7 @@ export class FollowupService {
           actionId: `${action.id}.undo`,
           agentId: action.agentId,
           type: compensationType,
-          params: action.undo ?? {},
+          params: undo ?? {},
           attempt,
           compensates: action.id,
           signal: new AbortController().signal,
