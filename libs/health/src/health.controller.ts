@@ -1,14 +1,18 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Logger } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '@app/config';
 import { Public } from '@app/auth';
-import { RedisService } from '@app/redis';
+import { PingTimeoutError, RedisService } from '@app/redis';
 import { HealthRegistry, ReadinessCheck } from './health.registry';
 
 @ApiTags('health')
 @Controller('health')
 export class HealthController {
+  private readonly logger = new Logger(HealthController.name);
+  /** The last Redis error logged: an outage is one line, not one per probe. */
+  private redisError?: string;
+
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicator: HealthIndicatorService,
@@ -41,9 +45,22 @@ export class HealthController {
     const indicator = this.indicator.check('redis');
     try {
       await this.redis.ping(this.config.healthRedisTimeoutMs);
+      this.redisError = undefined;
       return indicator.up();
     } catch (error) {
-      return indicator.down({ message: error instanceof Error ? error.message : String(error) });
+      const text = error instanceof Error ? error.message : String(error);
+      if (text !== this.redisError) {
+        this.redisError = text;
+        this.logger.warn({ err: error }, 'Readiness: Redis PING failed');
+      }
+      // The probe is public, and the client's errors can name the Redis host and port
+      // (`connect ECONNREFUSED 10.0.0.5:6379`): they go to the log, the probe says only what failed.
+      return indicator.down({
+        message:
+          error instanceof PingTimeoutError
+            ? error.message
+            : "PING failed; the app's log has the error",
+      });
     }
   }
 

@@ -3,7 +3,10 @@ import { Injectable } from '@nestjs/common';
 /** A readiness check another module contributes (for example "queue workers are running"). */
 export interface ReadinessCheck {
   name: string;
-  /** Resolves with details when ready; throws with a reason when not. */
+  /**
+   * Resolves with details when ready; throws with a reason when not. Both are shown on the
+   * public `/health/ready`: say what is not ready, never where it runs or with what secret.
+   */
   check(): Promise<Record<string, unknown> | void>;
 }
 

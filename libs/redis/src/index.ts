@@ -1,6 +1,6 @@
 export { Keys } from './keys';
 export { RedisModule } from './redis.module';
-export { RedisService } from './redis.service';
+export { PingTimeoutError, RedisService } from './redis.service';
 export {
   createRedisConnection,
   closeConnection,

@@ -4,6 +4,14 @@ import { AppConfig } from '@app/config';
 import { closeConnection, connectOrExplain, createRedisConnection } from './connection';
 import { Keys } from './keys';
 
+/** Redis did not answer {@link RedisService.ping} in time (as opposed to answering with an error). */
+export class PingTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+    this.name = 'PingTimeoutError';
+  }
+}
+
 /**
  * Owns the command connection of one app instance: created from config, closed at shutdown.
  * Repositories use `client`; nothing else opens a command connection of its own.
@@ -44,10 +52,7 @@ export class RedisService implements OnApplicationShutdown {
       await Promise.race([
         this.client.ping(),
         new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no answer within ${timeoutMs} ms`)),
-            timeoutMs,
-          );
+          timer = setTimeout(() => reject(new PingTimeoutError(timeoutMs)), timeoutMs);
         }),
       ]);
     } finally {
