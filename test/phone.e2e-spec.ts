@@ -75,11 +75,19 @@ const hasChromium = chromiumAvailable();
     const page: Page = await context!.newPage();
     const pageErrors: Error[] = [];
     page.on('pageerror', (error) => pageErrors.push(error));
+    // Whatever the relay's Content-Security-Policy blocked (a script, a style, the websocket).
+    const blocked: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) {
+        blocked.push(message.text());
+      }
+    });
 
     const code = await owner.api.post('/v1/devices/pairing-codes');
     expect(code.status).toBe(201);
 
-    await page.goto(`${relay.url}/`);
+    const answer = await page.goto(`${relay.url}/`);
+    expect(answer?.headers()['content-security-policy']).toMatch(/script-src 'self'/);
     await page.locator('body[data-state="pairing"]').waitFor();
     await page.getByLabel('Pairing code').fill(code.body.code);
     await page.getByLabel('Device name').fill('Test phone');
@@ -108,6 +116,7 @@ const hasChromium = chromiumAvailable();
     expect(incidentId).toMatch(/^inc_/);
     await saveScreenshot(page, 'phone-stopped');
     expect(pageErrors).toEqual([]);
+    expect(blocked).toEqual([]);
 
     // What the API says happened.
     const revoked = await ks.admin.get(`/v1/agents/${agent.id}`);

@@ -4,6 +4,7 @@ import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { badRequest } from './errors';
 import { toErrorResponse } from './http-exception.filter';
+import { API_SECURITY_HEADERS } from './security-headers';
 
 /**
  * Longest path parameter the router takes (Fastify's default, said here so that the answer can
@@ -58,6 +59,11 @@ export function answerClientError(error: ConnectionError, socket: Socket): void 
     const json = JSON.stringify(body);
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
+        // Written on the socket, past the server's response class and its headers; the API's
+        // set is the relay's but for the page's sources, and this answer is no page.
+        Object.entries(API_SECURITY_HEADERS)
+          .map(([name, value]) => `${name}: ${value}\r\n`)
+          .join('') +
         `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
     );
   }

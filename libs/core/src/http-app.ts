@@ -5,6 +5,7 @@ import { Logger } from 'nestjs-pino';
 import { answerClientError, answerFrameworkError, MAX_PARAM_LENGTH } from './framework-errors';
 import { HttpExceptionFilter } from './http-exception.filter';
 import { markNonJsonBodies, registerBodyParsers } from './json-body';
+import { API_SECURITY_HEADERS, responseWithHeaders } from './security-headers';
 import { VALIDATION_RULES } from './validation';
 
 export interface HttpAppOptions {
@@ -18,13 +19,19 @@ export interface HttpAppOptions {
   quiet?: boolean;
   /** Said after "Cannot POST /x" for a route this app does not have: where to look instead. */
   unknownRouteHint?: string;
+  /**
+   * Headers every answer carries (a route may set its own instead).
+   * @defaultValue {@link API_SECURITY_HEADERS}
+   */
+  securityHeaders?: Readonly<Record<string, string>>;
 }
 
 /**
  * Creates a Fastify-backed Nest app with what every killswitch app shares: pino logs, strict
  * validation (unknown fields rejected), JSON bodies only (forms where a route says
  * {@link AcceptsForm}; RFC 7662 introspection needs them), the one exception filter, the same
- * `{error, message}` answers for what Fastify and Node refuse before it, and shutdown hooks.
+ * `{error, message}` answers for what Fastify and Node refuse before it, security headers on
+ * every answer, and shutdown hooks.
  */
 export async function createHttpApp(
   rootModule: Type<unknown>,
@@ -39,6 +46,9 @@ export async function createHttpApp(
       routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
       frameworkErrors: answerFrameworkError,
       clientErrorHandler: answerClientError,
+      http: {
+        ServerResponse: responseWithHeaders(options.securityHeaders ?? API_SECURITY_HEADERS),
+      },
     }),
     // abortOnError off: start-up failures reach runMain, which prints one line and exits 1.
     // bodyParser off: registerBodyParsers below sets them all; Nest's JSON parser would clash.

@@ -2,6 +2,7 @@ export * from './errors';
 export { HttpExceptionFilter, toErrorResponse, type ErrorBody } from './http-exception.filter';
 export { loggingModule, redactedPaths } from './logging';
 export { createHttpApp, type HttpAppOptions } from './http-app';
+export { API_SECURITY_HEADERS } from './security-headers';
 export { AcceptsForm, refuseUnsupportedBody } from './json-body';
 export { runMain } from './run-main';
 export { settleWithin } from './deadline';

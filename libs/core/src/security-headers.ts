@@ -1,0 +1,39 @@
+import { IncomingMessage, ServerResponse } from 'node:http';
+
+/**
+ * What a JSON API needs from a browser: never sniff a body into another type (a JSON answer
+ * echoing input read as HTML), never be framed, never leak its URL to another site. Its CSP says
+ * only `frame-ancestors`, so that pages it serves (the Swagger UI at `/docs`, with its inline
+ * styles) keep working.
+ */
+export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': "frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+/**
+ * A Node response class that starts with `headers` set, for `http.createServer`'s
+ * `ServerResponse` option.
+ *
+ * Set on the response itself rather than in a Fastify hook (or with @fastify/helmet, which is
+ * one): socket.io serves its client script and its long-polling answers from the same server
+ * without passing through Fastify, and so does Fastify's router when it refuses a URL before any
+ * hook runs. Whatever answers, Fastify or not, writes these headers unless it sets its own.
+ */
+export function responseWithHeaders(
+  headers: Readonly<Record<string, string>>,
+): typeof ServerResponse {
+  const entries = Object.entries(headers);
+  return class SecuredResponse<
+    Request extends IncomingMessage = IncomingMessage,
+  > extends ServerResponse<Request> {
+    constructor(request: Request) {
+      super(request);
+      for (const [name, value] of entries) {
+        this.setHeader(name, value);
+      }
+    }
+  };
+}
