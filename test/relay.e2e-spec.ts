@@ -823,3 +823,27 @@ describe('pairing attempts', () => {
     expect(refused.body.retryAfterSeconds).toBe(retryAfter);
   });
 });
+
+describe('pairing attempts sent all at once', () => {
+  const deployment = new TestDeployment();
+  let relay: RunningApp;
+
+  beforeAll(async () => {
+    await deployment.killswitch();
+    relay = await deployment.relay();
+  });
+
+  afterAll(() => deployment.close());
+
+  it('try no more wrong codes than the limit, however many arrive together', async () => {
+    // Each check and count is one step: none can pass the check before the others are counted.
+    const replies = await Promise.all(
+      Array.from({ length: 300 }, () =>
+        new Api(relay.url).post('/v1/pair', { code: 'AAAA-BBBB-CC', deviceName: 'x' }),
+      ),
+    );
+    const statuses = replies.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(290);
+  });
+});

@@ -5,6 +5,14 @@ import { defineScript, execOrThrow, Keys, RedisService, runScript } from '@app/r
 
 const script = (name: string) => join(__dirname, 'lua', `${name}.lua`);
 
+/** What a pairing attempt came to. */
+export type PairOutcome =
+  | { kind: 'paired'; userId: string }
+  /** Unknown, used or expired code (or its user is gone): counted against the address. */
+  | { kind: 'wrong' }
+  /** The address had used up its failed attempts: nothing was tried. */
+  | { kind: 'limited'; resetsInSeconds: number };
+
 export interface DeviceRecord {
   id: string;
   userId: string;
@@ -37,20 +45,40 @@ export class DevicesRepository {
     return stored === 1;
   }
 
-  /** Consumes the code and stores the device in one step; the code's user, or undefined. */
+  /**
+   * Consumes the code and stores the device in one step, unless the address has used up its
+   * failed attempts; a failure is counted in that same step.
+   */
   async pair(
     code: string,
     device: { id: string; name: string; createdAt: string },
     tokenHash: string,
-  ): Promise<string | undefined> {
+    address: string,
+    limit: { failures: number; windowSeconds: number },
+  ): Promise<PairOutcome> {
     const k = this.keys;
-    const userId = await runScript<string | null>(
+    const [outcome, detail] = await runScript<[string, string | number | undefined]>(
       this.redis.client,
       'ksPairDevice',
-      [k.pairingCode(code), k.device(tokenHash)],
-      [device.id, device.name, device.createdAt, tokenHash, k.user('')],
+      [k.pairingCode(code), k.device(tokenHash), k.pairFailures(address)],
+      [
+        device.id,
+        device.name,
+        device.createdAt,
+        tokenHash,
+        k.user(''),
+        limit.failures,
+        limit.windowSeconds,
+      ],
     );
-    return userId ?? undefined;
+    switch (outcome) {
+      case 'paired':
+        return { kind: 'paired', userId: String(detail) };
+      case 'limited':
+        return { kind: 'limited', resetsInSeconds: Math.max(Number(detail), 0) };
+      default:
+        return { kind: 'wrong' };
+    }
   }
 
   /** A device token's device and its user, in one round trip; undefined if either is gone. */
@@ -99,22 +127,6 @@ export class DevicesRepository {
       [this.keys.userDevices(userId), this.keys.userPairingCodes(userId)],
       [this.keys.device(''), this.keys.pairingCode('')],
     );
-  }
-
-  /** Counts a failed pairing attempt from an address; answers the count in the window. */
-  async countFailure(address: string, windowSeconds: number): Promise<number> {
-    const key = this.keys.pairFailures(address);
-    const [count] = await execOrThrow(
-      this.redis.client.multi().incr(key).expire(key, windowSeconds, 'NX'),
-    );
-    return Number(count);
-  }
-
-  /** Wrong codes from this address in its current window, and the seconds the window has left. */
-  async failures(address: string): Promise<{ count: number; resetsInSeconds: number }> {
-    const key = this.keys.pairFailures(address);
-    const [count, ttl] = await execOrThrow(this.redis.client.multi().get(key).ttl(key));
-    return { count: Number(count ?? 0), resetsInSeconds: Math.max(Number(ttl), 0) };
   }
 }
 

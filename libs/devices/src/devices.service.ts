@@ -62,33 +62,31 @@ export class DevicesService {
     deviceName: string,
     address: string,
   ): Promise<{ deviceToken: string; deviceId: string; user: Pick<User, 'id' | 'name' | 'role'> }> {
-    const failures = await this.devices.failures(address);
-    if (failures.count >= MAX_FAILURES) {
-      const minutes = Math.max(1, Math.ceil(failures.resetsInSeconds / 60));
+    const deviceToken = generateSecret('ksd');
+    const deviceId = `dev_${randomBytes(8).toString('hex')}`;
+    const outcome = await this.devices.pair(
+      normalizeCode(rawCode),
+      { id: deviceId, name: deviceName, createdAt: new Date().toISOString() },
+      hashSecret(deviceToken),
+      address,
+      { failures: MAX_FAILURES, windowSeconds: FAILURE_WINDOW_SECONDS },
+    );
+    if (outcome.kind === 'limited') {
+      const minutes = Math.max(1, Math.ceil(outcome.resetsInSeconds / 60));
       throw new DomainError(
         'rate_limited',
         `Too many wrong pairing codes from this address; try again in ${minutes} ` +
           `minute${minutes === 1 ? '' : 's'}, with a new code`,
-        { retryAfterSeconds: failures.resetsInSeconds },
+        { retryAfterSeconds: outcome.resetsInSeconds },
       );
     }
-    const code = normalizeCode(rawCode);
-    const deviceToken = generateSecret('ksd');
-    const deviceId = `dev_${randomBytes(8).toString('hex')}`;
-    const userId = /^[A-Z0-9]{10}$/.test(code)
-      ? await this.devices.pair(
-          code,
-          { id: deviceId, name: deviceName, createdAt: new Date().toISOString() },
-          hashSecret(deviceToken),
-        )
-      : undefined;
-    if (!userId) {
-      await this.devices.countFailure(address, FAILURE_WINDOW_SECONDS);
+    if (outcome.kind === 'wrong') {
       throw new DomainError(
         'unauthenticated',
         'That pairing code is wrong, used or expired; get a new one with `POST /v1/devices/pairing-codes`',
       );
     }
+    const { userId } = outcome;
     const user = await this.users.get(userId);
     this.logger.log({ userId, deviceId }, 'Device paired');
     return { deviceToken, deviceId, user: { id: user.id, name: user.name, role: user.role } };

@@ -8,7 +8,8 @@
  * (fence-agents.lua), which batches many agents and, for a fan-out, reads its incident; and
  * reinstate-agent.lua and delete-agent.lua, which read the incident of the agent's stop
  * (stop-state.lua; reinstating also writes that incident's timeline, in its slot). The hash tags:
- * - `{auth}`: users and API keys (small, rarely written; one slot keeps user creation atomic).
+ * - `{auth}`: users, API keys and devices, with what pairing a device takes (codes, failed
+ *   attempts per address): small, rarely written; one slot keeps user creation and pairing atomic.
  * - `{agt_…}` (the agent id itself): an agent, its leases and its actions, so that a heartbeat,
  *   a submission or an action's start is one Lua script on one slot.
  * Indexes that span agents (listing, labels, owners) live outside any agent's slot and are
@@ -25,7 +26,7 @@
  * | `<p>:{auth}:device:<sha256>`          | hash   | deviceId, userId, name, createdAt of one live device token |
  * | `<p>:{auth}:user:<userId>:devices`    | hash   | deviceId → sha256 of its token                  |
  * | `<p>:{auth}:user:<userId>:pairing`    | set    | the user's pairing codes (some maybe spent or expired), so that revoking the user's devices voids them; lives as long as the newest |
- * | `<p>:pair-failures:<ip>`              | string | failed pairing attempts from one address (15 min window) |
+ * | `<p>:{auth}:pair-failures:<ip>`       | string | failed pairing attempts from one address (15 min window from the first), checked and counted by the pairing attempt itself |
  * | `<p>:stop-request:<deviceId>:<requestId>` | string | a device's stop, so a resend never stops twice (24 h): its answer (JSON), or while a delivery carries it out `pending <token> <incidentId> <lease until, ms>` (a 30 s lease: a resend takes over a lapsed one, and answers with that incident if it exists) |
  * | `<p>:{<agentId>}:agent`               | hash   | id, name, owner, labels, allowedActions (JSON), concurrency, status, epoch, createdAt, actionSeq, revokedAt/revokeReason/revokedBy/incidentId, reinstatedAt/reinstateReason/reinstatedBy, stoppedBy:<epoch> (the incident that revoked that epoch) |
  * | `<p>:{<agentId>}:leases`              | zset   | sha256 of each lease token, scored by when its record may be forgotten (ms) |
@@ -100,7 +101,7 @@ export class Keys {
   }
 
   pairFailures(address: string): string {
-    return `${this.prefix}:pair-failures:${address}`;
+    return `${this.prefix}:{auth}:pair-failures:${address}`;
   }
 
   stopRequest(deviceId: string, requestId: string): string {
