@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { io, Socket } from 'socket.io-client';
 import { AgentsService } from '@app/agents';
 import { DomainError } from '@app/core';
 import { DevicesService, StopRequests } from '@app/devices';
-import { RedisService } from '@app/redis';
+import { Keys, RedisService } from '@app/redis';
 import { RevocationService } from '@app/revocation';
 import { RunningApp, TestDeployment } from './support/apps';
 import {
@@ -16,7 +16,7 @@ import {
   TestUser,
 } from './support/factories';
 import { Api } from './support/http';
-import { waitFor } from './support/redis';
+import { readPrefix, waitFor } from './support/redis';
 
 /** A phone: pairs through the relay and keeps a device socket. */
 async function pairPhone(ks: RunningApp, relay: RunningApp, user: TestUser, name = 'Test phone') {
@@ -740,6 +740,36 @@ describe('the mobile relay', () => {
     expect(qr.status).toBe(200);
     expect(qr.headers.get('content-type')).toMatch(/javascript/);
     expect(String(qr.body)).toContain('qrcode');
+  });
+});
+
+describe('pairing codes in Redis', () => {
+  const deployment = new TestDeployment();
+  let ks: RunningApp;
+  let relay: RunningApp;
+
+  beforeAll(async () => {
+    ks = await deployment.killswitch();
+    relay = await deployment.relay();
+  });
+
+  afterAll(() => deployment.close());
+
+  it('are kept only as their SHA-256, as API keys and tokens are', async () => {
+    const owner = await createUser(ks, 'owner');
+    const { code } = (await owner.api.post('/v1/devices/pairing-codes')).body as { code: string };
+    const stored = await readPrefix(deployment.config.keyPrefix);
+    // A reader of Redis (a replica, MONITOR, a backup) finds no code to pair a phone with.
+    for (const [key, values] of stored) {
+      expect([key, ...values].filter((text) => text.includes(code))).toEqual([]);
+    }
+    const hash = createHash('sha256').update(code).digest('hex');
+    expect(stored.get(new Keys(deployment.config.keyPrefix).pairingCode(hash))).toEqual([owner.id]);
+    // And the code still pairs, typed as people type it.
+    const typed = `${code.slice(0, 4)}-${code.slice(4, 8)} ${code.slice(8)}`.toLowerCase();
+    const paired = await new Api(relay.url).post('/v1/pair', { code: typed, deviceName: 'p' });
+    expect(paired.status).toBe(201);
+    expect(paired.body.user.id).toBe(owner.id);
   });
 });
 

@@ -144,6 +144,33 @@ export async function snapshotPrefix(
   return snapshot;
 }
 
+/**
+ * Every key under a prefix with what a reader of Redis sees in it (a string's value, the
+ * members, fields and values of a set, sorted set, hash or list), for "what is stored" checks.
+ */
+export async function readPrefix(prefix: string, url = REDIS_URL): Promise<Map<string, string[]>> {
+  const read = new Map<string, string[]>();
+  await eachBatchUnder(prefix, url, async (redis, keys) => {
+    for (const key of keys) {
+      const type = await redis.type(key);
+      const values =
+        type === 'string'
+          ? [(await redis.get(key)) ?? '']
+          : type === 'set'
+            ? await redis.smembers(key)
+            : type === 'zset'
+              ? await redis.zrange(key, 0, -1)
+              : type === 'hash'
+                ? Object.entries(await redis.hgetall(key)).flat()
+                : type === 'list'
+                  ? await redis.lrange(key, 0, -1)
+                  : [`(${type})`];
+      read.set(key, values);
+    }
+  });
+  return read;
+}
+
 /** Polls a condition until it holds or the bound passes; never a fixed sleep. */
 export async function waitFor(
   condition: () => Promise<boolean> | boolean,

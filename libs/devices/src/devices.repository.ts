@@ -34,13 +34,13 @@ export class DevicesRepository {
     defineScript(redis.client, 'ksAuthenticateDevice', script('authenticate-device'));
   }
 
-  /** Stores a pairing code; false if that code is taken (the caller draws another). */
-  async putCode(code: string, userId: string, ttlSeconds: number): Promise<boolean> {
+  /** Stores a pairing code's hash; false if that code is taken (the caller draws another). */
+  async putCode(codeHash: string, userId: string, ttlSeconds: number): Promise<boolean> {
     const stored = await runScript<number>(
       this.redis.client,
       'ksPutPairingCode',
-      [this.keys.pairingCode(code), this.keys.userPairingCodes(userId)],
-      [userId, code, ttlSeconds],
+      [this.keys.pairingCode(codeHash), this.keys.userPairingCodes(userId)],
+      [userId, codeHash, ttlSeconds],
     );
     return stored === 1;
   }
@@ -50,7 +50,7 @@ export class DevicesRepository {
    * failed attempts; a failure is counted in that same step.
    */
   async pair(
-    code: string,
+    codeHash: string,
     device: { id: string; name: string; createdAt: string },
     tokenHash: string,
     address: string,
@@ -60,7 +60,7 @@ export class DevicesRepository {
     const [outcome, detail] = await runScript<[string, string | number | undefined]>(
       this.redis.client,
       'ksPairDevice',
-      [k.pairingCode(code), k.device(tokenHash), k.pairFailures(address)],
+      [k.pairingCode(codeHash), k.device(tokenHash), k.pairFailures(address)],
       [
         device.id,
         device.name,

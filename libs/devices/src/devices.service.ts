@@ -45,7 +45,12 @@ export class DevicesService {
         { length: CODE_LENGTH },
         () => ALPHABET[randomInt(ALPHABET.length)],
       ).join('');
-      if (await this.devices.putCode(code, principal.userId, this.config.pairingCodeTtlSeconds)) {
+      const stored = await this.devices.putCode(
+        hashSecret(code),
+        principal.userId,
+        this.config.pairingCodeTtlSeconds,
+      );
+      if (stored) {
         return {
           code,
           expiresAt: new Date(Date.now() + this.config.pairingCodeTtlSeconds * 1000).toISOString(),
@@ -65,7 +70,9 @@ export class DevicesService {
     const deviceToken = generateSecret('ksd');
     const deviceId = `dev_${randomBytes(8).toString('hex')}`;
     const outcome = await this.devices.pair(
-      normalizeCode(rawCode),
+      // Stored as its hash, as API keys and tokens are: whoever reads Redis (a replica, MONITOR,
+      // a backup) cannot pair a phone with a code seen there.
+      hashSecret(normalizeCode(rawCode)),
       { id: deviceId, name: deviceName, createdAt: new Date().toISOString() },
       hashSecret(deviceToken),
       address,

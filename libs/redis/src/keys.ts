@@ -22,10 +22,10 @@
  * | `<p>:{auth}:admins`                   | set    | userIds whose role is admin (bootstrap check)  |
  * | `<p>:{auth}:apikey:<sha256>`          | hash   | userId, createdAt of one live API key          |
  * | `<p>:{auth}:user:<userId>:apikeys`    | set    | sha256 of each live API key of the user        |
- * | `<p>:{auth}:pairing:<code>`           | string | userId waiting to pair a device with this code (expires, single use) |
+ * | `<p>:{auth}:pairing:<sha256>`         | string | userId waiting to pair a device with the code of that SHA-256 (expires, single use; the code itself is never stored) |
  * | `<p>:{auth}:device:<sha256>`          | hash   | deviceId, userId, name, createdAt of one live device token |
  * | `<p>:{auth}:user:<userId>:devices`    | hash   | deviceId → sha256 of its token                  |
- * | `<p>:{auth}:user:<userId>:pairing`    | set    | the user's pairing codes (some maybe spent or expired), so that revoking the user's devices voids them; lives as long as the newest |
+ * | `<p>:{auth}:user:<userId>:pairing`    | set    | sha256 of the user's pairing codes (some maybe spent or expired), so that revoking the user's devices voids them; lives as long as the newest |
  * | `<p>:{auth}:pair-failures:<ip>`       | string | failed pairing attempts from one address (15 min window from the first), checked and counted by the pairing attempt itself |
  * | `<p>:stop-request:<deviceId>:<requestId>` | string | a device's stop, so a resend never stops twice (24 h): its answer (JSON), or while a delivery carries it out `pending <token> <incidentId> <lease until, ms>` (a 30 s lease: a resend takes over a lapsed one, and answers with that incident if it exists) |
  * | `<p>:{<agentId>}:agent`               | hash   | id, name, owner, labels, allowedActions (JSON), concurrency, status, epoch, createdAt, actionSeq, revokedAt/revokeReason/revokedBy/incidentId, reinstatedAt/reinstateReason/reinstatedBy, stoppedBy:<epoch> (the incident that revoked that epoch) |
@@ -84,8 +84,8 @@ export class Keys {
     return `${this.prefix}:{auth}:user:${userId}:apikeys`;
   }
 
-  pairingCode(code: string): string {
-    return `${this.prefix}:{auth}:pairing:${code}`;
+  pairingCode(codeHash: string): string {
+    return `${this.prefix}:{auth}:pairing:${codeHash}`;
   }
 
   userPairingCodes(userId: string): string {

@@ -2,7 +2,7 @@
 -- can be used once, by one phone. The address's failed attempts are checked and counted in the
 -- same step too: read, try and count as separate calls let parallel guesses all pass the check
 -- before any of them was counted (839 tries of 1,000 parallel ones, where 10 are allowed).
--- KEYS: 1 pairing code, 2 device hash, 3 the address's failed attempts
+-- KEYS: 1 pairing code (named by its hash), 2 device hash, 3 the address's failed attempts
 -- ARGV: 1 deviceId, 2 device name, 3 createdAt ISO, 4 token hash, 5 user key prefix,
 --       6 failed attempts allowed per window, 7 window (s)
 -- The user's keys are named from ARGV: they carry the same `{auth}` tag, so the same slot.
