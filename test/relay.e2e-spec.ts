@@ -743,7 +743,7 @@ describe('the mobile relay', () => {
   });
 });
 
-describe('pairing codes in Redis', () => {
+describe('pairing codes', () => {
   const deployment = new TestDeployment();
   let ks: RunningApp;
   let relay: RunningApp;
@@ -770,6 +770,22 @@ describe('pairing codes in Redis', () => {
     const paired = await new Api(relay.url).post('/v1/pair', { code: typed, deviceName: 'p' });
     expect(paired.status).toBe(201);
     expect(paired.body.user.id).toBe(owner.id);
+  });
+
+  it('are live 5 at a time per user: a sixth retires the oldest', async () => {
+    const owner = await createUser(ks, 'owner');
+    const codes: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const created = await owner.api.post('/v1/devices/pairing-codes');
+      expect(created.status).toBe(201);
+      codes.push(created.body.code as string);
+    }
+    const pair = (code: string) =>
+      new Api(relay.url).post('/v1/pair', { code, deviceName: 'p' }).then((r) => r.status);
+    expect(await pair(codes[0])).toBe(401);
+    for (const code of codes.slice(1)) {
+      expect(await pair(code)).toBe(201);
+    }
   });
 });
 

@@ -34,13 +34,21 @@ export class DevicesRepository {
     defineScript(redis.client, 'ksAuthenticateDevice', script('authenticate-device'));
   }
 
-  /** Stores a pairing code's hash; false if that code is taken (the caller draws another). */
-  async putCode(codeHash: string, userId: string, ttlSeconds: number): Promise<boolean> {
+  /**
+   * Stores a pairing code's hash, retiring the user's oldest live codes past `maxLive`; false if
+   * that code is taken (the caller draws another).
+   */
+  async putCode(
+    codeHash: string,
+    userId: string,
+    ttlSeconds: number,
+    maxLive: number,
+  ): Promise<boolean> {
     const stored = await runScript<number>(
       this.redis.client,
       'ksPutPairingCode',
       [this.keys.pairingCode(codeHash), this.keys.userPairingCodes(userId)],
-      [userId, codeHash, ttlSeconds],
+      [userId, codeHash, ttlSeconds, maxLive, this.keys.pairingCode('')],
     );
     return stored === 1;
   }
@@ -69,6 +77,7 @@ export class DevicesRepository {
         k.user(''),
         limit.failures,
         limit.windowSeconds,
+        codeHash,
       ],
     );
     switch (outcome) {

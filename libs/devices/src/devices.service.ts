@@ -12,6 +12,12 @@ const ALPHABET = 'ABCDEFGHJKMNPQRSTVWXYZ23456789';
 const CODE_LENGTH = 10; // 30^10 ≈ 2^49: with single use, 5 minutes and attempt limits, unguessable
 const FAILURE_WINDOW_SECONDS = 15 * 60;
 const MAX_FAILURES = 10;
+/**
+ * Live pairing codes per user; a new one past it retires the oldest. Retired rather than
+ * refused: whoever asks again has usually lost or abandoned the earlier code and expects the
+ * newest to work, and a refusal would lock them out for up to the codes' lifetime.
+ */
+export const MAX_LIVE_PAIRING_CODES = 5;
 
 export interface PairingCode {
   code: string;
@@ -38,7 +44,10 @@ export class DevicesService {
     private readonly notifier: DeviceNotifier,
   ) {}
 
-  /** A short-lived, single-use code a signed-in user types (or scans) on a phone. */
+  /**
+   * A short-lived, single-use code a signed-in user types (or scans) on a phone; the user's
+   * oldest live code is retired past {@link MAX_LIVE_PAIRING_CODES}.
+   */
   async createCode(principal: UserPrincipal): Promise<PairingCode> {
     for (;;) {
       const code = Array.from(
@@ -49,6 +58,7 @@ export class DevicesService {
         hashSecret(code),
         principal.userId,
         this.config.pairingCodeTtlSeconds,
+        MAX_LIVE_PAIRING_CODES,
       );
       if (stored) {
         return {

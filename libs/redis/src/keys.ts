@@ -25,7 +25,7 @@
  * | `<p>:{auth}:pairing:<sha256>`         | string | userId waiting to pair a device with the code of that SHA-256 (expires, single use; the code itself is never stored) |
  * | `<p>:{auth}:device:<sha256>`          | hash   | deviceId, userId, name, createdAt of one live device token |
  * | `<p>:{auth}:user:<userId>:devices`    | hash   | deviceId → sha256 of its token                  |
- * | `<p>:{auth}:user:<userId>:pairing`    | set    | sha256 of the user's pairing codes (some maybe spent or expired), so that revoking the user's devices voids them; lives as long as the newest |
+ * | `<p>:{auth}:user:<userId>:pairing-codes` | zset | sha256 of the user's live pairing codes (at most 5; a sixth retires the oldest), scored by when each was made (ms, in order), so that revoking the user's devices voids them; expired ones are dropped as a code is added, used ones as they pair; lives as long as its longest-lived code |
  * | `<p>:{auth}:pair-failures:<ip>`       | string | failed pairing attempts from one address (15 min window from the first), checked and counted by the pairing attempt itself |
  * | `<p>:stop-request:<deviceId>:<requestId>` | string | a device's stop, so a resend never stops twice (24 h): its answer (JSON), or while a delivery carries it out `pending <token> <incidentId> <lease until, ms>` (a 30 s lease: a resend takes over a lapsed one, and answers with that incident if it exists) |
  * | `<p>:{<agentId>}:agent`               | hash   | id, name, owner, labels, allowedActions (JSON), concurrency, status, epoch, createdAt, actionSeq, revokedAt/revokeReason/revokedBy/incidentId, reinstatedAt/reinstateReason/reinstatedBy, stoppedBy:<epoch> (the incident that revoked that epoch) |
@@ -89,7 +89,7 @@ export class Keys {
   }
 
   userPairingCodes(userId: string): string {
-    return `${this.prefix}:{auth}:user:${userId}:pairing`;
+    return `${this.prefix}:{auth}:user:${userId}:pairing-codes`;
   }
 
   device(tokenHash: string): string {

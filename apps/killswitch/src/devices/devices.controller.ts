@@ -20,7 +20,9 @@ export class DevicesController {
   @Post('pairing-codes')
   @MinRole('viewer')
   @ApiOperation({
-    summary: 'A single-use code (5 min) to pair a phone; pairingUrl opens the phone page with it',
+    summary:
+      'A single-use code (5 min) to pair a phone; pairingUrl opens the phone page with it. ' +
+      'A user has 5 live codes at most: a sixth retires the oldest',
   })
   createCode(@CurrentPrincipal() principal: UserPrincipal) {
     return this.devices.createCode(principal);

@@ -4,7 +4,7 @@
 -- before any of them was counted (839 tries of 1,000 parallel ones, where 10 are allowed).
 -- KEYS: 1 pairing code (named by its hash), 2 device hash, 3 the address's failed attempts
 -- ARGV: 1 deviceId, 2 device name, 3 createdAt ISO, 4 token hash, 5 user key prefix,
---       6 failed attempts allowed per window, 7 window (s)
+--       6 failed attempts allowed per window, 7 window (s), 8 the code's hash
 -- The user's keys are named from ARGV: they carry the same `{auth}` tag, so the same slot.
 -- Returns {'paired', userId} | {'wrong'} (unknown, spent, or its user deleted; counted) |
 --   {'limited', seconds until the window ends} (nothing tried)
@@ -23,6 +23,7 @@ if not userId then
   return wrong()
 end
 redis.call('DEL', KEYS[1])
+redis.call('ZREM', ARGV[5] .. userId .. ':pairing-codes', ARGV[8])
 if redis.call('EXISTS', ARGV[5] .. userId) == 0 then
   return wrong()
 end
