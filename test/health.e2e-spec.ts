@@ -31,6 +31,18 @@ describe('health', () => {
       expect(ready.body.details.redis.status).toBe('up');
     });
 
+    it('says an API-only instance (WORKERS=off) runs no workers of either kind', async () => {
+      const apiOnly = await startKillswitch({ ...killswitch.config, workers: false });
+      try {
+        const ready = await apiOnly.anonymous.get('/health/ready');
+        expect(ready.status).toBe(200);
+        expect(ready.body.details.workers).toEqual({ status: 'up', workers: 'off' });
+        expect(ready.body.details['revocation-workers']).toEqual({ status: 'up', workers: 'off' });
+      } finally {
+        await apiOnly.close();
+      }
+    });
+
     it('serves the OpenAPI document at /docs', async () => {
       const html = await killswitch.anonymous.get('/docs');
       expect(html.status).toBe(200);

@@ -38,10 +38,14 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
   ) {
     health.register({
       name: 'revocation-workers',
-      check: () =>
-        !this.config.workers || this.worker?.isRunning()
+      check: () => {
+        if (!this.config.workers) {
+          return Promise.resolve({ workers: 'off' });
+        }
+        return this.worker?.isRunning()
           ? Promise.resolve()
-          : Promise.reject(new Error('revocation workers are not running')),
+          : Promise.reject(new Error('revocation workers are not running'));
+      },
     });
   }
 
