@@ -277,6 +277,15 @@ describe('the mobile relay', () => {
     });
   });
 
+  it('closes a socket that sends a message larger than an HTTP body may be', async () => {
+    const { socket } = await phone(owner);
+    const closed = once<string>(socket, 'disconnect');
+    // 70 KiB of agent ids, over MAX_BODY_BYTES (64 KiB): socket.io's own limit is 1 MB.
+    const agentIds = Array.from({ length: 3500 }, (_, i) => `agt_${String(i).padStart(16, '0')}`);
+    socket.emit('stop', { selector: { agentIds }, requestId: randomUUID() });
+    expect(await closed).toBe('transport close');
+  });
+
   describe('a stop that is malformed or refused', () => {
     // An owner of this block's own: "every agent of the user" is only this block's agents.
     let user: TestUser;

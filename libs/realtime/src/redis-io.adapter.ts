@@ -1,4 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
+import { AppConfig } from '@app/config';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Server, ServerOptions } from 'socket.io';
@@ -7,10 +8,12 @@ import { SocketIoRedis } from './socket-io-redis';
 /** socket.io over the Redis adapter, keyed by the deployment's prefix. */
 export class RedisIoAdapter extends IoAdapter {
   private readonly redis: SocketIoRedis;
+  private readonly maxMessageBytes: number;
 
   constructor(app: INestApplicationContext) {
     super(app);
     this.redis = app.get(SocketIoRedis);
+    this.maxMessageBytes = app.get(AppConfig).maxBodyBytes;
   }
 
   override createIOServer(port: number, options?: ServerOptions): Server {
@@ -19,6 +22,9 @@ export class RedisIoAdapter extends IoAdapter {
       // Agents and phones on flaky networks: notice a dead peer within ~30 s.
       pingInterval: 10_000,
       pingTimeout: 20_000,
+      // What an HTTP body may be (MAX_BODY_BYTES), not socket.io's 1 MB: a phone's stop is the
+      // same request on either transport. A larger message closes the socket.
+      maxHttpBufferSize: this.maxMessageBytes,
     }) as Server;
     server.adapter(createAdapter(this.redis.pub, this.redis.sub, { key: this.redis.key }));
     return server;
