@@ -35,6 +35,12 @@ describe('jsonTextProblem', () => {
       expect(tooDeep(JSON.stringify(wide), 2)).toBe(true);
     });
 
+    it('finds the shortest text too deep, with one key or none', () => {
+      expect(tooDeep(arrays(3, 'x').replace('"x"', ''), 2)).toBe(true);
+      expect(tooDeep('{"a":[[]]}', 2)).toBe(true);
+      expect(tooDeep('[[]]', 2)).toBe(false);
+    });
+
     it('reads texts far deeper than the stack would allow, without recursion', () => {
       expect(tooDeep(arrays(100_000), 64)).toBe(true);
     });
