@@ -6,6 +6,7 @@ import {
   heartbeat,
   introspect,
   registerWebhookType,
+  waitForAction,
 } from './support/factories';
 import { TestRedisServer, waitFor } from './support/redis';
 import { json, ToolServer } from './support/tool-server';
@@ -113,4 +114,38 @@ describe('when Redis refuses to serve', () => {
       await tools.stop();
     }
   }, 60_000);
+
+  it("keeps an action's outcome that came back while Redis refused writes for a moment", async () => {
+    const tools = new ToolServer();
+    await tools.start();
+    try {
+      let restored!: Promise<void>;
+      // The tool server acts, and Redis refuses every write (out of memory) as it answers,
+      // for 1.5 s: the worker's record of the outcome, its undo included, must wait for it.
+      tools.on('/archive', (_request, response) => {
+        restored = (async () => {
+          await control.config('SET', 'maxmemory', '1');
+          json(response, 200, { result: { archived: true }, undo: { restore: 'm-1' } });
+          await new Promise((resolve) => setTimeout(resolve, 1500));
+          await control.config('SET', 'maxmemory', '0');
+        })();
+      });
+      await registerWebhookType(ks.admin, tools, 'test.archive', { path: '/archive' });
+      const { asAgent } = await agentWithLease(ks.admin, {
+        allowedActions: ['test.archive'],
+        ttlSeconds: 120,
+      });
+      const id = (await asAgent.post('/v1/actions', { type: 'test.archive' })).body.id as string;
+      await waitFor(() => tools.received('/archive').length === 1, 10_000, 'the tool server call');
+      await restored;
+      // Recorded once Redis took writes again, not lost to a re-run of the job (which would
+      // start only once its lock lapsed, 10 s on, and call the tool server a second time).
+      const action = await waitForAction(ks.admin, id, { timeoutMs: 5000 });
+      expect(action).toMatchObject({ status: 'succeeded', attempts: 1, undo: { restore: 'm-1' } });
+      expect(tools.received('/archive')).toHaveLength(1);
+    } finally {
+      await control.config('SET', 'maxmemory', '0');
+      await tools.stop();
+    }
+  }, 30_000);
 });

@@ -1,10 +1,17 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Job, Worker } from 'bullmq';
 import type Redis from 'ioredis';
 import { AppConfig } from '@app/config';
 import { settleWithin } from '@app/core';
 import { HealthRegistry } from '@app/health';
-import { closeConnection, connectOrExplain, outageAwareWarning, RedisService } from '@app/redis';
+import {
+  closeConnection,
+  connectOrExplain,
+  isRedisUnavailable,
+  outageAwareWarning,
+  RedisService,
+} from '@app/redis';
 import {
   ACTIONS_QUEUE,
   ActionsQueue,
@@ -277,7 +284,7 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
       });
       return {
         kind: 'released',
-        released: await this.actions.finish(agentId, actionId, 'succeeded', outcome),
+        released: await this.recordSuccess(agentId, actionId, runner, outcome),
       };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -305,6 +312,30 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
       return { kind: 'released', released };
     } finally {
       this.running.delete(actionId);
+    }
+  }
+
+  /**
+   * Records a success, trying again while Redis cannot serve and the job still holds its lock:
+   * the tool server did the action, and its outcome (the undo a stop sends back) must survive a
+   * Redis restart or failover of a few seconds. Past that, the job's re-run decides, and the
+   * action may reach the tool server again.
+   */
+  private async recordSuccess(
+    agentId: string,
+    actionId: string,
+    runner: string,
+    outcome: { result?: unknown; undo?: unknown },
+  ): Promise<string[]> {
+    for (;;) {
+      try {
+        return await this.actions.finish(agentId, actionId, 'succeeded', outcome);
+      } catch (error) {
+        if (!isRedisUnavailable(error) || !this.locks.has(runner) || this.shutdown.signal.aborted) {
+          throw error;
+        }
+        await sleep(250);
+      }
     }
   }
 
