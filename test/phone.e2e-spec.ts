@@ -1,7 +1,14 @@
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { RunningApp, TestDeployment } from './support/apps';
+import Redis from 'ioredis';
+import {
+  RunningApp,
+  startKillswitch,
+  startRelay,
+  testConfig,
+  TestDeployment,
+} from './support/apps';
 import {
   chromiumAvailable,
   launchChromium,
@@ -16,7 +23,7 @@ import {
   registerWebhookType,
   TestUser,
 } from './support/factories';
-import { waitFor } from './support/redis';
+import { TestRedisServer, waitFor } from './support/redis';
 import { ToolServer } from './support/tool-server';
 import { RedisService } from '@app/redis';
 import { StopService } from '../apps/mobile-relay/src/stop.service';
@@ -293,4 +300,54 @@ const hasChromium = chromiumAvailable();
     // One per event would be 3,000.
     expect(redraws).toBeLessThan(events / 10);
   });
+});
+
+(hasChromium ? describe : describe.skip)('the phone page when its relay loses Redis', () => {
+  let redis: TestRedisServer;
+  let control: Redis;
+  let ks: RunningApp;
+  let relay: RunningApp;
+  let browser: Browser | undefined;
+
+  beforeAll(async () => {
+    // A Redis of its own: the test pauses it.
+    redis = await TestRedisServer.start();
+    control = new Redis(redis.url);
+    const config = testConfig({ redisUrl: redis.url });
+    ks = await startKillswitch(config);
+    relay = await startRelay(config);
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await relay?.close();
+    await ks?.close();
+    control?.disconnect();
+    await redis?.stop();
+  });
+
+  it('says so while it cannot reach Redis, and says connected again once it can', async () => {
+    const context = await newPhoneContext(browser!);
+    try {
+      const owner = await createUser(ks, 'owner');
+      const code = (await owner.api.post('/v1/devices/pairing-codes')).body.code as string;
+      const page = await context.newPage();
+      await page.goto(`${relay.url}/`);
+      await page.getByLabel('Pairing code').fill(code);
+      await page.getByRole('button', { name: 'Pair this phone' }).click();
+      await page.locator('body[data-state="ready"]').waitFor();
+      const conn = page.locator('#conn');
+      await page.locator('#conn[data-conn="online"]').waitFor();
+
+      await control.call('CLIENT', 'PAUSE', '5000', 'ALL');
+      await page.locator('#conn[data-conn="degraded"]').waitFor();
+      expect(await conn.textContent()).toMatch(/relay cannot reach killswitch right now/);
+      await saveScreenshot(page, 'phone-relay-degraded');
+      await page.locator('#conn[data-conn="online"]').waitFor({ timeout: 10_000 });
+      expect(await conn.textContent()).toBe('Connected');
+    } finally {
+      await context.close();
+    }
+  }, 40_000);
 });

@@ -1,5 +1,6 @@
 import Redis from 'ioredis';
-import { RunningApp, startKillswitch, testConfig } from './support/apps';
+import { io, type Socket } from 'socket.io-client';
+import { RunningApp, startKillswitch, startRelay, testConfig } from './support/apps';
 import {
   agentWithLease,
   createUser,
@@ -9,6 +10,7 @@ import {
   waitForAction,
 } from './support/factories';
 import { TestRedisServer, waitFor } from './support/redis';
+import { Api } from './support/http';
 import { json, ToolServer } from './support/tool-server';
 
 // Redis that is there but will not serve: out of memory, or not answering at all. Every call
@@ -146,6 +148,36 @@ describe('when Redis refuses to serve', () => {
     } finally {
       await control.config('SET', 'maxmemory', '0');
       await tools.stop();
+    }
+  }, 30_000);
+
+  it("tells a relay's connected phones when it loses Redis, and sends a fresh snapshot once back", async () => {
+    const relay = await startRelay(ks.config);
+    let socket: Socket | undefined;
+    try {
+      const owner = await createUser(ks, 'owner');
+      const { code } = (await owner.api.post('/v1/devices/pairing-codes')).body as { code: string };
+      const paired = await new Api(relay.url).post('/v1/pair', { code, deviceName: 'phone' });
+      const events: Array<[string, unknown]> = [];
+      socket = io(`${relay.url}/devices`, {
+        auth: { token: paired.body.deviceToken },
+        transports: ['websocket'],
+        reconnection: false,
+      });
+      socket.onAny((event: string, payload: unknown) => events.push([event, payload]));
+      await waitFor(() => events.some(([e]) => e === 'snapshot'), 5000, 'the first snapshot');
+      events.length = 0;
+
+      await control.call('CLIENT', 'PAUSE', '5000', 'ALL');
+      await waitFor(() => events.length > 0, 5000, 'the phone to be told');
+      expect(events[0]).toEqual(['relay.status', { redis: 'down', at: expect.any(String) }]);
+      await waitFor(() => events.length >= 3, 10_000, 'the phone to be told again');
+      expect(events[1]).toEqual(['relay.status', { redis: 'up', at: expect.any(String) }]);
+      expect(events[2][0]).toBe('snapshot');
+      expect(socket.connected).toBe(true);
+    } finally {
+      socket?.disconnect();
+      await relay.close();
     }
   }, 30_000);
 });

@@ -143,6 +143,10 @@ function refreshState() {
     document.body.dataset.state = S.connected && S.ready ? 'ready' : 'connecting';
   }
 }
+function connState() {
+  if (S.connected) return S.degraded ? 'degraded' : 'online';
+  return navigator.onLine && !S.everFailed ? 'connecting' : 'offline';
+}
 function setConn(kind) {
   const c = $('conn');
   c.dataset.conn = kind;
@@ -150,6 +154,9 @@ function setConn(kind) {
     online: 'Connected',
     connecting: 'Connecting…',
     offline: 'Offline — stops will be sent when the connection is back',
+    degraded:
+      'Connected, but the relay cannot reach killswitch right now: what you see may be out of ' +
+      'date, and stops are sent again until they go through',
   }[kind];
   c.hidden = S.screen !== 'app';
   refreshState();
@@ -171,7 +178,7 @@ function showApp() {
   S.screen = 'app';
   $('pair-screen').hidden = true;
   $('app-screen').hidden = $('stopbar').hidden = false;
-  setConn(S.connected ? 'online' : navigator.onLine && !S.everFailed ? 'connecting' : 'offline');
+  setConn(connState());
   renderAll();
 }
 
@@ -315,6 +322,7 @@ function connect() {
   };
   socket.on('connect', () => {
     S.connected = true;
+    S.degraded = false;
     S.downSince = 0;
     S.httpDelay = FALLBACK_MS;
     clearTimeout(S.httpTimer);
@@ -340,6 +348,11 @@ function connect() {
     if (!socket.active) setTimeout(() => S.socket === socket && socket.connect(), 5000);
   });
   socket.on('snapshot', onSnapshot);
+  // The relay lost (or found again) what it reads and writes: a fresh snapshot follows its return.
+  socket.on('relay.status', (s) => {
+    S.degraded = !!s && s.redis === 'down';
+    setConn(connState());
+  });
   socket.on('agent.updated', (a) => {
     if (!a || !a.id) return;
     const cur = S.agents.get(a.id);

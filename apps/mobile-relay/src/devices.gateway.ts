@@ -11,6 +11,7 @@ import type { Namespace, Socket } from 'socket.io';
 import { AuthenticatedDevice, DEVICES_NAMESPACE, deviceRoom, DevicesService } from '@app/devices';
 import { canSeeAll } from '@app/agents';
 import { ALL_AGENTS_ROOM, FeedService, userRoom } from './feed.service';
+import { RedisWatch } from './redis-watch';
 import { RelayEvents } from './relay-events';
 import { StopAck, StopService } from './stop.service';
 
@@ -34,10 +35,12 @@ export class DevicesGateway implements OnGatewayInit, OnGatewayConnection {
     private readonly feed: FeedService,
     private readonly stops: StopService,
     private readonly events: RelayEvents,
+    private readonly watch: RedisWatch,
   ) {}
 
   afterInit(namespace: Namespace): void {
     this.events.attach(namespace);
+    this.watch.onChange((up) => this.redisChanged(namespace, up));
     namespace.use((socket: Socket, next) => {
       const auth = socket.handshake.auth as { token?: unknown } | undefined;
       const token = typeof auth?.token === 'string' ? auth.token : '';
@@ -73,6 +76,29 @@ export class DevicesGateway implements OnGatewayInit, OnGatewayConnection {
     const data = socket.data as DeviceSocketData;
     data.snapshotSent = this.sendSnapshot(socket, data.auth);
     await data.snapshotSent;
+  }
+
+  /**
+   * Tells this relay's phones that it lost, or found again, Redis: only its own phones (another
+   * relay may still reach Redis, and the adapter that carries events between relays runs on
+   * it). Back, each phone gets a fresh snapshot: the events of the outage never came.
+   */
+  private redisChanged(namespace: Namespace, up: boolean): void {
+    if (up) {
+      this.logger.log('Redis answers again: phones told, and sent a fresh snapshot');
+    } else {
+      this.logger.warn('Redis does not answer: phones told');
+    }
+    namespace.local.emit('relay.status', {
+      redis: up ? 'up' : 'down',
+      at: new Date().toISOString(),
+    });
+    if (up) {
+      for (const socket of namespace.sockets.values()) {
+        const data = socket.data as DeviceSocketData;
+        data.snapshotSent = this.sendSnapshot(socket, data.auth);
+      }
+    }
   }
 
   private async sendSnapshot(socket: Socket, auth: AuthenticatedDevice): Promise<void> {

@@ -12,6 +12,7 @@ import { RevocationModule } from '@app/revocation';
 import { DevicesGateway } from './devices.gateway';
 import { FeedService } from './feed.service';
 import { RelayController } from './relay.controller';
+import { RedisWatch } from './redis-watch';
 import { RelayEvents } from './relay-events';
 import { StopService } from './stop.service';
 
@@ -34,7 +35,7 @@ export class RelayModule {
         RevocationModule,
       ],
       controllers: [RelayController],
-      providers: [DevicesGateway, FeedService, RelayEvents, StopService],
+      providers: [DevicesGateway, FeedService, RedisWatch, RelayEvents, StopService],
     };
   }
 }
