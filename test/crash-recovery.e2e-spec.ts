@@ -1,4 +1,7 @@
+import { Queue } from 'bullmq';
 import { generateSecret } from '@app/auth';
+import { Keys } from '@app/redis';
+import { REVOCATION_QUEUE } from '@app/revocation';
 import {
   agentWithLease,
   registerWebhookType,
@@ -149,6 +152,20 @@ describe('a killswitch process killed in the middle of rollbacks', () => {
     expect([...compensated].sort()).toEqual([...ids].sort());
     expect(compensated).toEqual([...ids].reverse());
     expect(incident.counts).toMatchObject({ rolledBack: 5, needsReview: 0 });
+    // Handed over, not failed: the follow-up used up none of its retries.
+    const queue = new Queue(REVOCATION_QUEUE, {
+      connection: { url: REDIS_URL },
+      prefix: new Keys(prefix).bullPrefix(),
+    });
+    try {
+      const job = await queue.getJob(`${revoked.incidentId}-${agent.id}`);
+      // Its failed attempts, if any (its first start may come before its incident is written).
+      const failures = [job?.failedReason ?? '', ...(job?.stacktrace ?? [])].join('\n');
+      expect(failures).not.toMatch(/shutting down/);
+      expect(job?.attemptsStarted).toBeGreaterThanOrEqual(2);
+    } finally {
+      await queue.close();
+    }
   }, 120_000);
 
   it("finishes an agent's queue after a crash in the middle of it, in order", async () => {

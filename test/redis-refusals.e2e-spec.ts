@@ -111,6 +111,8 @@ describe('when Redis refuses to serve', () => {
       expect(runs[0].end).toBeDefined();
       expect(runs[0].end ?? Infinity).toBeLessThanOrEqual(runs[1].start);
       expect(runs[0].end ?? Infinity).toBeLessThan(runs[0].start + 12_000);
+      // The same attempt run again, not a failed one: a lost lock uses up none of its retries.
+      expect(tools.received('/long').map((r) => r.body.attempt)).toEqual([1, 1]);
       expect((await ks.admin.get(`/v1/actions/${id}`)).body.status).toBe('running');
     } finally {
       await tools.stop();

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Job, Worker } from 'bullmq';
+import { DelayedError, Job, Worker } from 'bullmq';
 import type Redis from 'ioredis';
 import { AppConfig } from '@app/config';
 import { settleWithin } from '@app/core';
@@ -46,7 +46,7 @@ class RevocationAbort extends Error {
  */
 class LockLost extends Error {
   constructor() {
-    super("its job's lock could not be renewed; the job runs again");
+    super("its job's lock could not be renewed");
   }
 }
 
@@ -110,17 +110,21 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
     await this.control.subscribe(this.redis.keys.control());
 
     this.workerConnection = this.redis.duplicate('worker', 'actions-worker');
-    this.worker = new Worker<ExecuteActionJob>(ACTIONS_QUEUE, (job) => this.process(job), {
-      connection: this.workerConnection,
-      prefix: this.redis.keys.bullPrefix(),
-      concurrency: this.config.actionWorkerConcurrency,
-      // A job whose worker died runs again within ~15 s, not BullMQ's default ~60 s.
-      lockDuration: LOCK_DURATION_MS,
-      stalledInterval: 5_000,
-      // A job re-run after a stall runs its action again (the tool server may see it twice), so
-      // once is enough; a second stall fails it (see abandoned()).
-      maxStalledCount: ACTION_MAX_STALLS,
-    });
+    this.worker = new Worker<ExecuteActionJob>(
+      ACTIONS_QUEUE,
+      (job, token) => this.process(job, token),
+      {
+        connection: this.workerConnection,
+        prefix: this.redis.keys.bullPrefix(),
+        concurrency: this.config.actionWorkerConcurrency,
+        // A job whose worker died runs again within ~15 s, not BullMQ's default ~60 s.
+        lockDuration: LOCK_DURATION_MS,
+        stalledInterval: 5_000,
+        // A job re-run after a stall runs its action again (the tool server may see it twice), so
+        // once is enough; a second stall fails it (see abandoned()).
+        maxStalledCount: ACTION_MAX_STALLS,
+      },
+    );
     this.worker.on('error', outageAwareWarning(this.logger, 'Action worker error'));
     this.worker.on('locksRenewed', ({ jobIds }) => {
       const now = Date.now();
@@ -212,11 +216,19 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
    * each, which is most of what the gate costs (bench/actions). A crash mid-chain is resumed
    * by the job's re-run, which follows the chain to the first unfinished action.
    */
-  private async process(job: Job<ExecuteActionJob>): Promise<void> {
+  private async process(job: Job<ExecuteActionJob>, token?: string): Promise<void> {
     const runner = job.id ?? job.data.actionId;
     this.locks.set(runner, Date.now());
     try {
       await this.runJob(job, runner);
+    } catch (error) {
+      if (!(error instanceof LockLost)) {
+        throw error;
+      }
+      // Not a failed attempt: the job runs again as the same one. Back to the queue at once
+      // while this worker still holds the lock; if it lost it, the job is taken up as stalled.
+      await job.moveToDelayed(Date.now(), token).catch(() => undefined);
+      throw new DelayedError();
     } finally {
       this.locks.delete(runner);
     }
@@ -232,6 +244,10 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
     }
     let next = first.released;
     for (let n = 0; n < INLINE_LIMIT && next.length === 1 && !this.shutdown.signal.aborted; n++) {
+      if (!this.locks.has(runner)) {
+        // The job's re-run, wherever it runs, resumes the chain here: not both.
+        throw new LockLost();
+      }
       const id = next[0];
       const outcome = await this.runOne(agentId, id, 1, runner);
       if (outcome.kind === 'retry') {
@@ -268,6 +284,10 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
         };
       case 'run':
         break;
+    }
+    if (!this.locks.has(runner)) {
+      // Lost while starting it: marked running, not called; the job's re-run calls it.
+      return { kind: 'retry', error: new LockLost() };
     }
     const controller = new AbortController();
     this.running.set(actionId, { controller, job: runner });

@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { Job, Worker } from 'bullmq';
+import { DelayedError, Job, Worker } from 'bullmq';
 import type Redis from 'ioredis';
 import { AppConfig } from '@app/config';
 import { settleWithin } from '@app/core';
@@ -54,25 +54,25 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
       return;
     }
     this.connection = this.redis.duplicate('worker', 'revocation-worker');
-    this.worker = new Worker<RevocationJob>(REVOCATION_QUEUE, (job) => this.process(job), {
-      connection: this.connection,
-      prefix: this.redis.keys.bullPrefix(),
-      // Follow-up jobs mostly wait on Redis and tool servers; 64 keeps a 10,000-agent
-      // revocation's halting under 20 s on two cores (bench/revoke).
-      concurrency: 64,
-      // A follow-up whose worker died is picked up again within ~15 s, not the default ~60 s.
-      lockDuration: 10_000,
-      stalledInterval: 5_000,
-      // Every follow-up step is safe to run again (counts are kept by Lua scripts, compensations
-      // claimed before they are sent).
-      maxStalledCount: FOLLOWUP_MAX_STALLS,
-    });
+    this.worker = new Worker<RevocationJob>(
+      REVOCATION_QUEUE,
+      (job, token) => this.process(job, token),
+      {
+        connection: this.connection,
+        prefix: this.redis.keys.bullPrefix(),
+        // Follow-up jobs mostly wait on Redis and tool servers; 64 keeps a 10,000-agent
+        // revocation's halting under 20 s on two cores (bench/revoke).
+        concurrency: 64,
+        // A follow-up whose worker died is picked up again within ~15 s, not the default ~60 s.
+        lockDuration: 10_000,
+        stalledInterval: 5_000,
+        // Every follow-up step is safe to run again (counts are kept by Lua scripts, compensations
+        // claimed before they are sent).
+        maxStalledCount: FOLLOWUP_MAX_STALLS,
+      },
+    );
     this.worker.on('error', outageAwareWarning(this.logger, 'Revocation worker error'));
     this.worker.on('failed', (job, error) => {
-      if (error instanceof ShuttingDown) {
-        this.logger.log({ job: job?.id }, 'Revocation follow-up handed over: shutting down');
-        return;
-      }
       this.logger.warn(
         { err: error, job: job?.id },
         job && isLastFailure(job, error)
@@ -93,7 +93,22 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
     await this.worker.waitUntilReady();
   }
 
-  private async process(job: Job<RevocationJob>): Promise<void> {
+  private async process(job: Job<RevocationJob>, token?: string): Promise<void> {
+    try {
+      await this.follow(job);
+    } catch (error) {
+      if (!(error instanceof ShuttingDown)) {
+        throw error;
+      }
+      // Handed over, not failed: back to the queue at once for another worker, without using
+      // up one of its retries (a rolling deploy may restart every worker in turn).
+      await job.moveToDelayed(Date.now(), token);
+      this.logger.log({ job: job.id }, 'Revocation follow-up handed over: shutting down');
+      throw new DelayedError();
+    }
+  }
+
+  private async follow(job: Job<RevocationJob>): Promise<void> {
     const data = job.data;
     switch (data.kind) {
       case 'incident':
