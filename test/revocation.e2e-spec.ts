@@ -1299,3 +1299,49 @@ describe('the revocation engine', () => {
     expect(incident.counts.halted + incident.counts.aborted).toBe(2000);
   }, 180_000);
 });
+
+describe('a stop that halts an action waiting to try again', () => {
+  // Long enough a backoff that the stop lands between the failed attempt and the next.
+  const deployment = new TestDeployment({ actionBackoffMs: 10_000 });
+  const tools = new ToolServer();
+  let ks: RunningApp;
+
+  beforeAll(async () => {
+    await tools.start();
+    ks = await deployment.killswitch();
+  });
+
+  afterAll(async () => {
+    await deployment.close();
+    await tools.stop();
+  });
+
+  it('lists it for review: the attempt that failed may have been acted on', async () => {
+    tools.on('/flaky-send', (_request, response) => json(response, 504, { error: 'gateway' }));
+    await registerWebhookType(ks.admin, tools, 'mail.send', { path: '/flaky-send' });
+    const { agent, asAgent } = await agentWithLease(ks.admin, {
+      allowedActions: ['mail.send'],
+      ttlSeconds: 120,
+    });
+    const id = (await asAgent.post('/v1/actions', { type: 'mail.send' })).body.id as string;
+    await waitForAction(ks.admin, id, { until: ['retrying'], timeoutMs: 10_000 });
+
+    const revoked = await ks.admin.post(`/v1/agents/${agent.id}/revoke`, { reason: 'flaky' });
+    const incident = await waitForIncident(ks.admin, revoked.body.incidentId, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    });
+    expect((await ks.admin.get(`/v1/actions/${id}`)).body).toMatchObject({
+      status: 'halted',
+      attempts: 1,
+    });
+    expect(incident.counts).toMatchObject({ halted: 1, needsReview: 1 });
+    expect(incident.needsReview).toEqual([
+      expect.objectContaining({
+        actionId: id,
+        why: 'halted while waiting to retry: an earlier attempt failed and may have partly happened',
+      }),
+    ]);
+    expect(tools.received('/flaky-send')).toHaveLength(1);
+  });
+});

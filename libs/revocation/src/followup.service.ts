@@ -572,6 +572,14 @@ export class FollowupService {
         Date.parse(action.finishedAt ?? '') >= openedAt - 1000
       ) {
         why = 'aborted mid-way: it may have partly happened';
+      } else if (
+        action.status === 'halted' &&
+        action.attempts > 0 &&
+        Date.parse(action.finishedAt ?? '') >= openedAt - 1000
+      ) {
+        // Halted while waiting to try again: the attempt that failed (a timeout, a cut
+        // connection) may have been acted on all the same.
+        why = `halted while waiting to retry: an earlier attempt failed and may have partly happened`;
       } else if (action.status === 'succeeded' && inWindow) {
         const type = await catalog(action.type);
         if (!type) {
