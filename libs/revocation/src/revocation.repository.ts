@@ -261,23 +261,29 @@ export class RevocationRepository {
     batchSize = LEASE_MARK_BATCH,
   ): Promise<number> {
     let marked = 0;
-    for (let from = 0; from >= 0;) {
-      const [count, next] = await runScript<[number, number]>(
-        this.redis.client,
-        'ksMarkLeases',
-        [this.keys.agentLeases(agentId)],
-        [
-          this.keys.lease(agentId, ''),
-          revokedEpoch,
-          revokedAt,
-          reason,
-          incidentId,
-          from,
-          batchSize,
-        ],
-      );
-      marked += count;
-      from = next;
+    // Passes until one marks nothing: a lease issued meanwhile (after a reinstatement) drops
+    // forgotten ones from the set, which shifts the positions a pass walks by.
+    for (let pass = -1; pass !== 0;) {
+      pass = 0;
+      for (let from = 0; from >= 0;) {
+        const [count, next] = await runScript<[number, number]>(
+          this.redis.client,
+          'ksMarkLeases',
+          [this.keys.agentLeases(agentId)],
+          [
+            this.keys.lease(agentId, ''),
+            revokedEpoch,
+            revokedAt,
+            reason,
+            incidentId,
+            from,
+            batchSize,
+          ],
+        );
+        pass += count;
+        from = next;
+      }
+      marked += pass;
     }
     return marked;
   }
