@@ -16,16 +16,17 @@ local function publish_update(channel, agentId, actionId, actionType, status, no
     actionId = actionId, type = actionType, status = status, at = now}))
 end
 
--- Ends an action as halted: status, history, retention and the status event.
-local function halt_action(key, agentId, actionId, actionType, detail, now, retentionMs,
-    channel)
-  redis.call('HSET', key, 'status', 'halted', 'updatedAt', now, 'finishedAt', now,
+-- Ends an action a stop caught (`halted`, or `aborted`): status, history, retention and the
+-- status event.
+local function end_action(key, status, agentId, actionId, actionType, detail, now,
+    retentionMs, channel)
+  redis.call('HSET', key, 'status', status, 'updatedAt', now, 'finishedAt', now,
     'error', detail)
-  redis.call('RPUSH', key .. ':history', cjson.encode({status = 'halted', at = now,
+  redis.call('RPUSH', key .. ':history', cjson.encode({status = status, at = now,
     detail = detail}))
   redis.call('PEXPIRE', key, retentionMs)
   redis.call('PEXPIRE', key .. ':history', retentionMs)
-  publish_update(channel, agentId, actionId, actionType, 'halted', now)
+  publish_update(channel, agentId, actionId, actionType, status, now)
 end
 
 -- Moves the head of an active agent's pending list to its running set while it runs fewer

@@ -35,7 +35,7 @@ for _, id in ipairs(ids) do
     redis.call('LREM', KEYS[2], 1, id)
   end
   if action[1] == 'queued' and stale(action) then
-    halt_action(key, agentId, id, action[3], ARGV[4], now, ARGV[5], ARGV[3])
+    end_action(key, 'halted', agentId, id, action[3], ARGV[4], now, ARGV[5], ARGV[3])
     halted = halted + 1
   end
 end
@@ -44,7 +44,7 @@ for _, id in ipairs(released) do
   local action = redis.call('HMGET', key, 'status', 'epoch', 'type')
   if (action[1] == 'queued' or action[1] == 'retrying') and stale(action) then
     redis.call('SREM', KEYS[3], id)
-    halt_action(key, agentId, id, action[3], ARGV[4], now, ARGV[5], ARGV[3])
+    end_action(key, 'halted', agentId, id, action[3], ARGV[4], now, ARGV[5], ARGV[3])
     halted = halted + 1
   end
 end

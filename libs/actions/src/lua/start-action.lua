@@ -43,12 +43,8 @@ if agent[1] ~= 'active' or agent[2] ~= action[4] then
       detail = 'its worker stopped while running it, then its agent was deleted: it may have ' ..
         'partly happened'
     end
-    redis.call('HSET', KEYS[2], 'status', 'aborted', 'updatedAt', now, 'finishedAt', now,
-      'error', detail)
-    redis.call('RPUSH', KEYS[3], cjson.encode({status = 'aborted', at = now, detail = detail}))
-    redis.call('PEXPIRE', KEYS[2], ARGV[5])
-    redis.call('PEXPIRE', KEYS[3], ARGV[5])
-    publish_update(ARGV[2], action[5], actionId, action[2], 'aborted', now)
+    end_action(KEYS[2], 'aborted', action[5], actionId, action[2], detail, now, ARGV[5],
+      ARGV[2])
     if stop and stop ~= '' then
       redis.call('HINCRBY', ARGV[3] .. stop, 'aborted', 1)
     end
@@ -57,7 +53,7 @@ if agent[1] ~= 'active' or agent[2] ~= action[4] then
     if not agent[1] then
       detail = 'agent deleted before the action started'
     end
-    halt_action(KEYS[2], action[5], actionId, action[2], detail, now, ARGV[5], ARGV[2])
+    end_action(KEYS[2], 'halted', action[5], actionId, action[2], detail, now, ARGV[5], ARGV[2])
     if stop and stop ~= '' then
       redis.call('HINCRBY', ARGV[3] .. stop, 'halted', 1)
     end
