@@ -88,6 +88,8 @@ export class Keys {
     return `${this.prefix}:{auth}:pairing:${codeHash}`;
   }
 
+  // pair-device.lua builds this key and userDevices' itself, from the user's key and the id it
+  // reads from the code: change all three together.
   userPairingCodes(userId: string): string {
     return `${this.prefix}:{auth}:user:${userId}:pairing-codes`;
   }

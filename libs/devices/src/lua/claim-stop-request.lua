@@ -14,6 +14,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local stored = redis.call('GET', KEYS[1])
 -- Refusals are released, never kept (nothing was stopped, so a resend is judged afresh); one
 -- stored anyway was kept by an older relay, and would replay for a day: it counts as no claim.
+-- (Needed only for a day after upgrading from such a relay; removable in the release after.)
 if stored and string.sub(stored, 1, 11) == '{"ok":false' then
   stored = nil
 end
