@@ -168,6 +168,32 @@ describe('a killswitch process killed in the middle of rollbacks', () => {
     }
   }, 120_000);
 
+  it('runs an action cut by a graceful stop again as the same attempt', async () => {
+    // The first call never answers: the shutdown cuts it. The second answers at once.
+    tools.on('/upload', (request, response) => {
+      if (tools.received('/upload').length > 1) {
+        json(response, 200, {});
+      }
+    });
+    await registerWebhookType(ks.admin, tools, 'file.upload', {
+      path: '/upload',
+      timeoutMs: 30_000,
+    });
+    const { asAgent: lease } = await agentWithLease(ks.admin, {
+      name: 'uploader',
+      allowedActions: ['file.upload'],
+    });
+    const id = (await lease.post('/v1/actions', { type: 'file.upload' })).body.id as string;
+    await waitFor(() => tools.received('/upload').length === 1, 10_000, 'the first call');
+    await ks.stop('SIGTERM');
+    await ks.start();
+
+    const action = await waitForAction(ks.admin, id, { until: ['succeeded'], timeoutMs: 30_000 });
+    // A deploy uses up none of the action's attempts.
+    expect(tools.received('/upload').map((r) => r.body.attempt)).toEqual([1, 1]);
+    expect(action.attempts).toBe(1);
+  }, 60_000);
+
   it("finishes an agent's queue after a crash in the middle of it, in order", async () => {
     await registerWebhookType(ks.admin, tools, 'doc.index', { path: '/index', timeoutMs: 10_000 });
     tools.on('/index', (_request, response) => {

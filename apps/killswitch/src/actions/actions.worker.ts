@@ -222,11 +222,13 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
     try {
       await this.runJob(job, runner);
     } catch (error) {
-      if (!(error instanceof LockLost)) {
+      if (!(error instanceof LockLost) && !this.shutdown.signal.aborted) {
         throw error;
       }
-      // Not a failed attempt: the job runs again as the same one. Back to the queue at once
-      // while this worker still holds the lock; if it lost it, the job is taken up as stalled.
+      // Its lock lost, or its call cut by this process' shutdown: not a failed attempt, and the
+      // job runs again as the same one (a rolling deploy must not use up an action's retries).
+      // Back to the queue at once while this worker still holds the lock; if it lost it, the
+      // job is taken up as stalled.
       await job.moveToDelayed(Date.now(), token).catch(() => undefined);
       throw new DelayedError();
     } finally {
