@@ -48,6 +48,12 @@ export interface Action {
   history: HistoryEntry[];
 }
 
+/**
+ * An action as a stop's follow-up reads its agent's whole ledger: without what may be large
+ * (params, result, undo: up to a megabyte an action) or long (history).
+ */
+export type LedgerEntry = Omit<Action, 'params' | 'result' | 'undo' | 'history'>;
+
 /** An action as a list shows it: no params, results or history. */
 export interface ActionSummary {
   id: string;

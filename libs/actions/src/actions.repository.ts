@@ -13,6 +13,7 @@ import {
 } from '@app/redis';
 import {
   Action,
+  LedgerEntry,
   ACTION_FIELDS,
   actionFromFields,
   ActionStatus,
@@ -23,8 +24,8 @@ import type { ControlMessage } from './actions.queue';
 
 const script = (name: string) => join(__dirname, 'lua', `${name}.lua`);
 
-// A lean read of an action (see ActionsRepository.page): its fields without the large ones, and
-// where each of ACTION_FIELDS sits in it (-1: left out).
+// A ledger entry's read (see ActionsRepository.ledger): an action's fields without the large
+// ones, and where each of ACTION_FIELDS sits in it (-1: left out).
 const HEAVY_FIELDS = new Set<string>(['params', 'result', 'undo']);
 const LEAN_FIELDS = ACTION_FIELDS.filter((field) => !HEAVY_FIELDS.has(field));
 const LEAN_AT = ACTION_FIELDS.map((field) => LEAN_FIELDS.indexOf(field as never));
@@ -351,44 +352,60 @@ export class ActionsRepository {
     return actionFromFields(fields, history);
   }
 
-  /**
-   * The agent's ledger, newest first, from before the sequence number `before`. `lean` (a
-   * revocation's follow-up, which reads a whole ledger per agent) leaves out what it never
-   * reads: each action's history, params and result, and its undo (read for each
-   * compensation: {@link undoOf}). Those may hold a megabyte an action, a thousand actions an
-   * agent, and a follow-up worker runs 64 agents at once.
-   */
-  async page(
-    agentId: string,
-    before: number | undefined,
-    limit: number,
-    { lean = false }: { lean?: boolean } = {},
-  ): Promise<Action[]> {
+  /** The agent's ledger, newest first, from before the sequence number `before`. */
+  async page(agentId: string, before: number | undefined, limit: number): Promise<Action[]> {
     const ids = await this.idsBefore(agentId, before, limit);
     if (ids.length === 0) {
       return [];
     }
     const pipeline = this.redis.client.pipeline();
     for (const id of ids) {
-      pipeline.hmget(this.keys.action(agentId, id), ...(lean ? LEAN_FIELDS : ACTION_FIELDS));
-      if (!lean) {
-        pipeline.lrange(this.keys.actionHistory(agentId, id), 0, -1);
-      }
+      pipeline.hmget(this.keys.action(agentId, id), ...ACTION_FIELDS);
+      pipeline.lrange(this.keys.actionHistory(agentId, id), 0, -1);
     }
     const results = await execOrThrow(pipeline);
-    const step = lean ? 1 : 2;
     const actions: Action[] = [];
-    for (let i = 0; i < results.length; i += step) {
-      const fields = results[i] as (string | null)[];
-      const action = actionFromFields(
-        lean ? ACTION_FIELDS.map((_, f) => (LEAN_AT[f] < 0 ? null : fields[LEAN_AT[f]])) : fields,
-        lean ? [] : (results[i + 1] as string[]),
-      );
+    for (let i = 0; i < results.length; i += 2) {
+      const action = actionFromFields(results[i] as (string | null)[], results[i + 1] as string[]);
       if (action) {
         actions.push(action);
       }
     }
     return actions;
+  }
+
+  /**
+   * The agent's newest `limit` actions as a stop's follow-up reads them (a whole ledger per
+   * agent, 64 agents at once): without their params, results, undo and history, which may hold
+   * a megabyte an action. A compensation reads its undo on its own ({@link undoOf}).
+   */
+  async ledger(agentId: string, limit: number): Promise<LedgerEntry[]> {
+    const ids = await this.idsBefore(agentId, undefined, limit);
+    if (ids.length === 0) {
+      return [];
+    }
+    const pipeline = this.redis.client.pipeline();
+    for (const id of ids) {
+      pipeline.hmget(this.keys.action(agentId, id), ...LEAN_FIELDS);
+    }
+    const entries: LedgerEntry[] = [];
+    for (const lean of (await execOrThrow(pipeline)) as (string | null)[][]) {
+      const action = actionFromFields(
+        LEAN_AT.map((at) => (at < 0 ? null : lean[at])),
+        [],
+      );
+      if (action) {
+        const {
+          params: _params,
+          result: _result,
+          undo: _undo,
+          history: _history,
+          ...entry
+        } = action;
+        entries.push(entry);
+      }
+    }
+    return entries;
   }
 
   /**

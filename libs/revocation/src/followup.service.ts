@@ -10,6 +10,7 @@ import {
   ExecutionError,
   ExecutorRegistry,
   lastRunEnd,
+  LedgerEntry,
 } from '@app/actions';
 import { AgentsService } from '@app/agents';
 import { AppConfig } from '@app/config';
@@ -327,7 +328,11 @@ export class FollowupService {
    * Resumed (or giving up), it records from the ledger every step done so far; those on the
    * timeline already are not added again.
    */
-  private async recordMissed(incidentId: string, agentId: string, recent: Action[]): Promise<void> {
+  private async recordMissed(
+    incidentId: string,
+    agentId: string,
+    recent: LedgerEntry[],
+  ): Promise<void> {
     const { counts, abortsAsked } = await this.ledger.followupRecord(agentId, incidentId);
     const entries: StepEntry[] = [];
     for (const id of abortsAsked) {
@@ -368,10 +373,8 @@ export class FollowupService {
    * agent did after a reinstatement is not this stop's). Lean: without the actions' params,
    * results, undo and history, which the stop does not read (undo: see rollBack).
    */
-  private async ledgerUpTo(agentId: string, revokedEpoch: number): Promise<Action[]> {
-    const page = await this.ledger.page(agentId, undefined, this.config.actionRetentionPerAgent, {
-      lean: true,
-    });
+  private async ledgerUpTo(agentId: string, revokedEpoch: number): Promise<LedgerEntry[]> {
+    const page = await this.ledger.ledger(agentId, this.config.actionRetentionPerAgent);
     return page.filter((action) => action.epoch <= revokedEpoch);
   }
 
@@ -433,7 +436,7 @@ export class FollowupService {
    */
   private async rollBack(
     incident: IncidentSummary,
-    window: Action[],
+    window: LedgerEntry[],
     catalog: Catalog,
     closing?: AbortSignal,
   ): Promise<boolean> {
@@ -486,7 +489,7 @@ export class FollowupService {
   }
 
   private async compensate(
-    action: Action,
+    action: LedgerEntry,
     undo: unknown,
     compensationType: string,
     compensation: ActionType | undefined,
@@ -524,7 +527,7 @@ export class FollowupService {
 
   private async settle(
     incidentId: string,
-    action: Action,
+    action: LedgerEntry,
     status: 'rolled_back' | 'rollback_failed',
     detail: string,
   ): Promise<void> {
@@ -545,9 +548,9 @@ export class FollowupService {
   /** What could not be undone, derived from the ledger (so a re-run lists the same). */
   private async needsReview(
     incident: IncidentSummary,
-    recent: Action[],
+    recent: LedgerEntry[],
     revokedEpoch: number,
-    stillRunning: Action[],
+    stillRunning: LedgerEntry[],
     catalog: Catalog,
   ): Promise<ReviewItem[]> {
     const review: ReviewItem[] = stillRunning.map((a) => ({
@@ -604,7 +607,11 @@ export class FollowupService {
 }
 
 /** The agent's actions a rollback considers, newest first (none for `rollback: "none"`). */
-function windowOf(policy: RollbackPolicy, recent: Action[], revokedEpoch: number): Action[] {
+function windowOf(
+  policy: RollbackPolicy,
+  recent: LedgerEntry[],
+  revokedEpoch: number,
+): LedgerEntry[] {
   if (policy === 'none') {
     return [];
   }
@@ -634,7 +641,7 @@ function haltEntry(agentId: string, late = false): Omit<StoredEntry, 'outcome'> 
 }
 
 /** How an action this follow-up asked to abort ended (`ended`: the status it ended its run in). */
-function abortStep(action: Action, ended: ActionStatus, late = false): StepEntry {
+function abortStep(action: LedgerEntry, ended: ActionStatus, late = false): StepEntry {
   return {
     key: `a:${action.id}`,
     entry: entry('abort', ended === 'aborted' ? 'aborted' : `ended as ${ended}`, {
@@ -646,7 +653,7 @@ function abortStep(action: Action, ended: ActionStatus, late = false): StepEntry
 }
 
 function rollbackStep(
-  action: Action,
+  action: LedgerEntry,
   status: 'rolled_back' | 'rollback_failed',
   detail: string,
   late = false,
