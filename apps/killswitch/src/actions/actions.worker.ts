@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DelayedError, Job, Worker } from 'bullmq';
+import { Job, Worker } from 'bullmq';
 import type Redis from 'ioredis';
 import { AppConfig } from '@app/config';
 import { settleWithin } from '@app/core';
@@ -23,7 +23,7 @@ import {
   ExecutionError,
   ExecutorRegistry,
 } from '@app/actions';
-import { ACTION_MAX_STALLS, lastFailureReason, settleFailedJobs } from '../common/jobs';
+import { ACTION_MAX_STALLS, handOver, lastFailureReason, settleFailedJobs } from '../common/jobs';
 
 // How many of one agent's actions one job runs before handing the rest to the queue, so a busy
 // agent cannot hold a worker slot while others wait.
@@ -225,12 +225,8 @@ export class ActionsWorker implements OnApplicationBootstrap, OnApplicationShutd
       if (!(error instanceof LockLost) && !this.shutdown.signal.aborted) {
         throw error;
       }
-      // Its lock lost, or its call cut by this process' shutdown: not a failed attempt, and the
-      // job runs again as the same one (a rolling deploy must not use up an action's retries).
-      // Back to the queue at once while this worker still holds the lock; if it lost it, the
-      // job is taken up as stalled.
-      await job.moveToDelayed(Date.now(), token).catch(() => undefined);
-      throw new DelayedError();
+      // Its lock lost, or its call cut by this process' shutdown: not a failed attempt.
+      await handOver(job, token);
     } finally {
       this.locks.delete(runner);
     }

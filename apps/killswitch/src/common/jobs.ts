@@ -1,4 +1,5 @@
 import type { Logger } from '@nestjs/common';
+import { DelayedError } from 'bullmq';
 import type { Job, Queue, Worker } from 'bullmq';
 import { runEvery, settleWithin } from '@app/core';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +14,18 @@ export const FOLLOWUP_MAX_STALLS = 5;
 
 /** Action jobs: BullMQ's default. A job re-run after a stall runs its action again. */
 export const ACTION_MAX_STALLS = 1;
+
+/**
+ * Ends a job's run as a hand-over, not a failure: back to the queue at once, to run again as
+ * the same attempt, using up none of its retries (a rolling deploy may restart every worker in
+ * turn, and a lost lock is no fault of the job). Call it from the processor and let what it
+ * throws out. If the job cannot be moved (Redis away, its lock lost already), it is taken up
+ * again as stalled.
+ */
+export async function handOver(job: Job, token: string | undefined): Promise<never> {
+  await job.moveToDelayed(Date.now(), token).catch(() => undefined);
+  throw new DelayedError();
+}
 
 /**
  * Whether a `failed` event is the job's last: its attempts used up, or failed without a retry.

@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { DelayedError, Job, Worker } from 'bullmq';
+import { Job, Worker } from 'bullmq';
 import type Redis from 'ioredis';
 import { AppConfig } from '@app/config';
 import { settleWithin } from '@app/core';
@@ -14,6 +14,7 @@ import {
 } from '@app/revocation';
 import {
   FOLLOWUP_MAX_STALLS,
+  handOver,
   isLastFailure,
   lastFailureReason,
   settleFailedJobs,
@@ -100,11 +101,8 @@ export class RevocationWorker implements OnApplicationBootstrap, OnApplicationSh
       if (!(error instanceof ShuttingDown)) {
         throw error;
       }
-      // Handed over, not failed: back to the queue at once for another worker, without using
-      // up one of its retries (a rolling deploy may restart every worker in turn).
-      await job.moveToDelayed(Date.now(), token);
       this.logger.log({ job: job.id }, 'Revocation follow-up handed over: shutting down');
-      throw new DelayedError();
+      await handOver(job, token);
     }
   }
 
