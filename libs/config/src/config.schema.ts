@@ -31,6 +31,9 @@ const redisUrl = z
  * Every environment variable killswitch reads. The README's configuration table mirrors this
  * schema; keep them together.
  */
+/** REDIS_COMMAND_TIMEOUT_MS's default; also what a connection made outside an app waits. */
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 2000;
+
 export const configSchema = z.object({
   KILLSWITCH_PORT: port('KILLSWITCH_PORT', 3000),
   RELAY_PORT: port('RELAY_PORT', 3001),
@@ -56,7 +59,10 @@ export const configSchema = z.object({
     })
     .default('info'),
   HEALTH_REDIS_TIMEOUT_MS: positiveInt('HEALTH_REDIS_TIMEOUT_MS', 500),
-  REDIS_COMMAND_TIMEOUT_MS: positiveInt('REDIS_COMMAND_TIMEOUT_MS', 2000),
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt(
+    'REDIS_COMMAND_TIMEOUT_MS',
+    DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+  ),
   SHUTDOWN_TIMEOUT_MS: positiveInt('SHUTDOWN_TIMEOUT_MS', 10_000),
   LEASE_DEFAULT_TTL_SECONDS: positiveInt('LEASE_DEFAULT_TTL_SECONDS', 30),
   LEASE_MAX_TTL_SECONDS: positiveInt('LEASE_MAX_TTL_SECONDS', 300),

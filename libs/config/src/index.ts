@@ -1,2 +1,3 @@
 export { AppConfig, ConfigError, loadConfig, configWith } from './config';
 export { ConfigModule } from './config.module';
+export { DEFAULT_REDIS_COMMAND_TIMEOUT_MS } from './config.schema';

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import Redis, { RedisOptions } from 'ioredis';
+import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS } from '@app/config';
 
 const logger = new Logger('Redis');
 
@@ -20,9 +21,6 @@ const roleOptions: Record<ConnectionRole, RedisOptions> = {
   subscriber: { maxRetriesPerRequest: null },
 };
 
-/** How long a caller's command may wait for Redis by default (REDIS_COMMAND_TIMEOUT_MS). */
-export const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
-
 /**
  * Builds an ioredis connection from REDIS_URL. The caller owns it and must close it.
  *
@@ -36,7 +34,7 @@ export function createRedisConnection(
   url: string,
   role: ConnectionRole,
   name: string,
-  commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS,
+  commandTimeoutMs = DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
 ): Redis {
   const failsFast = role === 'command' || role === 'producer';
   const client = new Redis(url, {
@@ -128,8 +126,9 @@ export async function closeConnection(client: Redis, timeoutMs = 1000): Promise<
 
 /**
  * True for the errors ioredis raises when Redis cannot be reached (offline, reconnecting,
- * retries exhausted, no answer within the command timeout), and for Redis' refusals to serve at all (out of memory, a read-only
- * replica, loading, busy): callers answer 503 and refuse to act, never 500, never "allowed".
+ * retries exhausted, no answer within the command timeout), and for Redis' refusals to serve
+ * (out of memory, a read-only replica, loading, busy): callers answer 503 and refuse to act,
+ * never 500, never "allowed".
  */
 export function isRedisUnavailable(error: unknown): boolean {
   return redisUnavailableReason(error) !== undefined;
