@@ -10,6 +10,7 @@ import {
 import type { Namespace, Socket } from 'socket.io';
 import { AuthenticatedDevice, DEVICES_NAMESPACE, deviceRoom, DevicesService } from '@app/devices';
 import { canSeeAll } from '@app/agents';
+import { redisUnavailableReason } from '@app/redis';
 import { ALL_AGENTS_ROOM, FeedService, userRoom } from './feed.service';
 import { RedisWatch } from './redis-watch';
 import { RelayEvents } from './relay-events';
@@ -129,7 +130,8 @@ export class DevicesGateway implements OnGatewayInit, OnGatewayConnection {
       this.logger.warn({ err: error }, 'Stop not carried out: device state unreadable');
       return {
         ok: false,
-        error: 'killswitch cannot read its state right now; sending again',
+        // Worded as the stop's own refusal when Redis cannot serve (stop.service.ts).
+        error: `${redisUnavailableReason(error) ?? 'killswitch cannot read its state right now'}. Send the stop again.`,
         code: 'unavailable',
       };
     }
