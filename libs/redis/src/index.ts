@@ -11,6 +11,7 @@ export {
   type ConnectionRole,
 } from './connection';
 export { defineScript, runScript } from './scripts';
+export { writeEvenIfFull } from './even-if-full';
 export { Confirmations } from './confirmations';
 export { execOrThrow } from './pipeline';
 export { outageAwareWarning } from './outage-log';

@@ -10,6 +10,7 @@ import {
   createRedisConnection,
   isRedisUnavailable,
 } from './connection';
+import { writeEvenIfFull } from './even-if-full';
 import { defineScript, runScript } from './scripts';
 
 const STEP = "return redis.call('INCRBY', KEYS[1], ARGV[1])";
@@ -84,6 +85,27 @@ describe('Lua scripts (real Redis)', () => {
       script('doubled', '--- @include "twice.lua"\nreturn redis.call(\'INCRBY\', KEYS[1], n)'),
     );
     await expect(runScript(client, 'doubled', ['counter:e'], [21])).resolves.toBe(42);
+  });
+
+  it("writes a stop's few commands even when Redis is out of memory, and nothing else", async () => {
+    await client.config('SET', 'maxmemory', '1');
+    try {
+      // What a plain write gets then, and what every write but a stop's gets.
+      await expect(client.zadd('full:plain', 1, 'a')).rejects.toThrow(/^OOM /);
+      await expect(
+        writeEvenIfFull(client, 'ZADD', ['full:owner:1', 'full:owner:2'], 5, 'inc_1'),
+      ).resolves.toBe(1);
+      await expect(writeEvenIfFull(client, 'SADD', ['full:set'], 'a', 'b')).resolves.toBe(2);
+      await expect(writeEvenIfFull(client, 'RPUSH', ['full:list'], 'x')).resolves.toBe(1);
+      await expect(writeEvenIfFull(client, 'SET' as 'ZADD', ['full:other'], 'v')).rejects.toThrow(
+        'write-even-if-full does not run SET',
+      );
+    } finally {
+      await client.config('SET', 'maxmemory', '0');
+    }
+    expect(await client.zrange('full:owner:1', 0, -1, 'WITHSCORES')).toEqual(['inc_1', '5']);
+    expect(await client.zrange('full:owner:2', 0, -1)).toEqual(['inc_1']);
+    expect(await client.exists('full:plain', 'full:other')).toBe(0);
   });
 
   it('refuses a script that was not defined on the connection', async () => {

@@ -1,0 +1,24 @@
+import { join } from 'node:path';
+import type Redis from 'ioredis';
+import { defineScript, runScript } from './scripts';
+
+const SCRIPT = join(__dirname, 'lua', 'write-even-if-full.lua');
+
+/**
+ * A write of a stop (its record for the sweeper, its incident's indexes, a timeline entry),
+ * done even when Redis is out of memory: a stop must land then too, and each of its writes is
+ * a few bytes. The stop's own scripts carry the same Redis flag (`allow-oom`); everything else
+ * is refused until Redis has room.
+ *
+ * @param keys - each gets the same command with the same arguments
+ * @returns the command's reply on the last key
+ */
+export function writeEvenIfFull(
+  client: Redis,
+  command: 'ZADD' | 'SADD' | 'RPUSH',
+  keys: string[],
+  ...args: (string | number)[]
+): Promise<number> {
+  defineScript(client, 'ksWriteEvenIfFull', SCRIPT);
+  return runScript<number>(client, 'ksWriteEvenIfFull', keys, [command, ...args]);
+}
