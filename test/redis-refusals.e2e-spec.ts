@@ -1,13 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import { RunningApp, startKillswitch, startRelay, testConfig } from './support/apps';
 import {
   agentWithLease,
+  connected,
   createUser,
   heartbeat,
   introspect,
   registerWebhookType,
   waitForAction,
+  waitForIncident,
 } from './support/factories';
 import { TestRedisServer, waitFor } from './support/redis';
 import { Api } from './support/http';
@@ -34,7 +37,7 @@ describe('when Redis refuses to serve', () => {
 
   it('answers 503 naming the cause while Redis is out of memory, and recovers', async () => {
     const owner = await createUser(ks, 'owner');
-    const { agent, lease } = await agentWithLease(owner.api, { ttlSeconds: 120 });
+    const { lease } = await agentWithLease(owner.api, { ttlSeconds: 120 });
     const oom = {
       error: 'unavailable',
       message:
@@ -46,15 +49,125 @@ describe('when Redis refuses to serve', () => {
       const beat = await heartbeat(ks, lease.token);
       expect(beat.status).toBe(503);
       expect(beat.body).toEqual(oom);
-      const stop = await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'full' });
-      expect(stop.status).toBe(503);
-      expect(stop.body).toEqual(oom);
     } finally {
       await control.config('SET', 'maxmemory', '0');
     }
     expect((await heartbeat(ks, lease.token)).status).toBe(200);
     expect((await introspect(ks.admin, lease.token)).body.active).toBe(true);
   });
+
+  // A runaway agent may be what filled Redis: a stop, from the API, a responder or a phone,
+  // must land then most of all. Its follow-up (BullMQ jobs) waits for room.
+  it('lands stops while Redis is out of memory, and follows them up once it has room', async () => {
+    const tools = new ToolServer();
+    await tools.start();
+    const relay = await startRelay(ks.config);
+    let socket: Socket | undefined;
+    try {
+      tools.on('/archive', (_request, response) =>
+        json(response, 200, { result: { archived: true }, undo: { restore: 'm-1' } }),
+      );
+      tools.on('/restore', (_request, response) => json(response, 200, {}));
+      await registerWebhookType(ks.admin, tools, 'test.restore', { path: '/restore' });
+      await registerWebhookType(ks.admin, tools, 'test.archive', {
+        path: '/archive',
+        reversible: true,
+        compensation: 'test.restore',
+      });
+      const owner = await createUser(ks, 'owner');
+      const single = await agentWithLease(owner.api, {
+        allowedActions: ['test.archive'],
+        ttlSeconds: 120,
+      });
+      const archived = (await single.asAgent.post('/v1/actions', { type: 'test.archive' })).body
+        .id as string;
+      expect(await waitForAction(ks.admin, archived)).toMatchObject({ status: 'succeeded' });
+      const team = { team: `oom-${randomUUID()}` };
+      const fleet = [
+        await agentWithLease(owner.api, { labels: team, ttlSeconds: 120 }),
+        await agentWithLease(owner.api, { labels: team, ttlSeconds: 120 }),
+      ];
+      const pocket = await agentWithLease(owner.api, { ttlSeconds: 120 });
+      const { code } = (await owner.api.post('/v1/devices/pairing-codes')).body as { code: string };
+      const paired = await new Api(relay.url).post('/v1/pair', { code, deviceName: 'phone' });
+      socket = await connected(
+        io(`${relay.url}/devices`, {
+          auth: { token: paired.body.deviceToken },
+          transports: ['websocket'],
+          reconnection: false,
+        }),
+      );
+      const active = async (token: string) =>
+        (await introspect(ks.admin, token)).body.active as boolean;
+
+      await control.config('SET', 'maxmemory', '1');
+      let stops: { single: string; bulk: string; phone: string };
+      try {
+        // Only stops: the agent's own writes are refused, as every write but a stop's is.
+        const submitted = await single.asAgent.post('/v1/actions', { type: 'test.archive' });
+        expect(submitted.status).toBe(503);
+        expect(submitted.body.message).toMatch(/^Redis is out of memory/);
+        const stop = await owner.api.post(`/v1/agents/${single.agent.id}/revoke`, {
+          reason: 'full',
+        });
+        expect(stop.status).toBe(200);
+        expect(await active(single.lease.token)).toBe(false);
+        const bulk = await ks.admin.post('/v1/revocations', {
+          selector: { labels: team },
+          reason: 'full',
+        });
+        expect(bulk.status).toBe(200);
+        expect(bulk.body.agents).toBe(2);
+        expect(await Promise.all(fleet.map(({ lease }) => active(lease.token)))).toEqual([
+          false,
+          false,
+        ]);
+        // Sent again (a 503 elsewhere, a second responder): changes nothing, names that stop.
+        const again = await ks.admin.post('/v1/revocations', {
+          selector: { labels: team },
+          reason: 'full',
+        });
+        expect(again.status).toBe(200);
+        expect(again.body).toMatchObject({ incidentId: bulk.body.incidentId, agents: 2 });
+        const ack = await socket.timeout(5000).emitWithAck('stop', {
+          agentId: pocket.agent.id,
+          requestId: randomUUID(),
+        });
+        expect(ack).toMatchObject({ ok: true, agents: 1, alreadyRevoked: 0 });
+        expect(await active(pocket.lease.token)).toBe(false);
+        stops = { single: stop.body.incidentId, bulk: bulk.body.incidentId, phone: ack.incidentId };
+
+        // Readable at once, and saying why nothing follows yet.
+        const incident = (await owner.api.get(`/v1/incidents/${stops.single}`)).body;
+        expect(incident).toMatchObject({ status: 'following_up', counts: { fenced: 1 } });
+        expect(incident.timeline.map((e: { step: string }) => e.step)).toEqual([
+          'revoke',
+          'fence',
+          'follow-up',
+        ]);
+        expect(incident.timeline[2]).toMatchObject({
+          actor: 'killswitch',
+          outcome: 'waiting',
+          detail: expect.stringContaining('Redis is out of memory'),
+        });
+        expect(tools.received('/restore')).toHaveLength(0);
+      } finally {
+        await control.config('SET', 'maxmemory', '0');
+      }
+
+      // Once Redis has room, the sweeper queues what waited: the rollback runs, once.
+      const followed = await waitForIncident(owner.api, stops.single, { timeoutMs: 20_000 });
+      expect(followed.counts).toMatchObject({ fenced: 1, rolledBack: 1, needsReview: 0 });
+      expect(tools.received('/restore').map((r) => r.body.params)).toEqual([{ restore: 'm-1' }]);
+      expect((await waitForIncident(ks.admin, stops.bulk)).counts.fenced).toBe(2);
+      expect((await waitForIncident(owner.api, stops.phone)).counts.fenced).toBe(1);
+    } finally {
+      await control.config('SET', 'maxmemory', '0');
+      socket?.disconnect();
+      await relay.close();
+      await tools.stop();
+    }
+  }, 60_000);
 
   it('answers 503 at once, not when Redis answers again, while Redis is paused', async () => {
     const owner = await createUser(ks, 'owner');

@@ -1116,16 +1116,23 @@ describe('the revocation engine', () => {
     expect(again.body).toMatchObject({ alreadyRevoked: true, incidentId: fenced.incidentId });
   }, 60_000);
 
-  it('finishes a stop whose follow-up was never queued, even for an agent reinstated since', async () => {
+  it('finishes a stop whose follow-up could not be queued, even for an agent reinstated since', async () => {
     const { agent, queued } = await withSlowJobs(3);
-    // The incident is written, then the process "dies" before the follow-up is queued.
+    // The incident is written, then queueing the follow-up fails. The agent is fenced and the
+    // sweeper holds the stop's record: the call answers, and the timeline says what waits.
     const queue = ks.app.get(RevocationQueue, { strict: false });
-    const failed = await withSpies([failNext(queue, 'followAgents')], () =>
+    const answered = await withSpies([failNext(queue, 'followAgents')], () =>
       owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'inbox' }),
     );
-    expect(failed.status).toBe(500);
-    const { incidentId } = (await ks.admin.get(`/v1/agents/${agent.id}`)).body;
-    expect((await ks.admin.get(`/v1/incidents/${incidentId}`)).body.status).toBe('following_up');
+    expect(answered.status).toBe(200);
+    const { incidentId } = answered.body;
+    const waiting = (await ks.admin.get(`/v1/incidents/${incidentId}`)).body;
+    expect(waiting.status).toBe('following_up');
+    expect(waiting.timeline.at(-1)).toMatchObject({
+      step: 'follow-up',
+      outcome: 'waiting',
+      detail: expect.stringContaining('an unexpected error (logged)'),
+    });
     // Reinstated before the sweeper comes by: the agent no longer names the incident, which
     // still finishes, from the epoch it recorded.
     const reinstated = await ks.admin.post(`/v1/agents/${agent.id}/reinstate`, { reason: 'ok' });

@@ -1,6 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { join } from 'node:path';
-import { defineScript, execOrThrow, Keys, RedisService, runScript } from '@app/redis';
+import {
+  defineScript,
+  execOrThrow,
+  Keys,
+  RedisService,
+  runScript,
+  writeEvenIfFull,
+} from '@app/redis';
 import {
   Actor,
   Incident,
@@ -175,7 +182,13 @@ export class IncidentsRepository {
    * follow-up's fan-out does it again, since the write beside the incident's may have failed.
    */
   async index(incidentId: string, openedAt: number): Promise<void> {
-    await this.redis.client.zadd(this.keys.incidentsIndex(), openedAt, incidentId);
+    await writeEvenIfFull(
+      this.redis.client,
+      'ZADD',
+      [this.keys.incidentsIndex()],
+      openedAt,
+      incidentId,
+    );
   }
 
   /**
@@ -219,6 +232,20 @@ export class IncidentsRepository {
     await this.redis.client.publish(this.keys.events(), updated(incidentId));
   }
 
+  /**
+   * Puts an entry on the timeline, even when Redis is out of memory (why the follow-up of a
+   * stop that landed then must wait), and tells live feeds.
+   */
+  async note(incidentId: string, entry: StoredEntry): Promise<void> {
+    await writeEvenIfFull(
+      this.redis.client,
+      'RPUSH',
+      [this.keys.incidentTimeline(incidentId)],
+      JSON.stringify(entry),
+    );
+    await this.redis.client.publish(this.keys.events(), updated(incidentId, { step: entry.step }));
+  }
+
   /** Whether the incident exists, and its status. */
   async status(incidentId: string): Promise<IncidentStatus | undefined> {
     const status = await this.redis.client.hget(this.keys.incident(incidentId), 'status');
@@ -230,13 +257,17 @@ export class IncidentsRepository {
       return;
     }
     const distinct = [...new Set(owners)];
-    const pipeline = this.redis.client
-      .pipeline()
-      .sadd(this.keys.incidentOwners(incidentId), ...distinct);
-    for (const owner of distinct) {
-      pipeline.zadd(this.keys.ownerIncidents(owner), openedAt, incidentId);
-    }
-    await execOrThrow(pipeline);
+    const client = this.redis.client;
+    await Promise.all([
+      writeEvenIfFull(client, 'SADD', [this.keys.incidentOwners(incidentId)], ...distinct),
+      writeEvenIfFull(
+        client,
+        'ZADD',
+        distinct.map((owner) => this.keys.ownerIncidents(owner)),
+        openedAt,
+        incidentId,
+      ),
+    ]);
   }
 
   /** The owners of the incident's agents, as far as they are indexed (see indexForOwners). */

@@ -98,7 +98,7 @@ describe('fence scripts (real Redis)', () => {
       { reason: 'x', revokedBy: 'usr_1', incidentId: 'inc_0000000000000004', owner: 'usr_1' },
       { member, dueAt: Date.now() + 5000 },
     );
-    expect(result).toEqual({ kind: 'forbidden' });
+    expect(result).toEqual({ result: { kind: 'forbidden' }, recorded: true });
     expect(await agents.get(theirs.id)).toMatchObject({ status: 'active', epoch: 1 });
     // The record written before the fence is there for the caller to clear.
     expect(await revocations.dueUnconfirmed(Date.now() + 10_000, 100)).toContain(member);
@@ -115,7 +115,10 @@ describe('fence scripts (real Redis)', () => {
       },
       { member, dueAt: Date.now() + 5000 },
     );
-    expect(own).toMatchObject({ kind: 'revoked', epoch: 2, owner: 'usr_0000000000000002' });
+    expect(own).toMatchObject({
+      result: { kind: 'revoked', epoch: 2, owner: 'usr_0000000000000002' },
+      recorded: true,
+    });
     await revocations.confirm(member);
   });
 

@@ -123,7 +123,9 @@ export class RevocationRepository {
 
   constructor(private readonly redis: RedisService) {
     this.keys = redis.keys;
-    this.unconfirmed = new Confirmations(redis.client, redis.keys.revocationUnconfirmed());
+    this.unconfirmed = new Confirmations(redis.client, redis.keys.revocationUnconfirmed(), {
+      evenIfFull: true,
+    });
     defineScript(redis.client, 'ksFenceAgents', script('fence-agents'));
     defineScript(redis.client, 'ksMarkLeases', script('mark-leases'));
     defineScript(redis.client, 'ksReinstateAgent', script('reinstate-agent'));
@@ -134,6 +136,7 @@ export class RevocationRepository {
    * Fences one agent for a caller who may have to own it, writing `intent` to the sweeper's
    * list first, on the same connection: Redis runs the two in that order, so an agent is never
    * fenced by this call without a record from which its incident and follow-up can be rebuilt.
+   * Answers the fence's result, and whether the record was written.
    *
    * @param owner - the owner the agent must have ('' when the caller may stop any agent)
    */
@@ -141,14 +144,14 @@ export class RevocationRepository {
     agentId: string,
     fence: { reason: string; revokedBy: string; incidentId: string; owner: string },
     intent: { member: string; dueAt: number },
-  ): Promise<FenceResult | { kind: 'forbidden' }> {
+  ): Promise<{ result: FenceResult | { kind: 'forbidden' }; recorded: boolean }> {
     const marked = this.markUnconfirmed(intent.member, intent.dueAt);
     const fenced = this.fenceBatch([agentId], fence.reason, fence.revokedBy, fence.incidentId, {
       publish: true,
       owner: fence.owner,
     });
-    const [, reply] = await Promise.all([marked, fenced]);
-    return reply[0];
+    const [recorded, reply] = await Promise.all([marked, fenced]);
+    return { result: reply[0], recorded };
   }
 
   /**

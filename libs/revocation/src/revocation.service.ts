@@ -14,7 +14,7 @@ import {
   StoredEntry,
   SYSTEM_ACTOR,
 } from '@app/incidents';
-import { outageAwareWarning } from '@app/redis';
+import { outageAwareWarning, redisUnavailableReason } from '@app/redis';
 import { AgentNotifier } from '@app/realtime';
 import { fencedBy, FencedBy, ownersOf, RevocationRepository } from './revocation.repository';
 import { RevocationQueue } from './revocation.queue';
@@ -151,7 +151,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       // follow-up take a few more milliseconds, after the answer is sent; if this process dies
       // first, the sweeper does both from the record (without one, the call waits for them).
       setImmediate(() => {
-        this.follow(opening, ours, answer, record, fencedAt, ownersOf(results)).catch(
+        this.follow(opening, ours, answer, record, fencedAt, ownersOf(results), true).catch(
           (error: unknown) =>
             this.logger.error(
               { err: error, incidentId: opening.id },
@@ -161,7 +161,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       });
     } else {
       try {
-        await this.follow(opening, ours, answer, record, fencedAt, ownersOf(results));
+        await this.follow(opening, ours, answer, record, fencedAt, ownersOf(results), recorded);
       } catch (error) {
         if (!recorded) {
           // Its agents are fenced, and without a record no sweeper would ever follow them up:
@@ -220,7 +220,12 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     return answer;
   }
 
-  /** After a revocation fenced `ours` (at least one): records them and queues their follow-up. */
+  /**
+   * After a revocation fenced `ours` (at least one): records them and queues their follow-up.
+   *
+   * @param recorded - the sweeper holds the stop's record: a follow-up that cannot be queued now
+   *   is queued by the sweeper, and the call still answers (see followupWaits)
+   */
   private async follow(
     opening: Opening,
     ours: FencedAgent[],
@@ -228,10 +233,11 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     record: string,
     fencedAt: number,
     owners: string[],
+    recorded: boolean,
   ): Promise<void> {
     // Recorded before the fan-out is queued, so that it queues exactly these agents' follow-up
     // without fencing them again (one reinstated meanwhile would be stopped a second time).
-    const [recorded] = await Promise.all([
+    const [setFenced] = await Promise.all([
       this.incidents.setFenced(opening.id, answer.agentIds, ours, {
         by: 'call',
         dropMissing: answer.missingIds.length > 0,
@@ -239,19 +245,27 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       }),
       this.incidents.indexForOwners(opening.id, opening.openedAt, owners),
     ]);
-    if (!recorded) {
+    if (!setFenced) {
       // This call was so slow that the sweeper took it for dead: the fan-out it queued fences,
       // records and follows up the incident.
       this.logger.warn(
         { incidentId: opening.id },
         'A fan-out took this revocation over before it was recorded; the fan-out follows it up',
       );
-    } else if (isSmallStop(opening.agentIds.length)) {
-      // Small: the call queues each agent's follow-up itself.
-      await this.queue.followAgents(opening.id, ours);
     } else {
-      // Large: one fan-out job queues them, off the call's path.
-      await this.queue.followIncident(opening.id);
+      try {
+        await (isSmallStop(opening.agentIds.length)
+          ? // Small: the call queues each agent's follow-up itself.
+            this.queue.followAgents(opening.id, ours)
+          : // Large: one fan-out job queues them, off the call's path.
+            this.queue.followIncident(opening.id));
+      } catch (error) {
+        if (!recorded) {
+          throw error;
+        }
+        await this.followupWaits(opening.id, error);
+        return;
+      }
     }
     this.confirmLater(record, opening.id);
     this.logger.log(
@@ -284,7 +298,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     // Written just before the fence (see fenceOne): if this process dies before the incident
     // and its follow-up exist, the sweeper opens them from this record.
     const intent = JSON.stringify({ agentId, opening });
-    const result = await this.revocations.fenceOne(
+    const { result, recorded } = await this.revocations.fenceOne(
       agentId,
       {
         reason,
@@ -314,7 +328,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     // The agent is fenced: its follow-up is queued directly, not through a fan-out that would
     // fence it again (after a reinstatement, that would stop it a second time).
     const fenced = [{ agentId, revokedEpoch: result.epoch - 1 }];
-    await Promise.all([
+    const [created, queued] = await Promise.allSettled([
       this.incidents.create({
         ...opening,
         timeline: [opening.request, fenceEntry(opening, 1)],
@@ -323,7 +337,16 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       }),
       this.queue.followAgents(opening.id, fenced),
     ]);
-    this.confirmLater(intent, opening.id);
+    if (created.status === 'rejected') {
+      throw created.reason;
+    }
+    if (queued.status === 'fulfilled') {
+      this.confirmLater(intent, opening.id);
+    } else if (recorded) {
+      await this.followupWaits(opening.id, queued.reason);
+    } else {
+      throw queued.reason;
+    }
     this.logger.log(
       { incidentId: opening.id, by: principal.userId, agents: 1, via: opening.openedFrom.via },
       'Revocation fenced',
@@ -362,7 +385,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
         await this.queue.followIncident(record.incidentId);
         this.logger.warn(
           { incidentId: record.incidentId },
-          'Queued the follow-up of a revocation whose request did not finish',
+          'Queued the follow-up of a revocation whose request did not queue it',
         );
       }
       await this.revocations.confirm(member);
@@ -382,7 +405,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
         await this.queue.followAgents(opening.id, recorded);
         this.logger.warn(
           { agentId, incidentId: opening.id },
-          'Queued the follow-up of a revocation whose request did not finish',
+          'Queued the follow-up of a revocation whose request did not queue it',
         );
       }
       return;
@@ -487,6 +510,34 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
           reinstatedAt: isoMs(result.reinstatedAt),
         };
     }
+  }
+
+  /**
+   * A stop fenced its agents and opened its incident, and the sweeper holds its record, but its
+   * follow-up could not be queued: Redis out of memory lets a stop's own writes through and
+   * refuses the queue's. The fence holds, so the call still answers; the sweeper queues the
+   * follow-up as soon as Redis takes it, and the timeline says why nothing follows until then.
+   */
+  private async followupWaits(incidentId: string, error: unknown): Promise<void> {
+    // Redis' reasons end in what a refused call does ("; refusing to act ..."): not this one.
+    const why = redisUnavailableReason(error)?.split(';')[0] ?? 'an unexpected error (logged)';
+    this.logger.warn(
+      { err: error, incidentId },
+      'A revocation fenced its agents but could not queue their follow-up: the sweeper will',
+    );
+    await this.incidents
+      .note(incidentId, {
+        at: Date.now(),
+        actor: SYSTEM_ACTOR,
+        step: 'follow-up',
+        outcome: 'waiting',
+        detail:
+          `the agents are stopped, but halting, aborting and rolling back could not be queued: ` +
+          `${why}. killswitch queues them as soon as Redis takes them`,
+      })
+      .catch((noted: unknown) =>
+        this.logger.warn({ err: noted, incidentId }, 'Could not note the waiting follow-up'),
+      );
   }
 
   /**

@@ -1,9 +1,11 @@
+#!lua flags=allow-oom
 -- Claims a device's stop (one requestId) for the delivery that carries it out, so that the same
 -- stop sent again (after a reconnect, or through the HTTP fallback) never stops twice.
 -- The key holds the answer (JSON) once there is one; until then `pending <token> <incidentId>
 -- <lease until, ms>`. The incident id is chosen by the first claim and kept: a delivery whose
 -- relay died leaves its lease to lapse, and the resend that takes the claim over can tell
 -- whether the stop landed (its incident exists) before carrying it out again.
+-- Runs even when Redis is out of memory (allow-oom): a phone's stop lands then too.
 -- KEYS: 1 the stop request
 -- ARGV: 1 token of this delivery, 2 an incident id for a stop not claimed yet, 3 lease (ms),
 --       4 how long the request is remembered (s)

@@ -1,6 +1,8 @@
+#!lua flags=allow-oom
 -- Ends a delivery's claim on a stop (claim-stop-request.lua), if it still holds it: a delivery
 -- whose lease lapsed and was taken over must neither answer for nor release the one that took
 -- it over.
+-- Runs even when Redis is out of memory (allow-oom), as the claim it settles does.
 -- KEYS: 1 the stop request
 -- ARGV: 1 token of this delivery, 2 the answer (JSON), or '' to release the claim (the stop was
 --       not, or not known to be, carried out: a resend takes it over at once), 3 how long the

@@ -1,7 +1,10 @@
+#!lua flags=allow-oom
 -- Removes an incident whose call fenced nothing, unless a fan-out has taken it over (the
 -- sweeper queues one for a call that seems to have died, and it fences what the call did not).
 -- Leaves a tombstone, so that a fan-out arriving later knows the incident was given up rather
 -- than not written yet.
+-- Runs even when Redis is out of memory (allow-oom): a stop that fenced nothing still answers
+-- then (the tombstone is a few bytes; the incident it removes is more).
 -- KEYS: 1 incident hash, 2 agents, 3 timeline, 4 tombstone
 -- ARGV: 1 tombstone lifetime (seconds)
 -- Returns 1 if removed, 0 if a fan-out holds it or it is no longer open

@@ -1,6 +1,9 @@
+#!lua flags=allow-oom
 -- Opens an incident: its hash, the agents it selected and its first timeline entries, once.
 -- A second call with the same id (a crash-recovery sweep racing a slow request) changes
 -- nothing, so the agents and entries are never written twice.
+-- Runs even when Redis is out of memory (allow-oom): a stop lands then too, and its incident
+-- with it (a few hundred bytes).
 -- KEYS: 1 incident hash, 2 agents (string), 3 timeline list, 4 fenced (string)
 -- ARGV: 1 n, then n field/value pairs; then the agent ids, space-separated; then the epochs they
 --       were fenced at, as setFenced records them ('' when its call has not fenced them yet); then

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- Records which agents a bulk stop fenced, once, and moves its incident past `open`: to
 -- `following_up`, or `done` when it fenced none. Either the call that fenced them records it,
 -- or a fan-out that took the incident over (take-over-incident.lua) because the call seemed
@@ -7,6 +8,7 @@
 -- incident is `open`, so nothing can be reinstated between a fan-out's fence and this.
 -- Whoever records it puts its entry on the timeline in the same step (the fence, or that there
 -- was nothing to do), so that it is there exactly once, whichever of the two recorded it.
+-- Runs even when Redis is out of memory (allow-oom), as the fence it records does.
 -- KEYS: 1 incident hash, 2 agents string, 3 fenced string, 4 timeline list
 -- ARGV: 1 'call' or 'fan-out', 2 agents count ('' to keep), 3 agents string ('' to keep),
 --       4 fenced count, 5 the epoch each agent was revoked at ('' if none), 6 now (ms),

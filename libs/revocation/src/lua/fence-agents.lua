@@ -1,4 +1,4 @@
-#!lua flags=allow-cross-slot-keys
+#!lua flags=allow-cross-slot-keys,allow-oom
 -- THE stop, for one agent or a batch of them: each agent is marked revoked and its epoch
 -- bumped in one atomic step. From the moment this returns, heartbeats, introspection and the
 -- action gate refuse the agent: each of them reads its status and compares the lease's epoch
@@ -6,6 +6,9 @@
 -- reinstatement, which bumps the epoch again). The leases are also marked one by one, for the
 -- record, by the follow-up (mark-leases.lua). Two calls per agent and one short token per agent
 -- in the reply are what fence 10,000 agents in a few batches of a few ms each.
+-- Runs even when Redis is out of memory (allow-oom): a runaway agent may be what filled it, and
+-- a stop writes a few fields per agent. Everything else of the stop that must land with it
+-- (its record, its incident) is flagged the same way (write-even-if-full.lua).
 -- A batch touches many agents' slots: a single Redis allows it; on Redis Cluster the flag
 -- above allows it for keys on one node, so a batch must be one node's agents.
 -- KEYS: agent hashes, then, for a fan-out, the incident's hash
