@@ -112,6 +112,8 @@ describe('when Redis refuses to serve', () => {
         });
         expect(stop.status).toBe(200);
         expect(await active(single.lease.token)).toBe(false);
+        // The agent's heartbeat says why it must stop (it writes nothing for a revoked lease).
+        expect((await heartbeat(ks, single.lease.token)).status).toBe(401);
         const bulk = await ks.admin.post('/v1/revocations', {
           selector: { labels: team },
           reason: 'full',
