@@ -5,6 +5,7 @@ import { RunningApp, startKillswitch, startRelay, testConfig } from './support/a
 import {
   agentWithLease,
   connected,
+  createAgent,
   createUser,
   heartbeat,
   introspect,
@@ -88,6 +89,11 @@ describe('when Redis refuses to serve', () => {
         await agentWithLease(owner.api, { labels: team, ttlSeconds: 120 }),
       ];
       const pocket = await agentWithLease(owner.api, { ttlSeconds: 120 });
+      // Over 100: queued by one fan-out job, after the call answered.
+      const division = { division: `oom-${randomUUID()}` };
+      await Promise.all(
+        Array.from({ length: 101 }, () => createAgent(owner.api, { labels: division })),
+      );
       const { code } = (await owner.api.post('/v1/devices/pairing-codes')).body as { code: string };
       const paired = await new Api(relay.url).post('/v1/pair', { code, deviceName: 'phone' });
       socket = await connected(
@@ -101,7 +107,7 @@ describe('when Redis refuses to serve', () => {
         (await introspect(ks.admin, token)).body.active as boolean;
 
       await control.config('SET', 'maxmemory', '1');
-      let stops: { single: string; bulk: string; phone: string };
+      let stops: { single: string; bulk: string; phone: string; large: string };
       try {
         // Only stops: the agent's own writes are refused, as every write but a stop's is.
         const submitted = await single.asAgent.post('/v1/actions', { type: 'test.archive' });
@@ -137,7 +143,29 @@ describe('when Redis refuses to serve', () => {
         });
         expect(ack).toMatchObject({ ok: true, agents: 1, alreadyRevoked: 0 });
         expect(await active(pocket.lease.token)).toBe(false);
-        stops = { single: stop.body.incidentId, bulk: bulk.body.incidentId, phone: ack.incidentId };
+        const large = await ks.admin.post('/v1/revocations', {
+          selector: { labels: division },
+          reason: 'full',
+        });
+        expect(large.status).toBe(200);
+        expect(large.body.agents).toBe(101);
+        stops = {
+          single: stop.body.incidentId,
+          bulk: bulk.body.incidentId,
+          phone: ack.incidentId,
+          large: large.body.incidentId,
+        };
+        const waits = (incident: { timeline: { step: string; outcome: string }[] }) =>
+          incident.timeline.some((e) => e.step === 'follow-up' && e.outcome === 'waiting');
+        for (const id of [stops.bulk, stops.phone]) {
+          expect(waits((await ks.admin.get(`/v1/incidents/${id}`)).body)).toBe(true);
+        }
+        // Noted just after the answer, as its fan-out is queued then.
+        await waitFor(
+          async () => waits((await ks.admin.get(`/v1/incidents/${stops.large}`)).body),
+          5000,
+          'the large stop to say its follow-up waits',
+        );
 
         // Readable at once, and saying why nothing follows yet.
         const incident = (await owner.api.get(`/v1/incidents/${stops.single}`)).body;
@@ -163,6 +191,7 @@ describe('when Redis refuses to serve', () => {
       expect(tools.received('/restore').map((r) => r.body.params)).toEqual([{ restore: 'm-1' }]);
       expect((await waitForIncident(ks.admin, stops.bulk)).counts.fenced).toBe(2);
       expect((await waitForIncident(owner.api, stops.phone)).counts.fenced).toBe(1);
+      expect((await waitForIncident(ks.admin, stops.large)).counts.fenced).toBe(101);
     } finally {
       await control.config('SET', 'maxmemory', '0');
       socket?.disconnect();
