@@ -59,6 +59,13 @@ export type StartResult =
   | { kind: 'done'; status: string }
   | { kind: 'gone'; released: string[] };
 
+/** A compensation's claim: only a granted one carries the undo, its params. */
+export type RollbackClaim =
+  | { kind: 'claimed'; undo: unknown }
+  | { kind: 'interrupted' }
+  | { kind: 'elsewhere' }
+  | { kind: 'not_eligible' };
+
 export type FinalStatus = 'succeeded' | 'failed' | 'aborted' | 'retrying';
 
 @Injectable()
@@ -254,17 +261,24 @@ export class ActionsRepository {
     return { halted, examined, released };
   }
 
-  claimRollback(
+  /**
+   * Claims a succeeded action's compensation for `incidentId`, once ever (claim-rollback.lua
+   * says when it is refused).
+   */
+  async claimRollback(
     agentId: string,
     actionId: string,
     incidentId: string,
-  ): Promise<'claimed' | 'interrupted' | 'elsewhere' | 'not_eligible'> {
-    return runScript(
+  ): Promise<RollbackClaim> {
+    const [kind, undo] = await runScript<[RollbackClaim['kind'], string?]>(
       this.redis.client,
       'ksClaimRollback',
       [this.keys.action(agentId, actionId)],
       [incidentId],
     );
+    return kind === 'claimed'
+      ? { kind, undo: undo ? (JSON.parse(undo) as unknown) : undefined }
+      : { kind };
   }
 
   async settleRollback(
@@ -377,7 +391,7 @@ export class ActionsRepository {
   /**
    * The agent's newest `limit` actions as a stop's follow-up reads them (a whole ledger per
    * agent, 64 agents at once): without their params, results, undo and history, which may hold
-   * a megabyte an action. A compensation reads its undo on its own ({@link undoOf}).
+   * a megabyte an action. A compensation gets its undo with its claim ({@link claimRollback}).
    */
   async ledger(agentId: string, limit: number): Promise<LedgerEntry[]> {
     const ids = await this.idsBefore(agentId, undefined, limit);
@@ -434,12 +448,6 @@ export class ActionsRepository {
       }
     });
     return summaries;
-  }
-
-  /** The `undo` a succeeded action stored, which its compensation gets as params. */
-  async undoOf(agentId: string, actionId: string): Promise<unknown> {
-    const undo = await this.redis.client.hget(this.keys.action(agentId, actionId), 'undo');
-    return undo ? JSON.parse(undo) : undefined;
   }
 
   /** Whether the agent's ledger holds an action older than `seq` (one index read). */

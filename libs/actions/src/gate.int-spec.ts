@@ -1,4 +1,5 @@
 import { AgentsRepository } from '@app/agents';
+import { runScript } from '@app/redis';
 import { RevocationRepository } from '@app/revocation';
 import type { AgentsService } from '@app/agents';
 import { newActionId } from './action';
@@ -174,7 +175,7 @@ describe('gate and fence scripts (real Redis)', () => {
     ]);
   });
 
-  it("reads a stop's ledger without params, result, undo or history; the undo on its own", async () => {
+  it("reads a stop's ledger without params, result, undo or history", async () => {
     const { id } = await agent();
     const submitted = await submit(id);
     const actionId = submitted.kind === 'ok' ? submitted.released[0] : '';
@@ -187,7 +188,6 @@ describe('gate and fence scripts (real Redis)', () => {
     const { params, result, undo, history, ...rest } = full;
     expect(entry).toStrictEqual(rest);
     expect([params, result, undo, history].every((v) => v !== undefined)).toBe(true);
-    expect(await actions.undoOf(id, actionId)).toEqual({ x: 1 });
   });
 
   it('lets only the job that marked an action running start it again', async () => {
@@ -428,20 +428,48 @@ describe('gate and fence scripts (real Redis)', () => {
     expect((await actions.followupCounts(id, 'inc_0000000000000007')).aborted).toBe(0);
   });
 
-  it('claims a rollback once and settles it once', async () => {
+  it('claims a rollback once, with its undo, and settles it once', async () => {
     const { id } = await agent();
     const submitted = await submit(id);
     const actionId = submitted.kind === 'ok' ? submitted.released[0] : '';
     await actions.start(id, actionId, 1, 'job-1');
     await actions.finish(id, actionId, 'succeeded', { undo: { doc: 1 } });
-    expect(await actions.claimRollback(id, actionId, 'inc_a')).toBe('claimed');
-    expect(await actions.claimRollback(id, actionId, 'inc_a')).toBe('interrupted');
+    expect(await actions.claimRollback(id, actionId, 'inc_a')).toStrictEqual({
+      kind: 'claimed',
+      undo: { doc: 1 },
+    });
+    expect(await actions.claimRollback(id, actionId, 'inc_a')).toStrictEqual({
+      kind: 'interrupted',
+    });
     // A later stop's follow-up leaves it to the one compensating it.
-    expect(await actions.claimRollback(id, actionId, 'inc_b')).toBe('elsewhere');
+    expect(await actions.claimRollback(id, actionId, 'inc_b')).toStrictEqual({ kind: 'elsewhere' });
+    // Refused, the script answers without the undo (which may be a megabyte).
+    expect(
+      await runScript(
+        redis.client,
+        'ksClaimRollback',
+        [redis.keys.action(id, actionId)],
+        ['inc_b'],
+      ),
+    ).toEqual(['elsewhere']);
     expect(await actions.settleRollback(id, actionId, 'inc_a', 'rolled_back', 'ok')).toBe(true);
     expect(await actions.settleRollback(id, actionId, 'inc_a', 'rolled_back', 'ok')).toBe(false);
-    expect(await actions.claimRollback(id, actionId, 'inc_b')).toBe('not_eligible');
+    expect(await actions.claimRollback(id, actionId, 'inc_b')).toStrictEqual({
+      kind: 'not_eligible',
+    });
     expect((await actions.followupCounts(id, 'inc_a')).rolledBack).toBe(1);
+  });
+
+  it('claims the rollback of an action that stored no undo', async () => {
+    const { id } = await agent();
+    const submitted = await submit(id);
+    const actionId = submitted.kind === 'ok' ? submitted.released[0] : '';
+    await actions.start(id, actionId, 1, 'job-1');
+    await actions.finish(id, actionId, 'succeeded');
+    expect(await actions.claimRollback(id, actionId, 'inc_a')).toStrictEqual({
+      kind: 'claimed',
+      undo: undefined,
+    });
   });
 
   it('returns the first action for a repeated idempotency key', async () => {

@@ -455,18 +455,15 @@ export class FollowupService {
       touched = true;
       // Read before the claim (once claimed, a failed read would leave it "interrupted"), and
       // for each action: an admin who mends a compensation's executor mid-incident reaches the
-      // rest of a long rollback. The undo is read here, one action at a time, not with the
-      // ledger (see ledgerUpTo).
-      const [compensation, undo] = await Promise.all([
-        this.types.find(type.compensation),
-        this.ledger.undoOf(action.agentId, action.id),
-      ]);
+      // rest of a long rollback. The undo comes with the claim, one action at a time, not with
+      // the ledger (see ledgerUpTo).
+      const compensation = await this.types.find(type.compensation);
       const claim = await this.ledger.claimRollback(action.agentId, action.id, incident.id);
-      if (claim === 'not_eligible' || claim === 'elsewhere') {
+      if (claim.kind === 'not_eligible' || claim.kind === 'elsewhere') {
         // Ended, or being compensated by an earlier stop's follow-up, which settles it.
         continue;
       }
-      if (claim === 'interrupted') {
+      if (claim.kind === 'interrupted') {
         await this.settle(
           incident.id,
           action,
@@ -475,7 +472,7 @@ export class FollowupService {
         );
         continue;
       }
-      const outcome = await this.compensate(action, undo, type.compensation, compensation);
+      const outcome = await this.compensate(action, claim.undo, type.compensation, compensation);
       await this.settle(
         incident.id,
         action,
