@@ -185,7 +185,7 @@ export class IncidentsRepository {
     await writeEvenIfFull(
       this.redis.client,
       'ZADD',
-      [this.keys.incidentsIndex()],
+      this.keys.incidentsIndex(),
       openedAt,
       incidentId,
     );
@@ -240,7 +240,7 @@ export class IncidentsRepository {
     await writeEvenIfFull(
       this.redis.client,
       'RPUSH',
-      [this.keys.incidentTimeline(incidentId)],
+      this.keys.incidentTimeline(incidentId),
       JSON.stringify(entry),
     );
     await this.redis.client.publish(this.keys.events(), updated(incidentId, { step: entry.step }));
@@ -258,14 +258,11 @@ export class IncidentsRepository {
     }
     const distinct = [...new Set(owners)];
     const client = this.redis.client;
+    // One write per owner's index: they lie in other slots (sent at once, not one by one).
     await Promise.all([
-      writeEvenIfFull(client, 'SADD', [this.keys.incidentOwners(incidentId)], ...distinct),
-      writeEvenIfFull(
-        client,
-        'ZADD',
-        distinct.map((owner) => this.keys.ownerIncidents(owner)),
-        openedAt,
-        incidentId,
+      writeEvenIfFull(client, 'SADD', this.keys.incidentOwners(incidentId), ...distinct),
+      ...distinct.map((owner) =>
+        writeEvenIfFull(client, 'ZADD', this.keys.ownerIncidents(owner), openedAt, incidentId),
       ),
     ]);
   }

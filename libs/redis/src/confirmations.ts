@@ -24,7 +24,7 @@ export class Confirmations {
   /** Sent at once: a command issued after this one on the same connection runs after it. */
   mark(member: string, dueAt: number): Promise<number> {
     return this.evenIfFull
-      ? writeEvenIfFull(this.client, 'ZADD', [this.key], dueAt, member)
+      ? writeEvenIfFull(this.client, 'ZADD', this.key, dueAt, member)
       : this.client.zadd(this.key, dueAt, member);
   }
 

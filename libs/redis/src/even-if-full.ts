@@ -9,16 +9,14 @@ const SCRIPT = join(__dirname, 'lua', 'write-even-if-full.lua');
  * done even when Redis is out of memory: a stop must land then too, and each of its writes is
  * a few bytes. The stop's own scripts carry the same Redis flag (`allow-oom`); everything else
  * is refused until Redis has room.
- *
- * @param keys - each gets the same command with the same arguments
- * @returns the command's reply on the last key
+ * One key per call, so that it is Redis Cluster's to route (see keys.ts).
  */
 export function writeEvenIfFull(
   client: Redis,
   command: 'ZADD' | 'SADD' | 'RPUSH',
-  keys: string[],
+  key: string,
   ...args: (string | number)[]
 ): Promise<number> {
   defineScript(client, 'ksWriteEvenIfFull', SCRIPT);
-  return runScript<number>(client, 'ksWriteEvenIfFull', keys, [command, ...args]);
+  return runScript<number>(client, 'ksWriteEvenIfFull', [key], [command, ...args]);
 }
