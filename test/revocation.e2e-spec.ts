@@ -1352,3 +1352,64 @@ describe('a stop that halts an action waiting to try again', () => {
     expect(tools.received('/flaky-send')).toHaveLength(1);
   });
 });
+
+describe('a stop whose action is halted at its start, before the follow-up halts anything', () => {
+  // Short enough that the retry starts while the follow-up is held; long enough that the stop
+  // lands before it.
+  const deployment = new TestDeployment({ actionBackoffMs: 500 });
+  const tools = new ToolServer();
+  let ks: RunningApp;
+
+  beforeAll(async () => {
+    await tools.start();
+    ks = await deployment.killswitch();
+  });
+
+  afterAll(async () => {
+    await deployment.close();
+    await tools.stop();
+  });
+
+  it('puts that halt on the timeline, as its counts say', async () => {
+    tools.on('/flaky-post', (_request, response) => json(response, 503, { error: 'busy' }));
+    await registerWebhookType(ks.admin, tools, 'chat.post', { path: '/flaky-post' });
+    const { agent, asAgent } = await agentWithLease(ks.admin, {
+      allowedActions: ['chat.post'],
+      ttlSeconds: 120,
+    });
+    const id = (await asAgent.post('/v1/actions', { type: 'chat.post' })).body.id as string;
+    await waitForAction(ks.admin, id, { until: ['retrying'], timeoutMs: 10_000 });
+
+    // The follow-up waits until the retry's job has started and found the agent revoked.
+    const followup = ks.app.get(FollowupService, { strict: false });
+    const followAgent = followup.followAgent.bind(followup);
+    const held = jest
+      .spyOn(followup, 'followAgent')
+      .mockImplementationOnce(async (...args: Parameters<FollowupService['followAgent']>) => {
+        await waitForAction(ks.admin, id, { until: ['halted'], timeoutMs: 10_000 });
+        return followAgent(...args);
+      });
+    try {
+      const revoked = await ks.admin.post(`/v1/agents/${agent.id}/revoke`, { reason: 'flaky' });
+      const incident = await waitForIncident(ks.admin, revoked.body.incidentId, {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      });
+      expect(held).toHaveBeenCalled();
+      expect((await ks.admin.get(`/v1/actions/${id}`)).body.history.at(-1)).toMatchObject({
+        status: 'halted',
+        detail: 'agent revoked before the action started',
+      });
+      expect(incident.counts).toMatchObject({ halted: 1 });
+      expect(incident.timeline).toContainEqual(
+        expect.objectContaining({
+          step: 'halt',
+          agentId: agent.id,
+          outcome: '1 queued action halted',
+        }),
+      );
+    } finally {
+      held.mockRestore();
+    }
+  });
+});

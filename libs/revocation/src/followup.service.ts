@@ -231,15 +231,15 @@ export class FollowupService {
       // First, so that what an earlier run did comes before what this one does.
       await this.recordMissed(incidentId, agentId, await this.ledgerUpTo(agentId, revokedEpoch));
     }
-    const halted = await this.actions.haltQueued(
+    await this.actions.haltQueued(
       agentId,
       `agent revoked (${incidentId})`,
       incidentId,
       revokedEpoch,
     );
-    if (halted > 0) {
-      await this.step(incidentId, agentId, { halts: haltEntry(agentId) });
-    }
+    // Not only what this halted: the count takes in actions of the revoked epoch halted at
+    // their start since the fence (start-action.lua), which no other step records.
+    const haltsRecorded = await this.recordHalts(incidentId, agentId);
 
     const stillRunning = await this.abortRunning(incidentId, agentId, revokedEpoch, closing);
     // Read once, and again only if a rollback changed it.
@@ -256,7 +256,12 @@ export class FollowupService {
       recent = await this.ledgerUpTo(agentId, revokedEpoch);
     }
 
-    const counts = await this.ledger.followupCounts(agentId, incidentId);
+    let counts = await this.ledger.followupCounts(agentId, incidentId);
+    if (counts.halted > haltsRecorded) {
+      // Halted at their start while this ran: on the timeline before the report counts them.
+      await this.recordHalts(incidentId, agentId);
+      counts = await this.ledger.followupCounts(agentId, incidentId);
+    }
     const review = await this.needsReview(incident, recent, revokedEpoch, stillRunning, catalog);
     const { done, total, status } = await this.incidents.reportAgent(
       incidentId,
@@ -320,6 +325,21 @@ export class FollowupService {
     }
     const counts = await this.ledger.followupCounts(agentId, incidentId);
     await this.incidents.agentProgress(incidentId, agentId, counts, steps);
+  }
+
+  /**
+   * Puts the agent's halts for this stop on the timeline, those not there yet (by the
+   * follow-up's halt, or at an action's start), with the counts so far; answers how many halts
+   * the agent's count had (none: nothing written).
+   */
+  private async recordHalts(incidentId: string, agentId: string): Promise<number> {
+    const counts = await this.ledger.followupCounts(agentId, incidentId);
+    if (counts.halted > 0) {
+      await this.incidents.agentProgress(incidentId, agentId, counts, {
+        halts: haltEntry(agentId),
+      });
+    }
+    return counts.halted;
   }
 
   /**
