@@ -532,6 +532,32 @@ describe('the revocation engine', () => {
     }
   });
 
+  it('lists an aborted action for review on the stop that aborted it, not on the next one', async () => {
+    const { agent, queued } = await withSlowJobs(1);
+    const [slow] = queued;
+    await waitFor(
+      async () => (await actionOf(slow)).status === 'running',
+      10_000,
+      'the slow job to run',
+    );
+    const first = await responder.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'first' });
+    expect((await incidentDone(first.body.incidentId)).needsReview).toEqual([
+      expect.objectContaining({ actionId: slow, why: expect.stringMatching(/^aborted mid-way/) }),
+    ]);
+
+    // Back, and stopped again at once: within a second of that abort.
+    await ks.admin.post(`/v1/agents/${agent.id}/reinstate`, { reason: 'false alarm' });
+    const lease = owner.api.as((await issueLease(owner.api, agent.id, 60)).token);
+    const sent = (await lease.post('/v1/actions', { type: 'mail.send' })).body.id as string;
+    await succeeded(sent);
+    const second = await responder.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'again' });
+    const incident = await incidentDone(second.body.incidentId);
+    expect(incident.counts).toMatchObject({ aborted: 0, needsReview: 1 });
+    expect(incident.needsReview).toEqual([
+      expect.objectContaining({ actionId: sent, why: 'irreversible: it cannot be rolled back' }),
+    ]);
+  });
+
   it('leaves a rollback an earlier stop is still sending to that stop, listing it meanwhile', async () => {
     const { agent, lease } = await agentApi(owner.api);
     const messageId = `held-${agent.id}`;

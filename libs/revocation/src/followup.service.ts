@@ -579,6 +579,10 @@ export class FollowupService {
     const openedAt = Date.parse(incident.openedAt);
     const window = new Set(windowOf(incident.rollback, recent, revokedEpoch).map((a) => a.id));
     const seen = new Set(review.map((r) => r.actionId));
+    // Aborted or halted by the stop that revoked its epoch, which lists it: an older epoch's
+    // action is an earlier stop's, even one that ended just before this stop opened.
+    const endedHere = (action: LedgerEntry) =>
+      action.epoch === revokedEpoch && Date.parse(action.finishedAt ?? '') >= openedAt - 1000;
     for (const action of recent) {
       if (seen.has(action.id)) {
         continue;
@@ -587,16 +591,9 @@ export class FollowupService {
       let why: string | undefined;
       if (action.status === 'rollback_failed' && action.rollbackIncident === incident.id) {
         why = action.rollbackDetail ?? 'compensation failed';
-      } else if (
-        action.status === 'aborted' &&
-        Date.parse(action.finishedAt ?? '') >= openedAt - 1000
-      ) {
+      } else if (action.status === 'aborted' && endedHere(action)) {
         why = 'aborted mid-way: it may have partly happened';
-      } else if (
-        action.status === 'halted' &&
-        action.attempts > 0 &&
-        Date.parse(action.finishedAt ?? '') >= openedAt - 1000
-      ) {
+      } else if (action.status === 'halted' && action.attempts > 0 && endedHere(action)) {
         // Halted while waiting to try again: the attempt that failed (a timeout, a cut
         // connection) may have been acted on all the same.
         why = `halted while waiting to retry: an earlier attempt failed and may have partly happened`;
