@@ -88,13 +88,20 @@ export class KillswitchProcess {
     await this.stop('SIGKILL');
   }
 
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  /**
+   * Sends `signal` and answers how the process ended: a graceful stop re-raises its signal once
+   * the shutdown hooks ran (`{code: null, signal: 'SIGTERM'}`); one that overran
+   * SHUTDOWN_TIMEOUT_MS exits 1.
+   */
+  async stop(
+    signal: NodeJS.Signals = 'SIGTERM',
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) {
-      return;
+      return { code: child?.exitCode ?? null, signal: child?.signalCode ?? null };
     }
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
+    return new Promise((resolve) => {
+      child.once('exit', (code, ended) => resolve({ code, signal: ended }));
       child.kill(signal);
     });
   }

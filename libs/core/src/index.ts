@@ -3,6 +3,7 @@ export { HttpExceptionFilter, toErrorResponse, type ErrorBody } from './http-exc
 export { loggingModule, redactedPaths } from './logging';
 export { createHttpApp, type HttpAppOptions } from './http-app';
 export { API_SECURITY_HEADERS } from './security-headers';
+export { drain } from './http-drain';
 export { AcceptsForm, refuseUnsupportedBody } from './json-body';
 export { runMain } from './run-main';
 export { settleWithin } from './deadline';

@@ -1,4 +1,5 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
+import { isDraining } from './http-drain';
 
 /**
  * What a JSON API needs from a browser: never sniff a body into another type (a JSON answer
@@ -15,7 +16,8 @@ export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 /**
  * A Node response class that starts with `headers` set, for `http.createServer`'s
- * `ServerResponse` option.
+ * `ServerResponse` option; and with `Connection: close` while its server is drained for
+ * shutdown ({@link drain} in http-drain.ts).
  *
  * Set on the response itself rather than in a Fastify hook (or with @fastify/helmet, which is
  * one): socket.io serves its client script and its long-polling answers from the same server
@@ -33,6 +35,9 @@ export function responseWithHeaders(
       super(request);
       for (const [name, value] of entries) {
         this.setHeader(name, value);
+      }
+      if (isDraining(request)) {
+        this.setHeader('connection', 'close');
       }
     }
   };

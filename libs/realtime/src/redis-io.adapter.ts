@@ -1,7 +1,9 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { AppConfig } from '@app/config';
+import { drain } from '@app/core';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
+import type { Server as HttpServer } from 'node:http';
 import type { Server, ServerOptions } from 'socket.io';
 import { SocketIoRedis } from './socket-io-redis';
 
@@ -28,5 +30,19 @@ export class RedisIoAdapter extends IoAdapter {
     }) as Server;
     server.adapter(createAdapter(this.redis.pub, this.redis.sub, { key: this.redis.key }));
     return server;
+  }
+
+  /**
+   * socket.io's close, the first step of the app's, also closes the HTTP server it shares with
+   * the app and waits for that server's last connection to end. A keep-alive client sending
+   * request after request never let it: Fastify's close and the shutdown hooks (the workers'
+   * hand-over) never ran, and SHUTDOWN_TIMEOUT_MS ended the process as a crash would. Drained
+   * first, each such client is answered once more, with `Connection: close`.
+   */
+  override async close(server: Parameters<IoAdapter['close']>[0]): Promise<void> {
+    if (this.httpServer) {
+      drain(this.httpServer as HttpServer);
+    }
+    await super.close(server);
   }
 }
