@@ -193,10 +193,14 @@ export class IncidentsRepository {
 
   /**
    * Removes an incident its call fenced nothing with, unless a fan-out has taken it over
-   * ({@link takeOver}); answers whether it was removed.
+   * ({@link takeOver}); answers whether it was removed. Taken off the list first: the list lies
+   * in another slot, and a process dying between the two writes must not leave the list naming
+   * an incident that is gone (nothing would remove it). Dying there leaves the incident off the
+   * list until its fan-out, which the sweeper queues, lists it again.
    */
-  async discard(incidentId: string): Promise<boolean> {
+  async discard(incidentId: string, openedAt: number): Promise<boolean> {
     const k = this.keys;
+    await this.redis.client.zrem(k.incidentsIndex(), incidentId);
     const removed = await runScript<number>(
       this.redis.client,
       'ksDiscardIncident',
@@ -208,8 +212,8 @@ export class IncidentsRepository {
       ],
       [DISCARDED_FOR_SECONDS],
     );
-    if (removed === 1) {
-      await this.redis.client.zrem(k.incidentsIndex(), incidentId);
+    if (removed !== 1) {
+      await this.index(incidentId, openedAt);
     }
     return removed === 1;
   }

@@ -364,7 +364,7 @@ describe('fence scripts (real Redis)', () => {
     const index = () => redis.client.zrange(redis.keys.incidentsIndex(), 0, -1);
     // The call first: removed, and a fan-out arriving later finds the tombstone.
     await openIncident('inc_00000000000000d1', ['agt_1']);
-    expect(await incidents.discard('inc_00000000000000d1')).toBe(true);
+    expect(await incidents.discard('inc_00000000000000d1', Date.now())).toBe(true);
     expect(await incidents.status('inc_00000000000000d1')).toBeUndefined();
     expect(await index()).not.toContain('inc_00000000000000d1');
     expect(await incidents.takeOver('inc_00000000000000d1')).toBe('discarded');
@@ -373,7 +373,7 @@ describe('fence scripts (real Redis)', () => {
     // The fan-out first: the call no longer removes it.
     await openIncident('inc_00000000000000d2', ['agt_1']);
     expect(await incidents.takeOver('inc_00000000000000d2')).toBe('ok');
-    expect(await incidents.discard('inc_00000000000000d2')).toBe(false);
+    expect(await incidents.discard('inc_00000000000000d2', Date.now())).toBe(false);
     expect(await incidents.status('inc_00000000000000d2')).toBe('open');
     expect(await index()).toContain('inc_00000000000000d2');
 
@@ -382,8 +382,27 @@ describe('fence scripts (real Redis)', () => {
     await openIncident('inc_00000000000000d4', ['agt_1']);
     await incidents.setFenced('inc_00000000000000d4', ['agt_1'], [], { by: 'call' });
     expect(await incidents.takeOver('inc_00000000000000d4')).toBe('recorded');
-    expect(await incidents.discard('inc_00000000000000d4')).toBe(false);
+    expect(await incidents.discard('inc_00000000000000d4', Date.now())).toBe(false);
     expect(await incidents.status('inc_00000000000000d4')).toBe('done');
+  });
+
+  it('never leaves the list naming a discarded incident, whichever of its writes fails', async () => {
+    const index = () => redis.client.zrange(redis.keys.incidentsIndex(), 0, -1);
+    const openedAt = Date.now();
+    await openIncident('inc_00000000000000d5', ['agt_1'], openedAt);
+    const listing = jest
+      .spyOn(redis.client, 'zrem')
+      .mockRejectedValueOnce(new Error('the process died here'));
+    try {
+      await expect(incidents.discard('inc_00000000000000d5', openedAt)).rejects.toThrow('died');
+    } finally {
+      listing.mockRestore();
+    }
+    // Not removed from the list, and so not removed at all: listed and readable.
+    expect(await incidents.status('inc_00000000000000d5')).toBe('open');
+    expect(await index()).toContain('inc_00000000000000d5');
+    expect(await incidents.discard('inc_00000000000000d5', openedAt)).toBe(true);
+    expect(await index()).not.toContain('inc_00000000000000d5');
   });
 
   it('lets a fan-out that took an incident over record it, and not the call, once', async () => {

@@ -193,7 +193,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     record: string,
     answer: RevocationAnswer,
   ): Promise<RevocationAnswer> {
-    const discarded = await this.incidents.discard(opening.id);
+    const discarded = await this.incidents.discard(opening.id, opening.openedAt);
     this.confirmLater(record, opening.id);
     if (!discarded) {
       return { ...answer, incidentId: opening.id };
