@@ -1333,23 +1333,30 @@ describe('the revocation engine', () => {
   }, 180_000);
 });
 
-describe('a stop that halts an action waiting to try again', () => {
-  // Long enough a backoff that the stop lands between the failed attempt and the next.
-  const deployment = new TestDeployment({ actionBackoffMs: 10_000 });
-  const tools = new ToolServer();
-  let ks: RunningApp;
-
+/**
+ * A killswitch with a retry backoff of its own, and a tool server, for the describe that calls
+ * it; `ks` is there once its beforeAll ran.
+ */
+function deploymentWithBackoff(actionBackoffMs: number) {
+  const deployment = new TestDeployment({ actionBackoffMs });
+  const setup = { tools: new ToolServer(), ks: undefined as unknown as RunningApp };
   beforeAll(async () => {
-    await tools.start();
-    ks = await deployment.killswitch();
+    await setup.tools.start();
+    setup.ks = await deployment.killswitch();
   });
-
   afterAll(async () => {
     await deployment.close();
-    await tools.stop();
+    await setup.tools.stop();
   });
+  return setup;
+}
+
+describe('a stop that halts an action waiting to try again', () => {
+  // Long enough a backoff that the stop lands between the failed attempt and the next.
+  const setup = deploymentWithBackoff(10_000);
 
   it('lists it for review: the attempt that failed may have been acted on', async () => {
+    const { tools, ks } = setup;
     tools.on('/flaky-send', (_request, response) => json(response, 504, { error: 'gateway' }));
     await registerWebhookType(ks.admin, tools, 'mail.send', { path: '/flaky-send' });
     const { agent, asAgent } = await agentWithLease(ks.admin, {
@@ -1382,21 +1389,10 @@ describe('a stop that halts an action waiting to try again', () => {
 describe('a stop whose action is halted at its start, before the follow-up halts anything', () => {
   // Short enough that the retry starts while the follow-up is held; long enough that the stop
   // lands before it.
-  const deployment = new TestDeployment({ actionBackoffMs: 500 });
-  const tools = new ToolServer();
-  let ks: RunningApp;
-
-  beforeAll(async () => {
-    await tools.start();
-    ks = await deployment.killswitch();
-  });
-
-  afterAll(async () => {
-    await deployment.close();
-    await tools.stop();
-  });
+  const setup = deploymentWithBackoff(500);
 
   it('puts that halt on the timeline, as its counts say', async () => {
+    const { tools, ks } = setup;
     tools.on('/flaky-post', (_request, response) => json(response, 503, { error: 'busy' }));
     await registerWebhookType(ks.admin, tools, 'chat.post', { path: '/flaky-post' });
     const { agent, asAgent } = await agentWithLease(ks.admin, {

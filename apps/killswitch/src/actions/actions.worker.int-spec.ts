@@ -128,6 +128,15 @@ describe('a chain of actions whose job loses its lock (real Redis, BullMQ, tool 
     (await app.get(ActionsRepository).get(id))?.history.map((entry) => entry.status);
 
   /** Waits for the run that lost the job's lock to end: its job back in the queue. */
+  /** Lets the job run again, and waits until it has ended the chain's actions. */
+  const rerun = async (ids: string[]) => {
+    await queue.resume();
+    await waitFor(
+      async () => (await statusesOf(ids)).every((status) => status === 'succeeded'),
+      10_000,
+      'all three actions to succeed',
+    );
+  };
   const handedOver = async (jobId: string) => {
     await waitFor(
       async () => (await queue.getJobState(jobId)) !== 'active',
@@ -165,12 +174,7 @@ describe('a chain of actions whose job loses its lock (real Redis, BullMQ, tool 
     expect(await historyOf(ids[1])).toEqual(['queued']);
 
     // The job's re-run (the same attempt) finds the first action ended and goes on from there.
-    await queue.resume();
-    await waitFor(
-      async () => (await statusesOf(ids)).every((status) => status === 'succeeded'),
-      10_000,
-      'all three actions to succeed',
-    );
+    await rerun(ids);
     expect(calls(ids)).toEqual([
       [1, 1],
       [2, 1],
@@ -211,12 +215,7 @@ describe('a chain of actions whose job loses its lock (real Redis, BullMQ, tool 
     expect(await statusesOf(ids)).toEqual(['succeeded', 'running', 'queued']);
     expect(await historyOf(ids[2])).toEqual(['queued']);
 
-    await queue.resume();
-    await waitFor(
-      async () => (await statusesOf(ids)).every((status) => status === 'succeeded'),
-      10_000,
-      'all three actions to succeed',
-    );
+    await rerun(ids);
     // The cut call may have acted at the tool server or not: the action reaches it again, as
     // the same attempt; the others once each.
     expect(calls(ids)).toEqual([
