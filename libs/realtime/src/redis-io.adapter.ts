@@ -39,7 +39,7 @@ export class RedisIoAdapter extends IoAdapter {
    * hand-over) never ran, and SHUTDOWN_TIMEOUT_MS ended the process as a crash would. Drained
    * first, each such client is answered once more, with `Connection: close`.
    */
-  override async close(server: Parameters<IoAdapter['close']>[0]): Promise<void> {
+  override async close(server: Server): Promise<void> {
     if (this.httpServer) {
       drain(this.httpServer as HttpServer);
     }
