@@ -195,51 +195,64 @@ describe('a killswitch process killed in the middle of rollbacks', () => {
     expect(action.attempts).toBe(1);
   }, 60_000);
 
-  it('stops gracefully while a keep-alive client keeps sending requests', async () => {
-    // A load balancer's pool, an agent's heartbeats: requests back to back on a kept-alive
-    // connection. socket.io's close, the first step of the app's, waited for that connection
-    // to end, which it never did, until SHUTDOWN_TIMEOUT_MS cut the shutdown short.
-    const pool = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const body = JSON.stringify({ name: 'busy', allowedActions: [] });
-    const post = () => {
-      const request = http.request(`${ks.url}/v1/agents`, {
-        method: 'POST',
-        agent: pool,
-        headers: {
-          authorization: `Bearer ${ks.env.KILLSWITCH_ADMIN_KEY}`,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-        },
-      });
-      const answered = new Promise<boolean>((resolve) => {
-        request.on('response', (response) => response.resume().on('end', () => resolve(true)));
-        request.on('error', () => setTimeout(() => resolve(false), 10));
-      });
-      return { request, answered };
-    };
-    try {
-      // Busy as the shutdown begins (its body still coming): the server's close leaves it open.
-      const first = post();
-      first.request.write(body.slice(0, 5));
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      let ended = false;
-      const stopped = ks.stop('SIGTERM').finally(() => (ended = true));
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      first.request.end(body.slice(5));
-      expect(await first.answered).toBe(true);
-      while (!ended) {
-        const next = post();
-        next.request.end(body);
-        await next.answered;
+  it.each([
+    ['keeps sending requests', true],
+    ['goes quiet after it', false],
+  ])(
+    'stops gracefully with a request under way on a kept-alive connection whose client %s',
+    async (_case, keepsSending) => {
+      // A load balancer's pool, an agent's heartbeats: requests on a kept-alive connection.
+      // socket.io's close, the first step of the app's, waits for the last connection to end:
+      // one kept open (busy, or idle after an answer that kept it alive) held the shutdown
+      // until SHUTDOWN_TIMEOUT_MS cut it short.
+      const pool = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const body = JSON.stringify({ name: 'busy', allowedActions: [] });
+      const post = () => {
+        const request = http.request(`${ks.url}/v1/agents`, {
+          method: 'POST',
+          agent: pool,
+          headers: {
+            authorization: `Bearer ${ks.env.KILLSWITCH_ADMIN_KEY}`,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
+        });
+        const answered = new Promise<http.IncomingMessage | undefined>((resolve) => {
+          request.on('response', (response) =>
+            response.resume().on('end', () => resolve(response)),
+          );
+          request.on('error', () => setTimeout(() => resolve(undefined), 10));
+        });
+        return { request, answered };
+      };
+      try {
+        // Under way as the shutdown begins (its body still coming): the server's close, which
+        // ends idle connections only, leaves it open.
+        const first = post();
+        first.request.write(body.slice(0, 5));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        let ended = false;
+        const stopped = ks.stop('SIGTERM').finally(() => (ended = true));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        first.request.end(body.slice(5));
+        const answer = await first.answered;
+        expect(answer?.statusCode).toBe(201);
+        expect(answer?.headers.connection).toBe('close');
+        while (keepsSending && !ended) {
+          const next = post();
+          next.request.end(body);
+          await next.answered;
+        }
+        // Ended by its shutdown hooks (which re-raise the signal), not cut off by
+        // SHUTDOWN_TIMEOUT_MS (which exits 1).
+        expect(await stopped).toEqual({ code: null, signal: 'SIGTERM' });
+      } finally {
+        pool.destroy();
+        await ks.start();
       }
-      // Ended by its shutdown hooks (which re-raise the signal), not cut off by
-      // SHUTDOWN_TIMEOUT_MS (which exits 1).
-      expect(await stopped).toEqual({ code: null, signal: 'SIGTERM' });
-    } finally {
-      pool.destroy();
-      await ks.start();
-    }
-  }, 30_000);
+    },
+    30_000,
+  );
 
   it("finishes an agent's queue after a crash in the middle of it, in order", async () => {
     await registerWebhookType(ks.admin, tools, 'doc.index', { path: '/index', timeoutMs: 10_000 });

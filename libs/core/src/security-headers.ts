@@ -36,9 +36,17 @@ export function responseWithHeaders(
       for (const [name, value] of entries) {
         this.setHeader(name, value);
       }
-      if (isDraining(request)) {
+    }
+
+    // Decided as the head is written, not when the request arrived: a request already under
+    // way when the drain began is answered after it, and its connection must close too (left
+    // open and idle, the server's close would wait on it until its keep-alive timeout).
+    // `end()` without a `writeHead` goes through here as well.
+    override writeHead(...args: unknown[]): this {
+      if (isDraining(this.req) && !this.headersSent) {
         this.setHeader('connection', 'close');
       }
+      return (super.writeHead as (...head: unknown[]) => this).apply(this, args);
     }
   };
 }

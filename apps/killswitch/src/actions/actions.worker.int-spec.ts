@@ -128,6 +128,13 @@ describe('a chain of actions whose job loses its lock (real Redis, BullMQ, tool 
     (await app.get(ActionsRepository).get(id))?.history.map((entry) => entry.status);
 
   /** Waits for the run that lost the job's lock to end: its job back in the queue. */
+  const handedOver = async (jobId: string) => {
+    await waitFor(
+      async () => (await queue.getJobState(jobId)) !== 'active',
+      10_000,
+      'the run that lost its lock to end',
+    );
+  };
   /** Lets the job run again, and waits until it has ended the chain's actions. */
   const rerun = async (ids: string[]) => {
     await queue.resume();
@@ -135,13 +142,6 @@ describe('a chain of actions whose job loses its lock (real Redis, BullMQ, tool 
       async () => (await statusesOf(ids)).every((status) => status === 'succeeded'),
       10_000,
       'all three actions to succeed',
-    );
-  };
-  const handedOver = async (jobId: string) => {
-    await waitFor(
-      async () => (await queue.getJobState(jobId)) !== 'active',
-      10_000,
-      'the run that lost its lock to end',
     );
   };
 
