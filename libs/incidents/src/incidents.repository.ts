@@ -196,7 +196,7 @@ export class IncidentsRepository {
    * ({@link takeOver}); answers whether it was removed. Taken off the list first: the list lies
    * in another slot, and a process dying between the two writes must not leave the list naming
    * an incident that is gone (nothing would remove it). Dying there leaves the incident off the
-   * list until its fan-out, which the sweeper queues, lists it again.
+   * list until the sweeper, from the stop's record, lists it again ({@link relist}).
    */
   async discard(incidentId: string, openedAt: number): Promise<boolean> {
     const k = this.keys;
@@ -248,6 +248,22 @@ export class IncidentsRepository {
       JSON.stringify(entry),
     );
     await this.redis.client.publish(this.keys.events(), updated(incidentId, { step: entry.step }));
+  }
+
+  /**
+   * Lists the incident again if it exists (a write beside its own, or a discard cut short,
+   * may have left it off the list; again is a no-op), and answers its status.
+   */
+  async relist(incidentId: string): Promise<IncidentStatus | undefined> {
+    const [status, openedAt] = await this.redis.client.hmget(
+      this.keys.incident(incidentId),
+      'status',
+      'openedAt',
+    );
+    if (status && openedAt) {
+      await this.index(incidentId, Number(openedAt));
+    }
+    return (status as IncidentStatus | null) ?? undefined;
   }
 
   /** Whether the incident exists, and its status. */

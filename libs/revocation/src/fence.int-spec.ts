@@ -405,6 +405,17 @@ describe('fence scripts (real Redis)', () => {
     expect(await index()).not.toContain('inc_00000000000000d5');
   });
 
+  it("lists again, from the sweeper's record, an incident a cut-short write left off the list", async () => {
+    const listed = (id: string) => redis.client.zscore(redis.keys.incidentsIndex(), id);
+    await openIncident('inc_00000000000000d6', ['agt_1'], 1234);
+    await redis.client.zrem(redis.keys.incidentsIndex(), 'inc_00000000000000d6');
+    expect(await incidents.relist('inc_00000000000000d6')).toBe('open');
+    expect(await listed('inc_00000000000000d6')).toBe('1234');
+    // None (discarded, or never written): nothing listed.
+    expect(await incidents.relist('inc_00000000000000d7')).toBeUndefined();
+    expect(await listed('inc_00000000000000d7')).toBeNull();
+  });
+
   it('lets a fan-out that took an incident over record it, and not the call, once', async () => {
     const fenced = [{ agentId: 'agt_1', revokedEpoch: 1 }];
     await openIncident('inc_00000000000000e1', ['agt_1']);

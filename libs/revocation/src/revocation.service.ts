@@ -381,7 +381,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
         this.logger.warn({ member }, 'Dropped an unreadable revocation record');
       } else if ('opening' in record) {
         await this.finishSingle(record.agentId, record.opening);
-      } else if (isFollowing(await this.incidents.status(record.incidentId))) {
+      } else if (isFollowing(await this.incidents.relist(record.incidentId))) {
         await this.queue.followIncident(record.incidentId);
         this.logger.warn(
           { incidentId: record.incidentId },
