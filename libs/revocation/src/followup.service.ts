@@ -16,6 +16,7 @@ import { AgentsService } from '@app/agents';
 import { AppConfig } from '@app/config';
 import {
   FencedAgent,
+  FollowupCounts,
   IncidentSummary,
   IncidentsRepository,
   isoMs,
@@ -239,7 +240,11 @@ export class FollowupService {
     );
     // Not only what this halted: the count takes in actions of the revoked epoch halted at
     // their start since the fence (start-action.lua), which no other step records.
-    const haltsRecorded = await this.recordHalts(incidentId, agentId);
+    const haltsRecorded = await this.recordHalts(
+      incidentId,
+      agentId,
+      await this.ledger.followupCounts(agentId, incidentId),
+    );
 
     const stillRunning = await this.abortRunning(incidentId, agentId, revokedEpoch, closing);
     // Read once, and again only if a rollback changed it.
@@ -256,11 +261,10 @@ export class FollowupService {
       recent = await this.ledgerUpTo(agentId, revokedEpoch);
     }
 
-    let counts = await this.ledger.followupCounts(agentId, incidentId);
+    const counts = await this.ledger.followupCounts(agentId, incidentId);
     if (counts.halted > haltsRecorded) {
       // Halted at their start while this ran: on the timeline before the report counts them.
-      await this.recordHalts(incidentId, agentId);
-      counts = await this.ledger.followupCounts(agentId, incidentId);
+      await this.recordHalts(incidentId, agentId, counts);
     }
     const review = await this.needsReview(incident, recent, revokedEpoch, stillRunning, catalog);
     const { done, total, status } = await this.incidents.reportAgent(
@@ -329,11 +333,14 @@ export class FollowupService {
 
   /**
    * Puts the agent's halts for this stop on the timeline, those not there yet (by the
-   * follow-up's halt, or at an action's start), with the counts so far; answers how many halts
-   * the agent's count had (none: nothing written).
+   * follow-up's halt, or at an action's start), with `counts`, the agent's counts so far;
+   * answers how many halts they had (none: nothing written).
    */
-  private async recordHalts(incidentId: string, agentId: string): Promise<number> {
-    const counts = await this.ledger.followupCounts(agentId, incidentId);
+  private async recordHalts(
+    incidentId: string,
+    agentId: string,
+    counts: FollowupCounts,
+  ): Promise<number> {
     if (counts.halted > 0) {
       await this.incidents.agentProgress(incidentId, agentId, counts, {
         halts: haltEntry(agentId),
@@ -596,7 +603,8 @@ export class FollowupService {
       } else if (action.status === 'halted' && action.attempts > 0 && endedHere(action)) {
         // Halted while waiting to try again: the attempt that failed (a timeout, a cut
         // connection) may have been acted on all the same.
-        why = `halted while waiting to retry: an earlier attempt failed and may have partly happened`;
+        why =
+          'halted while waiting to retry: an earlier attempt failed and may have partly happened';
       } else if (action.status === 'succeeded' && inWindow) {
         const type = await catalog(action.type);
         if (!type) {

@@ -394,13 +394,12 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
   }
 
   private async finishSingle(agentId: string, opening: Opening): Promise<void> {
-    const status = await this.incidents.status(opening.id);
+    // Listed again if it exists: by a write beside the incident's, which may be what failed.
+    const status = await this.incidents.relist(opening.id);
     // Opened by its call, which may have died before queueing the follow-up: queued again
     // (idempotent) from what the incident recorded, even if the agent was reinstated since.
     const recorded = status && (await this.incidents.fencedAgents(opening.id));
     if (recorded) {
-      // Listed by a write beside the incident's, which may be what failed.
-      await this.incidents.index(opening.id, opening.openedAt);
       if (isFollowing(status)) {
         await this.queue.followAgents(opening.id, recorded);
         this.logger.warn(
