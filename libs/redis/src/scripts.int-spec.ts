@@ -107,6 +107,24 @@ describe('Lua scripts (real Redis)', () => {
     expect(await client.exists('full:plain', 'full:other')).toBe(0);
   });
 
+  it("runs a stop's write before what is sent after it, even when Redis lost its script", async () => {
+    // A stop sends its record, then its fence, without waiting: the record must run first.
+    await writeEvenIfFull(client, 'ZADD', 'order:warm', 1, 'a');
+    await client.script('FLUSH');
+    const written = writeEvenIfFull(client, 'ZADD', 'order:record', 7, 'stop_1');
+    const seen = client.zscore('order:record', 'stop_1');
+    await expect(written).resolves.toBe(1);
+    await expect(seen).resolves.toBe('7');
+  });
+
+  it('sent with its text, runs where the cache lacks it, before what follows', async () => {
+    await client.script('FLUSH');
+    const stepped = runScript(client, 'step', ['counter:g'], [5], { withText: true });
+    const read = client.get('counter:g');
+    await expect(stepped).resolves.toBe(5);
+    await expect(read).resolves.toBe('5');
+  });
+
   it('refuses a script that was not defined on the connection', async () => {
     const other = new Redis(server.url, { lazyConnect: true });
     try {

@@ -57,6 +57,10 @@ function readScript(file: string, including: string[] = []): string {
  *
  * @param keys - its KEYS (their number is sent with them).
  * @param args - its ARGV.
+ * @param options.withText - send the text (EVAL) rather than the SHA: the script then never
+ *   answers NOSCRIPT, so it runs before any command sent after it on the connection, whatever
+ *   Redis' script cache holds (by SHA, a NOSCRIPT retry would run it after them). For small
+ *   scripts whose order is what matters (a stop's record, sent before its fence).
  * @returns the script's reply, as ioredis decodes it.
  */
 export async function runScript<T>(
@@ -64,10 +68,14 @@ export async function runScript<T>(
   name: string,
   keys: string[],
   args: (string | number)[],
+  options: { withText?: boolean } = {},
 ): Promise<T> {
   const script = registered.get(client)?.get(name);
   if (!script) {
     throw new Error(`Lua script ${name} was not defined on this connection`);
+  }
+  if (options.withText) {
+    return (await client.eval(script.lua, keys.length, ...keys, ...args)) as T;
   }
   try {
     return (await client.evalsha(script.sha, keys.length, ...keys, ...args)) as T;
