@@ -20,8 +20,6 @@ import {
   IncidentSummary,
   IncidentsRepository,
   isoMs,
-  ReviewItem,
-  RollbackPolicy,
   FollowupSteps,
   StepEntry,
   StoredEntry,
@@ -37,17 +35,10 @@ import {
 } from './revocation.repository';
 import { RevocationJob, RevocationQueue } from './revocation.queue';
 import { alreadyRevokedNote, isSmallStop } from './revocation.service';
+import { Catalog, needsReview, windowOf } from './review';
 
 // How long the abort step waits for a running action to stop before listing it for review.
 const ABORT_WAIT_MS = 15_000;
-
-/**
- * The catalog as one agent's follow-up reads it: each action's type once (whether it is
- * reversible, and by what, for the rollback and then its review, which so agree). Undefined
- * for a type the catalog does not have; a failed read rejects, failing the job, which is
- * retried: a type that could not be read must not pass for an irreversible one.
- */
-type Catalog = (type: string) => Promise<ActionType | undefined>;
 
 /**
  * What follows a fence, as durable jobs: every step can run again after a crash and ends in
@@ -266,7 +257,18 @@ export class FollowupService {
       // Halted at their start while this ran: on the timeline before the report counts them.
       await this.recordHalts(incidentId, agentId, counts);
     }
-    const review = await this.needsReview(incident, recent, revokedEpoch, stillRunning, catalog);
+    const review = await needsReview(
+      incident,
+      recent,
+      revokedEpoch,
+      catalog,
+      stillRunning.map((a) => ({
+        agentId: a.agentId,
+        actionId: a.id,
+        type: a.type,
+        why: `still running ${ABORT_WAIT_MS / 1000} s after the abort`,
+      })),
+    );
     const { done, total, status } = await this.incidents.reportAgent(
       incidentId,
       agentId,
@@ -568,80 +570,6 @@ export class FollowupService {
       });
     }
   }
-
-  /** What could not be undone, derived from the ledger (so a re-run lists the same). */
-  private async needsReview(
-    incident: IncidentSummary,
-    recent: LedgerEntry[],
-    revokedEpoch: number,
-    stillRunning: LedgerEntry[],
-    catalog: Catalog,
-  ): Promise<ReviewItem[]> {
-    const review: ReviewItem[] = stillRunning.map((a) => ({
-      agentId: a.agentId,
-      actionId: a.id,
-      type: a.type,
-      why: `still running ${ABORT_WAIT_MS / 1000} s after the abort`,
-    }));
-    const openedAt = Date.parse(incident.openedAt);
-    const window = new Set(windowOf(incident.rollback, recent, revokedEpoch).map((a) => a.id));
-    const seen = new Set(review.map((r) => r.actionId));
-    // Aborted or halted by the stop that revoked its epoch, which lists it: an older epoch's
-    // action is an earlier stop's, even one that ended just before this stop opened.
-    const endedHere = (action: LedgerEntry) =>
-      action.epoch === revokedEpoch && Date.parse(action.finishedAt ?? '') >= openedAt - 1000;
-    for (const action of recent) {
-      if (seen.has(action.id)) {
-        continue;
-      }
-      const inWindow = window.has(action.id);
-      let why: string | undefined;
-      if (action.status === 'rollback_failed' && action.rollbackIncident === incident.id) {
-        why = action.rollbackDetail ?? 'compensation failed';
-      } else if (action.status === 'aborted' && endedHere(action)) {
-        why = 'aborted mid-way: it may have partly happened';
-      } else if (action.status === 'halted' && action.attempts > 0 && endedHere(action)) {
-        // Halted while waiting to try again: the attempt that failed (a timeout, a cut
-        // connection) may have been acted on all the same.
-        why =
-          'halted while waiting to retry: an earlier attempt failed and may have partly happened';
-      } else if (action.status === 'succeeded' && inWindow) {
-        const type = await catalog(action.type);
-        if (!type) {
-          why = `its type ${action.type} is no longer in the catalog: it was not rolled back`;
-        } else if (!type.reversible || !type.compensation) {
-          why = 'irreversible: it cannot be rolled back';
-        } else if (action.rollbackIncident && action.rollbackIncident !== incident.id) {
-          // Claimed by an earlier stop (rollBack left it to it) and not settled yet: that stop
-          // settles it, unless its follow-up died mid-compensation.
-          why =
-            `left to incident ${action.rollbackIncident}, which was rolling it back first: ` +
-            'see its report';
-        }
-      }
-      if (why) {
-        seen.add(action.id);
-        review.push({ agentId: action.agentId, actionId: action.id, type: action.type, why });
-      }
-    }
-    return review;
-  }
-}
-
-/** The agent's actions a rollback considers, newest first (none for `rollback: "none"`). */
-function windowOf(
-  policy: RollbackPolicy,
-  recent: LedgerEntry[],
-  revokedEpoch: number,
-): LedgerEntry[] {
-  if (policy === 'none') {
-    return [];
-  }
-  if (policy === 'epoch') {
-    return recent.filter((a) => a.epoch === revokedEpoch);
-  }
-  const since = Date.parse(policy.since);
-  return recent.filter((a) => Date.parse(a.finishedAt ?? a.submittedAt) >= since);
 }
 
 function entry(step: string, outcome: string, extra: Partial<StoredEntry> = {}): StoredEntry {
