@@ -583,6 +583,89 @@ describe('the mobile relay', () => {
     }
   });
 
+  it("sends a flood of action events to each phone a few hundred a second, each action's newest once", async () => {
+    // A bulk stop halts every queued action of every agent, one action.updated each.
+    const responder = await createUser(ks, 'responder');
+    const agent = await createAgent(owner.api, { name: 'flooded' });
+    const heard: Record<string, { actionId: string; status: string }[]> = {
+      responder: [],
+      owner: [],
+    };
+    const listen = (who: string, socket: Socket) =>
+      socket.on(
+        'action.updated',
+        (event: { agentId: string; actionId: string; status: string }) => {
+          if (event.agentId === agent.id) {
+            heard[who].push(event);
+          }
+        },
+      );
+    listen('responder', (await phone(responder)).socket);
+    listen('owner', (await phone(owner)).socket);
+
+    const redis = ks.app.get(RedisService, { strict: false });
+    const actionId = (n: number) => `act_${agent.id.slice(4)}_${String(n).padStart(16, '0')}`;
+    const events = 2000;
+    const burst = redis.client.pipeline();
+    const start = Date.now();
+    for (let n = 1; n <= events; n++) {
+      const event = { event: 'action.updated', agentId: agent.id, type: 'mail.send' };
+      burst.publish(
+        redis.keys.events(),
+        JSON.stringify({ ...event, actionId: actionId(n), status: 'halted', at: start + n }),
+      );
+    }
+    await burst.exec();
+
+    const newest = Array.from({ length: 50 }, (_, i) => actionId(events - 49 + i));
+    for (const who of ['responder', 'owner']) {
+      await waitFor(
+        () => heard[who].at(-1)?.actionId === actionId(events),
+        10_000,
+        `the ${who}'s phone to hear the last action`,
+      );
+      const ids = heard[who].map((event) => event.actionId);
+      expect(new Set(ids).size).toBe(ids.length); // none twice
+      expect(ids).toEqual(expect.arrayContaining(newest));
+      // One per event would be 2,000: at most 50 at once, then 50 every 250 ms.
+      expect(ids.length).toBeLessThan(events / 4);
+    }
+  });
+
+  it('sends a responder the events of its own agents once, as a watcher of every agent', async () => {
+    const responder = await createUser(ks, 'responder');
+    const agent = await createAgent(responder.api, { name: 'own' });
+    const { socket } = await phone(responder);
+    const heard: string[] = [];
+    socket.on('action.updated', (event: { agentId: string; actionId: string }) => {
+      if (event.agentId === agent.id) {
+        heard.push(event.actionId);
+      }
+    });
+    const redis = ks.app.get(RedisService, { strict: false });
+    const sent = Array.from(
+      { length: 5 },
+      (_, n) => `act_${agent.id.slice(4)}_000000000000000${n}`,
+    );
+    for (const id of sent) {
+      await redis.client.publish(
+        redis.keys.events(),
+        JSON.stringify({
+          event: 'action.updated',
+          agentId: agent.id,
+          actionId: id,
+          type: 'mail.send',
+          status: 'succeeded',
+          at: Date.now(),
+        }),
+      );
+    }
+    await waitFor(() => heard.length >= sent.length, 5000, 'the five events');
+    // A second copy, through the owner's room, would follow right behind the first.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(heard).toEqual(sent);
+  });
+
   it("tells every owner of a large incident's agents about it, not only the first agents' owners", async () => {
     const responder = await createUser(ks, 'responder');
     // Another owner's agent comes last, after 55 of this owner's.

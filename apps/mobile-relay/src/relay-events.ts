@@ -3,6 +3,7 @@ import type Redis from 'ioredis';
 import type { Namespace } from 'socket.io';
 import { AppConfig } from '@app/config';
 import { closeConnection, connectOrExplain, RedisService } from '@app/redis';
+import { EventThrottle } from './event-throttle';
 import { ALL_AGENTS_ROOM, FeedService, userRoom } from './feed.service';
 
 interface StatusEvent {
@@ -15,6 +16,14 @@ interface StatusEvent {
 // Bulk revocations raise thousands of incident events; a phone needs a few per second.
 const INCIDENT_EVENT_EVERY_MS = 250;
 
+// And one action event per halted action: a phone gets at most this many per window, the
+// newest of each action when there are more. The page lists the newest 50 (FEED_SIZE).
+const ACTION_EVENTS_PER_WINDOW = 50;
+const ACTION_EVENT_WINDOW_MS = 250;
+
+/** Who gets an action's event: responders and admins, or an owner's phones but theirs. */
+type Audience = typeof ALL_AGENTS_ROOM | `owner:${string}`;
+
 /**
  * Turns the deployment's status events (Redis pub/sub, raised by whichever instance changed
  * something) into socket events for the phones connected here. Every relay instance receives
@@ -26,6 +35,11 @@ export class RelayEvents implements OnApplicationBootstrap, OnApplicationShutdow
   private subscriber?: Redis;
   private namespace?: Namespace;
   private readonly pendingIncidents = new Map<string, NodeJS.Timeout>();
+  private readonly actionEvents = new EventThrottle<Record<string, unknown>>(
+    ACTION_EVENTS_PER_WINDOW,
+    ACTION_EVENT_WINDOW_MS,
+    (audience, event) => this.emitAction(audience as Audience, event),
+  );
 
   constructor(
     private readonly redis: RedisService,
@@ -52,6 +66,7 @@ export class RelayEvents implements OnApplicationBootstrap, OnApplicationShutdow
     for (const timer of this.pendingIncidents.values()) {
       clearTimeout(timer);
     }
+    this.actionEvents.clear();
     if (this.subscriber) {
       await closeConnection(this.subscriber);
     }
@@ -67,7 +82,7 @@ export class RelayEvents implements OnApplicationBootstrap, OnApplicationShutdow
       case 'action.updated': {
         const { event: _name, ...payload } = event;
         const at = typeof payload.at === 'number' ? new Date(payload.at).toISOString() : payload.at;
-        await this.toAgentWatchers(event.agentId, 'action.updated', { ...payload, at });
+        await this.actionUpdated(event.agentId, { ...payload, at });
         return;
       }
       case 'agent.updated': {
@@ -85,7 +100,7 @@ export class RelayEvents implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
-  private async toAgentWatchers(agentId: string | undefined, name: string, payload: unknown) {
+  private async actionUpdated(agentId: string | undefined, payload: Record<string, unknown>) {
     if (!agentId) {
       return;
     }
@@ -95,7 +110,22 @@ export class RelayEvents implements OnApplicationBootstrap, OnApplicationShutdow
       ([known]) => known,
       () => undefined,
     );
-    this.emitToWatchers(owner, name, payload);
+    const key = String(payload.actionId);
+    this.actionEvents.push(ALL_AGENTS_ROOM, key, payload);
+    if (owner) {
+      this.actionEvents.push(`owner:${owner}`, key, payload);
+    }
+  }
+
+  private emitAction(audience: Audience, event: Record<string, unknown>): void {
+    const sockets =
+      audience === ALL_AGENTS_ROOM
+        ? this.namespace?.local.to(ALL_AGENTS_ROOM)
+        : // A responder or admin owning agents is told once, as a watcher of every agent.
+          this.namespace?.local
+            .to(userRoom(audience.slice('owner:'.length)))
+            .except(ALL_AGENTS_ROOM);
+    sockets?.emit('action.updated', event);
   }
 
   /** Responders and admins, and the agent's owner (when known). */
