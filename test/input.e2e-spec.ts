@@ -155,6 +155,25 @@ describe('bad input is refused and changes nothing', () => {
     await refused(send, message);
   });
 
+  it.each([
+    ['users', {}, /^name is required: a string; role is required: one of viewer, owner, responder/],
+    ['agents', {}, /^name is required: a string$/],
+    ['reinstate', {}, /^reason is required: a string$/],
+    ['resolve', {}, /^note is required: a string$/],
+    ['revocations', { reason: 'x' }, /^selector is required: exactly one of \{agentIds: /],
+    ['action type', { reversible: false }, /^executor is required: an object such as/],
+  ])('a field left out of %s %j is named as required', async (route, body, message) => {
+    const send = {
+      users: () => ks.admin.post('/v1/users', body),
+      agents: () => owner.api.post('/v1/agents', body),
+      reinstate: () => ks.admin.post(`/v1/agents/${agent.id}/reinstate`, body),
+      resolve: () => responder.api.post('/v1/incidents/inc_0000000000000000/resolve', body),
+      revocations: () => responder.api.post('/v1/revocations', body),
+      'action type': () => ks.admin.put('/v1/action-types/never.stored', body),
+    }[route]!;
+    await refused(send, message);
+  });
+
   describe('X-Killswitch-Client', () => {
     it.each([
       ['device', /is for stops from paired phones/],

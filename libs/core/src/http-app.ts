@@ -1,4 +1,4 @@
-import { Type, ValidationPipe } from '@nestjs/common';
+import { Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
@@ -6,7 +6,7 @@ import { answerClientError, answerFrameworkError, MAX_PARAM_LENGTH } from './fra
 import { HttpExceptionFilter } from './http-exception.filter';
 import { markNonJsonBodies, registerBodyParsers } from './json-body';
 import { API_SECURITY_HEADERS, responseWithHeaders } from './security-headers';
-import { VALIDATION_RULES } from './validation';
+import { InputValidationPipe, VALIDATION_RULES } from './validation';
 
 export interface HttpAppOptions {
   /** Largest request body accepted, in bytes; larger ones get 413. */
@@ -60,7 +60,7 @@ export async function createHttpApp(
     },
   );
   app.useLogger(app.get(Logger));
-  app.useGlobalPipes(new ValidationPipe({ ...VALIDATION_RULES, transform: true }));
+  app.useGlobalPipes(new InputValidationPipe({ ...VALIDATION_RULES, transform: true }));
   registerBodyParsers(app.getHttpAdapter().getInstance());
   markNonJsonBodies(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new HttpExceptionFilter(options.unknownRouteHint));

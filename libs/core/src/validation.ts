@@ -1,4 +1,4 @@
-import { applyDecorators } from '@nestjs/common';
+import { applyDecorators, ValidationPipe } from '@nestjs/common';
 import { plainToInstance, type ClassConstructor } from 'class-transformer';
 import {
   IsString,
@@ -7,6 +7,7 @@ import {
   ValidateBy,
   ValidateIf,
   validateSync,
+  type ValidationError,
   type ValidatorOptions,
 } from 'class-validator';
 
@@ -43,11 +44,46 @@ export function validateInput<T extends object>(
   const value = plainToInstance(type, input);
   const problems = [
     ...skipped.map((key) => `property ${key} should not exist`),
-    ...validateSync(value, VALIDATION_RULES).flatMap((error) =>
+    ...sayRequired(validateSync(value, VALIDATION_RULES)).flatMap((error) =>
       Object.values(error.constraints ?? {}),
     ),
   ];
   return problems.length > 0 ? { problem: problems.join('; ') } : { value };
+}
+
+/**
+ * A required field that was left out is said to be: class-validator checks an absent field like
+ * any other value, so `{}` got "reason must be a string", which reads as a wrong type. It now
+ * gets "reason is required: a string" (what the check wanted stays: the rest of its message).
+ * A field that may be left out is skipped when absent (`@IsOptional`, {@link Optional}), so an
+ * error on an absent value always means a required one.
+ */
+export function sayRequired(errors: ValidationError[]): ValidationError[] {
+  return errors.map((error) => {
+    const children = error.children && sayRequired(error.children);
+    if (error.value !== undefined || !error.constraints) {
+      return { ...error, children };
+    }
+    const asked = `${error.property} must be `;
+    const constraints: Record<string, string> = {};
+    for (const [name, message] of Object.entries(error.constraints)) {
+      if (message.startsWith(`${error.property} is required`)) {
+        constraints[name] = message; // said so already
+      } else if (message.startsWith(asked)) {
+        constraints[name] = `${error.property} is required: ${message.slice(asked.length)}`;
+      } else {
+        constraints[name] = `${error.property} is required (${message})`;
+      }
+    }
+    return { ...error, constraints, children };
+  });
+}
+
+/** Nest's ValidationPipe, with {@link sayRequired}'s wording for fields left out. */
+export class InputValidationPipe extends ValidationPipe {
+  protected override flattenValidationErrors(errors: ValidationError[]): string[] {
+    return super.flattenValidationErrors(sayRequired(errors));
+  }
 }
 
 /**
