@@ -283,6 +283,18 @@ describe('leases', () => {
       expect((await heartbeat(ks, token)).status).toBe(200);
     });
 
+    it('answers 401 "invalid" to a heartbeat without a token, saying what to send', async () => {
+      for (const headers of [{}, { authorization: 'Token abc' }] as Record<string, string>[]) {
+        const reply = await ks.anonymous.request('POST', '/v1/leases/heartbeat', {}, headers);
+        expect(reply.status).toBe(401);
+        expect(reply.body).toEqual({
+          status: 'invalid',
+          error: 'lease_invalid',
+          message: 'No lease token: send "Authorization: Bearer <lease token>" (ksl_…)',
+        });
+      }
+    });
+
     it('answers 401 "invalid" for an API key presented as a lease token', async () => {
       const reply = await heartbeat(ks, owner.apiKey);
       expect(reply.status).toBe(401);

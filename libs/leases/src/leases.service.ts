@@ -172,7 +172,9 @@ function deadLease(state: LeaseState, token: string): DomainError {
     case 'active':
       return new DomainError(
         'lease_invalid',
-        mistakenCredential(token, 'ksl_') ?? 'Unknown or malformed lease token',
+        token === ''
+          ? 'No lease token: send "Authorization: Bearer <lease token>" (ksl_…)'
+          : (mistakenCredential(token, 'ksl_') ?? 'Unknown or malformed lease token'),
         { status: 'invalid' },
       );
   }
