@@ -7,6 +7,7 @@ import {
   agentWithLease,
   createUser,
   registerWebhookType,
+  retireAgent,
   waitForAction,
 } from './support/factories';
 import { Api } from './support/http';
@@ -93,6 +94,34 @@ describe('the action gate', () => {
       items: [expect.objectContaining({ id: submitted.body.id })],
       nextCursor: null,
     });
+  });
+
+  it("keeps a deleted agent's actions for responders and admins, and tells its owner so", async () => {
+    tools.on('/archive', (_request, response) => json(response, 200, { result: { ok: true } }));
+    const owner = await createUser(ks, 'owner');
+    const responder = await createUser(ks, 'responder');
+    const { agent, asAgent } = await agentWithLease(owner.api, {
+      allowedActions: ['email.archive'],
+    });
+    const id = (await asAgent.post('/v1/actions', { type: 'email.archive', params: {} })).body
+      .id as string;
+    await waitForAction(owner.api, id);
+    await retireAgent(owner.api, agent.id);
+    expect((await owner.api.delete(`/v1/agents/${agent.id}`)).status).toBe(200);
+
+    for (const api of [responder.api, ks.admin]) {
+      expect((await api.get(`/v1/actions/${id}`)).body).toMatchObject({ id, agentId: agent.id });
+      const ledger = (await api.get(`/v1/agents/${agent.id}/actions`)).body;
+      expect(ledger.items.map((a: { id: string }) => a.id)).toEqual([id]);
+    }
+    for (const path of [`/v1/actions/${id}`, `/v1/agents/${agent.id}/actions`]) {
+      const reply = await owner.api.get(path);
+      expect(reply.status).toBe(404);
+      expect(reply.body.message).toBe(
+        `Agent ${agent.id} not found: if it was deleted, its actions are kept, and responders ` +
+          'and admins may read them',
+      );
+    }
   });
 
   it("runs one agent's actions one at a time, in submission order", async () => {

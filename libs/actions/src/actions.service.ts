@@ -159,7 +159,15 @@ export class ActionsService implements OnApplicationBootstrap, OnApplicationShut
     if (canSeeAll(principal)) {
       return;
     }
-    const agent = await this.agents.find(agentId);
+    const [agent] = await this.agents.findMany([agentId]);
+    if (!agent) {
+      // Its actions outlive a deleted agent, and with it the record of who owned it.
+      throw new DomainError(
+        'not_found',
+        `Agent ${agentId} not found: if it was deleted, its actions are kept, and responders ` +
+          'and admins may read them',
+      );
+    }
     if (agent.owner !== principal.userId) {
       throw forbidden(`Agent ${agentId} belongs to another owner`);
     }
