@@ -42,7 +42,11 @@ export function isSignedByKillswitch(
 /** The mailbox this demo acts on: archived message ids. */
 const archived = new Set<string>();
 
-export function createToolServer(secret: string): Server {
+/**
+ * @param log - told one line per request answered (the demo prints them, so that you see the
+ *   compensations a stop sends)
+ */
+export function createToolServer(secret: string, log: (line: string) => void = () => {}): Server {
   return createServer((request, response) => {
     // Joined as bytes, then decoded: a character split across two chunks stays whole, and so
     // does the signature check.
@@ -50,7 +54,9 @@ export function createToolServer(secret: string): Server {
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const raw = Buffer.concat(chunks).toString('utf8');
+      let what = '';
       const reply = (status: number, body: unknown) => {
+        log(`${request.method} ${request.url}${what} -> ${status}`);
         response.writeHead(status, { 'content-type': 'application/json' });
         response.end(JSON.stringify(body));
       };
@@ -60,8 +66,12 @@ export function createToolServer(secret: string): Server {
       }
       // killswitch may deliver an attempt more than once (retries, a worker crash):
       // a real server would also remember actionId and not act twice.
-      const { params } = JSON.parse(raw) as { actionId: string; params: { messageId?: string } };
+      const { actionId, params } = JSON.parse(raw) as {
+        actionId: string;
+        params: { messageId?: unknown };
+      };
       const messageId = params.messageId;
+      what = ` ${actionId} messageId=${JSON.stringify(messageId ?? null)}`;
       if (typeof messageId !== 'string') {
         reply(400, { error: 'params.messageId is required' });
         return;
@@ -86,7 +96,7 @@ if (require.main === module) {
     process.exit(1);
   }
   const port = Number(process.env.PORT ?? 4000);
-  createToolServer(secret).listen(port, '127.0.0.1', () =>
+  createToolServer(secret, (line) => console.log(line)).listen(port, '127.0.0.1', () =>
     console.log(`tool server on http://127.0.0.1:${port}`),
   );
 }

@@ -11,9 +11,10 @@ describe('examples/tool-server.ts against the real gate', () => {
   let ks: RunningApp;
   let tool: Server;
   let toolUrl: string;
+  const logged: string[] = [];
 
   beforeAll(async () => {
-    tool = createToolServer(secret);
+    tool = createToolServer(secret, (line) => logged.push(line));
     await new Promise<void>((resolve) => tool.listen(0, '127.0.0.1', resolve));
     toolUrl = `http://127.0.0.1:${(tool.address() as AddressInfo).port}`;
     ks = await deployment.killswitch();
@@ -51,6 +52,8 @@ describe('examples/tool-server.ts against the real gate', () => {
       result: { archived: 'm-42' },
       undo: { messageId: 'm-42' },
     });
+    // One line per request, so that whoever follows the README sees what reached it.
+    expect(logged).toContain(`POST /archive ${action.id} messageId="m-42" -> 200`);
   });
 
   it('checks the signature of a large body whose characters straddle its chunks', async () => {
@@ -63,5 +66,6 @@ describe('examples/tool-server.ts against the real gate', () => {
     const action = await submitArchive('not-the-shared-secret');
     expect(action.status).toBe('failed');
     expect(action.error).toMatch(/401/);
+    expect(logged).toContain('POST /archive -> 401');
   });
 });
