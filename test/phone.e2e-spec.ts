@@ -300,6 +300,50 @@ const hasChromium = chromiumAvailable();
     // One per event would be 3,000.
     expect(redraws).toBeLessThan(events / 10);
   });
+
+  it("stops every agent from a responder's STOP ALL, not only the agents it owns", async () => {
+    // Last in this describe: it stops every agent of the deployment.
+    const responder = await createUser(ks, 'responder', { name: 'Rae' });
+    const others = [
+      await createAgent(owner.api, { name: 'billing-bot', allowedActions: [] }),
+      await createAgent(owner.api, { name: 'deploy-bot', allowedActions: [] }),
+    ];
+    const phone = await newPhoneContext(browser!);
+    try {
+      const page = await phone.newPage();
+      const code = (await responder.api.post('/v1/devices/pairing-codes')).body.code as string;
+      await page.goto(`${relay.url}/`);
+      await page.getByLabel('Pairing code').fill(code);
+      await page.getByRole('button', { name: 'Pair this phone' }).click();
+      await page.locator('body[data-state="ready"]').waitFor();
+      for (const other of others) {
+        await page
+          .locator(`li[data-agent-id="${other.id}"]`)
+          .filter({ hasText: 'active' })
+          .waitFor();
+      }
+      await page
+        .locator('#stop-all-sub', { hasText: /^every agent · \d+ active agents$/ })
+        .waitFor();
+
+      await page.locator('#stop-all').tap();
+      await page
+        .locator('#stop-all', { hasText: /Tap again to stop every agent: \d+ agents/ })
+        .tap();
+      await page.locator('#notice', { hasText: /^Stopped \d+ agents \(every agent\)/ }).waitFor();
+      for (const other of others) {
+        const stopped = (await ks.admin.get(`/v1/agents/${other.id}`)).body;
+        expect(stopped.status).toBe('revoked');
+        // When, as a <time> the page's clock keeps current ("just now", then "2 min ago").
+        const row = page.locator(`li[data-agent-id="${other.id}"]`).filter({ hasText: 'revoked' });
+        expect(await row.locator('time').getAttribute('datetime')).toBe(stopped.revokedAt);
+      }
+      expect((await ks.admin.get('/v1/agents?status=active')).body.items).toEqual([]);
+      await saveScreenshot(page, 'phone-stop-all-responder');
+    } finally {
+      await phone.close();
+    }
+  });
 });
 
 (hasChromium ? describe : describe.skip)('the phone page when its relay loses Redis', () => {

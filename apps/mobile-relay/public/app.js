@@ -134,8 +134,15 @@ function defaultDeviceName() {
     ipad || /Tablet/.test(ua) ? 'Tablet' : /Mobi|iPhone|Android/.test(ua) ? 'Phone' : 'Computer';
   return `${kind} (${browser || 'Browser'}${os ? ` on ${os}` : ''})`;
 }
-const mine = (a) => a.status === 'active' && (!S.user || a.owner === S.user.id);
-const mineActive = () => [...S.agents.values()].filter(mine);
+// Responders and admins watch every agent, and STOP ALL stops every agent they see; an owner's
+// stops the agents they own.
+const watchesAll = () => {
+  const u = S.user || S.device.user;
+  return !!u && (u.role === 'responder' || u.role === 'admin');
+};
+const inScope = (a) => a.status === 'active' && (watchesAll() || !S.user || a.owner === S.user.id);
+const activeInScope = () => [...S.agents.values()].filter(inScope);
+const allLabel = () => (watchesAll() ? 'every agent' : 'all your agents');
 
 // ---------- screens ----------
 function refreshState() {
@@ -477,9 +484,9 @@ function requestStop(target, label) {
   flush(false);
 }
 
-const payloadOf = ({ requestId, agentId, reason }) => ({
+const payloadOf = ({ requestId, agentId, all, reason }) => ({
   requestId,
-  ...(agentId ? { agentId } : { mine: true }),
+  ...(agentId ? { agentId } : all ? { selector: { all: true } } : { mine: true }),
   ...(reason ? { reason } : {}),
 });
 function saveQueue() {
@@ -575,7 +582,7 @@ function settle(item, ack) {
     ? list.map((a) => (typeof a === 'string' ? a : a && (a.id || a.agentId)))
     : item.agentId
       ? [item.agentId]
-      : mineActive().map((a) => a.id);
+      : activeInScope().map((a) => a.id);
   for (const id of ids) {
     const a = S.agents.get(id);
     if (a && a.status === 'active')
@@ -624,23 +631,27 @@ function renderButtons() {
 
 function renderStopAll() {
   const b = $('stop-all');
-  const n = mineActive().length;
+  const n = activeInScope().length;
   const known = S.ready || S.agents.size > 0;
-  const what = known && n ? plural(n, 'agent') : 'all your agents';
+  const everyAgent = watchesAll();
+  const what =
+    known && n ? `${everyAgent ? 'every agent: ' : ''}${plural(n, 'agent')}` : allLabel();
   const armed = S.armed && S.armed.key === 'all';
   b.toggleAttribute('data-armed', armed);
   $('stop-all-main').textContent = armed ? `Tap again to stop ${what}` : 'STOP ALL';
   $('stop-all-sub').textContent = armed
     ? 'cancels in 4 seconds'
     : known
-      ? plural(n, 'active agent')
-      : 'every agent you own';
+      ? `${everyAgent ? 'every agent · ' : ''}${plural(n, 'active agent')}`
+      : everyAgent
+        ? 'every agent'
+        : 'every agent you own';
   b.setAttribute(
     'aria-label',
     armed
       ? `Confirm: STOP ALL — tap again to stop ${what}`
       : known
-        ? `STOP ALL (${plural(n, 'active agent')})`
+        ? `STOP ALL (${everyAgent ? 'every agent, ' : ''}${plural(n, 'active agent')})`
         : 'STOP ALL',
   );
 }
@@ -691,7 +702,8 @@ function renderAgents() {
     if (labels) meta.push(` ${labels}`);
     if (S.user && a.owner && a.owner !== S.user.id) meta.push(` · owner ${a.owner}`);
     if (a.status === 'revoked' && a.revokedAt) {
-      meta.push(` · stopped ${ago(a.revokedAt)}${a.revokeReason ? `: ${a.revokeReason}` : ''}`);
+      // A <time>: the clock refreshes it, so "just now" does not stay on a row for good.
+      meta.push(' · stopped ', timeEl(a.revokedAt), a.revokeReason ? `: ${a.revokeReason}` : '');
     }
     if (S.queue.some((i) => i.agentId === a.id && !i.error))
       meta.push(' ', el('span', 'badge s-pending', 'stop pending'));
@@ -767,9 +779,10 @@ function renderIncident() {
   $('incident').dataset.status = inc.status;
   $('inc-id').textContent = inc.id;
   const n = Number(inc.agents) || (inc.agentIds || []).length;
-  const opened = inc.openedAt ? ` ${ago(inc.openedAt)}` : '';
-  $('inc-status').textContent =
-    `Status: ${words(inc.status)} · ${plural(n, 'agent')} stopped${opened}`;
+  $('inc-status').replaceChildren(
+    `Status: ${words(inc.status)} · ${plural(n, 'agent')} stopped`,
+    ...(inc.openedAt ? [' ', timeEl(inc.openedAt)] : []),
+  );
   const p = inc.progress;
   $('inc-progress').hidden = inc.status === 'done' || inc.status === 'resolved' || !p || !p.total;
   if (p && p.total) {
@@ -821,7 +834,7 @@ $('pair-cancel').addEventListener('click', () => {
   connect();
 });
 $('stop-all').addEventListener('click', () =>
-  tap('all', () => requestStop({ mine: true }, 'all your agents')),
+  tap('all', () => requestStop(watchesAll() ? { all: true } : { mine: true }, allLabel())),
 );
 $('forget').addEventListener('click', () =>
   forget('This phone was forgotten. Pair it again to use it.'),
