@@ -1,5 +1,6 @@
+import { createServer } from 'node:net';
 import { MAINS, runToEnd } from './support/process';
-import { freePort } from './support/redis';
+import { deletePrefix, freePort, REDIS_URL, testPrefix } from './support/redis';
 
 /** Runs a built app as `npm start` would and collects how it ended. */
 const run = (main: string, env: Record<string, string>) =>
@@ -17,6 +18,17 @@ describe.each(Object.entries(MAINS))('%s start-up', (name, main) => {
       'a port out of range',
       { KILLSWITCH_PORT: '99999', RELAY_PORT: '99999' },
       /_PORT must be between 1 and 65535/,
+    ],
+    ['a HOST that is no address', { HOST: 'not_a_host' }, /HOST must be an address of this/],
+    [
+      'an agent concurrency over the most an agent may have',
+      { ACTION_AGENT_CONCURRENCY: '17' },
+      /ACTION_AGENT_CONCURRENCY must be between 1 and 16/,
+    ],
+    [
+      'a RELAY_PUBLIC_URL phones cannot open',
+      { RELAY_PUBLIC_URL: 'ftp://stop.example.com' },
+      /RELAY_PUBLIC_URL must be the http\(s\) URL phones open/,
     ],
   ])('stops with one clear line for %s', async (_, env, message) => {
     const result = await run(main, env);
@@ -36,5 +48,30 @@ describe.each(Object.entries(MAINS))('%s start-up', (name, main) => {
         new RegExp(`Redis at redis://127.0.0.1:${port}.* did not answer.*REDIS_URL`),
       ),
     ]);
+  });
+
+  it('stops with one clear line naming the variable when its port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = String((taken.address() as { port: number }).port);
+    const prefix = testPrefix('startup');
+    try {
+      const result = await run(main, {
+        REDIS_URL,
+        KEY_PREFIX: prefix,
+        HOST: '127.0.0.1',
+        KILLSWITCH_PORT: port,
+        RELAY_PORT: port,
+        WORKERS: 'off',
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `${name}: cannot start: ${name === 'killswitch' ? 'KILLSWITCH_PORT' : 'RELAY_PORT'}=` +
+          `${port} is in use on HOST=127.0.0.1: choose another port\n`,
+      );
+    } finally {
+      taken.close();
+      await deletePrefix(prefix);
+    }
   });
 });

@@ -1,9 +1,9 @@
 import 'reflect-metadata';
-import { runMain } from '@app/core';
+import { listenOrExplain, runMain } from '@app/core';
 import { createKillswitchApp } from './bootstrap';
 
 void runMain('killswitch', async (config) => {
   const app = await createKillswitchApp(config);
-  await app.listen({ port: config.killswitchPort, host: config.host });
+  await listenOrExplain(app, config.killswitchPort, 'KILLSWITCH_PORT', config.host);
   return { app, url: await app.getUrl() };
 });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const port = (name: string, fallback: number) =>
@@ -31,13 +32,26 @@ const redisUrl = z
  * Every environment variable killswitch reads. The README's configuration table mirrors this
  * schema; keep them together.
  */
+/** The most actions of one agent that may run at once (its `concurrency`, or the default). */
+export const MAX_AGENT_CONCURRENCY = 16;
+
+// A DNS name (RFC 1123): dot-separated labels of letters, digits and inner hyphens.
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
 /** REDIS_COMMAND_TIMEOUT_MS's default; also what a connection made outside an app waits. */
 export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 2000;
 
 export const configSchema = z.object({
   KILLSWITCH_PORT: port('KILLSWITCH_PORT', 3000),
   RELAY_PORT: port('RELAY_PORT', 3001),
-  HOST: z.string().min(1, 'HOST must be an interface address such as 0.0.0.0').default('0.0.0.0'),
+  HOST: z
+    .string()
+    .refine(
+      (value) => isIP(value) !== 0 || HOST_NAME.test(value),
+      'HOST must be an address of this machine such as 0.0.0.0 (every interface), 127.0.0.1 or ::, or a host name',
+    )
+    .default('0.0.0.0'),
   REDIS_URL: redisUrl,
   KEY_PREFIX: z
     .string()
@@ -73,7 +87,10 @@ export const configSchema = z.object({
     .int('TRUST_PROXY_HOPS must be a whole number of proxies (0 for none)')
     .min(0, 'TRUST_PROXY_HOPS must be a whole number of proxies (0 for none)')
     .default(0),
-  ACTION_AGENT_CONCURRENCY: positiveInt('ACTION_AGENT_CONCURRENCY', 1),
+  ACTION_AGENT_CONCURRENCY: positiveInt('ACTION_AGENT_CONCURRENCY', 1).refine(
+    (value) => value <= MAX_AGENT_CONCURRENCY,
+    `ACTION_AGENT_CONCURRENCY must be between 1 and ${MAX_AGENT_CONCURRENCY}, as an agent's own concurrency`,
+  ),
   ACTION_WORKER_CONCURRENCY: positiveInt('ACTION_WORKER_CONCURRENCY', 32),
   ACTION_MAX_ATTEMPTS: positiveInt('ACTION_MAX_ATTEMPTS', 3),
   ACTION_BACKOFF_MS: positiveInt('ACTION_BACKOFF_MS', 1000),
@@ -83,7 +100,13 @@ export const configSchema = z.object({
   ACTION_MAX_ANSWER_BYTES: positiveInt('ACTION_MAX_ANSWER_BYTES', 1024 * 1024),
   RELAY_PUBLIC_URL: z
     .string()
-    .url('RELAY_PUBLIC_URL must be the URL phones open, such as https://stop.example.com')
+    .refine((value) => {
+      try {
+        return ['http:', 'https:'].includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, 'RELAY_PUBLIC_URL must be the http(s) URL phones open, such as https://stop.example.com')
     .optional(),
   PAIRING_CODE_TTL_SECONDS: positiveInt('PAIRING_CODE_TTL_SECONDS', 300),
   WORKERS: z.enum(['on', 'off'], { error: 'WORKERS must be "on" or "off"' }).default('on'),

@@ -1,3 +1,3 @@
 export { AppConfig, ConfigError, loadConfig, configWith } from './config';
 export { ConfigModule } from './config.module';
-export { DEFAULT_REDIS_COMMAND_TIMEOUT_MS } from './config.schema';
+export { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, MAX_AGENT_CONCURRENCY } from './config.schema';

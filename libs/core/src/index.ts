@@ -5,7 +5,7 @@ export { createHttpApp, type HttpAppOptions } from './http-app';
 export { API_SECURITY_HEADERS } from './security-headers';
 export { drain } from './http-drain';
 export { AcceptsForm, refuseUnsupportedBody } from './json-body';
-export { runMain } from './run-main';
+export { listenOrExplain, runMain } from './run-main';
 export { settleWithin } from './deadline';
 export { runEvery } from './periodic';
 export {

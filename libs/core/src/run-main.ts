@@ -38,6 +38,40 @@ export async function runMain(
   }
 }
 
+/**
+ * Listens on `port` at the configured HOST, or fails saying which variable to change: Node's
+ * own errors (`getaddrinfo ENOTFOUND x`, `listen EADDRINUSE`) name neither.
+ *
+ * @param portName - the variable `port` came from (KILLSWITCH_PORT, RELAY_PORT)
+ */
+export async function listenOrExplain(
+  app: { listen(options: { port: number; host: string }): Promise<unknown> },
+  port: number,
+  portName: string,
+  host: string,
+): Promise<void> {
+  try {
+    await app.listen({ port, host });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EADDRINUSE') {
+      throw new Error(`${portName}=${port} is in use on HOST=${host}: choose another port`);
+    }
+    if (code === 'EACCES') {
+      throw new Error(
+        `${portName}=${port} may not be used by this process (ports below 1024 need privileges)`,
+      );
+    }
+    if (['ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL'].includes(code)) {
+      throw new Error(
+        `HOST=${host} is not an address of this machine (${code}): use one of its addresses, ` +
+          'or 0.0.0.0 for every interface',
+      );
+    }
+    throw error;
+  }
+}
+
 /** Fails start-up with one line when Redis does not answer, before Nest logs anything. */
 async function probeRedis(url: string): Promise<void> {
   const probe = createRedisConnection(url, 'command', 'startup-probe');
