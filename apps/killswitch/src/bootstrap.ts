@@ -3,6 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppConfig } from '@app/config';
 import { RedisIoAdapter } from '@app/realtime';
 import { createHttpApp, type HttpAppOptions } from '@app/core';
+import { API_KEY_SCHEME, LEASE_TOKEN_SCHEME } from './common/api-docs.decorator';
 import { KillswitchModule } from './killswitch.module';
 
 /**
@@ -30,11 +31,25 @@ export async function createKillswitchApp(
         'Revocable leases, fenced action queues and one-call revocation for autonomous agents.',
       )
       .setVersion('0.1.0')
-      .addBearerAuth({
-        type: 'http',
-        scheme: 'bearer',
-        description: 'API key (ksk_…) or lease token (ksl_…)',
-      })
+      // Opaque tokens, not JWTs: a prefix, then random bits (see "Using the API" in README.md).
+      .addBearerAuth(
+        {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'ksk_…',
+          description: 'An API key (ksk_…): people, scripts and resource servers',
+        },
+        API_KEY_SCHEME,
+      )
+      .addBearerAuth(
+        {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'ksl_…',
+          description: "A lease token (ksl_…): an agent runtime's, while its lease is live",
+        },
+        LEASE_TOKEN_SCHEME,
+      )
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });

@@ -12,7 +12,7 @@ export function WholeNumberQuery(
 ): PropertyDecorator {
   const message = `${name} must be a whole number from ${min} to ${max}`;
   return applyDecorators(
-    ApiPropertyOptional({ minimum: min, maximum: max, ...api }),
+    ApiPropertyOptional({ type: 'integer', minimum: min, maximum: max, ...api }),
     IsOptional(),
     // Digits only: Number() would read '' as 0 and '0x10' as 16.
     Transform(({ value }: { value: unknown }) =>

@@ -1,0 +1,69 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiBearerAuth, ApiResponse } from '@nestjs/swagger';
+import { ErrorDto } from './error.dto';
+
+/** The OpenAPI security schemes (see bootstrap.ts): both are opaque bearer tokens, not JWTs. */
+export const API_KEY_SCHEME = 'api-key';
+export const LEASE_TOKEN_SCHEME = 'lease-token';
+
+/** The statuses the exception filter answers with an {@link ErrorDto} on this API's routes. */
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503;
+
+/**
+ * Documents error answers, each with the shared {@link ErrorDto}: on a controller for all its
+ * routes, on a route for its own (a route's description of a status replaces its controller's).
+ */
+export function ApiErrors(
+  errors: Partial<Record<ErrorStatus, string>>,
+): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ...Object.entries(errors).map(([status, description]) =>
+      ApiResponse({ status: Number(status), description, type: ErrorDto }),
+    ),
+  );
+}
+
+/** What every route behind the guard may answer, whatever it does. */
+export const COMMON_ERRORS = {
+  400:
+    'Malformed input, the message says which: a path id, a query parameter or a body field; ' +
+    'a body or query string the route does not read; an X-Killswitch-Client header that is ' +
+    'not 1 to 32 lowercase letters, digits or "-"',
+  503: 'Redis cannot be reached: the request is refused, never allowed (fails closed)',
+} as const;
+
+/** What a route that takes a JSON body may answer besides. */
+export const BODY_ERRORS = {
+  413: 'The body is larger than MAX_BODY_BYTES (64 KiB by default)',
+  415: 'The body is not sent as application/json (checked once the caller is authenticated)',
+} as const;
+
+/** A route for people and services: `Authorization: Bearer ksk_…`. */
+export const ApiKeyAuth = () =>
+  applyDecorators(
+    ApiBearerAuth(API_KEY_SCHEME),
+    ApiErrors({ 401: 'No API key, or an unknown, malformed or revoked one (or a lease token)' }),
+  );
+
+/** A route for agent runtimes: `Authorization: Bearer ksl_…`. */
+export const LeaseTokenAuth = () =>
+  applyDecorators(
+    ApiBearerAuth(LEASE_TOKEN_SCHEME),
+    ApiErrors({
+      401:
+        'No lease token, or one that is not live: `status` says revoked (with reason, ' +
+        'revokedAt and incidentId), expired (with expiredAt) or invalid',
+    }),
+  );
+
+/** A route that takes either (an agent reading its own records, or a person). */
+export const ApiKeyOrLeaseTokenAuth = () =>
+  applyDecorators(
+    ApiBearerAuth(API_KEY_SCHEME),
+    ApiBearerAuth(LEASE_TOKEN_SCHEME),
+    ApiErrors({
+      401:
+        'No credentials, an unknown or revoked API key, or a lease token that is not live ' +
+        '(then `status` says revoked, expired or invalid)',
+    }),
+  );
