@@ -1,18 +1,24 @@
 import { Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Matches } from 'class-validator';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, MinRole } from '@app/auth';
 import type { UserPrincipal } from '@app/auth';
 import { DevicesService } from '@app/devices';
+import { ApiErrors, ApiKeyAuth, COMMON_ERRORS } from '../common/api-docs.decorator';
 import { UserIdParams } from '../users/dto/create-user.dto';
+import {
+  DeviceIdParams,
+  DeviceListDto,
+  PairingCodeDto,
+  RevokedDeviceDto,
+  RevokedDevicesDto,
+} from './dto/device.dto';
 
-class DeviceIdParams {
-  @Matches(/^dev_[0-9a-f]{16}$/, { message: 'id must be a device id such as dev_3f9a1c2b4d5e6f70' })
-  id!: string;
-}
+const NOT_ADMIN = "Not an admin's API key";
+const NO_USER = 'No user has this id';
 
 @ApiTags('devices')
-@ApiBearerAuth()
+@ApiKeyAuth()
+@ApiErrors(COMMON_ERRORS)
 @Controller('v1/devices')
 export class DevicesController {
   constructor(private readonly devices: DevicesService) {}
@@ -24,6 +30,7 @@ export class DevicesController {
       'A single-use code (5 min) to pair a phone; pairingUrl opens the phone page with it. ' +
       'A user has 5 live codes at most: a sixth retires the oldest',
   })
+  @ApiResponse({ status: 201, type: PairingCodeDto, description: 'The code, live 5 minutes' })
   createCode(@CurrentPrincipal() principal: UserPrincipal) {
     return this.devices.createCode(principal);
   }
@@ -31,6 +38,7 @@ export class DevicesController {
   @Get()
   @MinRole('viewer')
   @ApiOperation({ summary: "The caller's paired devices" })
+  @ApiResponse({ status: 200, type: DeviceListDto, description: 'Their devices' })
   list(@CurrentPrincipal() principal: UserPrincipal) {
     return this.devices.list(principal);
   }
@@ -39,6 +47,8 @@ export class DevicesController {
   @MinRole('viewer')
   @HttpCode(200)
   @ApiOperation({ summary: 'Revoke one of your devices; it is disconnected at once' })
+  @ApiResponse({ status: 200, type: RevokedDeviceDto, description: 'Revoked' })
+  @ApiErrors({ 404: 'None of your devices has this id' })
   revoke(@CurrentPrincipal() principal: UserPrincipal, @Param() params: DeviceIdParams) {
     return this.devices.revoke(principal, params.id);
   }
@@ -46,7 +56,8 @@ export class DevicesController {
 
 /** Another user's devices, for admins: cutting off a user's phones (with their API keys). */
 @ApiTags('devices')
-@ApiBearerAuth()
+@ApiKeyAuth()
+@ApiErrors({ ...COMMON_ERRORS, 403: NOT_ADMIN, 404: NO_USER })
 @Controller('v1/users')
 export class UserDevicesController {
   constructor(private readonly devices: DevicesService) {}
@@ -54,6 +65,7 @@ export class UserDevicesController {
   @Get(':id/devices')
   @MinRole('admin')
   @ApiOperation({ summary: "A user's paired devices (admins)" })
+  @ApiResponse({ status: 200, type: DeviceListDto, description: 'Their devices' })
   list(@Param() params: UserIdParams) {
     return this.devices.listOf(params.id);
   }
@@ -63,6 +75,11 @@ export class UserDevicesController {
   @HttpCode(200)
   @ApiOperation({
     summary: "Revoke all of a user's paired devices at once (admins); they are disconnected",
+  })
+  @ApiResponse({
+    status: 200,
+    type: RevokedDevicesDto,
+    description: 'The devices revoked; their unused pairing codes are void too',
   })
   revokeAll(@Param() params: UserIdParams) {
     return this.devices.revokeAllOf(params.id);

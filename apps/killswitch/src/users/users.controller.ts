@@ -1,11 +1,24 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, MinRole, UsersService } from '@app/auth';
 import type { Principal } from '@app/auth';
-import { CreatedUserDto, CreateUserDto, UserIdParams, UserListDto } from './dto/create-user.dto';
+import { ApiErrors, ApiKeyAuth, BODY_ERRORS, COMMON_ERRORS } from '../common/api-docs.decorator';
+import {
+  CreatedUserDto,
+  CreateUserDto,
+  IssuedKeyDto,
+  MeDto,
+  RevokedKeysDto,
+  UserIdParams,
+  UserListDto,
+} from './dto/create-user.dto';
+
+const NOT_ADMIN = "Not an admin's API key";
+const NO_USER = 'No user has this id';
 
 @ApiTags('users')
-@ApiBearerAuth()
+@ApiKeyAuth()
+@ApiErrors(COMMON_ERRORS)
 @Controller('v1')
 export class UsersController {
   constructor(private readonly users: UsersService) {}
@@ -13,7 +26,12 @@ export class UsersController {
   @Post('users')
   @MinRole('admin')
   @ApiOperation({ summary: 'Create a user; the API key in the answer is shown only once' })
-  @ApiResponse({ status: 201, type: CreatedUserDto })
+  @ApiResponse({
+    status: 201,
+    type: CreatedUserDto,
+    description: 'The user, with its first API key',
+  })
+  @ApiErrors({ ...BODY_ERRORS, 403: NOT_ADMIN })
   create(@Body() body: CreateUserDto) {
     return this.users.create(body.name.trim(), body.role);
   }
@@ -21,7 +39,8 @@ export class UsersController {
   @Get('users')
   @MinRole('admin')
   @ApiOperation({ summary: 'List users with their number of live API keys' })
-  @ApiResponse({ status: 200, type: UserListDto })
+  @ApiResponse({ status: 200, type: UserListDto, description: 'Every user, oldest first' })
+  @ApiErrors({ 403: NOT_ADMIN })
   async list() {
     return { items: await this.users.list() };
   }
@@ -29,6 +48,8 @@ export class UsersController {
   @Post('users/:id/keys')
   @MinRole('admin')
   @ApiOperation({ summary: 'Issue an additional API key for a user (shown once)' })
+  @ApiResponse({ status: 201, type: IssuedKeyDto, description: 'The new key' })
+  @ApiErrors({ 403: NOT_ADMIN, 404: NO_USER })
   issueKey(@Param() params: UserIdParams) {
     return this.users.issueKey(params.id);
   }
@@ -37,6 +58,12 @@ export class UsersController {
   @MinRole('admin')
   @HttpCode(200)
   @ApiOperation({ summary: "Revoke all of a user's API keys at once" })
+  @ApiResponse({
+    status: 200,
+    type: RevokedKeysDto,
+    description: 'How many keys were revoked; they answer 401 at once',
+  })
+  @ApiErrors({ 403: NOT_ADMIN, 404: NO_USER })
   revokeKeys(@Param() params: UserIdParams) {
     return this.users.revokeKeys(params.id);
   }
@@ -44,6 +71,7 @@ export class UsersController {
   @Get('me')
   @MinRole('viewer')
   @ApiOperation({ summary: 'Who the presented API key belongs to' })
+  @ApiResponse({ status: 200, type: MeDto, description: 'The caller' })
   me(@CurrentPrincipal() principal: Principal) {
     return principal;
   }

@@ -16,20 +16,50 @@ export class CreateUserDto {
 
 export class UserDto {
   @ApiProperty({ example: 'usr_3f9a1c2b4d5e6f70' }) id!: string;
-  @ApiProperty() name!: string;
+  @ApiProperty({ example: 'Dana (on-call)' }) name!: string;
   @ApiProperty({ enum: ROLES }) role!: Role;
-  @ApiProperty({ example: '2026-11-26T14:00:00.000Z' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time', example: '2026-11-26T14:00:00.000Z' }) createdAt!: string;
 }
 
 export class CreatedUserDto extends UserDto {
   @ApiProperty({ description: 'Shown once; store it now', example: 'ksk_…' }) apiKey!: string;
 }
 
+export class ListedUserDto extends UserDto {
+  @ApiProperty({ type: 'integer', description: 'How many live API keys the user has', example: 1 })
+  activeKeys!: number;
+}
+
 export class UserListDto {
-  @ApiProperty({ type: [UserDto] }) items!: (UserDto & { activeKeys: number })[];
+  @ApiProperty({ type: [ListedUserDto] }) items!: ListedUserDto[];
+}
+
+export class IssuedKeyDto {
+  @ApiProperty({ example: 'usr_3f9a1c2b4d5e6f70' }) userId!: string;
+  @ApiProperty({ description: 'Shown once; store it now', example: 'ksk_…' }) apiKey!: string;
+}
+
+export class RevokedKeysDto {
+  @ApiProperty({ example: 'usr_3f9a1c2b4d5e6f70' }) userId!: string;
+  @ApiProperty({ type: 'integer', description: 'How many keys were revoked', example: 2 })
+  revokedKeys!: number;
+}
+
+/** `GET /v1/me`: the caller, as the guard authenticated its API key. */
+export class MeDto {
+  @ApiProperty({ enum: ['user'] }) kind!: 'user';
+  @ApiProperty({ example: 'usr_3f9a1c2b4d5e6f70' }) userId!: string;
+  @ApiProperty({ example: 'Dana (on-call)' }) name!: string;
+  @ApiProperty({ enum: ROLES }) role!: Role;
+  @ApiProperty({
+    description: 'The interface the call came through: X-Killswitch-Client, else "api"',
+    example: 'api',
+  })
+  via!: string;
 }
 
 export class UserIdParams {
+  @ApiProperty({ description: 'A user id', example: 'usr_3f9a1c2b4d5e6f70' })
   @IsString()
   @Matches(USER_ID, { message: 'id must be a user id such as usr_3f9a1c2b4d5e6f70' })
   id!: string;
