@@ -1,19 +1,26 @@
 import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiExtraModels, ApiOperation, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal, MinRole } from '@app/auth';
 import type { UserPrincipal } from '@app/auth';
 import { badRequest } from '@app/core';
 import { IncidentsService } from '@app/incidents';
+import { ApiErrors, ApiKeyAuth, BODY_ERRORS, COMMON_ERRORS } from '../common/api-docs.decorator';
 import {
+  IncidentDto,
   IncidentIdParams,
+  IncidentPageDto,
   IncidentQuery,
   ListIncidentsQuery,
   ResolveIncidentDto,
 } from './dto/revocation.dto';
 
+const NOT_INVOLVED = 'An owner or viewer, and the incident lists none of their agents';
+const NO_INCIDENT = 'No incident has this id';
+
 @ApiTags('incidents')
-@ApiBearerAuth()
+@ApiKeyAuth()
+@ApiErrors(COMMON_ERRORS)
 @Controller('v1/incidents')
 export class IncidentsController {
   constructor(private readonly incidents: IncidentsService) {}
@@ -21,6 +28,7 @@ export class IncidentsController {
   @Get()
   @MinRole('viewer')
   @ApiOperation({ summary: 'Incidents, newest first (owners: those involving their agents)' })
+  @ApiResponse({ status: 200, type: IncidentPageDto, description: 'A page of incidents' })
   list(@CurrentPrincipal() principal: UserPrincipal, @Query() query: ListIncidentsQuery) {
     return this.incidents.list(principal, {
       status: query.status,
@@ -31,7 +39,20 @@ export class IncidentsController {
 
   @Get(':id')
   @MinRole('viewer')
-  @ApiProduces('application/json', 'text/markdown')
+  @ApiExtraModels(IncidentDto)
+  @ApiResponse({
+    status: 200,
+    description: 'The incident; with ?format=md, a Markdown report of all of it',
+    content: {
+      'application/json': { schema: { $ref: getSchemaPath(IncidentDto) } },
+      'text/markdown': { schema: { type: 'string' } },
+    },
+  })
+  @ApiErrors({
+    400: `${COMMON_ERRORS[400]}; format=md with timeline, review or agents`,
+    403: NOT_INVOLVED,
+    404: NO_INCIDENT,
+  })
   @ApiOperation({
     summary:
       'One incident with counts and timeline; ?timeline=N for its newest N entries, ?review=N for its first N review items, ?agents=N for its first N agent ids; ?format=md for a report',
@@ -62,9 +83,12 @@ export class IncidentsController {
   @ApiOperation({
     summary: 'Close an incident whose follow-up is done, with a note (responders, admins)',
   })
-  @ApiResponse({
-    status: 409,
-    description: 'still open or following up (admins may force it), or resolved already',
+  @ApiResponse({ status: 201, type: IncidentDto, description: 'The incident, resolved' })
+  @ApiErrors({
+    ...BODY_ERRORS,
+    403: `A viewer or owner; or force: true from a responder (admins only). ${NOT_INVOLVED}`,
+    404: NO_INCIDENT,
+    409: 'Still open or following up (admins may force it), or resolved already',
   })
   resolve(
     @CurrentPrincipal() principal: UserPrincipal,

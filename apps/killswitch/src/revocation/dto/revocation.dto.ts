@@ -1,5 +1,5 @@
 import { PageLimit, WholeNumberQuery } from '../../common/page-limit.decorator';
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, type SchemaObject } from '@nestjs/swagger';
 import {
   Allow,
   IsBoolean,
@@ -11,6 +11,7 @@ import {
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
+import { ROLES } from '@app/auth';
 import { Optional, Text } from '@app/core';
 import { INCIDENT_ID, type RollbackPolicy } from '@app/incidents';
 import { SelectorConstraint, type Selector } from '@app/revocation';
@@ -40,6 +41,28 @@ function sinceProblem(since: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** An object schema with exactly these properties, all required. */
+function closedObject(properties: Record<string, SchemaObject>): SchemaObject {
+  return {
+    type: 'object',
+    properties,
+    required: Object.keys(properties),
+    additionalProperties: false,
+  };
+}
+
+/** `"none"`, `"epoch"` or `{"since": "<ISO time>"}`: what a stop rolls back. */
+const ROLLBACK_SCHEMAS: SchemaObject[] = [
+  { type: 'string', enum: ['none', 'epoch'] },
+  closedObject({
+    since: {
+      type: 'string',
+      description: 'An ISO 8601 time with its zone, not in the future',
+      example: '2026-11-27T14:00:00Z',
+    },
+  }),
+];
 
 @ValidatorConstraint({ name: 'rollback' })
 export class RollbackConstraint implements ValidatorConstraintInterface {
@@ -78,6 +101,7 @@ export class RevokeAgentDto {
   @ApiPropertyOptional({
     description:
       'What to roll back: "none", "epoch" (default: what it did under the revoked epoch) or {since}',
+    oneOf: ROLLBACK_SCHEMAS,
     example: 'epoch',
   })
   @Optional()
@@ -86,7 +110,16 @@ export class RevokeAgentDto {
 }
 
 export class RevocationDto extends RevokeAgentDto {
-  @ApiProperty({ example: { labels: { team: 'infra' } } })
+  @ApiProperty({
+    description: 'Exactly one of: agentIds, labels (all must match), owner, all',
+    oneOf: [
+      closedObject({ agentIds: { type: 'array', items: { type: 'string' }, minItems: 1 } }),
+      closedObject({ labels: { type: 'object', additionalProperties: { type: 'string' } } }),
+      closedObject({ owner: { type: 'string', example: 'usr_3f9a1c2b4d5e6f70' } }),
+      closedObject({ all: { type: 'boolean', enum: [true] } }),
+    ],
+    example: { labels: { team: 'infra' } },
+  })
   @Allow()
   @Validate(SelectorConstraint)
   selector!: Selector;
@@ -98,6 +131,7 @@ export class RevocationDto extends RevokeAgentDto {
 }
 
 export class IncidentIdParams {
+  @ApiProperty({ description: 'An incident id', example: 'inc_3f9a1c2b4d5e6f70' })
   @Matches(INCIDENT_ID, {
     message: 'id must be an incident id such as inc_3f9a1c2b4d5e6f70',
   })
@@ -157,4 +191,158 @@ export class ResolveIncidentDto {
   @Optional()
   @IsBoolean({ message: 'force must be true or false' })
   force?: boolean;
+}
+
+/** What a stop answers once every selected agent is fenced. */
+export class RevocationResultDto {
+  @ApiProperty({
+    example: 'inc_3f9a1c2b4d5e6f70',
+    description: 'Its incident; for a stop that fenced nothing, the latest that did',
+  })
+  incidentId!: string;
+
+  @ApiProperty({ format: 'date-time', description: 'When the agents were fenced' })
+  revokedAt!: string;
+
+  @ApiProperty({ type: 'integer', description: 'How many selected agents exist (all fenced now)' })
+  agents!: number;
+
+  @ApiProperty({ type: [String], example: ['agt_3f9a1c2b4d5e6f70'] })
+  agentIds!: string[];
+
+  @ApiProperty({ type: [String], description: 'Of agentIds, those revoked before this stop' })
+  alreadyRevokedIds!: string[];
+
+  @ApiProperty({ type: [String], description: "Selected ids that are no agent's" })
+  missingIds!: string[];
+}
+
+/** One agent's stop: the bulk answer, then this agent's own fields. */
+export class AgentRevocationDto extends RevocationResultDto {
+  @ApiProperty({ example: 'agt_3f9a1c2b4d5e6f70' }) agentId!: string;
+  @ApiProperty({ enum: ['revoked'] }) status!: 'revoked';
+  @ApiProperty({ type: 'integer', description: 'The epoch it was fenced at', example: 2 })
+  epoch!: number;
+  @ApiProperty({ example: 'deleting mail it should archive' }) reason!: string;
+  @ApiProperty({ description: 'It was revoked before: nothing changed' })
+  alreadyRevoked!: boolean;
+}
+
+/** A bulk stop with `dryRun: true`: who it would hit; nothing changed. */
+export class DryRunDto {
+  @ApiProperty({ enum: [true] }) dryRun!: true;
+
+  @ApiProperty({ type: 'integer', description: 'How many selected agents exist' })
+  agents!: number;
+
+  @ApiProperty({ type: [String], example: ['agt_3f9a1c2b4d5e6f70'] })
+  agentIds!: string[];
+
+  @ApiProperty({ type: [String], description: 'Of agentIds, those a stop would leave: revoked' })
+  alreadyRevokedIds!: string[];
+
+  @ApiProperty({ type: [String], description: "Selected ids that are no agent's" })
+  missingIds!: string[];
+}
+
+export class ActorDto {
+  @ApiProperty({ example: 'usr_3f9a1c2b4d5e6f70' }) userId!: string;
+  @ApiProperty({ example: 'Dana' }) name!: string;
+  @ApiProperty({ enum: ROLES }) role!: string;
+}
+
+export class OriginDto {
+  @ApiProperty({
+    description: 'api, cli, device, or what X-Killswitch-Client said',
+    example: 'api',
+  })
+  via!: string;
+  @ApiPropertyOptional({
+    description: 'A stop from a paired phone: which',
+    example: 'dev_3f9a1c2b4d5e6f70',
+  })
+  deviceId?: string;
+  @ApiPropertyOptional({ example: "Dana's phone" }) deviceName?: string;
+}
+
+export class IncidentCountsDto {
+  @ApiProperty({ type: 'integer', description: 'Agents this stop fenced itself' }) fenced!: number;
+  @ApiProperty({ type: 'integer' }) halted!: number;
+  @ApiProperty({ type: 'integer' }) aborted!: number;
+  @ApiProperty({ type: 'integer' }) rolledBack!: number;
+  @ApiProperty({ type: 'integer' }) needsReview!: number;
+}
+
+export class IncidentProgressDto {
+  @ApiProperty({ type: 'integer', description: 'Agents whose follow-up is finished' })
+  done!: number;
+  @ApiProperty({ type: 'integer', description: 'Agents this incident fenced' }) total!: number;
+}
+
+export class ReviewItemDto {
+  @ApiPropertyOptional({ description: 'Absent: the item is about the whole incident' })
+  agentId?: string;
+  @ApiPropertyOptional() actionId?: string;
+  @ApiPropertyOptional({ example: 'mail.send' }) type?: string;
+  @ApiProperty({ example: 'irreversible: it cannot be rolled back' }) why!: string;
+}
+
+export class TimelineEntryDto {
+  @ApiProperty({ format: 'date-time' }) at!: string;
+  @ApiProperty({ description: 'A person as "Name (usr_…)", or killswitch for follow-up work' })
+  actor!: string;
+  @ApiPropertyOptional({ example: "device: Dana's phone" }) via?: string;
+  @ApiProperty({
+    description: 'revoke, fence, halt, abort, rollback, follow-up, reinstate, resolve',
+    example: 'revoke',
+  })
+  step!: string;
+  @ApiProperty({ example: 'requested' }) outcome!: string;
+  @ApiPropertyOptional() detail?: string;
+  @ApiPropertyOptional() agentId?: string;
+  @ApiPropertyOptional() actionId?: string;
+}
+
+/** An incident as lists show it: without its long lists. */
+export class IncidentSummaryDto {
+  @ApiProperty({ example: 'inc_3f9a1c2b4d5e6f70' }) id!: string;
+  @ApiProperty({ enum: ['open', 'following_up', 'done', 'resolved'] }) status!: string;
+  @ApiProperty({ example: 'runaway' }) reason!: string;
+  @ApiProperty({ type: ActorDto }) openedBy!: ActorDto;
+  @ApiProperty({ type: OriginDto }) openedFrom!: OriginDto;
+  @ApiProperty({ format: 'date-time' }) openedAt!: string;
+  @ApiProperty({ oneOf: ROLLBACK_SCHEMAS, example: 'epoch' }) rollback!: RollbackPolicy;
+  @ApiProperty({ type: 'integer', description: 'How many agents the stop selected' })
+  agents!: number;
+  @ApiProperty({ type: IncidentCountsDto }) counts!: IncidentCountsDto;
+  @ApiProperty({ type: IncidentProgressDto }) progress!: IncidentProgressDto;
+  @ApiPropertyOptional({ format: 'date-time', description: 'When its follow-up finished' })
+  doneAt?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) resolvedAt?: string;
+  @ApiPropertyOptional({ type: ActorDto }) resolvedBy?: ActorDto;
+  @ApiPropertyOptional({ description: 'The resolution note' }) note?: string;
+}
+
+export class IncidentDto extends IncidentSummaryDto {
+  @ApiProperty({ type: [String], description: 'All of them, or the first ?agents=N' })
+  agentIds!: string[];
+  @ApiProperty({ type: [ReviewItemDto], description: 'All of it, or the first ?review=N' })
+  needsReview!: ReviewItemDto[];
+  @ApiProperty({ type: 'integer' }) reviewTotal!: number;
+  @ApiProperty({
+    type: [TimelineEntryDto],
+    description: 'Oldest first: all of it, or the newest ?timeline=N',
+  })
+  timeline!: TimelineEntryDto[];
+  @ApiProperty({ type: 'integer' }) timelineTotal!: number;
+}
+
+export class IncidentPageDto {
+  @ApiProperty({ type: [IncidentSummaryDto] }) items!: IncidentSummaryDto[];
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: "The next page's ?cursor=; null on the last page",
+  })
+  nextCursor!: string | null;
 }
