@@ -1,21 +1,27 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AgentsService } from '@app/agents';
 import { CurrentPrincipal, MinRole } from '@app/auth';
 import type { UserPrincipal } from '@app/auth';
 import { RevocationService } from '@app/revocation';
+import { ApiErrors, ApiKeyAuth, BODY_ERRORS, COMMON_ERRORS } from '../common/api-docs.decorator';
 import {
   AgentDto,
   AgentIdParams,
   AgentPageDto,
   CreateAgentDto,
+  DeletedAgentDto,
   ListAgentsQuery,
   ReasonDto,
+  ReinstatedAgentDto,
 } from './dto/agent.dto';
-import { RevokeAgentDto } from '../revocation/dto/revocation.dto';
+import { AgentRevocationDto, RevokeAgentDto } from '../revocation/dto/revocation.dto';
+
+const NO_AGENT = 'No agent has this id';
 
 @ApiTags('agents')
-@ApiBearerAuth()
+@ApiKeyAuth()
+@ApiErrors(COMMON_ERRORS)
 @Controller('v1/agents')
 export class AgentsController {
   constructor(
@@ -26,7 +32,8 @@ export class AgentsController {
   @Post()
   @MinRole('owner')
   @ApiOperation({ summary: 'Register an agent; the caller becomes its owner' })
-  @ApiResponse({ status: 201, type: AgentDto })
+  @ApiResponse({ status: 201, type: AgentDto, description: 'The agent, active at epoch 1' })
+  @ApiErrors({ ...BODY_ERRORS, 403: 'A viewer: owners and stronger register agents' })
   create(@CurrentPrincipal() principal: UserPrincipal, @Body() body: CreateAgentDto) {
     return this.agents.create(principal, {
       name: body.name.trim(),
@@ -41,7 +48,7 @@ export class AgentsController {
   @ApiOperation({
     summary: 'List agents, newest first; owners and viewers see only their own',
   })
-  @ApiResponse({ status: 200, type: AgentPageDto })
+  @ApiResponse({ status: 200, type: AgentPageDto, description: 'A page of agents' })
   list(@CurrentPrincipal() principal: UserPrincipal, @Query() query: ListAgentsQuery) {
     return this.agents.list(principal, {
       labels: (query.label ?? []).map((l) => l.split('=') as [string, string]),
@@ -55,7 +62,8 @@ export class AgentsController {
   @Get(':id')
   @MinRole('viewer')
   @ApiOperation({ summary: 'Read one agent' })
-  @ApiResponse({ status: 200, type: AgentDto })
+  @ApiResponse({ status: 200, type: AgentDto, description: 'The agent' })
+  @ApiErrors({ 403: "Another owner's agent (owners and viewers see their own)", 404: NO_AGENT })
   get(@CurrentPrincipal() principal: UserPrincipal, @Param() params: AgentIdParams) {
     return this.agents.get(principal, params.id);
   }
@@ -70,7 +78,12 @@ export class AgentsController {
       'halted, the running one aborted and what it did rolled back. So is one whose stop is ' +
       'still being followed up: delete it once its incident is done. Its action history is kept.',
   })
-  @ApiResponse({ status: 409, description: 'the agent is active, or its stop is not done' })
+  @ApiResponse({ status: 200, type: DeletedAgentDto, description: 'Deleted' })
+  @ApiErrors({
+    403: 'Neither its owner nor an admin',
+    404: NO_AGENT,
+    409: 'The agent is active, or its stop is not done (or it is being stopped again)',
+  })
   delete(@CurrentPrincipal() principal: UserPrincipal, @Param() params: AgentIdParams) {
     return this.revocation.deleteAgent(principal, params.id);
   }
@@ -81,6 +94,16 @@ export class AgentsController {
   @ApiOperation({
     summary:
       'Stop an agent: fenced in one atomic write, then halted, aborted and rolled back (incident)',
+  })
+  @ApiResponse({
+    status: 200,
+    type: AgentRevocationDto,
+    description: 'Fenced (or revoked already: then the incident that revoked it)',
+  })
+  @ApiErrors({
+    ...BODY_ERRORS,
+    403: "A viewer, or an owner revoking another owner's agent",
+    404: NO_AGENT,
   })
   revoke(
     @CurrentPrincipal() principal: UserPrincipal,
@@ -97,6 +120,13 @@ export class AgentsController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Let a revoked agent act again under a new epoch (admins, reason required)',
+  })
+  @ApiResponse({ status: 200, type: ReinstatedAgentDto, description: 'Active again' })
+  @ApiErrors({
+    ...BODY_ERRORS,
+    403: "Not an admin's API key",
+    404: NO_AGENT,
+    409: 'Not revoked, or its stop is still being recorded or is happening again right now',
   })
   reinstate(
     @CurrentPrincipal() principal: UserPrincipal,

@@ -1,8 +1,8 @@
 import { Body, Controller, Headers, HttpCode, Param, Post } from '@nestjs/common';
 import {
-  ApiBearerAuth,
   ApiBody,
   ApiConsumes,
+  ApiHeader,
   ApiOperation,
   ApiResponse,
   ApiTags,
@@ -14,6 +14,13 @@ import { AcceptsForm, badRequest } from '@app/core';
 import { LeasesService } from '@app/leases';
 import { AgentIdParams } from '../agents/dto/agent.dto';
 import {
+  ApiErrors,
+  ApiKeyAuth,
+  BODY_ERRORS,
+  COMMON_ERRORS,
+  LeaseTokenAuth,
+} from '../common/api-docs.decorator';
+import {
   HeartbeatDto,
   IntrospectionDto,
   IntrospectionRequestDto,
@@ -22,7 +29,7 @@ import {
 } from './dto/lease.dto';
 
 @ApiTags('leases')
-@ApiBearerAuth()
+@ApiErrors({ 503: COMMON_ERRORS[503] })
 @Controller('v1')
 export class LeasesController {
   constructor(
@@ -33,7 +40,16 @@ export class LeasesController {
   @Post('agents/:id/leases')
   @MinRole('owner')
   @ApiOperation({ summary: 'Issue a lease for an agent (its owner or an admin); token shown once' })
-  @ApiResponse({ status: 201, type: IssuedLeaseDto })
+  @ApiResponse({ status: 201, type: IssuedLeaseDto, description: 'The lease and its token' })
+  @ApiKeyAuth()
+  @ApiErrors({
+    ...COMMON_ERRORS,
+    ...BODY_ERRORS,
+    400: `${COMMON_ERRORS[400]}; a ttlSeconds over LEASE_MAX_TTL_SECONDS`,
+    403: 'Neither its owner nor an admin',
+    404: 'No agent has this id',
+    409: 'The agent is revoked: an admin must reinstate it first',
+  })
   async issue(
     @CurrentPrincipal() principal: UserPrincipal,
     @Param() params: AgentIdParams,
@@ -49,8 +65,14 @@ export class LeasesController {
   @Public()
   @HttpCode(200)
   @ApiOperation({ summary: 'Renew a lease (Authorization: Bearer <lease token>)' })
-  @ApiResponse({ status: 200, type: HeartbeatDto })
-  @ApiResponse({ status: 401, description: '{status: "revoked" | "expired" | "invalid", ...}' })
+  @ApiResponse({ status: 200, type: HeartbeatDto, description: 'Renewed' })
+  @LeaseTokenAuth()
+  // The handler reads the header itself; what it takes is the lease-token scheme's.
+  @ApiHeader({ name: 'authorization', required: false, description: 'Bearer <lease token>' })
+  @ApiErrors({
+    400: 'A body other than {}: this route takes none',
+    415: 'A body not sent as application/json',
+  })
   heartbeat(@Headers('authorization') authorization?: string) {
     return this.leases.heartbeat(bearerToken(authorization) ?? '');
   }
@@ -61,7 +83,18 @@ export class LeasesController {
   @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
   @ApiBody({ type: IntrospectionRequestDto })
   @ApiOperation({ summary: 'RFC 7662 token introspection for resource servers (API key)' })
-  @ApiResponse({ status: 200, type: IntrospectionDto })
+  @ApiResponse({
+    status: 200,
+    type: IntrospectionDto,
+    description: 'Whether the token is live; if so, whose it is',
+  })
+  @ApiKeyAuth()
+  @ApiErrors({
+    ...COMMON_ERRORS,
+    400: 'No token (form field or JSON), a query string, or a malformed X-Killswitch-Client',
+    413: BODY_ERRORS[413],
+    415: 'The body is neither a form nor JSON',
+  })
   // A plain record, not a DTO: RFC 7662 clients may add parameters (client_id,
   // token_type_hint) that strict whitelisting would refuse.
   @AcceptsForm()

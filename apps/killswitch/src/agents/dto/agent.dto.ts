@@ -38,7 +38,11 @@ export class CreateAgentDto {
   @Text('name', { max: 100 })
   name!: string;
 
-  @ApiPropertyOptional({ example: { team: 'infra', env: 'prod' } })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { team: 'infra', env: 'prod' },
+  })
   @Optional()
   @Validate(LabelsConstraint)
   @IsObject({ message: 'labels must be an object such as {"team": "infra"}' })
@@ -56,6 +60,7 @@ export class CreateAgentDto {
 
   @ApiPropertyOptional({
     description: 'How many of its actions may run at once (default ACTION_AGENT_CONCURRENCY)',
+    type: 'integer',
     minimum: 1,
     maximum: 16,
   })
@@ -68,23 +73,69 @@ export class CreateAgentDto {
 
 export class AgentDto {
   @ApiProperty({ example: 'agt_3f9a1c2b4d5e6f70' }) id!: string;
-  @ApiProperty() name!: string;
-  @ApiProperty({ example: 'usr_3f9a1c2b4d5e6f70' }) owner!: string;
-  @ApiProperty({ example: { team: 'infra' } }) labels!: Record<string, string>;
+  @ApiProperty({ example: 'inbox-cleaner' }) name!: string;
+  @ApiProperty({ example: 'usr_3f9a1c2b4d5e6f70', description: 'The user who registered it' })
+  owner!: string;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { team: 'infra' },
+  })
+  labels!: Record<string, string>;
   @ApiProperty({ example: ['email.archive'] }) allowedActions!: string[];
-  @ApiProperty({ enum: ['active', 'revoked'] }) status!: string;
-  @ApiProperty({ example: 1 }) epoch!: number;
-  @ApiProperty() createdAt!: string;
-  @ApiPropertyOptional() revokedAt?: string;
-  @ApiPropertyOptional() revokeReason?: string;
+  @ApiPropertyOptional({
+    type: 'integer',
+    description: 'How many of its actions may run at once; absent: ACTION_AGENT_CONCURRENCY',
+    example: 1,
+  })
+  concurrency?: number;
+  @ApiProperty({ enum: ['active', 'revoked'] }) status!: 'active' | 'revoked';
+  @ApiProperty({
+    type: 'integer',
+    description: 'Fencing token: grows on every revocation and reinstatement',
+    example: 1,
+  })
+  epoch!: number;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiPropertyOptional({ format: 'date-time', description: 'Revoked agents only' })
+  revokedAt?: string;
+  @ApiPropertyOptional({ description: 'Revoked agents only' }) revokeReason?: string;
+  @ApiPropertyOptional({
+    example: 'usr_3f9a1c2b4d5e6f70',
+    description: 'Revoked agents only: the user who stopped it',
+  })
+  revokedBy?: string;
+  @ApiPropertyOptional({
+    example: 'inc_3f9a1c2b4d5e6f70',
+    description: 'Revoked agents only: the incident of that stop',
+  })
+  incidentId?: string;
 }
 
 export class AgentPageDto {
   @ApiProperty({ type: [AgentDto] }) items!: AgentDto[];
-  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: "The next page's ?cursor=; null on the last page",
+  })
+  nextCursor!: string | null;
+}
+
+export class DeletedAgentDto {
+  @ApiProperty({ example: 'agt_3f9a1c2b4d5e6f70' }) id!: string;
+  @ApiProperty({ enum: [true] }) deleted!: true;
+}
+
+export class ReinstatedAgentDto {
+  @ApiProperty({ example: 'agt_3f9a1c2b4d5e6f70' }) agentId!: string;
+  @ApiProperty({ enum: ['active'] }) status!: 'active';
+  @ApiProperty({ type: 'integer', description: 'The new epoch', example: 3 }) epoch!: number;
+  @ApiProperty({ format: 'date-time' }) reinstatedAt!: string;
 }
 
 export class AgentIdParams {
+  @ApiProperty({ description: 'An agent id', example: 'agt_3f9a1c2b4d5e6f70' })
   @IsString()
   @Matches(AGENT_ID, { message: 'id must be an agent id such as agt_3f9a1c2b4d5e6f70' })
   id!: string;
