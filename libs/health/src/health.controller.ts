@@ -1,10 +1,16 @@
 import { Controller, Get, Logger } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '@app/config';
 import { Public } from '@app/auth';
 import { PingTimeoutError, RedisService } from '@app/redis';
 import { HealthRegistry, ReadinessCheck } from './health.registry';
+import { healthReportSchema } from './health.schema';
 
 @ApiTags('health')
 @Controller('health')
@@ -23,16 +29,23 @@ export class HealthController {
 
   @Get('live')
   @Public()
-  @HealthCheck()
+  // Documented here: terminus' own documentation would say it may answer 503, which it never does.
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
   @ApiOperation({ summary: 'The process is up (no dependencies checked)' })
+  @ApiOkResponse({ description: 'Up', schema: healthReportSchema('ok') })
   live() {
     return this.health.check([]);
   }
 
   @Get('ready')
   @Public()
-  @HealthCheck()
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
   @ApiOperation({ summary: 'Redis answers and background workers run; 503 naming what failed' })
+  @ApiOkResponse({ description: 'Ready', schema: healthReportSchema('ok') })
+  @ApiServiceUnavailableResponse({
+    description: 'Not ready: `error` names what failed, and so does `message`',
+    schema: healthReportSchema('error'),
+  })
   ready() {
     return this.health.check([
       () => this.redisCheck(),
