@@ -53,9 +53,17 @@ async function listen(app: NestFastifyApplication, config: AppConfig): Promise<R
   };
 }
 
-/** Starts the killswitch API in this process, on a random port. */
-export async function startKillswitch(config: AppConfig = testConfig()): Promise<RunningApp> {
-  return listen(await createKillswitchApp(config, { bufferLogs: false, quiet: true }), config);
+/**
+ * Starts the killswitch API in this process, on a random port; `prepare` runs on the app before
+ * it starts (and registers its routes).
+ */
+export async function startKillswitch(
+  config: AppConfig = testConfig(),
+  prepare?: (app: NestFastifyApplication) => void,
+): Promise<RunningApp> {
+  const app = await createKillswitchApp(config, { bufferLogs: false, quiet: true });
+  prepare?.(app);
+  return listen(app, config);
 }
 
 /** Starts the mobile relay in this process, on a random port. */
@@ -75,9 +83,9 @@ export class TestDeployment {
     this.config = testConfig(overrides);
   }
 
-  /** Starts one more killswitch instance of this deployment. */
-  async killswitch(): Promise<RunningApp> {
-    return this.started(await startKillswitch(this.config));
+  /** Starts one more killswitch instance of this deployment (see {@link startKillswitch}). */
+  async killswitch(prepare?: (app: NestFastifyApplication) => void): Promise<RunningApp> {
+    return this.started(await startKillswitch(this.config, prepare));
   }
 
   /** Starts one more relay instance of this deployment. */
