@@ -1,6 +1,7 @@
 import { PageLimit } from '../../common/page-limit.decorator';
 import { AGENT_ID, isLabels, LABEL_KEY, LABEL_VALUE } from '@app/agents';
 import { USER_ID } from '@app/auth';
+import { MAX_AGENT_CONCURRENCY } from '@app/config';
 import { Optional, Text } from '@app/core';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
@@ -62,10 +63,10 @@ export class CreateAgentDto {
     description: 'How many of its actions may run at once (default ACTION_AGENT_CONCURRENCY)',
     type: 'integer',
     minimum: 1,
-    maximum: 16,
+    maximum: MAX_AGENT_CONCURRENCY,
   })
   @Optional()
-  @Max(16)
+  @Max(MAX_AGENT_CONCURRENCY)
   @Min(1)
   @IsInt({ message: 'concurrency must be a whole number' })
   concurrency?: number;
