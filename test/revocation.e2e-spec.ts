@@ -1079,7 +1079,7 @@ describe('the revocation engine', () => {
     it('refuses malformed bulk requests and changes nothing', async () => {
       // Each refusal says what is wrong with the part that is wrong.
       for (const [body, message] of [
-        [{ reason: 'x' }, /^selector must be exactly one of/],
+        [{ reason: 'x' }, /^selector is required: exactly one of/],
         [{ selector: {}, reason: 'x' }, /^selector must be exactly one of/],
         [{ selector: { labels: {} }, reason: 'x' }, /^selector.labels must hold 1 to 20 labels/],
         [{ selector: { all: true, owner: owner.id }, reason: 'x' }, /^selector must be/],
