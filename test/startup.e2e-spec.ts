@@ -19,7 +19,7 @@ describe.each(Object.entries(MAINS))('%s start-up', (name, main) => {
       { KILLSWITCH_PORT: '99999', RELAY_PORT: '99999' },
       /_PORT must be between 1 and 65535/,
     ],
-    ['a HOST that is no address', { HOST: 'not_a_host' }, /HOST must be an address of this/],
+    ['a HOST that is no address', { HOST: 'not a host' }, /HOST must be an address of this/],
     [
       'an agent concurrency over the most an agent may have',
       { ACTION_AGENT_CONCURRENCY: '17' },
@@ -48,6 +48,27 @@ describe.each(Object.entries(MAINS))('%s start-up', (name, main) => {
         new RegExp(`Redis at redis://127.0.0.1:${port}.* did not answer.*REDIS_URL`),
       ),
     ]);
+  });
+
+  it('stops with one clear line naming HOST when it is no address of this machine', async () => {
+    const prefix = testPrefix('startup');
+    try {
+      const result = await run(main, {
+        REDIS_URL,
+        KEY_PREFIX: prefix,
+        HOST: 'no-such-host.invalid',
+        WORKERS: 'off',
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `${name}: cannot start: HOST=no-such-host\\.invalid is not an address of this machine ` +
+            '\\((ENOTFOUND|EAI_AGAIN)\\): use one of its addresses, or 0\\.0\\.0\\.0 for every interface\\n',
+        ),
+      );
+    } finally {
+      await deletePrefix(prefix);
+    }
   });
 
   it('stops with one clear line naming the variable when its port is taken', async () => {

@@ -35,9 +35,12 @@ const redisUrl = z
 /** The most actions of one agent that may run at once (its `concurrency`, or the default). */
 export const MAX_AGENT_CONCURRENCY = 16;
 
-// A DNS name (RFC 1123): dot-separated labels of letters, digits and inner hyphens.
+// A host name: dot-separated labels of letters, digits, inner hyphens and underscores (not
+// RFC 1123's, but what /etc/hosts and container networks resolve, e.g. a compose service name;
+// a trailing dot too).
+// One that does not resolve is caught when the app listens, naming HOST too.
 const HOST_NAME =
-  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+  /^(?=.{1,254}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$/;
 
 /** REDIS_COMMAND_TIMEOUT_MS's default; also what a connection made outside an app waits. */
 export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 2000;
