@@ -50,6 +50,27 @@ describe('EventThrottle', () => {
     expect(sent.slice(3).map(([, event]) => event)).toEqual(['k4:halted', 'k6:v', 'k7:v']);
   });
 
+  it('keeps the newest event of a key when an older one comes in after it', () => {
+    const ordered = new EventThrottle<{ key: string; at: number }>(
+      1,
+      100,
+      (audience, event) => sent.push([audience, `${event.key}@${event.at}`]),
+      (event, held) => event.at < held.at,
+    );
+    try {
+      ordered.push('a', 'first', { key: 'first', at: 1 });
+      ordered.push('a', 'k', { key: 'k', at: 3 }); // halted
+      ordered.push('a', 'k', { key: 'k', at: 2 }); // running, which came in late
+      jest.advanceTimersByTime(100);
+      expect(sent).toEqual([
+        ['a', 'first@1'],
+        ['a', 'k@3'],
+      ]);
+    } finally {
+      ordered.clear();
+    }
+  });
+
   it('keeps a flood at the limit per window, then sends at once again when it is over', () => {
     let n = 0;
     for (let window = 0; window < 5; window++) {

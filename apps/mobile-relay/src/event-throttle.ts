@@ -18,11 +18,14 @@ export class EventThrottle<T> {
 
   /**
    * @param send - sends events to an audience (called once per event, in the order kept)
+   * @param isOlder - whether an event is older than the one held for its key, which it then
+   *   does not replace (events can arrive out of order: each waits for its own owner read)
    */
   constructor(
     private readonly limit: number,
     private readonly windowMs: number,
     private readonly send: (audience: string, event: T) => void,
+    private readonly isOlder: (event: T, held: T) => boolean = () => false,
   ) {}
 
   /** Sends `event` to `audience` now, or holds it until its window ends (replacing `key`'s). */
@@ -31,6 +34,10 @@ export class EventThrottle<T> {
     if (window.sent < this.limit) {
       window.sent += 1;
       this.send(audience, event);
+      return;
+    }
+    const held = window.held.get(key);
+    if (held !== undefined && this.isOlder(event, held)) {
       return;
     }
     // Re-inserted, so that the map's order is the order of each key's latest event.

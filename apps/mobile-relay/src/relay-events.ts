@@ -39,6 +39,7 @@ export class RelayEvents implements OnApplicationBootstrap, OnApplicationShutdow
     ACTION_EVENTS_PER_WINDOW,
     ACTION_EVENT_WINDOW_MS,
     (audience, event) => this.emitAction(audience as Audience, event),
+    (event, held) => Date.parse(String(event.at)) < Date.parse(String(held.at)),
   );
 
   constructor(
@@ -66,10 +67,11 @@ export class RelayEvents implements OnApplicationBootstrap, OnApplicationShutdow
     for (const timer of this.pendingIncidents.values()) {
       clearTimeout(timer);
     }
-    this.actionEvents.clear();
     if (this.subscriber) {
       await closeConnection(this.subscriber);
     }
+    // After the subscriber: an event still coming in would open a window again.
+    this.actionEvents.clear();
   }
 
   private async route(message: string): Promise<void> {
