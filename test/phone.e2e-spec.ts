@@ -301,6 +301,45 @@ const hasChromium = chromiumAvailable();
     expect(redraws).toBeLessThan(events / 10);
   });
 
+  it("stops an owner's own agents when its 'every agent' stop is refused for its role", async () => {
+    // A page that took its user for a responder (a role changed while it was offline) queued
+    // STOP ALL as every agent; the relay refuses that to an owner.
+    const dana = await createUser(ks, 'owner', { name: 'Dana again' });
+    const hers = await createAgent(dana.api, { name: 'her-bot', allowedActions: [] });
+    const someoneElses = await createAgent(owner.api, { name: 'not-hers', allowedActions: [] });
+    const phone = await newPhoneContext(browser!);
+    try {
+      const page = await phone.newPage();
+      const code = (await dana.api.post('/v1/devices/pairing-codes')).body.code as string;
+      await page.goto(`${relay.url}/`);
+      await page.getByLabel('Pairing code').fill(code);
+      await page.getByRole('button', { name: 'Pair this phone' }).click();
+      await page.locator('body[data-state="ready"]').waitFor();
+      await page.evaluate(() =>
+        localStorage.setItem(
+          'killswitch.pendingStops',
+          JSON.stringify([
+            {
+              requestId: 'stale-role-stop-all',
+              all: true,
+              label: 'every agent',
+              queuedAt: new Date().toISOString(),
+            },
+          ]),
+        ),
+      );
+      await page.reload();
+      await page
+        .locator('#notice', { hasText: /^Stopped 1 agent \(all your agents\)\.$/ })
+        .waitFor();
+      expect((await ks.admin.get(`/v1/agents/${hers.id}`)).body.status).toBe('revoked');
+      expect((await ks.admin.get(`/v1/agents/${someoneElses.id}`)).body.status).toBe('active');
+      expect(await page.evaluate(() => localStorage.getItem('killswitch.pendingStops'))).toBeNull();
+    } finally {
+      await phone.close();
+    }
+  });
+
   it("stops every agent from a responder's STOP ALL, not only the agents it owns", async () => {
     // Last in this describe: it stops every agent of the deployment.
     const responder = await createUser(ks, 'responder', { name: 'Rae' });

@@ -87,6 +87,7 @@ describe('the mobile relay', () => {
     const agent = await createAgent(owner.api, { name: 'mailer' });
     const { socket, snapshot } = await phone(owner);
     expect(snapshot.user).toMatchObject({ id: owner.id, role: 'owner' });
+    expect(snapshot.moreAgents).toBe(false);
     expect(snapshot.agents.map((a: { id: string }) => a.id)).toContain(agent.id);
     expect(snapshot.agents.find((a: { id: string }) => a.id === agent.id)).toMatchObject({
       status: 'active',
@@ -581,6 +582,16 @@ describe('the mobile relay', () => {
     } finally {
       findMany.mockRestore();
     }
+  });
+
+  it('says when a snapshot holds only the newest 200 agents', async () => {
+    const many = await createUser(ks, 'owner');
+    for (let i = 0; i < 201; i += 67) {
+      await Promise.all(Array.from({ length: Math.min(67, 201 - i) }, () => createAgent(many.api)));
+    }
+    const { snapshot } = await phone(many);
+    expect(snapshot.agents).toHaveLength(200);
+    expect(snapshot.moreAgents).toBe(true);
   });
 
   it("sends a flood of action events to each phone a few hundred a second, each action's newest once", async () => {

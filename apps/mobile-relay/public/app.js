@@ -393,6 +393,7 @@ function onSnapshot(snap) {
   store.set(KEY.device, JSON.stringify(S.device));
   const old = S.agents;
   S.agents = new Map();
+  S.moreAgents = !!snap.moreAgents;
   for (const a of snap.agents || []) {
     S.agents.set(a.id, { ...old.get(a.id), ...a });
     for (const x of a.recentActions || []) {
@@ -561,6 +562,21 @@ async function sendHttp(item) {
 }
 
 function settle(item, ack) {
+  // The socket's ack carries the code in `code`; the HTTP fallback's error body in `error`.
+  const code = ack && (ack.code || (ack.message ? ack.error : undefined));
+  if (item.all && code === 'forbidden') {
+    // Its user is no longer a responder or admin (changed while this phone was offline): the
+    // same tap stops what they may still stop, their own agents. The relay keeps no refusal.
+    item.all = false;
+    item.label = 'all your agents';
+    saveQueue();
+    $('alert').textContent = '';
+    $('notice').textContent =
+      'Your role no longer stops every agent: stopping all your agents instead…';
+    renderAll();
+    setTimeout(() => flush(false), 0); // once this answer's request is no longer in flight
+    return;
+  }
   if (!ack || !ack.ok) {
     // The relay answered no: keep it, visible, until the user retries or discards it.
     // The socket's ack carries the sentence in `error`; the HTTP fallback's error body in
@@ -582,7 +598,10 @@ function settle(item, ack) {
     ? list.map((a) => (typeof a === 'string' ? a : a && (a.id || a.agentId)))
     : item.agentId
       ? [item.agentId]
-      : activeInScope().map((a) => a.id);
+      : // What this stop targeted, not what the phone's role now covers (it may have changed).
+        [...S.agents.values()]
+          .filter((a) => a.status === 'active' && (item.all || !S.user || a.owner === S.user.id))
+          .map((a) => a.id);
   for (const id of ids) {
     const a = S.agents.get(id);
     if (a && a.status === 'active')
@@ -634,15 +653,16 @@ function renderStopAll() {
   const n = activeInScope().length;
   const known = S.ready || S.agents.size > 0;
   const everyAgent = watchesAll();
-  const what =
-    known && n ? `${everyAgent ? 'every agent: ' : ''}${plural(n, 'agent')}` : allLabel();
+  // The snapshot holds the newest agents only: with more, the count is a floor.
+  const count = (noun) => (S.moreAgents ? `at least ${plural(n, noun)}` : plural(n, noun));
+  const what = known && n ? `${everyAgent ? 'every agent: ' : ''}${count('agent')}` : allLabel();
   const armed = S.armed && S.armed.key === 'all';
   b.toggleAttribute('data-armed', armed);
   $('stop-all-main').textContent = armed ? `Tap again to stop ${what}` : 'STOP ALL';
   $('stop-all-sub').textContent = armed
     ? 'cancels in 4 seconds'
     : known
-      ? `${everyAgent ? 'every agent · ' : ''}${plural(n, 'active agent')}`
+      ? `${everyAgent ? 'every agent · ' : ''}${count('active agent')}`
       : everyAgent
         ? 'every agent'
         : 'every agent you own';
@@ -651,7 +671,7 @@ function renderStopAll() {
     armed
       ? `Confirm: STOP ALL — tap again to stop ${what}`
       : known
-        ? `STOP ALL (${everyAgent ? 'every agent, ' : ''}${plural(n, 'active agent')})`
+        ? `STOP ALL (${everyAgent ? 'every agent, ' : ''}${count('active agent')})`
         : 'STOP ALL',
   );
 }

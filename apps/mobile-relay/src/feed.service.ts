@@ -60,6 +60,8 @@ export class FeedService {
       user: { id: user.id, name: user.name, role: user.role },
       device,
       agents,
+      // The page's counts cover what it was sent: it says "at least" when there is more.
+      moreAgents: page.nextCursor !== null,
       incidents: await Promise.all(incidents.map((i) => this.withAgentIds(i))),
     };
   }
