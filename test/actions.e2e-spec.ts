@@ -114,6 +114,10 @@ describe('the action gate', () => {
       const ledger = (await api.get(`/v1/agents/${agent.id}/actions`)).body;
       expect(ledger.items.map((a: { id: string }) => a.id)).toEqual([id]);
     }
+    // An id no agent ever had is not an agent that did nothing.
+    const unknown = await responder.api.get('/v1/agents/agt_0000000000000000/actions');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.message).toBe('Agent agt_0000000000000000 not found');
     for (const path of [`/v1/actions/${id}`, `/v1/agents/${agent.id}/actions`]) {
       const reply = await owner.api.get(path);
       expect(reply.status).toBe(404);

@@ -140,6 +140,19 @@ export class ActionsService implements OnApplicationBootstrap, OnApplicationShut
   ): Promise<{ items: Action[]; nextCursor: string | null }> {
     await this.authorizeRead(principal, agentId);
     const items = await this.actions.page(agentId, cursor, limit);
+    // Responders and admins read any agent's actions, a deleted one's too: an empty first page
+    // of an agent that does not exist is a wrong id, not an agent that did nothing.
+    if (
+      items.length === 0 &&
+      cursor === undefined &&
+      principal.kind !== 'agent' &&
+      canSeeAll(principal)
+    ) {
+      const [agent] = await this.agents.findMany([agentId]);
+      if (!agent) {
+        throw notFound(`Agent ${agentId}`);
+      }
+    }
     const last = items[items.length - 1];
     // A full page is the last one when nothing is older: no cursor to an empty page.
     const more =
