@@ -360,6 +360,8 @@ const hasChromium = chromiumAvailable();
           .locator(`li[data-agent-id="${other.id}"]`)
           .filter({ hasText: 'active' })
           .waitFor();
+        // Whose agent it is, by name.
+        await page.locator(`li[data-agent-id="${other.id}"]`, { hasText: 'owner Dana' }).waitFor();
       }
       await page
         .locator('#stop-all-sub', { hasText: /^every agent · \d+ active agents$/ })

@@ -42,6 +42,7 @@ const S = {
   device: store.json(KEY.device, {}),
   user: null,
   agents: new Map(),
+  ownerNames: {}, // user id -> name, of the owners of agents the snapshot listed
   incidents: new Map(),
   incidentId: store.get(KEY.incident),
   feed: [],
@@ -394,6 +395,7 @@ function onSnapshot(snap) {
   const old = S.agents;
   S.agents = new Map();
   S.moreAgents = !!snap.moreAgents;
+  S.ownerNames = { ...S.ownerNames, ...snap.ownerNames };
   for (const a of snap.agents || []) {
     S.agents.set(a.id, { ...old.get(a.id), ...a });
     for (const x of a.recentActions || []) {
@@ -720,7 +722,8 @@ function renderAgents() {
     const meta = [el('span', `badge s-${a.status}`, a.status)];
     const labels = labelsText(a.labels);
     if (labels) meta.push(` ${labels}`);
-    if (S.user && a.owner && a.owner !== S.user.id) meta.push(` · owner ${a.owner}`);
+    if (S.user && a.owner && a.owner !== S.user.id)
+      meta.push(` · owner ${S.ownerNames[a.owner] || a.owner}`);
     if (a.status === 'revoked' && a.revokedAt) {
       // A <time>: the clock refreshes it, so "just now" does not stay on a row for good.
       meta.push(' · stopped ', timeEl(a.revokedAt), a.revokeReason ? `: ${a.revokeReason}` : '');

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { ActionsRepository } from '@app/actions';
 import { AgentsService } from '@app/agents';
 import type { Agent, AgentsRepository } from '@app/agents';
+import type { UsersService } from '@app/auth';
 import type { IncidentsRepository, IncidentsService } from '@app/incidents';
 import { FeedService } from './feed.service';
 
@@ -41,6 +42,7 @@ function feedOver(
     {} as ActionsRepository,
     {} as IncidentsService,
     {} as IncidentsRepository,
+    {} as UsersService,
   );
   return { feed, reads };
 }

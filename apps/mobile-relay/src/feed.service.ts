@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { ActionsRepository } from '@app/actions';
 import { Agent, AgentsService } from '@app/agents';
-import type { User, UserPrincipal } from '@app/auth';
+import { UsersService, type User, type UserPrincipal } from '@app/auth';
 import { IncidentsRepository, IncidentsService } from '@app/incidents';
 
 // A phone shows a screenful: the newest agents and incidents, a few actions each.
@@ -45,6 +45,7 @@ export class FeedService {
     private readonly actions: ActionsRepository,
     private readonly incidents: IncidentsService,
     private readonly incidentsRepository: IncidentsRepository,
+    private readonly users: UsersService,
   ) {}
 
   async snapshot(principal: UserPrincipal, user: User, device: { id: string; name: string }) {
@@ -56,12 +57,18 @@ export class FeedService {
       })),
     );
     const incidents = (await this.incidents.list(principal, { limit: SNAPSHOT_INCIDENTS })).items;
+    // Responders and admins see others' agents: by whose name, not only id.
+    const others = [...new Set(page.items.map((agent) => agent.owner))].filter(
+      (id) => id !== user.id,
+    );
+    const ownerNames = Object.fromEntries(await this.users.names(others));
     return {
       user: { id: user.id, name: user.name, role: user.role },
       device,
       agents,
       // The page's counts cover what it was sent: it says "at least" when there is more.
       moreAgents: page.nextCursor !== null,
+      ownerNames,
       incidents: await Promise.all(incidents.map((i) => this.withAgentIds(i))),
     };
   }

@@ -66,6 +66,25 @@ export class UsersRepository {
     return toUser([id, name, role, createdAt]);
   }
 
+  /** The names of these users, read together; a user that does not exist is left out. */
+  async names(userIds: string[]): Promise<Map<string, string>> {
+    const pipeline = this.redis.client.pipeline();
+    for (const id of userIds) {
+      pipeline.hget(this.keys.user(id), 'name');
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    const names = new Map<string, string>();
+    replies.forEach(([error, name], i) => {
+      if (error) {
+        throw error;
+      }
+      if (typeof name === 'string') {
+        names.set(userIds[i], name);
+      }
+    });
+    return names;
+  }
+
   async list(): Promise<(User & { activeKeys: number })[]> {
     const ids = await this.redis.client.zrange(this.keys.users(), 0, -1);
     if (ids.length === 0) {

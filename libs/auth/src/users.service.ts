@@ -44,6 +44,13 @@ export class UsersService {
     return user;
   }
 
+  /** Users' names by id, for showing who owns what (unknown ids are left out). */
+  names(userIds: string[]): Promise<Map<string, string>> {
+    return userIds.length > 0
+      ? this.users.names(userIds)
+      : Promise.resolve(new Map<string, string>());
+  }
+
   list(): Promise<(User & { activeKeys: number })[]> {
     return this.users.list();
   }
