@@ -78,6 +78,17 @@ const hasChromium = chromiumAvailable();
     await tools.stop();
   });
 
+  /** A page in `phone` paired as `user`, ready. */
+  async function pairedPage(phone: BrowserContext, user: TestUser): Promise<Page> {
+    const page = await phone.newPage();
+    const code = (await user.api.post('/v1/devices/pairing-codes')).body.code as string;
+    await page.goto(`${relay.url}/`);
+    await page.getByLabel('Pairing code').fill(code);
+    await page.getByRole('button', { name: 'Pair this phone' }).click();
+    await page.locator('body[data-state="ready"]').waitFor();
+    return page;
+  }
+
   it('pairs with a code, stops the agent with two taps and shows the incident', async () => {
     const page: Page = await context!.newPage();
     const pageErrors: Error[] = [];
@@ -309,12 +320,7 @@ const hasChromium = chromiumAvailable();
     const someoneElses = await createAgent(owner.api, { name: 'not-hers', allowedActions: [] });
     const phone = await newPhoneContext(browser!);
     try {
-      const page = await phone.newPage();
-      const code = (await dana.api.post('/v1/devices/pairing-codes')).body.code as string;
-      await page.goto(`${relay.url}/`);
-      await page.getByLabel('Pairing code').fill(code);
-      await page.getByRole('button', { name: 'Pair this phone' }).click();
-      await page.locator('body[data-state="ready"]').waitFor();
+      const page = await pairedPage(phone, dana);
       await page.evaluate(() =>
         localStorage.setItem(
           'killswitch.pendingStops',
@@ -349,12 +355,7 @@ const hasChromium = chromiumAvailable();
     ];
     const phone = await newPhoneContext(browser!);
     try {
-      const page = await phone.newPage();
-      const code = (await responder.api.post('/v1/devices/pairing-codes')).body.code as string;
-      await page.goto(`${relay.url}/`);
-      await page.getByLabel('Pairing code').fill(code);
-      await page.getByRole('button', { name: 'Pair this phone' }).click();
-      await page.locator('body[data-state="ready"]').waitFor();
+      const page = await pairedPage(phone, responder);
       for (const other of others) {
         await page
           .locator(`li[data-agent-id="${other.id}"]`)
