@@ -193,18 +193,9 @@ export class ResolveIncidentDto {
   force?: boolean;
 }
 
-/** What a stop answers once every selected agent is fenced. */
-export class RevocationResultDto {
-  @ApiProperty({
-    example: 'inc_3f9a1c2b4d5e6f70',
-    description: 'Its incident; for a stop that fenced nothing, the latest that did',
-  })
-  incidentId!: string;
-
-  @ApiProperty({ format: 'date-time', description: 'When the agents were fenced' })
-  revokedAt!: string;
-
-  @ApiProperty({ type: 'integer', description: 'How many selected agents exist (all fenced now)' })
+/** The agents a selector picked: what a stop and its dry run both answer. */
+class SelectionDto {
+  @ApiProperty({ type: 'integer', description: 'How many selected agents exist' })
   agents!: number;
 
   @ApiProperty({ type: [String], example: ['agt_3f9a1c2b4d5e6f70'] })
@@ -215,6 +206,18 @@ export class RevocationResultDto {
 
   @ApiProperty({ type: [String], description: "Selected ids that are no agent's" })
   missingIds!: string[];
+}
+
+/** What a stop answers once every selected agent is fenced (all of `agents` are, now). */
+export class RevocationResultDto extends SelectionDto {
+  @ApiProperty({
+    example: 'inc_3f9a1c2b4d5e6f70',
+    description: 'Its incident; for a stop that fenced nothing, the latest that did',
+  })
+  incidentId!: string;
+
+  @ApiProperty({ format: 'date-time', description: 'When the agents were fenced' })
+  revokedAt!: string;
 }
 
 /** One agent's stop: the bulk answer, then this agent's own fields. */
@@ -229,20 +232,8 @@ export class AgentRevocationDto extends RevocationResultDto {
 }
 
 /** A bulk stop with `dryRun: true`: who it would hit; nothing changed. */
-export class DryRunDto {
+export class DryRunDto extends SelectionDto {
   @ApiProperty({ enum: [true] }) dryRun!: true;
-
-  @ApiProperty({ type: 'integer', description: 'How many selected agents exist' })
-  agents!: number;
-
-  @ApiProperty({ type: [String], example: ['agt_3f9a1c2b4d5e6f70'] })
-  agentIds!: string[];
-
-  @ApiProperty({ type: [String], description: 'Of agentIds, those a stop would leave: revoked' })
-  alreadyRevokedIds!: string[];
-
-  @ApiProperty({ type: [String], description: "Selected ids that are no agent's" })
-  missingIds!: string[];
 }
 
 export class ActorDto {
