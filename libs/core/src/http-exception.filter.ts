@@ -27,6 +27,14 @@ const errorNameOf: Record<number, string> = {
   503: 'unavailable',
 };
 
+/**
+ * Every `error` code an answer may carry: the domain errors', those of HTTP errors raised before
+ * or outside a service (Nest, Fastify), and `internal` for anything unexpected.
+ */
+export const ERROR_CODES: readonly string[] = [
+  ...new Set([...Object.keys(httpStatusOf), ...Object.values(errorNameOf), 'internal']),
+];
+
 /** The body every error answer has: a stable machine code and a sentence for people. */
 export interface ErrorBody {
   error: string;

@@ -1,5 +1,10 @@
 export * from './errors';
-export { HttpExceptionFilter, toErrorResponse, type ErrorBody } from './http-exception.filter';
+export {
+  ERROR_CODES,
+  HttpExceptionFilter,
+  toErrorResponse,
+  type ErrorBody,
+} from './http-exception.filter';
 export { loggingModule, redactedPaths } from './logging';
 export { createHttpApp, type HttpAppOptions } from './http-app';
 export { API_SECURITY_HEADERS } from './security-headers';

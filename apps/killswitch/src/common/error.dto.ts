@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ERROR_CODES } from '@app/core';
 
 /**
  * Every error answer (`ErrorBody` in `@app/core`, written by the one exception filter): a
@@ -6,10 +7,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
  */
 export class ErrorDto {
   @ApiProperty({
-    description:
-      'Stable code: bad_request, unauthenticated, lease_revoked, lease_expired, lease_invalid, ' +
-      'forbidden, not_found, conflict, payload_too_large, unsupported_media_type, ' +
-      'rate_limited, unavailable (and headers_too_large, request_timeout before any route)',
+    description: `Stable code: ${ERROR_CODES.join(', ')}`,
     example: 'not_found',
   })
   error!: string;
