@@ -141,8 +141,11 @@ const watchesAll = () => {
   const u = S.user || S.device.user;
   return !!u && (u.role === 'responder' || u.role === 'admin');
 };
-const inScope = (a) => a.status === 'active' && (watchesAll() || !S.user || a.owner === S.user.id);
-const activeInScope = () => [...S.agents.values()].filter(inScope);
+/** The active agents a STOP ALL covers: every one, or the user's own. */
+const activeInScope = (every = watchesAll()) =>
+  [...S.agents.values()].filter(
+    (a) => a.status === 'active' && (every || !S.user || a.owner === S.user.id),
+  );
 const allLabel = () => (watchesAll() ? 'every agent' : 'all your agents');
 
 // ---------- screens ----------
@@ -601,9 +604,7 @@ function settle(item, ack) {
     : item.agentId
       ? [item.agentId]
       : // What this stop targeted, not what the phone's role now covers (it may have changed).
-        [...S.agents.values()]
-          .filter((a) => a.status === 'active' && (item.all || !S.user || a.owner === S.user.id))
-          .map((a) => a.id);
+        activeInScope(!!item.all).map((a) => a.id);
   for (const id of ids) {
     const a = S.agents.get(id);
     if (a && a.status === 'active')
