@@ -6,6 +6,16 @@ import { deletePrefix, freePort, REDIS_URL, testPrefix } from './support/redis';
 const run = (main: string, env: Record<string, string>) =>
   runToEnd(main, [], { LOG_LEVEL: 'silent', ...env }, 15_000);
 
+/** Runs it against the test Redis under a key prefix of its own, removed afterwards. */
+async function runOnRedis(main: string, env: Record<string, string>) {
+  const prefix = testPrefix('startup');
+  try {
+    return await run(main, { REDIS_URL, KEY_PREFIX: prefix, WORKERS: 'off', ...env });
+  } finally {
+    await deletePrefix(prefix);
+  }
+}
+
 describe.each(Object.entries(MAINS))('%s start-up', (name, main) => {
   it.each([
     ['a malformed REDIS_URL', { REDIS_URL: 'localhost:6379' }, /REDIS_URL must be a URL/],
@@ -51,39 +61,25 @@ describe.each(Object.entries(MAINS))('%s start-up', (name, main) => {
   });
 
   it('stops with one clear line naming HOST when it is no address of this machine', async () => {
-    const prefix = testPrefix('startup');
-    try {
-      const result = await run(main, {
-        REDIS_URL,
-        KEY_PREFIX: prefix,
-        HOST: 'no-such-host.invalid',
-        WORKERS: 'off',
-      });
-      expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(
-        new RegExp(
-          `${name}: cannot start: HOST=no-such-host\\.invalid is not an address of this machine ` +
-            '\\((ENOTFOUND|EAI_AGAIN)\\): use one of its addresses, or 0\\.0\\.0\\.0 for every interface\\n',
-        ),
-      );
-    } finally {
-      await deletePrefix(prefix);
-    }
+    const result = await runOnRedis(main, { HOST: 'no-such-host.invalid' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `${name}: cannot start: HOST=no-such-host\\.invalid is not an address of this machine ` +
+          '\\((ENOTFOUND|EAI_AGAIN)\\): use one of its addresses, or 0\\.0\\.0\\.0 for every interface\\n',
+      ),
+    );
   });
 
   it('stops with one clear line naming the variable when its port is taken', async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const port = String((taken.address() as { port: number }).port);
-    const prefix = testPrefix('startup');
     try {
-      const result = await run(main, {
-        REDIS_URL,
-        KEY_PREFIX: prefix,
+      const result = await runOnRedis(main, {
         HOST: '127.0.0.1',
         KILLSWITCH_PORT: port,
         RELAY_PORT: port,
-        WORKERS: 'off',
       });
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(
@@ -92,7 +88,6 @@ describe.each(Object.entries(MAINS))('%s start-up', (name, main) => {
       );
     } finally {
       taken.close();
-      await deletePrefix(prefix);
     }
   });
 });
