@@ -13,8 +13,8 @@ interface Window<T> {
  * watching them would otherwise get 100,000 events in a few seconds, one WebSocket frame each,
  * the relay's CPU taken from the stop's own follow-up, when its page shows the newest 50.
  */
-export class EventThrottle<T> {
-  private readonly windows = new Map<string, Window<T>>();
+export class EventThrottle<T, A extends string = string> {
+  private readonly windows = new Map<A, Window<T>>();
 
   /**
    * @param send - sends events to an audience (called once per event, in the order kept)
@@ -24,12 +24,12 @@ export class EventThrottle<T> {
   constructor(
     private readonly limit: number,
     private readonly windowMs: number,
-    private readonly send: (audience: string, event: T) => void,
+    private readonly send: (audience: A, event: T) => void,
     private readonly isOlder: (event: T, held: T) => boolean = () => false,
   ) {}
 
   /** Sends `event` to `audience` now, or holds it until its window ends (replacing `key`'s). */
-  push(audience: string, key: string, event: T): void {
+  push(audience: A, key: string, event: T): void {
     const window = this.windows.get(audience) ?? this.open(audience, 0);
     if (window.sent < this.limit) {
       window.sent += 1;
@@ -57,7 +57,7 @@ export class EventThrottle<T> {
     this.windows.clear();
   }
 
-  private open(audience: string, sent: number): Window<T> {
+  private open(audience: A, sent: number): Window<T> {
     const timer = setTimeout(() => this.close(audience), this.windowMs);
     timer.unref();
     const window: Window<T> = { sent, held: new Map(), timer };
@@ -65,7 +65,7 @@ export class EventThrottle<T> {
     return window;
   }
 
-  private close(audience: string): void {
+  private close(audience: A): void {
     const window = this.windows.get(audience);
     this.windows.delete(audience);
     if (!window || window.held.size === 0) {

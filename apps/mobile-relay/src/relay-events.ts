@@ -35,10 +35,10 @@ export class RelayEvents implements OnApplicationBootstrap, OnApplicationShutdow
   private subscriber?: Redis;
   private namespace?: Namespace;
   private readonly pendingIncidents = new Map<string, NodeJS.Timeout>();
-  private readonly actionEvents = new EventThrottle<Record<string, unknown>>(
+  private readonly actionEvents = new EventThrottle<Record<string, unknown>, Audience>(
     ACTION_EVENTS_PER_WINDOW,
     ACTION_EVENT_WINDOW_MS,
-    (audience, event) => this.emitAction(audience as Audience, event),
+    (audience, event) => this.emitAction(audience, event),
     (event, held) => Date.parse(String(event.at)) < Date.parse(String(held.at)),
   );
 
