@@ -2,7 +2,13 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Put } from '@nestjs/com
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ActionTypesService } from '@app/actions';
 import { CurrentPrincipal, MinRole, type UserPrincipal } from '@app/auth';
-import { ApiErrors, ApiKeyAuth, BODY_ERRORS, COMMON_ERRORS } from '../common/api-docs.decorator';
+import {
+  ApiErrors,
+  ApiKeyAuth,
+  BODY_ERRORS,
+  COMMON_ERRORS,
+  NOT_ADMIN,
+} from '../common/api-docs.decorator';
 import {
   ActionTypeDto,
   ActionTypeListDto,
@@ -11,7 +17,6 @@ import {
   PutActionTypeDto,
 } from './dto/action.dto';
 
-const NOT_ADMIN = "Not an admin's API key";
 const NO_TYPE = 'The catalog has no such type';
 
 @ApiTags('action types')

@@ -32,6 +32,12 @@ export const COMMON_ERRORS = {
   503: 'Redis cannot be reached: the request is refused, never allowed (fails closed)',
 } as const;
 
+/** The 403 of an admins-only route. */
+export const NOT_ADMIN = "Not an admin's API key";
+
+/** The 404 of a route whose path names a user. */
+export const NO_USER = 'No user has this id';
+
 /** What a route that takes a JSON body may answer besides. */
 export const BODY_ERRORS = {
   413: 'The body is larger than MAX_BODY_BYTES (64 KiB by default)',

@@ -3,7 +3,13 @@ import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, MinRole } from '@app/auth';
 import type { UserPrincipal } from '@app/auth';
 import { DevicesService } from '@app/devices';
-import { ApiErrors, ApiKeyAuth, COMMON_ERRORS } from '../common/api-docs.decorator';
+import {
+  ApiErrors,
+  ApiKeyAuth,
+  COMMON_ERRORS,
+  NOT_ADMIN,
+  NO_USER,
+} from '../common/api-docs.decorator';
 import { UserIdParams } from '../users/dto/create-user.dto';
 import {
   DeviceIdParams,
@@ -12,9 +18,6 @@ import {
   RevokedDeviceDto,
   RevokedDevicesDto,
 } from './dto/device.dto';
-
-const NOT_ADMIN = "Not an admin's API key";
-const NO_USER = 'No user has this id';
 
 @ApiTags('devices')
 @ApiKeyAuth()

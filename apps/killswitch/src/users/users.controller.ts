@@ -2,7 +2,14 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/co
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, MinRole, UsersService } from '@app/auth';
 import type { Principal } from '@app/auth';
-import { ApiErrors, ApiKeyAuth, BODY_ERRORS, COMMON_ERRORS } from '../common/api-docs.decorator';
+import {
+  ApiErrors,
+  ApiKeyAuth,
+  BODY_ERRORS,
+  COMMON_ERRORS,
+  NOT_ADMIN,
+  NO_USER,
+} from '../common/api-docs.decorator';
 import {
   CreatedUserDto,
   CreateUserDto,
@@ -12,9 +19,6 @@ import {
   UserIdParams,
   UserListDto,
 } from './dto/create-user.dto';
-
-const NOT_ADMIN = "Not an admin's API key";
-const NO_USER = 'No user has this id';
 
 @ApiTags('users')
 @ApiKeyAuth()
