@@ -1,8 +1,8 @@
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder } from '@nestjs/swagger';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppConfig } from '@app/config';
 import { RedisIoAdapter } from '@app/realtime';
-import { createHttpApp, type HttpAppOptions } from '@app/core';
+import { createHttpApp, serveApiDocs, type HttpAppOptions } from '@app/core';
 import { API_KEY_SCHEME, LEASE_TOKEN_SCHEME } from './common/api-docs.decorator';
 import { KillswitchModule } from './killswitch.module';
 
@@ -23,7 +23,7 @@ export async function createKillswitchApp(
     ...options,
   });
   app.useWebSocketAdapter(new RedisIoAdapter(app));
-  const document = SwaggerModule.createDocument(
+  serveApiDocs(
     app,
     new DocumentBuilder()
       .setTitle('killswitch')
@@ -52,6 +52,5 @@ export async function createKillswitchApp(
       )
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
 }

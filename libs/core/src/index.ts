@@ -21,3 +21,4 @@ export {
   VALIDATION_RULES,
   type TextOptions,
 } from './validation';
+export { ApiErrors, BODY_ERRORS, ErrorDto, serveApiDocs, type ErrorStatus } from './api-docs';

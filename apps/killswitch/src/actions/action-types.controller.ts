@@ -2,13 +2,8 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Put } from '@nestjs/com
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ActionTypesService } from '@app/actions';
 import { CurrentPrincipal, MinRole, type UserPrincipal } from '@app/auth';
-import {
-  ApiErrors,
-  ApiKeyAuth,
-  BODY_ERRORS,
-  COMMON_ERRORS,
-  NOT_ADMIN,
-} from '../common/api-docs.decorator';
+import { ApiErrors, BODY_ERRORS } from '@app/core';
+import { ApiKeyAuth, COMMON_ERRORS, NOT_ADMIN } from '../common/api-docs.decorator';
 import {
   ActionTypeDto,
   ActionTypeListDto,

@@ -4,10 +4,9 @@ import { ActionsService } from '@app/actions';
 import { CurrentPrincipal, LeaseAuth, MinRoleOrLease } from '@app/auth';
 import type { Principal } from '@app/auth';
 import { AgentIdParams } from '../agents/dto/agent.dto';
+import { ApiErrors, BODY_ERRORS } from '@app/core';
 import {
-  ApiErrors,
   ApiKeyOrLeaseTokenAuth,
-  BODY_ERRORS,
   COMMON_ERRORS,
   LeaseTokenAuth,
 } from '../common/api-docs.decorator';

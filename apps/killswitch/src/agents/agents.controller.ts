@@ -4,7 +4,8 @@ import { AgentsService } from '@app/agents';
 import { CurrentPrincipal, MinRole } from '@app/auth';
 import type { UserPrincipal } from '@app/auth';
 import { RevocationService } from '@app/revocation';
-import { ApiErrors, ApiKeyAuth, BODY_ERRORS, COMMON_ERRORS } from '../common/api-docs.decorator';
+import { ApiErrors, BODY_ERRORS } from '@app/core';
+import { ApiKeyAuth, COMMON_ERRORS } from '../common/api-docs.decorator';
 import {
   AgentDto,
   AgentIdParams,

@@ -1,27 +1,10 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiBearerAuth, ApiResponse } from '@nestjs/swagger';
-import { ErrorDto } from './error.dto';
+import { ApiBearerAuth } from '@nestjs/swagger';
+import { ApiErrors } from '@app/core';
 
 /** The OpenAPI security schemes (see bootstrap.ts): both are opaque bearer tokens, not JWTs. */
 export const API_KEY_SCHEME = 'api-key';
 export const LEASE_TOKEN_SCHEME = 'lease-token';
-
-/** The statuses the exception filter answers with an {@link ErrorDto} on this API's routes. */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503;
-
-/**
- * Documents error answers, each with the shared {@link ErrorDto}: on a controller for all its
- * routes, on a route for its own (a route's description of a status replaces its controller's).
- */
-export function ApiErrors(
-  errors: Partial<Record<ErrorStatus, string>>,
-): MethodDecorator & ClassDecorator {
-  return applyDecorators(
-    ...Object.entries(errors).map(([status, description]) =>
-      ApiResponse({ status: Number(status), description, type: ErrorDto }),
-    ),
-  );
-}
 
 /** What every route behind the guard may answer, whatever it does. */
 export const COMMON_ERRORS = {
@@ -37,12 +20,6 @@ export const NOT_ADMIN = "Not an admin's API key";
 
 /** The 404 of a route whose path names a user. */
 export const NO_USER = 'No user has this id';
-
-/** What a route that takes a JSON body may answer besides. */
-export const BODY_ERRORS = {
-  413: 'The body is larger than MAX_BODY_BYTES (64 KiB by default)',
-  415: 'The body is not sent as application/json (checked once the caller is authenticated)',
-} as const;
 
 /** A route for people and services: `Authorization: Bearer ksk_…`. */
 export const ApiKeyAuth = () =>

@@ -3,13 +3,8 @@ import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, MinRole } from '@app/auth';
 import type { UserPrincipal } from '@app/auth';
 import { DevicesService } from '@app/devices';
-import {
-  ApiErrors,
-  ApiKeyAuth,
-  COMMON_ERRORS,
-  NOT_ADMIN,
-  NO_USER,
-} from '../common/api-docs.decorator';
+import { ApiErrors } from '@app/core';
+import { ApiKeyAuth, COMMON_ERRORS, NOT_ADMIN, NO_USER } from '../common/api-docs.decorator';
 import { UserIdParams } from '../users/dto/create-user.dto';
 import {
   DeviceIdParams,

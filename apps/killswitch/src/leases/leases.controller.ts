@@ -10,16 +10,10 @@ import {
 import { AgentsService } from '@app/agents';
 import { bearerToken, CurrentPrincipal, MinRole, Public } from '@app/auth';
 import type { UserPrincipal } from '@app/auth';
-import { AcceptsForm, badRequest } from '@app/core';
+import { AcceptsForm, ApiErrors, badRequest, BODY_ERRORS } from '@app/core';
 import { LeasesService } from '@app/leases';
 import { AgentIdParams } from '../agents/dto/agent.dto';
-import {
-  ApiErrors,
-  ApiKeyAuth,
-  BODY_ERRORS,
-  COMMON_ERRORS,
-  LeaseTokenAuth,
-} from '../common/api-docs.decorator';
+import { ApiKeyAuth, COMMON_ERRORS, LeaseTokenAuth } from '../common/api-docs.decorator';
 import {
   HeartbeatDto,
   IntrospectionDto,

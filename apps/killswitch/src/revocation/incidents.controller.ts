@@ -3,9 +3,9 @@ import { ApiExtraModels, ApiOperation, ApiResponse, ApiTags, getSchemaPath } fro
 import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal, MinRole } from '@app/auth';
 import type { UserPrincipal } from '@app/auth';
-import { badRequest } from '@app/core';
+import { ApiErrors, badRequest, BODY_ERRORS } from '@app/core';
 import { IncidentsService } from '@app/incidents';
-import { ApiErrors, ApiKeyAuth, BODY_ERRORS, COMMON_ERRORS } from '../common/api-docs.decorator';
+import { ApiKeyAuth, COMMON_ERRORS } from '../common/api-docs.decorator';
 import {
   IncidentDto,
   IncidentIdParams,

@@ -3,7 +3,8 @@ import { ApiExtraModels, ApiOperation, ApiResponse, ApiTags, getSchemaPath } fro
 import { CurrentPrincipal, MinRole } from '@app/auth';
 import type { UserPrincipal } from '@app/auth';
 import { RevocationService } from '@app/revocation';
-import { ApiErrors, ApiKeyAuth, BODY_ERRORS, COMMON_ERRORS } from '../common/api-docs.decorator';
+import { ApiErrors, BODY_ERRORS } from '@app/core';
+import { ApiKeyAuth, COMMON_ERRORS } from '../common/api-docs.decorator';
 import { DryRunDto, RevocationDto, RevocationResultDto } from './dto/revocation.dto';
 
 @ApiTags('revocation')

@@ -2,14 +2,8 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/co
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, MinRole, UsersService } from '@app/auth';
 import type { Principal } from '@app/auth';
-import {
-  ApiErrors,
-  ApiKeyAuth,
-  BODY_ERRORS,
-  COMMON_ERRORS,
-  NOT_ADMIN,
-  NO_USER,
-} from '../common/api-docs.decorator';
+import { ApiErrors, BODY_ERRORS } from '@app/core';
+import { ApiKeyAuth, COMMON_ERRORS, NOT_ADMIN, NO_USER } from '../common/api-docs.decorator';
 import {
   CreatedUserDto,
   CreateUserDto,

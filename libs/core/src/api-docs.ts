@@ -1,0 +1,85 @@
+import { applyDecorators, type INestApplication } from '@nestjs/common';
+import {
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiResponse,
+  SwaggerModule,
+  type OpenAPIObject,
+} from '@nestjs/swagger';
+import { ERROR_CODES } from './http-exception.filter';
+
+/**
+ * Every error answer (`ErrorBody`, written by the one exception filter): a stable code and a
+ * sentence for people, and a few fields some errors add. Both apps document their errors with it.
+ */
+export class ErrorDto {
+  @ApiProperty({
+    description: `Stable code: ${ERROR_CODES.join(', ')}`,
+    example: 'not_found',
+  })
+  error!: string;
+
+  @ApiProperty({ example: 'Agent agt_3f9a1c2b4d5e6f70 not found' })
+  message!: string;
+
+  @ApiPropertyOptional({
+    enum: ['revoked', 'expired', 'invalid'],
+    description: 'A refused lease token (lease_revoked, lease_expired, lease_invalid): why',
+  })
+  status?: string;
+
+  @ApiPropertyOptional({ description: 'lease_revoked: the reason the agent was revoked' })
+  reason?: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'lease_revoked: when' })
+  revokedAt?: string;
+
+  @ApiPropertyOptional({
+    example: 'inc_3f9a1c2b4d5e6f70',
+    description: 'lease_revoked: the incident that revoked the agent',
+  })
+  incidentId?: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'lease_expired: when' })
+  expiredAt?: string;
+
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'not_found from a bulk stop whose agentIds name no agent: those ids',
+  })
+  missingIds?: string[];
+}
+
+/** The statuses the exception filter answers with an {@link ErrorDto} on the apps' routes. */
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503;
+
+/**
+ * Documents error answers, each with the shared {@link ErrorDto}: on a controller for all its
+ * routes, on a route for its own (a route's description of a status replaces its controller's).
+ */
+export function ApiErrors(
+  errors: Partial<Record<ErrorStatus, string>>,
+): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ...Object.entries(errors).map(([status, description]) =>
+      ApiResponse({ status: Number(status), description, type: ErrorDto }),
+    ),
+  );
+}
+
+/** What a route that takes a JSON body may answer besides. */
+export const BODY_ERRORS = {
+  413: 'The body is larger than MAX_BODY_BYTES (64 KiB by default)',
+  415: 'The body is not sent as application/json (checked once the caller is authenticated)',
+} as const;
+
+/**
+ * Serves the app's OpenAPI document, built from its controllers' decorators, with Swagger UI at
+ * `/docs` and the JSON at `/docs/openapi.json`.
+ *
+ * @param about - the document's `info`, security schemes and tags (a `DocumentBuilder`'s build)
+ */
+export function serveApiDocs(app: INestApplication, about: Omit<OpenAPIObject, 'paths'>): void {
+  const document = SwaggerModule.createDocument(app, about);
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+}
