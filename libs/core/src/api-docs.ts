@@ -5,6 +5,7 @@ import {
   ApiResponse,
   SwaggerModule,
   type OpenAPIObject,
+  type SchemaObject,
 } from '@nestjs/swagger';
 import { ERROR_CODES } from './http-exception.filter';
 
@@ -72,6 +73,16 @@ export const BODY_ERRORS = {
   413: 'The body is larger than MAX_BODY_BYTES (64 KiB by default)',
   415: 'The body is not sent as application/json (checked once the caller is authenticated)',
 } as const;
+
+/** An object schema with exactly these properties, all required. */
+export function closedSchema(properties: Record<string, SchemaObject>): SchemaObject {
+  return {
+    type: 'object',
+    properties,
+    required: Object.keys(properties),
+    additionalProperties: false,
+  };
+}
 
 /**
  * Serves the app's OpenAPI document, built from its controllers' decorators, with Swagger UI at

@@ -21,4 +21,11 @@ export {
   VALIDATION_RULES,
   type TextOptions,
 } from './validation';
-export { ApiErrors, BODY_ERRORS, ErrorDto, serveApiDocs, type ErrorStatus } from './api-docs';
+export {
+  ApiErrors,
+  BODY_ERRORS,
+  closedSchema,
+  ErrorDto,
+  serveApiDocs,
+  type ErrorStatus,
+} from './api-docs';

@@ -12,6 +12,7 @@ export {
   type Selector,
   describeSelector,
   isSelector,
+  SELECTOR_SCHEMAS,
   SELECTOR_SHAPES,
   SelectorConstraint,
   selectorProblem,

@@ -1,3 +1,4 @@
+import type { SchemaObject } from '@nestjs/swagger';
 import {
   ValidationArguments,
   ValidatorConstraint,
@@ -5,6 +6,7 @@ import {
 } from 'class-validator';
 import { AGENT_ID, isLabels } from '@app/agents';
 import { USER_ID } from '@app/auth';
+import { closedSchema } from '@app/core';
 
 /** Which agents a revocation hits. */
 export type Selector =
@@ -52,6 +54,14 @@ export function selectorProblem(value: unknown): string | undefined {
 
 export const SELECTOR_SHAPES =
   'exactly one of {agentIds: ["agt_…"]}, {labels: {key: "value"}}, {owner: "usr_…"}, {all: true}';
+
+/** The four shapes as OpenAPI schemas, for the `oneOf` of a DTO's selector (API and relay). */
+export const SELECTOR_SCHEMAS: readonly SchemaObject[] = [
+  closedSchema({ agentIds: { type: 'array', items: { type: 'string' }, minItems: 1 } }),
+  closedSchema({ labels: { type: 'object', additionalProperties: { type: 'string' } } }),
+  closedSchema({ owner: { type: 'string', example: 'usr_3f9a1c2b4d5e6f70' } }),
+  closedSchema({ all: { type: 'boolean', enum: [true] } }),
+];
 
 /** {@link selectorProblem} for DTOs (`@Validate(SelectorConstraint)`): the API's and the relay's. */
 @ValidatorConstraint({ name: 'selector' })

@@ -12,9 +12,9 @@ import {
   ValidatorConstraintInterface,
 } from 'class-validator';
 import { ROLES } from '@app/auth';
-import { Optional, Text } from '@app/core';
+import { closedSchema, Optional, Text } from '@app/core';
 import { INCIDENT_ID, type RollbackPolicy } from '@app/incidents';
-import { SelectorConstraint, type Selector } from '@app/revocation';
+import { SELECTOR_SCHEMAS, SelectorConstraint, type Selector } from '@app/revocation';
 
 /**
  * An instant written out in full, as `toISOString()` writes it or with an offset: a date, a
@@ -42,20 +42,10 @@ function sinceProblem(since: unknown): string | undefined {
   return undefined;
 }
 
-/** An object schema with exactly these properties, all required. */
-function closedObject(properties: Record<string, SchemaObject>): SchemaObject {
-  return {
-    type: 'object',
-    properties,
-    required: Object.keys(properties),
-    additionalProperties: false,
-  };
-}
-
 /** `"none"`, `"epoch"` or `{"since": "<ISO time>"}`: what a stop rolls back. */
 const ROLLBACK_SCHEMAS: SchemaObject[] = [
   { type: 'string', enum: ['none', 'epoch'] },
-  closedObject({
+  closedSchema({
     since: {
       type: 'string',
       description: 'An ISO 8601 time with its zone, not in the future',
@@ -112,12 +102,7 @@ export class RevokeAgentDto {
 export class RevocationDto extends RevokeAgentDto {
   @ApiProperty({
     description: 'Exactly one of: agentIds, labels (all must match), owner, all',
-    oneOf: [
-      closedObject({ agentIds: { type: 'array', items: { type: 'string' }, minItems: 1 } }),
-      closedObject({ labels: { type: 'object', additionalProperties: { type: 'string' } } }),
-      closedObject({ owner: { type: 'string', example: 'usr_3f9a1c2b4d5e6f70' } }),
-      closedObject({ all: { type: 'boolean', enum: [true] } }),
-    ],
+    oneOf: [...SELECTOR_SCHEMAS],
     example: { labels: { team: 'infra' } },
   })
   @Allow()
