@@ -71,6 +71,26 @@ describe('security headers', () => {
       expectFrameAndSniffingDenied(reply);
     });
 
+    it("come with the OpenAPI page: the same policy, but for Swagger UI's styles and images", async () => {
+      for (const path of ['/docs', '/docs/openapi.json']) {
+        const reply = await relay.anonymous.get(path);
+        expect(reply.status).toBe(200);
+        expectFrameAndSniffingDenied(reply);
+        expect(Object.fromEntries(directives(reply))).toEqual({
+          'default-src': "'none'",
+          'script-src': "'self'",
+          'style-src': "'self' 'unsafe-inline'",
+          'img-src': "'self' data:",
+          'connect-src': "'self'",
+          'manifest-src': "'self'",
+          'form-action': "'self'",
+          'frame-ancestors': "'none'",
+          'object-src': "'none'",
+          'base-uri': "'none'",
+        });
+      }
+    });
+
     it('come with a refused pairing attempt', async () => {
       const reply = await relay.anonymous.post('/v1/pair', {
         code: 'AAAA-BBBB-CC',
@@ -142,7 +162,10 @@ describe('security headers', () => {
       }
     });
 
-    it('shows the OpenAPI page of the API (its policy only forbids framing)', async () => {
+    it.each([
+      ['of the API (its policy only forbids framing)', () => ks.url],
+      ["of the relay (under the phone page's policy, but for styles and images)", () => relay.url],
+    ])('shows the OpenAPI page %s', async (_, url) => {
       const context = await newPhoneContext(browser!);
       try {
         const page = await context.newPage();
@@ -152,7 +175,7 @@ describe('security headers', () => {
             violations.push(message.text());
           }
         });
-        const answer = await page.goto(`${ks.url}/docs`);
+        const answer = await page.goto(`${url()}/docs`);
         expect(answer?.headers()['x-frame-options']).toBe('DENY');
         await page.locator('.swagger-ui .opblock').first().waitFor();
         expect(violations).toEqual([]);

@@ -66,9 +66,17 @@ export async function startKillswitch(
   return listen(app, config);
 }
 
-/** Starts the mobile relay in this process, on a random port. */
-export async function startRelay(config: AppConfig = testConfig()): Promise<RunningApp> {
-  return listen(await createRelayApp(config, { bufferLogs: false, quiet: true }), config);
+/**
+ * Starts the mobile relay in this process, on a random port; `prepare` runs on the app before it
+ * starts (and registers its routes).
+ */
+export async function startRelay(
+  config: AppConfig = testConfig(),
+  prepare?: (app: NestFastifyApplication) => void,
+): Promise<RunningApp> {
+  const app = await createRelayApp(config, { bufferLogs: false, quiet: true });
+  prepare?.(app);
+  return listen(app, config);
 }
 
 /**
@@ -88,9 +96,9 @@ export class TestDeployment {
     return this.started(await startKillswitch(this.config, prepare));
   }
 
-  /** Starts one more relay instance of this deployment. */
-  async relay(): Promise<RunningApp> {
-    return this.started(await startRelay(this.config));
+  /** Starts one more relay instance of this deployment (see {@link startRelay}). */
+  async relay(prepare?: (app: NestFastifyApplication) => void): Promise<RunningApp> {
+    return this.started(await startRelay(this.config, prepare));
   }
 
   async close(): Promise<void> {

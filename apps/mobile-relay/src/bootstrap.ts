@@ -1,8 +1,10 @@
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder } from '@nestjs/swagger';
 import { AppConfig } from '@app/config';
-import { API_SECURITY_HEADERS, createHttpApp, type HttpAppOptions } from '@app/core';
+import { API_SECURITY_HEADERS, createHttpApp, serveApiDocs, type HttpAppOptions } from '@app/core';
 import { RedisIoAdapter } from '@app/realtime';
+import { DEVICE_TOKEN_SCHEME } from './relay.controller';
 import { RelayModule } from './relay.module';
 
 /**
@@ -25,6 +27,16 @@ export const RELAY_CONTENT_SECURITY_POLICY = [
   "base-uri 'none'",
 ].join('; ');
 
+/**
+ * Swagger UI at `/docs`, on the phone page's origin: its own scripts only, as the page, but the
+ * inline styles and `data:` images Swagger UI is built with. It holds no token and runs no
+ * inline script, so the looser styles cannot reach the page's device token.
+ */
+export const RELAY_DOCS_CONTENT_SECURITY_POLICY = RELAY_CONTENT_SECURITY_POLICY.replace(
+  "style-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+).replace("img-src 'self'", "img-src 'self' data:");
+
 /** Builds the relay app without listening; shared by `main.ts` and the tests. */
 export async function createRelayApp(
   config: AppConfig,
@@ -34,8 +46,8 @@ export async function createRelayApp(
     bodyLimit: config.maxBodyBytes,
     trustProxyHops: config.trustProxyHops,
     unknownRouteHint:
-      'the relay serves the phone page, POST /v1/pair and POST /v1/stop; the API is killswitch ' +
-      '(KILLSWITCH_PORT)',
+      'the relay serves the phone page, POST /v1/pair and POST /v1/stop (listed at /docs); the ' +
+      'API is killswitch (KILLSWITCH_PORT)',
     securityHeaders: {
       ...API_SECURITY_HEADERS,
       'content-security-policy': RELAY_CONTENT_SECURITY_POLICY,
@@ -43,6 +55,37 @@ export async function createRelayApp(
     ...options,
   });
   app.useWebSocketAdapter(new RedisIoAdapter(app));
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', (request, reply, done) => {
+      if (/^\/docs(\/|\?|$)/.test(request.url)) {
+        void reply.header('content-security-policy', RELAY_DOCS_CONTENT_SECURITY_POLICY);
+      }
+      done();
+    });
+  // The relay's HTTP routes; its socket.io events are in the README (OpenAPI has no words for them).
+  serveApiDocs(
+    app,
+    new DocumentBuilder()
+      .setTitle('killswitch mobile relay')
+      .setDescription(
+        "Pairing a phone, and its stops over HTTP when websockets are blocked. The phone's " +
+          'socket.io events (namespace /devices) are described in the README, under "The phone ' +
+          'flow"; the killswitch API has its own document at its /docs.',
+      )
+      .setVersion('0.1.0')
+      .addBearerAuth(
+        {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'ksd_…',
+          description: "A paired device's token (ksd_…), from POST /v1/pair",
+        },
+        DEVICE_TOKEN_SCHEME,
+      )
+      .build(),
+  );
   // The phone page: static files, cached briefly so a fix reaches phones soon.
   app.useStaticAssets({
     root: join(__dirname, '..', 'public'),

@@ -49,6 +49,23 @@ export class ErrorDto {
     description: 'not_found from a bulk stop whose agentIds name no agent: those ids',
   })
   missingIds?: string[];
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    example: 840,
+    description:
+      "rate_limited from the relay's POST /v1/pair: seconds until this address may try codes " +
+      'again (also sent as Retry-After)',
+  })
+  retryAfterSeconds?: number;
+
+  @ApiPropertyOptional({
+    enum: [false],
+    description:
+      "A stop the relay's POST /v1/stop refused (the socket ack's ok: false); its `error` is " +
+      "the ack's `code`, its `message` the ack's `error`",
+  })
+  ok?: false;
 }
 
 /** The statuses the exception filter answers with an {@link ErrorDto} on the apps' routes. */

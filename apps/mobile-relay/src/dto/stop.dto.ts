@@ -4,7 +4,12 @@ import { Equals, Matches, Validate } from 'class-validator';
 import { AGENT_ID } from '@app/agents';
 // Optional: a field sent as null is sent, and wrong (`{agentId: null, mine: true}` is not mine).
 import { Optional, Text, validateInput } from '@app/core';
-import { SELECTOR_SHAPES, SelectorConstraint, type Selector } from '@app/revocation';
+import {
+  SELECTOR_SCHEMAS,
+  SELECTOR_SHAPES,
+  SelectorConstraint,
+  type Selector,
+} from '@app/revocation';
 
 const TARGETS = ['agentId', 'mine', 'selector'] as const;
 
@@ -24,6 +29,7 @@ export class StopDto {
   mine?: true;
 
   @ApiPropertyOptional({
+    oneOf: [...SELECTOR_SCHEMAS],
     example: { labels: { team: 'infra' } },
     description: `Responders and admins: ${SELECTOR_SHAPES}`,
   })
@@ -49,6 +55,27 @@ export class StopDto {
     message: 'requestId is required: a unique id per tap (letters, digits, -_.:)',
   })
   requestId!: string;
+}
+
+/** A stop carried out (or one already answered under its requestId): the ack's `ok: true`. */
+export class StopAckDto {
+  @ApiProperty({ enum: [true] }) ok!: true;
+  @ApiProperty({ example: 'inc_3f9a1c2b4d5e6f70' }) incidentId!: string;
+  @ApiProperty({ format: 'date-time' }) revokedAt!: string;
+
+  @ApiProperty({
+    type: 'integer',
+    example: 3,
+    description: 'The agents now stopped, those that were already stopped included',
+  })
+  agents!: number;
+
+  @ApiProperty({
+    type: 'integer',
+    example: 1,
+    description: 'How many of them were already stopped',
+  })
+  alreadyRevoked!: number;
 }
 
 /** A stop that passed validation: what to stop is exactly one of the three. */
