@@ -55,6 +55,8 @@ export class RelayController {
       'not take, or a body that is not a JSON object',
     401: 'The pairing code is wrong, used or expired: get a new one',
     ...BODY_ERRORS,
+    // Pairing takes no credentials: nothing is checked before the body's type.
+    415: 'The body is not sent as application/json',
     503: UNAVAILABLE,
   })
   @ApiResponse({

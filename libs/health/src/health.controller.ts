@@ -40,7 +40,10 @@ export class HealthController {
   @Get('ready')
   @Public()
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
-  @ApiOperation({ summary: 'Redis answers and background workers run; 503 naming what failed' })
+  @ApiOperation({
+    summary:
+      "Redis answers and this process's workers, if it runs any, are running; 503 naming what failed",
+  })
   @ApiOkResponse({ description: 'Ready', schema: healthReportSchema('ok') })
   @ApiServiceUnavailableResponse({
     description: 'Not ready: `error` names what failed, and so does `message`',
