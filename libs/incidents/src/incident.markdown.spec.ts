@@ -79,4 +79,14 @@ describe('renderIncidentMarkdown with text made to look like markup', () => {
     );
     expect(report).toContain('| Dana (usr_0000000000000001) via device: ph\\|one | revoke |');
   });
+
+  it('escapes emphasis, but not the underscore inside an id', () => {
+    const emphasis = renderIncidentMarkdown({
+      ...incident,
+      reason: '*bold* _slanted_ ~~gone~~ **strong** __strong__ in agt_1 and snake_case',
+    });
+    expect(emphasis).toContain(
+      '- **Reason:** \\*bold\\* \\_slanted\\_ \\~\\~gone\\~\\~ \\*\\*strong\\*\\* \\_\\_strong\\_\\_ in agt_1 and snake_case',
+    );
+  });
 });

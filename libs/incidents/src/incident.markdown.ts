@@ -6,14 +6,16 @@ const CONTROLS = new RegExp(CONTROL_CHARACTERS.source, 'g');
 /**
  * Text someone typed (a reason, a note, a name) or built from it, kept on its line and shown as
  * typed: line breaks become spaces, control characters go, and what Markdown or HTML would read
- * as markup is escaped (a table's `|`, links, tags, entities, code). A reason could otherwise
- * start a section of its own, or open an HTML comment that hides the rest of the report.
+ * as markup is escaped (a table's `|`, links, tags, entities, code, emphasis). A reason could
+ * otherwise start a section of its own, or open an HTML comment that hides the rest of the report.
  */
 const text = (value: string) =>
   value
     .replace(/[\r\n]+/g, ' ')
     .replace(CONTROLS, '')
-    .replace(/[\\`[\]<>&|]/g, '\\$&');
+    .replace(/[\\`[\]<>&|*~]/g, '\\$&')
+    // Emphasis: an underscore inside a word (agt_1, usr_…) is no markup, and stays as it is.
+    .replace(/_(?![A-Za-z0-9])|(?<![A-Za-z0-9])_/g, '\\_');
 
 /** A report a responder can paste into a post-mortem. */
 export function renderIncidentMarkdown(incident: Incident): string {
