@@ -866,6 +866,7 @@ describe('the revocation engine', () => {
     expect(dry.body).toEqual({
       dryRun: true,
       agents: 1,
+      wouldRevoke: 1,
       agentIds: [agent.id],
       alreadyRevokedIds: [],
       missingIds: [unknown],
@@ -879,6 +880,13 @@ describe('the revocation engine', () => {
     expect(incident).toMatchObject({ agents: 1, agentIds: [agent.id], counts: { fenced: 1 } });
     const fence = incident.timeline.find((e: { step: string }) => e.step === 'fence');
     expect(fence.detail).toMatch(/1 not found/);
+    // Once stopped, a dry run still counts the agent, but would revoke none.
+    const again = await responder.api.post('/v1/revocations', {
+      selector: { agentIds: [agent.id] },
+      reason: 'again',
+      dryRun: true,
+    });
+    expect(again.body).toMatchObject({ agents: 1, wouldRevoke: 0, alreadyRevokedIds: [agent.id] });
   });
 
   it('tells each agent of a bulk stop whose unknown ids put it over the inline limit', async () => {
@@ -1299,7 +1307,7 @@ describe('the revocation engine', () => {
       reason: 'fleet compromised',
       dryRun: true,
     });
-    expect(dry.body).toMatchObject({ dryRun: true, agents: 1000 });
+    expect(dry.body).toMatchObject({ dryRun: true, agents: 1000, wouldRevoke: 1000 });
     expect(
       (await ks.admin.get(`/v1/agents?label=fleet=${label.fleet}&status=revoked&limit=1`)).body
         .items,

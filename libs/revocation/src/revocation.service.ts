@@ -48,6 +48,8 @@ export interface DryRunAnswer {
   dryRun: true;
   /** How many selected agents exist (those already revoked included, as in a real answer). */
   agents: number;
+  /** How many of them the stop would fence: those not revoked already. */
+  wouldRevoke: number;
   agentIds: string[];
   /** Selected agents a stop would leave as they are: revoked already. */
   alreadyRevokedIds: string[];
@@ -580,6 +582,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
     const answer: DryRunAnswer = {
       dryRun: true,
       agents: 0,
+      wouldRevoke: 0,
       agentIds: [],
       alreadyRevokedIds: [],
       missingIds: [],
@@ -595,6 +598,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
       }
     });
     answer.agents = answer.agentIds.length;
+    answer.wouldRevoke = answer.agents - answer.alreadyRevokedIds.length;
     return answer;
   }
 

@@ -219,6 +219,12 @@ export class AgentRevocationDto extends RevocationResultDto {
 /** A bulk stop with `dryRun: true`: who it would hit; nothing changed. */
 export class DryRunDto extends SelectionDto {
   @ApiProperty({ enum: [true] }) dryRun!: true;
+  @ApiProperty({
+    type: 'integer',
+    description: 'How many agents the stop would fence: `agents` less those already revoked',
+    example: 999,
+  })
+  wouldRevoke!: number;
 }
 
 export class ActorDto {
