@@ -339,47 +339,59 @@ describe('the revocation engine', () => {
     ]);
   });
 
-  it("moves the incident's counts as each step is done, before the follow-up ends", async () => {
-    const { agent, lease } = await withArchived(2, 'p');
+  it("moves the incident's counts and review list as each step is done, before the follow-up ends", async () => {
+    const { agent, lease, archived } = await withArchived(2, 'p');
     tools.on('/slow', () => undefined);
     const slowBefore = tools.received('/slow').length;
-    await lease.post('/v1/actions', { type: 'slow.job', params: {} });
+    const slow = (await lease.post('/v1/actions', { type: 'slow.job', params: {} })).body.id;
     for (let n = 0; n < 3; n++) {
       await lease.post('/v1/actions', { type: 'mail.send', params: { n } });
     }
     await waitFor(() => tools.received('/slow').length > slowBefore, 10_000, 'the slow job');
-    // The compensations wait until the test lets them answer.
+    // The newest action's compensation fails; the next one waits until the test lets it answer.
     let answer = () => {};
     const held = new Promise<void>((resolve) => (answer = resolve));
-    tools.on('/unarchive', async (_request, response) => {
+    tools.on('/unarchive', async (request, response) => {
+      if (request.body.compensates === archived[1]) {
+        json(response, 500, { error: 'mailbox locked' });
+        return;
+      }
       await held;
       json(response, 200, { result: { ok: true } });
     });
     try {
       const revoked = await owner.api.post(`/v1/agents/${agent.id}/revoke`, { reason: 'watch' });
       const incidentId = revoked.body.incidentId;
-      const unarchiveBefore = tools.received('/unarchive').length;
       await waitFor(
-        () => tools.received('/unarchive').length > unarchiveBefore,
+        () => compensated([archived[0]]).length > 0,
         10_000,
-        'the first compensation to be sent',
+        'the second compensation to be sent, once the first failed',
       );
-      // Halted and aborted are on the incident while its first compensation is still waiting.
+      // Halted, aborted, and what needs review so far are on the incident while the second
+      // compensation is still waiting.
       const during = (await ks.admin.get(`/v1/incidents/${incidentId}`)).body;
       expect(during).toMatchObject({
         status: 'following_up',
-        counts: { fenced: 1, halted: 3, aborted: 1, rolledBack: 0, needsReview: 0 },
+        counts: { fenced: 1, halted: 3, aborted: 1, rolledBack: 0, needsReview: 2 },
         progress: { done: 0, total: 1 },
       });
+      const listed = [
+        expect.objectContaining({ actionId: slow, why: expect.stringContaining('aborted') }),
+        expect.objectContaining({ actionId: archived[1], type: 'mail.archive' }),
+      ];
+      expect(during.needsReview).toEqual(expect.arrayContaining(listed));
       answer();
-      // The final report adds only what the steps did not: nothing is counted twice.
-      expect((await incidentDone(incidentId)).counts).toEqual({
+      // The final report adds only what the steps did not: nothing is counted or listed twice.
+      const done = await incidentDone(incidentId);
+      expect(done.counts).toEqual({
         fenced: 1,
         halted: 3,
         aborted: 1,
-        rolledBack: 2,
-        needsReview: 1,
+        rolledBack: 1,
+        needsReview: 2,
       });
+      expect(done.needsReview).toHaveLength(2);
+      expect(done.needsReview).toEqual(expect.arrayContaining(listed));
     } finally {
       answer();
       tools.off('/unarchive');

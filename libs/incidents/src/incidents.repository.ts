@@ -49,6 +49,8 @@ export interface FollowupSteps {
    */
   halts?: Omit<StoredEntry, 'outcome'>;
   entries?: StepEntry[];
+  /** What the step found for review, each about one action: listed now, not at the report. */
+  review?: ReviewItem[];
 }
 
 /** What opens an incident; all of it is known before anything is fenced. */
@@ -387,7 +389,7 @@ export class IncidentsRepository {
     incidentId: string,
     agentId: string,
     counts: FollowupCounts,
-    { halts, entries = [] }: FollowupSteps,
+    { halts, entries = [], review = [] }: FollowupSteps,
   ): Promise<number> {
     const k = this.keys;
     return runScript<number>(
@@ -399,6 +401,7 @@ export class IncidentsRepository {
         k.incidentProgress(incidentId),
         k.incidentTimeline(incidentId),
         k.incidentRecorded(incidentId),
+        k.incidentReview(incidentId),
       ],
       [
         agentId,
@@ -408,6 +411,7 @@ export class IncidentsRepository {
         k.events(),
         updated(incidentId, { step: entries[entries.length - 1]?.entry.step ?? 'halt' }),
         halts ? JSON.stringify(halts) : '',
+        JSON.stringify(review),
         ...entries.flatMap(({ key, entry }) => [key, JSON.stringify(entry)]),
       ],
     );
@@ -457,14 +461,14 @@ export class IncidentsRepository {
         k.incidentReview(incidentId),
         k.incidentTimeline(incidentId),
         k.incidentProgress(incidentId),
+        k.incidentRecorded(incidentId),
       ],
       [
         agentId,
         counts.halted,
         counts.aborted,
         counts.rolledBack,
-        // cjson encodes an empty Lua table as {}, so the script gets a JSON array always.
-        review.length === 0 ? '[]' : JSON.stringify(review),
+        JSON.stringify(review),
         k.events(),
       ],
     );

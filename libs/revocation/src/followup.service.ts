@@ -35,7 +35,14 @@ import {
 } from './revocation.repository';
 import { RevocationJob, RevocationQueue } from './revocation.queue';
 import { alreadyRevokedNote, isSmallStop } from './revocation.service';
-import { Catalog, needsReview, windowOf } from './review';
+import {
+  ABORTED_MID_WAY,
+  Catalog,
+  failedCompensation,
+  needsReview,
+  reviewOf,
+  windowOf,
+} from './review';
 
 // How long the abort step waits for a running action to stop before listing it for review.
 const ABORT_WAIT_MS = 15_000;
@@ -322,8 +329,8 @@ export class FollowupService {
   }
 
   /**
-   * Records a step of an agent's follow-up on its incident: the entries, and the agent's counts
-   * so far, so that the incident's counts move while the follow-up runs.
+   * Records a step of an agent's follow-up on its incident: the entries, what it found for
+   * review, and the agent's counts so far, so that the incident moves while the follow-up runs.
    */
   private async step(incidentId: string, agentId: string, steps: FollowupSteps): Promise<void> {
     if (!steps.halts && !steps.entries?.length) {
@@ -452,6 +459,10 @@ export class FollowupService {
       const stopped = states.filter((a): a is Action => a !== undefined && a.status !== 'running');
       await this.step(incidentId, agentId, {
         entries: stopped.map((a) => abortStep(a, a.status)),
+        // As needsReview lists them: those of the epoch this stop revoked.
+        review: stopped
+          .filter((a) => a.status === 'aborted' && a.epoch === revokedEpoch)
+          .map((a) => reviewOf(a, ABORTED_MID_WAY)),
       });
       const stoppedIds = new Set(stopped.map((a) => a.id));
       pending = pending.filter((a) => !stoppedIds.has(a.id));
@@ -567,6 +578,7 @@ export class FollowupService {
     if (settled) {
       await this.step(incidentId, action.agentId, {
         entries: [rollbackStep(action, status, detail)],
+        review: status === 'rollback_failed' ? [reviewOf(action, failedCompensation(detail))] : [],
       });
     }
   }

@@ -41,9 +41,9 @@ export async function needsReview(
     const inWindow = window.has(action.id);
     let why: string | undefined;
     if (action.status === 'rollback_failed' && action.rollbackIncident === incident.id) {
-      why = action.rollbackDetail ?? 'compensation failed';
+      why = failedCompensation(action.rollbackDetail);
     } else if (action.status === 'aborted' && endedHere(action)) {
-      why = 'aborted mid-way: it may have partly happened';
+      why = ABORTED_MID_WAY;
     } else if (action.status === 'halted' && action.attempts > 0 && endedHere(action)) {
       // Halted while waiting to try again: the attempt that failed (a timeout, a cut
       // connection) may have been acted on all the same.
@@ -64,10 +64,18 @@ export async function needsReview(
     }
     if (why) {
       seen.add(action.id);
-      review.push({ agentId: action.agentId, actionId: action.id, type: action.type, why });
+      review.push(reviewOf(action, why));
     }
   }
   return review;
+}
+
+// Listed by the step that finds them too (FollowupService), as soon as it does: the same words.
+export const ABORTED_MID_WAY = 'aborted mid-way: it may have partly happened';
+export const failedCompensation = (detail: string | undefined) => detail ?? 'compensation failed';
+
+export function reviewOf(action: Pick<LedgerEntry, 'agentId' | 'id' | 'type'>, why: string) {
+  return { agentId: action.agentId, actionId: action.id, type: action.type, why };
 }
 
 /** The agent's actions a rollback considers, newest first (none for `rollback: "none"`). */

@@ -1,18 +1,18 @@
 -- Adds one agent's follow-up outcome to its incident, exactly once, and closes the follow-up
 -- when the last agent reports. Its counts may have been added in part already, step by step
 -- (agent-progress.lua): only the rest is added.
--- KEYS: 1 incident hash, 2 reported set, 3 review list, 4 timeline list, 5 progress hash
+-- Its review items may have been listed in part already, as their steps found them
+-- (agent-progress.lua): only the rest is listed.
+-- KEYS: 1 incident hash, 2 reported set, 3 review list, 4 timeline list, 5 progress hash,
+--       6 recorded hash
 -- ARGV: 1 agentId, 2 halted, 3 aborted, 4 rolledBack, 5 review items JSON array,
 --       6 events channel
 -- Returns {done, total, status}
 --- @include "count-agent.lua"
+--- @include "list-review.lua"
 if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
   count_agent(KEYS[1], KEYS[5], ARGV[1], {ARGV[2], ARGV[3], ARGV[4]}, true)
-  local items = cjson.decode(ARGV[5])
-  for _, item in ipairs(items) do
-    redis.call('RPUSH', KEYS[3], cjson.encode(item))
-  end
-  redis.call('HINCRBY', KEYS[1], 'needsReview', #items)
+  list_review(KEYS[1], KEYS[3], KEYS[6], cjson.decode(ARGV[5]))
   redis.call('HINCRBY', KEYS[1], 'done', 1)
 end
 local state = redis.call('HMGET', KEYS[1], 'done', 'total', 'status', 'halted', 'aborted',
