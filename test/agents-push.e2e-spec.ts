@@ -376,10 +376,11 @@ describe('agents and revocation push', () => {
     /** The connect_error a refused runtime gets: the lease's state, for it to act on. */
     const refused = (status: string) => ({ message: `lease ${status}`, data: { status } });
 
-    /** Records every `lease.revoked` event a socket receives. */
+    /** Records every `lease.revoked` event a socket receives, and its disconnection after. */
     const record = (socket: Socket) => {
       const events: any[] = [];
       socket.on('lease.revoked', (payload: unknown) => events.push(payload));
+      socket.on('disconnect', (reason) => events.push({ disconnected: reason }));
       return events;
     };
 
@@ -397,21 +398,32 @@ describe('agents and revocation push', () => {
 
       // The revocation goes to instance A; the socket on instance B must hear of it.
       const revocation = await revokeAgent(owner.api, target.id, 'pushed');
-      await waitFor(() => onB.length > 0 && onA.length > 0, 10_000, 'lease.revoked on both');
+      await waitFor(
+        () => onB.length > 1 && onA.length > 1,
+        10_000,
+        'lease.revoked, then the disconnection, on both',
+      );
       for (const events of [onB, onA]) {
-        expect(events).toHaveLength(1);
-        expect(events[0]).toMatchObject({
-          agentId: target.id,
-          reason: 'pushed',
-          revokedAt: revocation.revokedAt,
-        });
+        // Told first, then closed by the server (which a client does not reconnect after).
+        expect(events).toEqual([
+          expect.objectContaining({
+            agentId: target.id,
+            reason: 'pushed',
+            revokedAt: revocation.revokedAt,
+          }),
+          { disconnected: 'io server disconnect' },
+        ]);
       }
+      expect(bystanderOnB).toEqual([]);
 
       // Revoke the bystander too: its first (and only) event must be its own.
       await revokeAgent(owner.api, bystander.id, 'second');
-      await waitFor(() => bystanderOnB.length > 0, 10_000, 'the bystander’s own lease.revoked');
-      expect(bystanderOnB).toEqual([expect.objectContaining({ agentId: bystander.id })]);
-      expect(onB).toHaveLength(1);
+      await waitFor(() => bystanderOnB.length > 1, 10_000, 'the bystander’s own lease.revoked');
+      expect(bystanderOnB).toEqual([
+        expect.objectContaining({ agentId: bystander.id }),
+        { disconnected: 'io server disconnect' },
+      ]);
+      expect(onB).toHaveLength(2);
     });
 
     it.each([

@@ -43,12 +43,19 @@ export class AgentNotifier {
   }
 
   /**
+   * Then closes the agent's sockets: every lease they were opened with is dead, and a socket
+   * left open would go on hearing of the agent under a token that no longer admits it. Both go
+   * through the same Redis channel, in order, so each socket gets the event before it is closed
+   * (a server-side close, which socket.io clients do not reconnect after).
+   *
    * Best effort, and never throws: the fence holds whether or not the agent hears of it, and a
    * caller (a stop answering, a follow-up step) must not fail because a push did.
    */
   leaseRevoked(event: LeaseRevokedEvent): void {
     try {
-      this.emitter.of(AGENTS_NAMESPACE).to(agentRoom(event.agentId)).emit('lease.revoked', event);
+      const sockets = this.emitter.of(AGENTS_NAMESPACE).to(agentRoom(event.agentId));
+      sockets.emit('lease.revoked', event);
+      sockets.disconnectSockets();
     } catch (error) {
       this.logger.warn({ agentId: event.agentId, err: error }, 'Could not push lease.revoked');
     }
