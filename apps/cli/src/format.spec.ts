@@ -81,6 +81,47 @@ describe('CLI formatting', () => {
     ]);
   });
 
+  it('fits the latest step on an 80-column terminal, in fewer words', () => {
+    const written: string[] = [];
+    const progress = new ProgressBar({
+      isTTY: true,
+      columns: 80,
+      write: (chunk: string) => written.push(chunk) > 0,
+    } as unknown as NodeJS.WritableStream);
+    const at = '2026-03-01T12:00:00.000Z';
+    progress.update(
+      anIncident({
+        status: 'following_up',
+        progress: { done: 0, total: 1 },
+        counts: { fenced: 1, halted: 50, aborted: 1, rolledBack: 5, needsReview: 2 },
+        timelineTotal: 1,
+        timeline: [{ at, actor: 'killswitch', step: 'rollback', outcome: 'rolled back' }],
+      }),
+    );
+    const line = written[0].replace('\r\x1b[2K', '');
+    expect(line).toBe(
+      '[--------] 0/1  halted 50 aborted 1 undone 5 review 2  - rollback: rolled back',
+    );
+    expect(line.length).toBeLessThan(80);
+    // A wide terminal keeps the words in full.
+    written.length = 0;
+    const wide = new ProgressBar({
+      isTTY: true,
+      columns: 200,
+      write: (chunk: string) => written.push(chunk) > 0,
+    } as unknown as NodeJS.WritableStream);
+    wide.update(
+      anIncident({
+        status: 'following_up',
+        progress: { done: 0, total: 1 },
+        timelineTotal: 1,
+        timeline: [{ at, actor: 'killswitch', step: 'rollback', outcome: 'rolled back' }],
+      }),
+    );
+    expect(written[0]).toContain('0/1 agents done  halted 0, aborted 0, rolled back 0');
+    expect(written[0]).toContain('(following_up)  - rollback: rolled back');
+  });
+
   it('keeps only the last timeline entries in the summary', () => {
     const incident = anIncident({
       openedFrom: { via: 'phone', deviceName: 'Pixel' },

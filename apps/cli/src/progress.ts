@@ -2,6 +2,7 @@ import { clean } from './format';
 import { Incident } from './types';
 
 const BAR_WIDTH = 24;
+const SHORT_BAR_WIDTH = 8;
 
 /** The counts line shown beside the bar: "halted 2, aborted 1, rolled back 0, needs review 0". */
 export function countsText(incident: Incident): string {
@@ -10,6 +11,14 @@ export function countsText(incident: Incident): string {
     return '';
   }
   return `halted ${c.halted}, aborted ${c.aborted}, rolled back ${c.rolledBack}, needs review ${c.needsReview}`;
+}
+
+/** The counts in few words, for a narrow terminal: "halted 2 aborted 1 undone 0 review 0". */
+function shortCounts(incident: Incident): string {
+  const c = incident.counts;
+  return c
+    ? `halted ${c.halted} aborted ${c.aborted} undone ${c.rolledBack} review ${c.needsReview}`
+    : '';
 }
 
 /** "[#########---------------]" for done out of total. */
@@ -37,19 +46,23 @@ export class ProgressBar {
     // The counts move with each step; the latest step also shows which one is under way (a
     // compensation that takes seconds, say).
     const latest = incident.timeline?.at(-1);
+    const step = note ? `- ${note}` : latest ? `- ${latest.step}: ${latest.outcome}` : '';
     const text = clean(
-      [
-        `${done}/${total} agents done`,
-        countsText(incident),
-        `(${incident.status})`,
-        note ? `- ${note}` : latest ? `- ${latest.step}: ${latest.outcome}` : '',
-      ]
+      [`${done}/${total} agents done`, countsText(incident), `(${incident.status})`, step]
         .filter(Boolean)
         .join('  '),
     );
     if (this.stream.isTTY) {
-      const line = `${bar(done, total)} ${text}`;
       const width = (this.stream.columns ?? 80) - 1;
+      // On a narrow terminal: shorter words, then a shorter bar, before the latest step is cut.
+      const compact = clean(
+        [`${done}/${total}`, shortCounts(incident), step].filter(Boolean).join('  '),
+      );
+      const narrowest = `${bar(done, total, SHORT_BAR_WIDTH)} ${compact}`;
+      const line =
+        [`${bar(done, total)} ${text}`, `${bar(done, total)} ${compact}`].find(
+          (candidate) => candidate.length <= width,
+        ) ?? narrowest;
       this.stream.write(`\r\x1b[2K${line.length > width ? line.slice(0, width) : line}`);
       this.drawn = true;
     } else if (text !== this.lastLine) {
