@@ -1,4 +1,5 @@
 import type { RouteOptions } from 'fastify';
+import { UsersService } from '@app/auth';
 import { RunningApp, startKillswitch, testConfig, TestDeployment } from './support/apps';
 import {
   agentWithLease,
@@ -423,6 +424,23 @@ describe('the answers of every route match the OpenAPI document', () => {
     expect((await call(ks.admin, 'GET', '/v1/users/{id}/devices', user)).status).toBe(200);
     expect((await call(ks.admin, 'DELETE', '/v1/users/{id}/devices', user)).status).toBe(200);
     expect((await call(owner.api, 'GET', '/v1/users/{id}/devices', user)).status).toBe(403);
+  });
+
+  it('an error nobody foresaw: 500 internal, with the errorId the log has', async () => {
+    const failing = jest
+      .spyOn(ks.app.get(UsersService), 'list')
+      .mockRejectedValueOnce(new Error('a bug'));
+    try {
+      const reply = await call(ks.admin, 'GET', '/v1/users');
+      expect(reply.status).toBe(500);
+      expect(reply.body).toEqual({
+        error: 'internal',
+        message: `Internal error (id ${reply.body.errorId})`,
+        errorId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      });
+    } finally {
+      failing.mockRestore();
+    }
   });
 
   it('every operation was seen succeeding', () => {

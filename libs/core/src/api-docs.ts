@@ -66,6 +66,12 @@ export class ErrorDto {
       "the ack's `code`, its `message` the ack's `error`",
   })
   ok?: false;
+
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'internal (500): names the error in the log, to quote when reporting it',
+  })
+  errorId?: string;
 }
 
 /** The statuses the exception filter answers with an {@link ErrorDto} on the apps' routes. */
@@ -101,6 +107,8 @@ export function closedSchema(properties: Record<string, SchemaObject>): SchemaOb
   };
 }
 
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+
 /**
  * Serves the app's OpenAPI document, built from its controllers' decorators, with Swagger UI at
  * `/docs` and the JSON at `/docs/openapi.json`.
@@ -109,5 +117,18 @@ export function closedSchema(properties: Record<string, SchemaObject>): SchemaOb
  */
 export function serveApiDocs(app: INestApplication, about: Omit<OpenAPIObject, 'paths'>): void {
   const document = SwaggerModule.createDocument(app, about);
+  // Any route may meet an error nobody foresaw: the filter then answers 500 `internal`, with an
+  // errorId and nothing more specific. Said once here rather than on every route.
+  for (const route of Object.values(document.paths)) {
+    for (const method of HTTP_METHODS) {
+      const responses = route[method]?.responses;
+      if (responses && !responses['500']) {
+        responses['500'] = {
+          description: 'An unexpected error: `errorId` names it in the log; nothing more is said',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorDto' } } },
+        };
+      }
+    }
+  }
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
 }
