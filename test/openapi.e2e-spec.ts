@@ -1,4 +1,3 @@
-import type { RouteOptions } from 'fastify';
 import { UsersService } from '@app/auth';
 import { RunningApp, startKillswitch, testConfig, TestDeployment } from './support/apps';
 import {
@@ -11,17 +10,8 @@ import {
   type TestUser,
 } from './support/factories';
 import { waitUntilReady, type Api } from './support/http';
-import { documentedCall, OpenApiDocument } from './support/openapi';
+import { documentedCall, fetchDocument, OpenApiDocument, recordRoutes } from './support/openapi';
 import { TestRedisServer } from './support/redis';
-
-/** `/v1/agents/:id` as the document writes it: `/v1/agents/{id}`. */
-const openApiPath = (url: string) => url.replace(/:(\w+)/g, '{$1}');
-
-async function fetchDocument(ks: RunningApp): Promise<OpenApiDocument> {
-  const reply = await ks.anonymous.get('/docs/openapi.json');
-  expect(reply.status).toBe(200);
-  return new OpenApiDocument(reply.body);
-}
 
 describe('the OpenAPI document at /docs/openapi.json', () => {
   const deployment = new TestDeployment();
@@ -31,16 +21,7 @@ describe('the OpenAPI document at /docs/openapi.json', () => {
   const routes = new Set<string>();
 
   beforeAll(async () => {
-    ks = await deployment.killswitch((app) => {
-      app
-        .getHttpAdapter()
-        .getInstance()
-        .addHook('onRoute', (route: RouteOptions) => {
-          for (const method of [route.method].flat()) {
-            routes.add(`${method} ${openApiPath(route.url)}`);
-          }
-        });
-    });
+    ks = await deployment.killswitch(recordRoutes(routes));
     document = await fetchDocument(ks);
   });
 

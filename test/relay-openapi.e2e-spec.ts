@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { RouteOptions } from 'fastify';
 import { generateSecret } from '@app/auth';
 import { StopRequests } from '@app/devices';
 import { newIncidentId } from '@app/incidents';
 import { RunningApp, startRelay, testConfig, TestDeployment } from './support/apps';
 import { agentWithLease, createAgent, createUser, type TestUser } from './support/factories';
 import { waitUntilReady, type Api } from './support/http';
-import { documentedCall, OpenApiDocument } from './support/openapi';
+import { documentedCall, fetchDocument, OpenApiDocument, recordRoutes } from './support/openapi';
 import { TestRedisServer } from './support/redis';
 
 /**
@@ -14,12 +13,6 @@ import { TestRedisServer } from './support/redis';
  * files under `/`) and the QR code library it loads. The document leaves them out.
  */
 const PHONE_PAGE_ROUTES = ['GET /*', 'GET /vendor/qrcode.js'];
-
-async function fetchDocument(relay: RunningApp): Promise<OpenApiDocument> {
-  const reply = await relay.anonymous.get('/docs/openapi.json');
-  expect(reply.status).toBe(200);
-  return new OpenApiDocument(reply.body);
-}
 
 /** A phone of `user` paired through the relay, checked against the document. */
 async function pairDevice(document: OpenApiDocument, relay: RunningApp, user: TestUser) {
@@ -45,16 +38,7 @@ describe("the relay's OpenAPI document at /docs/openapi.json", () => {
 
   beforeAll(async () => {
     ks = await deployment.killswitch();
-    relay = await deployment.relay((app) => {
-      app
-        .getHttpAdapter()
-        .getInstance()
-        .addHook('onRoute', (route: RouteOptions) => {
-          for (const method of [route.method].flat()) {
-            routes.add(`${method} ${route.url}`);
-          }
-        });
-    });
+    relay = await deployment.relay(recordRoutes(routes));
     document = await fetchDocument(relay);
   });
 

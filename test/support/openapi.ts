@@ -1,5 +1,8 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import type { RouteOptions } from 'fastify';
+import type { RunningApp } from './apps';
 import type { Api, Reply } from './http';
 
 /** One operation of the document: `GET /v1/agents/{id}` and what it says of it. */
@@ -149,4 +152,28 @@ export async function documentedCall(
   const reply = await api.request(method, `${path}${query}`, body, headers);
   document.expectAnswer(method, template, reply);
   return reply;
+}
+
+/** The app's document, as any client fetches it. */
+export async function fetchDocument(app: RunningApp): Promise<OpenApiDocument> {
+  const reply = await app.anonymous.get('/docs/openapi.json');
+  expect(reply.status).toBe(200);
+  return new OpenApiDocument(reply.body);
+}
+
+/**
+ * A `prepare` hook for an app under test that adds every route it registers to `routes`, as the
+ * document writes them: `GET /v1/agents/{id}`.
+ */
+export function recordRoutes(routes: Set<string>): (app: NestFastifyApplication) => void {
+  return (app) => {
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .addHook('onRoute', (route: RouteOptions) => {
+        for (const method of [route.method].flat()) {
+          routes.add(`${method} ${route.url.replace(/:(\w+)/g, '{$1}')}`);
+        }
+      });
+  };
 }
