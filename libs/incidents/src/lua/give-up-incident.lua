@@ -7,6 +7,7 @@
 -- ARGV: 1 review item (JSON), 2 timeline entry (JSON), 3 now (ms), 4 events channel,
 --       5 incident.updated event (JSON)
 -- Returns the status it leaves (nil: no such incident)
+--- @include "list-review.lua"
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then
   return false -- never written, or discarded: nothing to end, and no fragment left behind
@@ -17,8 +18,8 @@ end
 if status == 'open' or status == 'following_up' then
   status = 'done'
   redis.call('HSET', KEYS[1], 'status', status, 'doneAt', ARGV[3])
-  redis.call('RPUSH', KEYS[2], ARGV[1])
-  redis.call('HINCRBY', KEYS[1], 'needsReview', 1)
+  -- About no action: listed as it is (no recorded hash needed).
+  list_review(KEYS[1], KEYS[2], nil, {cjson.decode(ARGV[1])})
 end
 redis.call('RPUSH', KEYS[3], ARGV[2])
 redis.call('PUBLISH', ARGV[4], ARGV[5])
