@@ -55,15 +55,6 @@ export async function createRelayApp(
     ...options,
   });
   app.useWebSocketAdapter(new RedisIoAdapter(app));
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onRequest', (request, reply, done) => {
-      if (/^\/docs(\/|\?|$)/.test(request.url)) {
-        void reply.header('content-security-policy', RELAY_DOCS_CONTENT_SECURITY_POLICY);
-      }
-      done();
-    });
   // The relay's HTTP routes; its socket.io events are in the README (OpenAPI has no words for them).
   serveApiDocs(
     app,
@@ -85,6 +76,7 @@ export async function createRelayApp(
         DEVICE_TOKEN_SCHEME,
       )
       .build(),
+    RELAY_DOCS_CONTENT_SECURITY_POLICY,
   );
   // The phone page: static files, cached briefly so a fix reaches phones soon.
   app.useStaticAssets({

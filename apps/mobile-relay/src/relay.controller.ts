@@ -10,7 +10,7 @@ import {
 } from '@nestjs/swagger';
 import { CurrentPrincipal, DeviceAuth, Public } from '@app/auth';
 import type { RequestWithPrincipal, UserPrincipal } from '@app/auth';
-import { ApiErrors, BODY_ERRORS, DomainError, ErrorDto } from '@app/core';
+import { ApiErrors, BODY_ERRORS, DomainError, ErrorDto, REDIS_UNAVAILABLE } from '@app/core';
 import { DevicesService } from '@app/devices';
 import { PairDto, PairedDeviceDto } from './dto/pair.dto';
 import { StopAckDto, StopDto } from './dto/stop.dto';
@@ -18,8 +18,6 @@ import { StopService } from './stop.service';
 
 /** The relay's OpenAPI security scheme (see bootstrap.ts): a paired phone's opaque token. */
 export const DEVICE_TOKEN_SCHEME = 'device-token';
-
-const UNAVAILABLE = 'Redis cannot be reached: the request is refused, never allowed (fails closed)';
 
 // The QR code generator the phone page draws pairing links with (qrcode-generator, MIT; its
 // CommonJS build is a UMD script that also runs in browsers): served
@@ -57,7 +55,7 @@ export class RelayController {
     ...BODY_ERRORS,
     // Pairing takes no credentials: nothing is checked before the body's type.
     415: 'The body is not sent as application/json',
-    503: UNAVAILABLE,
+    503: REDIS_UNAVAILABLE,
   })
   @ApiResponse({
     status: 429,
@@ -108,7 +106,7 @@ export class RelayController {
       '`ok: false`: an earlier delivery of this requestId is still being carried out (waited ' +
       'for 5 s); send it again later',
     ...BODY_ERRORS,
-    503: `${UNAVAILABLE}; \`ok: false\` once the device is known: send the stop again`,
+    503: `${REDIS_UNAVAILABLE}; \`ok: false\` once the device is known: send the stop again`,
   })
   async stop(
     @CurrentPrincipal() principal: UserPrincipal,

@@ -1,8 +1,10 @@
-import { applyDecorators, type INestApplication } from '@nestjs/common';
+import { applyDecorators } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import {
   ApiProperty,
   ApiPropertyOptional,
   ApiResponse,
+  getSchemaPath,
   SwaggerModule,
   type OpenAPIObject,
   type SchemaObject,
@@ -91,6 +93,10 @@ export function ApiErrors(
   );
 }
 
+/** The 503 of any route that reads Redis (both apps). */
+export const REDIS_UNAVAILABLE =
+  'Redis cannot be reached: the request is refused, never allowed (fails closed)';
+
 /** What a route that takes a JSON body may answer besides. */
 export const BODY_ERRORS = {
   413: 'The body is larger than MAX_BODY_BYTES (64 KiB by default)',
@@ -109,14 +115,23 @@ export function closedSchema(properties: Record<string, SchemaObject>): SchemaOb
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
+/** Where each app serves its document: Swagger UI here, the JSON at `/docs/openapi.json`. */
+const DOCS_PATH = 'docs';
+
 /**
  * Serves the app's OpenAPI document, built from its controllers' decorators, with Swagger UI at
  * `/docs` and the JSON at `/docs/openapi.json`.
  *
  * @param about - the document's `info`, security schemes and tags (a `DocumentBuilder`'s build)
+ * @param contentSecurityPolicy - the policy of those two pages, where the app's own would keep
+ *   Swagger UI from drawing (the relay's, made for its phone page)
  */
-export function serveApiDocs(app: INestApplication, about: Omit<OpenAPIObject, 'paths'>): void {
-  const document = SwaggerModule.createDocument(app, about);
+export function serveApiDocs(
+  app: NestFastifyApplication,
+  about: Omit<OpenAPIObject, 'paths'>,
+  contentSecurityPolicy?: string,
+): void {
+  const document = SwaggerModule.createDocument(app, about, { extraModels: [ErrorDto] });
   // Any route may meet an error nobody foresaw: the filter then answers 500 `internal`, with an
   // errorId and nothing more specific. Said once here rather than on every route.
   for (const route of Object.values(document.paths)) {
@@ -125,10 +140,24 @@ export function serveApiDocs(app: INestApplication, about: Omit<OpenAPIObject, '
       if (responses && !responses['500']) {
         responses['500'] = {
           description: 'An unexpected error: `errorId` names it in the log; nothing more is said',
-          content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorDto' } } },
+          content: { 'application/json': { schema: { $ref: getSchemaPath(ErrorDto) } } },
         };
       }
     }
   }
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+  if (contentSecurityPolicy) {
+    const docs = new RegExp(`^/${DOCS_PATH}(/|\\?|$)`);
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .addHook('onRequest', (request, reply, done) => {
+        if (docs.test(request.url)) {
+          void reply.header('content-security-policy', contentSecurityPolicy);
+        }
+        done();
+      });
+  }
+  SwaggerModule.setup(DOCS_PATH, app, document, {
+    jsonDocumentUrl: `${DOCS_PATH}/openapi.json`,
+  });
 }

@@ -26,6 +26,7 @@ export {
   BODY_ERRORS,
   closedSchema,
   ErrorDto,
+  REDIS_UNAVAILABLE,
   serveApiDocs,
   type ErrorStatus,
 } from './api-docs';

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth } from '@nestjs/swagger';
-import { ApiErrors } from '@app/core';
+import { ApiErrors, REDIS_UNAVAILABLE } from '@app/core';
 
 /** The OpenAPI security schemes (see bootstrap.ts): both are opaque bearer tokens, not JWTs. */
 export const API_KEY_SCHEME = 'api-key';
@@ -12,7 +12,7 @@ export const COMMON_ERRORS = {
     'Malformed input, the message says which: a path id, a query parameter or a body field; ' +
     'a body or query string the route does not read; an X-Killswitch-Client header that is ' +
     'not 1 to 32 lowercase letters, digits or "-"',
-  503: 'Redis cannot be reached: the request is refused, never allowed (fails closed)',
+  503: REDIS_UNAVAILABLE,
 } as const;
 
 /** The 403 of an admins-only route. */
