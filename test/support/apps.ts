@@ -53,6 +53,18 @@ async function listen(app: NestFastifyApplication, config: AppConfig): Promise<R
   };
 }
 
+const QUIET = { bufferLogs: false, quiet: true };
+
+/** An app of this deployment's wiring, started in this process on a random port. */
+async function start(
+  app: NestFastifyApplication,
+  config: AppConfig,
+  prepare?: (app: NestFastifyApplication) => void,
+): Promise<RunningApp> {
+  prepare?.(app);
+  return listen(app, config);
+}
+
 /**
  * Starts the killswitch API in this process, on a random port; `prepare` runs on the app before
  * it starts (and registers its routes).
@@ -61,22 +73,15 @@ export async function startKillswitch(
   config: AppConfig = testConfig(),
   prepare?: (app: NestFastifyApplication) => void,
 ): Promise<RunningApp> {
-  const app = await createKillswitchApp(config, { bufferLogs: false, quiet: true });
-  prepare?.(app);
-  return listen(app, config);
+  return start(await createKillswitchApp(config, QUIET), config, prepare);
 }
 
-/**
- * Starts the mobile relay in this process, on a random port; `prepare` runs on the app before it
- * starts (and registers its routes).
- */
+/** Starts the mobile relay in this process, as {@link startKillswitch} does the API. */
 export async function startRelay(
   config: AppConfig = testConfig(),
   prepare?: (app: NestFastifyApplication) => void,
 ): Promise<RunningApp> {
-  const app = await createRelayApp(config, { bufferLogs: false, quiet: true });
-  prepare?.(app);
-  return listen(app, config);
+  return start(await createRelayApp(config, QUIET), config, prepare);
 }
 
 /**
